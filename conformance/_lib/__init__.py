@@ -1,0 +1,1 @@
+"""Shared plumbing for the checks: HTTP, tokens, JWTs, verifiers, profiles, redaction."""

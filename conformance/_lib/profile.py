@@ -1,0 +1,195 @@
+"""Profiles: one TOML file per instance, `${VAR}` secrets, validated against the profile schema."""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import json
+import os
+import re
+import socket
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+
+from conformance._lib.redact import REDACTOR
+from conformance._lib.schemas import load_schema
+
+__all__ = ["Profile", "ProfileError", "is_loopback_url", "load_profile"]
+
+_VAR = re.compile(r"\$\{([^}]*)\}")
+_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Keys whose values are secrets: a literal value there earns a warning, and the value is redacted.
+SECRET_KEYS = (("client", "secret"), ("password_grant", "password"), ("jwt", "hs256_secret"))
+
+
+class ProfileError(Exception):
+    """A profile that cannot be used: the message names the file and the key, never a value."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    path: Path | None
+    data: dict[str, Any]
+    warnings: tuple[str, ...] = field(default=())
+
+    # The keys design.md fixes, with stock-LMS defaults for the rest.
+    @property
+    def name(self) -> str:
+        return str(self.data["name"])
+
+    @property
+    def base_url(self) -> str:
+        return str(self.data["base_url"]).rstrip("/")
+
+    def get(self, section: str, key: str, default: Any = None) -> Any:
+        value = self.data.get(section, {})
+        return value.get(key, default) if isinstance(value, dict) else default
+
+    @property
+    def issuer(self) -> str:
+        """JWT_ISSUER; a stock Tutor LMS uses its own URL plus /oauth2."""
+        return str(self.get("jwt", "issuer") or f"{self.base_url}/oauth2")
+
+    @property
+    def audience(self) -> str:
+        return str(self.get("jwt", "audience", "openedx"))
+
+    @property
+    def is_loopback(self) -> bool:
+        return is_loopback_url(self.base_url)
+
+    @property
+    def is_https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def has_password_grant(self) -> bool:
+        return "password_grant" in self.data
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+
+def is_loopback_url(url: str) -> bool:
+    """A loopback address, or a name that resolves only to loopback (Tutor's local.openedx.io)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
+
+
+def _defaults(schema: Mapping[str, Any], data: dict[str, Any]) -> None:
+    """Fill schema defaults into the sections the profile has (and the optional sections)."""
+    for key, sub in schema.get("properties", {}).items():
+        if "default" in sub and key not in data:
+            data[key] = copy.deepcopy(sub["default"])
+        if sub.get("type") == "object" and key not in ("client", "password_grant"):
+            section = data.setdefault(key, {})
+            if isinstance(section, dict):
+                _defaults(sub, section)
+
+
+def _substitute(value: Any, where: str, env: Mapping[str, str], source: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute(v, f"{where}.{k}" if where else k, env, source) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, f"{where}[{i}]", env, source) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(m: re.Match[str]) -> str:
+        var = m.group(1)
+        if not _VAR_NAME.match(var):
+            raise ProfileError(f"{source}: key '{where}': '${{{var}}}' is not a valid variable name")
+        if var not in env:
+            raise ProfileError(
+                f"{source}: key '{where}' needs the environment variable {var}, which is not set"
+            )
+        return env[var]
+
+    return _VAR.sub(replace, value)
+
+
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in (error.instance or {})]
+        key = ".".join([*map(str, error.absolute_path), missing[0]]) if missing else where
+        return f"key '{key}' is required"
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"key '{'.'.join([*map(str, error.absolute_path), extra[0]])}' is not a known profile key"
+    if error.validator in ("pattern", "enum", "type", "minLength", "minimum", "maximum"):
+        # Never echo the value: it may be a secret that was substituted in.
+        return f"key '{where}' is invalid ({error.validator}: {json.dumps(error.validator_value)})"
+    return f"key '{where}' is invalid ({error.validator})"
+
+
+def load_profile(path: str | Path, env: Mapping[str, str] | None = None) -> Profile:
+    """Read, substitute and validate a profile; ProfileError names the file and the key."""
+    source = str(path)
+    env = os.environ if env is None else env
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ProfileError(f"{source}: cannot read the profile ({exc.strerror or exc})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ProfileError(f"{source}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{source}: not valid TOML ({exc})") from None
+    return profile_from_data(data, env, source, Path(path).resolve())
+
+
+def profile_from_data(
+    data: dict[str, Any], env: Mapping[str, str], source: str = "<profile>", path: Path | None = None
+) -> Profile:
+    warnings = []
+    for section, key in SECRET_KEYS:
+        value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
+        if isinstance(value, str) and value and not _VAR.fullmatch(value.strip()):
+            warnings.append(
+                f"{source}: key '{section}.{key}' holds a literal secret; use ${{ENV_VAR}} instead"
+            )
+    schema = load_schema("profile")
+    # Validate the shape before substitution, so that a missing key is named as such; then again
+    # after, so that substituted values are checked too.
+    _validate(data, schema, source)
+    data = _substitute(data, "", env, source)
+    _validate(data, schema, source)
+    _defaults(schema, data)
+    profile = Profile(path=path, data=data, warnings=tuple(warnings))
+    for section, key in SECRET_KEYS:
+        REDACTOR.add(profile.get(section, key))
+    if "client" in data:
+        REDACTOR.add_client(data["client"]["id"], data["client"]["secret"])
+    url = urlsplit(profile.base_url)
+    if url.scheme == "http" and not profile.is_loopback:
+        raise ProfileError(
+            f"{source}: key 'base_url' uses plain http for a non-loopback host; use https "
+            "(credentials must not cross the network in clear)"
+        )
+    return profile
+
+
+def _validate(data: Any, schema: dict[str, Any], source: str) -> None:
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.path))
+    if errors:
+        raise ProfileError(f"{source}: {_schema_message(errors[0])}")

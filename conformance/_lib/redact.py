@@ -1,0 +1,97 @@
+"""The one redaction routine: every byte the suite writes passes through `REDACTOR.redact`."""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+from urllib.parse import quote, quote_plus
+
+__all__ = ["REDACTOR", "Redactor", "redact"]
+
+MASK = "[REDACTED]"
+# Names whose values are credentials wherever they appear: form fields, JSON members, headers.
+SENSITIVE_KEYS = (
+    "client_secret",
+    "password",
+    "access_token",
+    "refresh_token",
+    "token",
+    "id_token",
+    "hs256_secret",
+    "secret",
+)
+_JWT = re.compile(r"\b(eyJ[A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]{8,})")
+# Credentials after a scheme name; 20+ characters so that prose ("JWT requests") is left alone.
+_AUTH_SCHEME = re.compile(
+    r"(?i)\b(Basic|Bearer|JWT)([ \t]+)(?!\[REDACTED)([A-Za-z0-9._~+/=%:-]{20,})"
+)
+_AUTH_HEADER = re.compile(r"(?i)((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED)([^\r\n\"']+)")
+_KEYS = "|".join(SENSITIVE_KEYS)
+_FORM = re.compile(rf"(?i)(?<![A-Za-z0-9_])({_KEYS})=(?!\[REDACTED)([^&\s\"'<>]+)")
+_JSON = re.compile(rf"(?i)(\\?[\"'](?:{_KEYS})\\?[\"']\s*:\s*\\?[\"'])(?!\[REDACTED)([^\"'\\]+)")
+
+
+class Redactor:
+    """Knows every secret the run has seen and masks it, plus anything shaped like a credential."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, *values: str | None) -> None:
+        """Register secrets; short values (under 4 characters) would mask ordinary text."""
+        new = set()
+        for value in values:
+            if not value or len(value) < 4:
+                continue
+            new.update({value, quote(value, safe=""), quote_plus(value)})
+        with self._lock:
+            if not new <= self._secrets:
+                self._secrets |= new
+                self._pattern = None
+
+    def add_client(self, client_id: str, secret: str) -> None:
+        """A client secret also travels as base64(id:secret) in a Basic header."""
+        self.add(secret)
+        pair = f"{client_id}:{secret}".encode()
+        self.add(base64.b64encode(pair).decode(), base64.b64encode(pair).decode().rstrip("="))
+
+    def known(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._secrets)
+
+    def _known_pattern(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._secrets:
+                alternatives = sorted(self._secrets, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(s) for s in alternatives))
+            return self._pattern
+
+    def redact(self, text: str) -> str:
+        if not text:
+            return text
+        pattern = self._known_pattern()
+        if pattern is not None:
+            text = pattern.sub(MASK, text)
+        text = _JWT.sub(lambda m: f"{m.group(1)}.{m.group(2)}.{MASK}", text)
+        text = _AUTH_HEADER.sub(lambda m: m.group(1) + _mask_credentials(m.group(2)), text)
+        text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+        text = _FORM.sub(lambda m: f"{m.group(1)}={MASK}", text)
+        return _JSON.sub(lambda m: f"{m.group(1)}{MASK}", text)
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        return self.redact(data.decode("utf-8", "replace")).encode()
+
+
+def _mask_credentials(value: str) -> str:
+    scheme, _, rest = value.partition(" ")
+    return f"{scheme} {MASK}" if rest else MASK
+
+
+REDACTOR = Redactor()
+
+
+def redact(text: str) -> str:
+    return REDACTOR.redact(text)

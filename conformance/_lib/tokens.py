@@ -1,0 +1,165 @@
+"""Token flows: the one helper that asks the token endpoint for tokens, and the run's token cache."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from conformance._lib.http import Exchange, Http
+from conformance._lib.profile import Profile
+from conformance._lib.verify import ConformanceFailure, expect_token
+
+__all__ = ["Issued", "TokenFlows"]
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A successful token response: the exchange, its JSON body and the access token."""
+
+    exchange: Exchange
+    body: dict[str, Any]
+
+    @property
+    def token(self) -> str:
+        return str(self.body["access_token"])
+
+    @property
+    def refresh_token(self) -> str | None:
+        value = self.body.get("refresh_token")
+        return value if isinstance(value, str) else None
+
+
+class TokenFlows:
+    """Builds token requests from the profile; caches the tokens that checks may share."""
+
+    def __init__(self, http: Http, profile: Profile) -> None:
+        self.http = http
+        self.profile = profile
+        self.path = profile.data["token_path"]
+        self.revoke_path = profile.data["revoke_path"]
+        self._cache: dict[str, Issued | ConformanceFailure] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def client_id(self) -> str:
+        return str(self.profile.data["client"]["id"])
+
+    @property
+    def client_secret(self) -> str:
+        return str(self.profile.data["client"]["secret"])
+
+    def request(
+        self,
+        grant_type: str | None = "client_credentials",
+        *,
+        auth: str = "basic",
+        client_id: str | None = None,
+        secret: str | None = None,
+        token_type: str | None = "jwt",
+        asymmetric: bool = False,
+        scope: str | None = None,
+        extra: Mapping[str, str] | None = None,
+        fields: list[tuple[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        method: str = "POST",
+        content: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Exchange:
+        """One token request. auth: "basic", "body" (id+secret in the form), "id" (public
+        client: client_id only) or "none"."""
+        client_id = self.client_id if client_id is None else client_id
+        secret = self.client_secret if secret is None else secret
+        form: list[tuple[str, str]] = []
+        if grant_type is not None:
+            form.append(("grant_type", grant_type))
+        if token_type is not None:
+            form.append(("token_type", token_type))
+        if asymmetric:
+            form.append(("asymmetric_jwt", "true"))
+        if scope is not None:
+            form.append(("scope", scope))
+        basic = None
+        if auth == "basic":
+            basic = (client_id, secret)
+        elif auth == "body":
+            form += [("client_id", client_id), ("client_secret", secret)]
+        elif auth == "id":
+            form.append(("client_id", client_id))
+        form += list((extra or {}).items()) + list(fields or [])
+        if content is not None:
+            return self.http.request(
+                method, self.path, content=content, headers=headers, auth=basic, params=params
+            )
+        return self.http.request(
+            method, self.path, data=form or None, headers=headers, auth=basic, params=params
+        )
+
+    def password_request(self, *, username: str | None = None, password: str | None = None,
+                         **kw: Any) -> Exchange:
+        grant = self.profile.data["password_grant"]
+        fields = {
+            "username": grant["username"] if username is None else username,
+            "password": grant["password"] if password is None else password,
+        }
+        fields = {k: v for k, v in fields.items() if v != ""}
+        return self.request(
+            "password", auth="id", client_id=grant["client_id"], extra=fields, **kw
+        )
+
+    def _cached(self, key: str, fetch: Callable[[], Exchange], requirement: str) -> Issued:
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is None:
+                try:
+                    ex = fetch()
+                    hit = Issued(ex, expect_token(ex, requirement))
+                except ConformanceFailure as failure:
+                    hit = failure
+                self._cache[key] = hit
+        if isinstance(hit, ConformanceFailure):
+            raise hit
+        return hit
+
+    # Shared tokens: fetched once per run (per worker), reused by every check that only reads them.
+    def jwt(self) -> Issued:
+        return self._cached(
+            "jwt",
+            lambda: self.request(),
+            "client_credentials with HTTP Basic and token_type=jwt issues a token",
+        )
+
+    def asymmetric_jwt(self) -> Issued:
+        return self._cached(
+            "asymmetric",
+            lambda: self.request(auth="body", asymmetric=True),
+            "client_credentials with asymmetric_jwt issues a token",
+        )
+
+    def bearer(self) -> Issued:
+        return self._cached(
+            "bearer",
+            lambda: self.request(auth="body", token_type=None),
+            "client_credentials without token_type issues an opaque token",
+        )
+
+    def password_jwt(self) -> Issued:
+        return self._cached(
+            "password",
+            lambda: self.password_request(),
+            "the password grant with good credentials issues a token",
+        )
+
+    def revoke(self, token: str, *, hint: str | None = None, auth: str = "body",
+               fields: Mapping[str, str] | None = None, method: str = "POST") -> Exchange:
+        form = {} if fields is not None else {"token": token}
+        form.update(fields or {})
+        if hint:
+            form["token_type_hint"] = hint
+        basic = None
+        if auth == "basic":
+            basic = (self.client_id, self.client_secret)
+        elif auth == "body":
+            form.update(client_id=self.client_id, client_secret=self.client_secret)
+        return self.http.request(method, self.revoke_path, data=form, auth=basic)

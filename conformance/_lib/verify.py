@@ -1,0 +1,136 @@
+"""Verifiers: small assertions that raise one failure type saying requirement, expected, actual."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
+
+from conformance._lib.http import Exchange
+from conformance._lib.redact import REDACTOR
+from conformance._lib.schemas import schema_errors
+
+__all__ = [
+    "ConformanceFailure",
+    "expect",
+    "expect_equal",
+    "expect_header",
+    "expect_json",
+    "expect_no_token",
+    "expect_oauth_error",
+    "expect_schema",
+    "expect_status",
+    "expect_token",
+]
+
+
+class ConformanceFailure(AssertionError):
+    """The instance does not do what a requirement says."""
+
+    def __init__(self, requirement: str, expected: str, actual: str) -> None:
+        self.requirement = requirement
+        self.expected = REDACTOR.redact(expected)
+        self.actual = REDACTOR.redact(actual)
+        super().__init__(f"{requirement}\nexpected: {self.expected}\nactual:   {self.actual}")
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=False)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _body_summary(ex: Exchange) -> str:
+    body = ex.json()
+    if body is not None:
+        return _short(body)
+    kind = ex.content_type.split(";")[0] or "no content type"
+    return f"{len(ex.body)} bytes of {kind}" + (": " + _short(ex.text, 120) if ex.body else "")
+
+
+def expect(condition: bool, requirement: str, expected: str, actual: str | Callable[[], str]) -> None:
+    if not condition:
+        raise ConformanceFailure(requirement, expected, actual() if callable(actual) else actual)
+
+
+def expect_equal(actual: Any, expected: Any, requirement: str) -> None:
+    expect(actual == expected, requirement, _short(expected), _short(actual))
+
+
+def expect_status(ex: Exchange, expected: int | Collection[int], requirement: str) -> None:
+    allowed = {expected} if isinstance(expected, int) else set(expected)
+    expect(
+        ex.status in allowed,
+        requirement,
+        f"HTTP {' or '.join(map(str, sorted(allowed)))} from {ex.method} {ex.path}",
+        lambda: f"HTTP {ex.status}: {_body_summary(ex)}",
+    )
+
+
+def expect_header(
+    ex: Exchange,
+    name: str,
+    requirement: str,
+    *,
+    predicate: Callable[[str], bool] | None = None,
+    expected: str = "present",
+) -> str:
+    value = ex.headers.get(name)
+    expect(
+        value is not None and (predicate is None or predicate(value)),
+        requirement,
+        f"{name}: {expected}",
+        f"{name}: {value}" if value is not None else f"no {name} header (HTTP {ex.status})",
+    )
+    return value or ""
+
+
+def expect_json(ex: Exchange, requirement: str) -> Any:
+    body = ex.json()
+    expect(body is not None, requirement, "a JSON body", lambda: _body_summary(ex))
+    return body
+
+
+def expect_schema(instance: Any, schema: str, requirement: str) -> None:
+    errors = schema_errors(instance, schema)
+    expect(not errors, requirement, f"valid against schemas/{schema}.schema.json", "; ".join(errors[:5]))
+
+
+def expect_token(ex: Exchange, requirement: str) -> dict[str, Any]:
+    """A 200 response whose JSON body carries an access_token."""
+    expect_status(ex, 200, requirement)
+    body = expect_json(ex, requirement)
+    expect(
+        isinstance(body, dict) and isinstance(body.get("access_token"), str) and body["access_token"],
+        requirement,
+        "a JSON object with a non-empty access_token",
+        lambda: _short(body),
+    )
+    return dict(body)
+
+
+def expect_no_token(ex: Exchange, requirement: str) -> None:
+    body = ex.json()
+    leaked = isinstance(body, dict) and any(k in body for k in ("access_token", "refresh_token"))
+    expect(
+        not leaked and ex.status != 200,
+        requirement,
+        "no token issued (an error status without access_token)",
+        lambda: f"HTTP {ex.status}: {_body_summary(ex)}",
+    )
+
+
+def expect_oauth_error(
+    ex: Exchange, status: int | Collection[int], errors: str | Iterable[str], requirement: str
+) -> dict[str, Any]:
+    """An OAuth error response: the status, a JSON body, `error` one of `errors`, no token."""
+    expect_no_token(ex, requirement)
+    expect_status(ex, status, requirement)
+    body = expect_json(ex, requirement)
+    allowed = {errors} if isinstance(errors, str) else set(errors)
+    expect(
+        isinstance(body, dict) and body.get("error") in allowed,
+        requirement,
+        f"error: {' or '.join(sorted(allowed))}",
+        lambda: f"error: {body.get('error') if isinstance(body, dict) else _short(body)}",
+    )
+    return dict(body)

@@ -1,0 +1,103 @@
+"""Forged JWTs at the resource probe: each must be refused like a request without credentials."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conformance._lib.forge import forge_jwt, load_vectors, resign, weak_secrets
+from conformance._lib.jwts import parse_jwt, verify_signature
+from conformance._lib.registry import check, need
+from conformance._lib.resources import call, expect_refused
+from conformance._lib.verify import expect, expect_status
+
+VECTORS = load_vectors("jwt-attacks")
+
+
+def _cases(ref: str) -> pytest.MarkDecorator:
+    cases = [v for v in VECTORS if v["check"] == ref]
+    return pytest.mark.parametrize("vector", cases, ids=[v["id"] for v in cases])
+
+
+def _attack(http, profile, tokens, jwks, fake, vector) -> None:
+    need(profile, *vector.get("requires", []))
+    genuine = (tokens.asymmetric_jwt() if vector["base"] == "rs" else tokens.jwt()).token
+    # The baseline: the genuine token is accepted, so a refusal below is about the forgery.
+    expect_status(call(http, profile, genuine), 200, "baseline: the genuine token is accepted")
+    forged = forge_jwt(vector, genuine, jwks, fake)
+    expect_refused(call(http, profile, forged), f"the forged token ({vector['id']}) is refused")
+
+
+@_cases("JA-01")
+@check("jwt-attacks.tampered-payload", "A JWT whose payload was changed after signing is refused",
+       level="MUST", spec=["RFC7515-5.2"], ref="JA-01")
+def test_tampered_payload(http, profile, tokens, jwks, fake, vector):
+    _attack(http, profile, tokens, jwks, fake, vector)
+
+
+@_cases("JA-02")
+@check("jwt-attacks.bad-signature", "A JWT without its signature or signed by another key is refused",
+       level="MUST", spec=["RFC7515-5.2"], ref="JA-02")
+def test_bad_signature(http, profile, tokens, jwks, fake, vector):
+    _attack(http, profile, tokens, jwks, fake, vector)
+
+
+@_cases("JA-03")
+@check("jwt-attacks.alg-none", "An unsigned JWT (alg none, any casing) is refused",
+       level="MUST", spec=["RFC7518-3.6", "RFC8725-3.2"], ref="JA-03")
+def test_alg_none(http, profile, tokens, jwks, fake, vector):
+    _attack(http, profile, tokens, jwks, fake, vector)
+
+
+@_cases("JA-04")
+@check("jwt-attacks.key-confusion", "An HMAC JWT keyed with the public RSA key is refused",
+       level="MUST", spec=["RFC8725-2.1", "RFC8725-3.1"], ref="JA-04")
+def test_key_confusion(http, profile, tokens, jwks, fake, vector):
+    _attack(http, profile, tokens, jwks, fake, vector)
+
+
+@_cases("JA-05")
+@check("jwt-attacks.header-keys", "A JWT naming its own key (jwk, jku, x5u) is refused",
+       level="MUST", spec=["RFC7515-4.1.3", "RFC8725-3.10"], ref="JA-05")
+def test_header_keys(http, profile, tokens, jwks, fake, vector):
+    _attack(http, profile, tokens, jwks, fake, vector)
+
+
+@_cases("JA-06")
+@check("jwt-attacks.kid", "A JWT with a traversal or unknown kid is refused",
+       level="MUST", spec=["RFC8725-3.10"], ref="JA-06")
+def test_kid(http, profile, tokens, jwks, fake, vector):
+    _attack(http, profile, tokens, jwks, fake, vector)
+
+
+@pytest.mark.parametrize("case", ["resigned-expired", "resigned-no-exp", "real-expiry"])
+@check("jwt-attacks.expired", "An expired JWT is refused",
+       level="MUST", spec=["RFC7519-4.1.4", "oauth-9"], ref="JA-07")
+def test_expired(http, profile, tokens, case):
+    genuine = tokens.jwt().token
+    if case == "real-expiry":
+        need(profile, "wait_for_expiry")
+        issued = tokens.request(auth="body")
+        token = issued.json()["access_token"]
+        time.sleep(max(0, parse_jwt(token).claims["exp"] - time.time()) + 2)
+    else:
+        need(profile, "hs256_secret")
+        now = int(time.time())
+        exp = now - 120 if case == "resigned-expired" else None
+        token = resign(genuine, profile.get("jwt", "hs256_secret"), iat=now - 3720, exp=exp)
+    expect_refused(call(http, profile, token), f"a token past its exp ({case}) is refused")
+
+
+@check("jwt-attacks.weak-hmac-secret", "The HS256 signing secret is not a known default",
+       level="MUST", spec=["RFC7518-3.2", "RFC8725-3.5"], ref="JA-08")
+def test_weak_secret(tokens):
+    # Offline: no request beyond the shared token. A hit means anyone can mint tokens.
+    token = tokens.jwt().token
+    alg = parse_jwt(token).header.get("alg")
+    if not str(alg).startswith("HS"):
+        pytest.skip(f"not run: the default token is {alg}, not HMAC-signed")
+    hits = [s for s in weak_secrets() if verify_signature(token, None, s, [str(alg)])[0]]
+    expect(not hits, "JWT_SECRET_KEY is not a published default", "no match among "
+           f"{len(weak_secrets())} known defaults", f"the token verifies with a known default "
+           f"secret (one of {len(hits)}): change JWT_SECRET_KEY")

@@ -1,0 +1,243 @@
+"""The command line: run | compare | list-checks | reference ...; owns the console and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import pkgutil
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import conformance
+from conformance._lib.profile import ProfileError, load_profile
+from conformance._lib.redact import redact
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+CHECKS_DIR = Path(__file__).resolve().parent / "checks"
+
+
+class UsageError(Exception):
+    """Exit 2 with this message."""
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(redact(text) + "\n")
+    sys.stdout.flush()
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(redact(text) + "\n")
+    sys.stderr.flush()
+
+
+def load_checks() -> dict[str, Any]:
+    """Import every check module so that the registry is complete (no instance contacted)."""
+    from conformance._lib.registry import REGISTRY
+
+    for module in pkgutil.iter_modules([str(CHECKS_DIR)]):
+        if module.name.startswith("test_"):
+            importlib.import_module(f"conformance.checks.{module.name}")
+    return dict(REGISTRY)
+
+
+# run ----------------------------------------------------------------------------------------------
+
+
+def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) -> list[str]:
+    argv = [
+        str(CHECKS_DIR),
+        "--rootdir",
+        str(CHECKS_DIR),
+        "-c",
+        os.devnull,
+        "--noconftest",
+        "-p",
+        "conformance.plugin",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:faker",
+        "-p",
+        "no:randomly",
+        "-o",
+        "xfail_strict=true",
+        "-o",
+        "junit_family=xunit2",
+        "-o",
+        "console_output_style=count",
+        "--strict-markers",
+        "-q",
+        "-rfE",
+        "--oauth-profile",
+        str(profile_path),
+        "--oauth-summary",
+        str(report_dir / "summary.json"),
+        "--alluredir",
+        str(report_dir / "allure-results"),
+        "--clean-alluredir",
+        "--junitxml",
+        str(report_dir / "junit.xml"),
+    ]
+    if args.strict:
+        argv.append("--oauth-strict")
+    if getattr(args, "seed", None) is not None:
+        argv += ["--oauth-seed", str(args.seed)]
+    if getattr(args, "ca_bundle", None):
+        argv += ["--oauth-ca-bundle", args.ca_bundle]
+    for selector in args.select or []:
+        argv += ["--oauth-select", selector]
+    return argv
+
+
+def run_profile(profile_path: Path, report_dir: Path, args: argparse.Namespace) -> int:
+    import pytest
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    code = int(pytest.main(pytest_args(profile_path, report_dir, args)))
+    summary_path = report_dir / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    if summary is not None and summary.get("exit_code") is not None and code in (0, 1, 3):
+        code = int(summary["exit_code"])
+    elif code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
+        code = EXIT_USAGE
+    elif code == pytest.ExitCode.INTERRUPTED:
+        code = EXIT_USAGE if summary is None else EXIT_FAILED
+    elif code not in (EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE):
+        _err(f"internal error in the suite (pytest exit {code}); see the output above")
+        code = EXIT_FAILED
+    if summary is not None:
+        print_summary(summary, report_dir)
+    return code
+
+
+def print_summary(summary: dict[str, Any], report_dir: Path) -> None:
+    counts = summary["counts"]
+    by_area: dict[str, dict[str, int]] = {}
+    for entry in summary["checks"]:
+        area = by_area.setdefault(entry["area"], {"passed": 0, "failed": 0, "skipped": 0, "waived": 0})
+        area[entry["outcome"]] += 1
+    _out("")
+    _out(f"{'area':<18} {'passed':>6} {'failed':>6} {'skipped':>7} {'waived':>6}")
+    for area, c in by_area.items():
+        _out(f"{area:<18} {c['passed']:>6} {c['failed']:>6} {c['skipped']:>7} {c['waived']:>6}")
+    failed = [c for c in summary["checks"] if c["outcome"] == "failed"]
+    for entry in failed:
+        _out(f"FAILED [{entry['level']}] {entry['id']} ({', '.join(entry['spec'])}): {entry['title']}")
+    _out(
+        f"{summary['profile']}: {counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped, {counts['waived']} waived; {summary['requests']} requests "
+        f"in {summary['duration_s']} s; exit {summary.get('exit_code')}"
+    )
+    _out(f"report: {report_dir}")
+
+
+@contextlib.contextmanager
+def _reference_profile() -> Iterator[Path]:
+    try:
+        from conformance.reference.launcher import running_reference
+    except ImportError as exc:
+        raise UsageError(
+            "the embedded reference instance needs the 'reference' extra: "
+            f"pip install -e '.[reference]' ({exc.name} is missing)"
+        ) from None
+    _out("starting the embedded reference instance ...")
+    with running_reference() as ref:
+        # The reference instance's secrets are its own, fresh for this run: give them to the
+        # profile's ${VAR} substitution in this process only.
+        os.environ.update(ref.env)
+        _out(f"reference instance at {ref.url}")
+        yield ref.profile_path
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as stack:
+        profiles = [Path(p) for p in args.profile] if args.profile else [
+            stack.enter_context(_reference_profile())
+        ]
+        loaded = []
+        for path in profiles:
+            try:
+                loaded.append((path, load_profile(path)))
+            except ProfileError as exc:
+                raise UsageError(f"profile error: {exc}") from None
+        codes = []
+        for path, profile in loaded:
+            report_dir = Path(args.report_dir) if args.report_dir and len(loaded) == 1 else (
+                Path(args.report_dir or "reports") / profile.name
+                if args.report_dir else Path("reports") / profile.name
+            )
+            codes.append(run_profile(path, report_dir, args))
+        return max(codes)
+
+
+# list-checks --------------------------------------------------------------------------------------
+
+
+def cmd_list_checks(args: argparse.Namespace) -> int:
+    from conformance._lib.spec import clause_url
+
+    checks = sorted(load_checks().values(), key=lambda m: (m.area, m.id))
+    if args.format == "json":
+        _out(json.dumps([dict(m.as_dict(), links=[clause_url(c) for c in m.spec]) for m in checks],
+                        indent=2))
+        return EXIT_OK
+    for m in checks:
+        _out(f"{m.id:<58} {m.level:<6} {m.ref:<6} {m.title}  [{', '.join(m.spec)}]")
+    _out(f"{len(checks)} checks in {len({m.area for m in checks})} areas")
+    return EXIT_OK
+
+
+# main ---------------------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # exit 2 with one line, as the contract says
+        self.print_usage(sys.stderr)
+        _err(f"{self.prog}: error: {message}")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="openedx-oauth-conformance", description=__doc__)
+    parser.add_argument("--version", action="version", version=conformance.__version__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run the suite against profiles (default: the reference)")
+    run.add_argument("--profile", action="append", metavar="PATH", help="profile TOML (repeatable)")
+    run.add_argument("--report-dir", metavar="DIR", help="default: reports/<profile name>/")
+    run.add_argument("--strict", action="store_true", help="SHOULD failures fail the run too")
+    run.add_argument("--select", action="append", metavar="ID", help="check id, prefix or area")
+    run.add_argument("--no-html", action="store_true", help="do not render the Allure HTML report")
+    run.add_argument("--seed", type=int, help="seed for generated values (printed in the header)")
+    run.add_argument("--ca-bundle", metavar="PEM", help="trust this private CA")
+    run.set_defaults(func=cmd_run)
+
+    lc = sub.add_parser("list-checks", help="list the checks without contacting any instance")
+    lc.add_argument("--format", choices=("text", "json"), default="text")
+    lc.set_defaults(func=cmd_list_checks)
+
+    try:
+        from conformance.reference.cli import register
+    except ImportError:
+        pass
+    else:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        _err(f"error: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_FAILED

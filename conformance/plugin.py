@@ -1,0 +1,383 @@
+"""The pytest plugin: options, fixtures, skips by profile, Allure labels, summary.json, redaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import allure
+import pytest
+from faker import Faker
+
+import conformance
+from conformance._lib.http import BudgetExhausted, Exchange, Http, HttpProblem, RateLimited
+from conformance._lib.jwts import JwkSet, load_jwks
+from conformance._lib.profile import Profile, ProfileError, load_profile
+from conformance._lib.redact import REDACTOR, redact
+from conformance._lib.registry import CheckMeta, matches, missing_requirement
+from conformance._lib.spec import clause_url
+from conformance._lib.tokens import TokenFlows
+from conformance._lib.verify import ConformanceFailure
+from conformance.report import redact_tree, write_environment, write_summary
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+SEVERITY = {"MUST": "critical", "SHOULD": "normal", "MAY": "minor"}
+
+
+@dataclass
+class Outcome:
+    meta: CheckMeta
+    case: str
+    outcome: str = "passed"
+    message: str = ""
+    duration: float = 0.0
+
+
+@dataclass
+class RunState:
+    profile: Profile
+    http: Http
+    seed: int
+    strict: bool
+    started: float = field(default_factory=time.time)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    exchanges: list[Exchange] = field(default_factory=list)
+    exit_code: int | None = None
+    exit_message: str = ""
+    tokens: TokenFlows | None = None
+    _jwks: JwkSet | None | bool = False
+
+    def jwks(self) -> JwkSet | None:
+        if self._jwks is False:
+            self._jwks = load_jwks(self.profile, self.http.timeout_s)
+        return self._jwks  # type: ignore[return-value]
+
+
+STATE = pytest.StashKey[RunState]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("oauth", "Open edX OAuth conformance")
+    group.addoption("--oauth-profile", help="profile TOML of the instance to check")
+    group.addoption("--oauth-summary", help="write summary.json here")
+    group.addoption("--oauth-strict", action="store_true", help="SHOULD failures fail the run")
+    group.addoption("--oauth-seed", type=int, help="seed for generated values (default: random)")
+    group.addoption("--oauth-ca-bundle", help="PEM bundle of a private CA to trust")
+    group.addoption("--oauth-select", action="append", help="check id, id prefix, area or ref")
+    group.addoption("--oauth-deselect", action="append", help="check id, id prefix, area or ref")
+
+
+def _exit(message: str, code: int) -> None:
+    pytest.exit(redact(message), returncode=code)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "oauth_check(meta): an Open edX OAuth conformance check")
+    path = config.getoption("--oauth-profile")
+    _wrap_terminal(config)
+    if not path:
+        return
+    try:
+        profile = load_profile(path)
+    except ProfileError as exc:
+        _exit(f"profile error: {exc}", EXIT_USAGE)
+        return
+    for warning in profile.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    seed = config.getoption("--oauth-seed")
+    seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
+    ca = config.getoption("--oauth-ca-bundle") or profile.data.get("ca_bundle")
+    if ca and not os.path.isabs(ca):
+        ca = str(profile.directory / ca)
+    options = profile.data["options"]
+    state = RunState(
+        profile=profile,
+        http=Http(
+            profile.base_url,
+            timeout_s=float(profile.data["timeout_s"]),
+            verify=ca or True,
+            max_requests=int(options["max_requests"]),
+            max_token_requests=int(options["max_token_requests"]),
+            token_path=profile.data["token_path"],
+        ),
+        seed=seed,
+        strict=bool(config.getoption("--oauth-strict")),
+    )
+    state.http.on_exchange = lambda ex: _record_exchange(state, ex)
+    state.tokens = TokenFlows(state.http, profile)
+    config.stash[STATE] = state
+
+
+def _wrap_terminal(config: pytest.Config) -> None:
+    """Everything pytest prints (tracebacks, assertion diffs, locals) goes through redaction."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    writer = getattr(reporter, "_tw", None)
+    if writer is not None and not isinstance(writer._file, _RedactingStream):
+        writer._file = _RedactingStream(writer._file)
+
+
+class _RedactingStream:
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _record_exchange(state: RunState, exchange: Exchange) -> None:
+    state.exchanges.append(exchange)
+    try:
+        allure.attach(
+            exchange.describe(),
+            name=f"{exchange.method} {exchange.path} -> {exchange.status}",
+            attachment_type=allure.attachment_type.TEXT,
+        )
+    except Exception:  # noqa: S110 - outside a test (probe) there is nothing to attach to
+        pass
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return []
+    return [
+        f"oauth profile: {state.profile.name} ({state.profile.path})",
+        f"oauth target: {state.profile.base_url}",
+        f"suite version: {conformance.__version__}; seed: {state.seed} (--oauth-seed {state.seed})",
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash.get(STATE, None)
+    for item in items:
+        meta = _meta(item)
+        if meta is None:
+            continue
+        reason = missing_requirement(state.profile, meta.requires) if state else (
+            "no --oauth-profile given"
+        )
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
+    selectors = config.getoption("--oauth-select") or []
+    deselectors = config.getoption("--oauth-deselect") or []
+    if selectors or deselectors:
+        keep, drop = [], []
+        for item in items:
+            meta = _meta(item)
+            ok = meta is not None and (not selectors or any(matches(meta, s) for s in selectors))
+            ok = ok and not any(matches(meta, s) for s in deselectors)  # type: ignore[arg-type]
+            (keep if ok else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+
+
+def _meta(item: pytest.Item) -> CheckMeta | None:
+    mark = item.get_closest_marker("oauth_check")
+    return mark.args[0] if mark else None
+
+
+def _case_id(item: pytest.Item, meta: CheckMeta) -> str:
+    callspec = getattr(item, "callspec", None)
+    return f"{meta.id}[{callspec.id}]" if callspec else meta.id
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Reachability first: nothing answering means exit 3 with one message, not N failures."""
+    state = session.config.stash.get(STATE, None)
+    runnable = [i for i in session.items if _meta(i) and not i.get_closest_marker("skip")]
+    if state is None or not runnable or session.config.option.collectonly:
+        return
+    try:
+        state.http.get(state.profile.data["token_path"])
+    except RateLimited:
+        return
+    except HttpProblem as exc:
+        state.exit_code = EXIT_UNREACHABLE
+        state.exit_message = f"instance unreachable: {exc}"
+        _finish(session.config, state)
+        _exit(state.exit_message, EXIT_UNREACHABLE)
+
+
+# Fixtures -----------------------------------------------------------------------------------------
+
+
+def _state(request: pytest.FixtureRequest) -> RunState:
+    state = request.config.stash.get(STATE, None)
+    if state is None:
+        pytest.skip("no --oauth-profile given")
+    return state
+
+
+@pytest.fixture(scope="session")
+def profile(request: pytest.FixtureRequest) -> Profile:
+    return _state(request).profile
+
+
+@pytest.fixture(scope="session")
+def http(request: pytest.FixtureRequest) -> Http:
+    return _state(request).http
+
+
+@pytest.fixture(scope="session")
+def tokens(request: pytest.FixtureRequest) -> TokenFlows:
+    flows = _state(request).tokens
+    assert flows is not None
+    return flows
+
+
+@pytest.fixture(scope="session")
+def jwks(request: pytest.FixtureRequest) -> JwkSet | None:
+    return _state(request).jwks()
+
+
+@pytest.fixture
+def fake(request: pytest.FixtureRequest) -> Faker:
+    """Faker seeded from the run's seed and the test id: a run is reproducible from its seed."""
+    state = _state(request)
+    faker = Faker()
+    faker.seed_instance(f"{state.seed}:{request.node.nodeid}")
+    return faker
+
+
+@pytest.fixture(autouse=True)
+def _oauth_labels(request: pytest.FixtureRequest) -> Iterator[None]:
+    meta = _meta(request.node)
+    if meta is not None:
+        allure.dynamic.title(meta.title)
+        allure.dynamic.epic(meta.area)
+        allure.dynamic.feature(meta.area)
+        allure.dynamic.story(meta.title)
+        allure.dynamic.severity(SEVERITY[meta.level])
+        allure.dynamic.label("check_id", meta.id)
+        allure.dynamic.label("level", meta.level)
+        allure.dynamic.label("area", meta.area)
+        allure.dynamic.tag(meta.level)
+        for clause in meta.spec:
+            url = clause_url(clause)
+            if url:
+                allure.dynamic.link(url, name=clause)
+        allure.dynamic.description(
+            f"{meta.title}\n\nLevel: {meta.level}. Clauses: {', '.join(meta.spec)}."
+            + (f" Catalogue: {meta.ref}." if meta.ref else "")
+        )
+    yield
+
+
+# Outcomes -----------------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    # trylast: this wrapper's code after `yield` runs before allure-pytest reads the report.
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    meta = _meta(item)
+    if meta is None:
+        return
+    exc = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(exc, (RateLimited, BudgetExhausted)):
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {redact(str(exc))}")
+    elif isinstance(exc, (ConformanceFailure, HttpProblem)):
+        # Requirement / expected / actual says it all; a traceback would only add plumbing
+        # (and locals that may hold secrets).
+        report.longrepr = redact(f"[{meta.level}] {', '.join(meta.spec)}: {exc}")
+    state = item.config.stash.get(STATE, None)
+    if state is None:
+        return
+    if report.failed and call.when == "call" and state.exchanges:
+        allure.attach(
+            state.exchanges[-1].curl(),
+            name="reproduce with curl",
+            attachment_type=allure.attachment_type.TEXT,
+        )
+    _record(state, item, meta, report)
+
+
+def _record(state: RunState, item: pytest.Item, meta: CheckMeta, report: pytest.TestReport) -> None:
+    entry = state.outcomes.setdefault(item.nodeid, Outcome(meta, _case_id(item, meta)))
+    entry.duration += report.duration
+    if report.failed:
+        if entry.outcome != "failed":
+            entry.outcome, entry.message = "failed", _failure_message(report)
+    elif report.skipped and entry.outcome != "failed":
+        entry.outcome = "skipped"
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        entry.message = redact(reason.removeprefix("Skipped: "))
+
+
+def _failure_message(report: pytest.TestReport) -> str:
+    text = report.longreprtext
+    error_lines = [line[2:] for line in text.splitlines() if line.startswith("E ")]
+    message = "\n".join(error_lines) if error_lines else text
+    return redact(message.strip())[:2000]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    state = item.config.stash.get(STATE, None)
+    if state is not None:
+        state.exchanges.clear()
+    yield
+
+
+def exit_code(state: RunState) -> int:
+    if state.exit_code is not None:
+        return state.exit_code
+    failing = {"MUST", "SHOULD"} if state.strict else {"MUST"}
+    failed = any(o.outcome == "failed" and o.meta.level in failing for o in state.outcomes.values())
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _finish(config: pytest.Config, state: RunState) -> None:
+    summary = config.getoption("--oauth-summary")
+    if summary:
+        write_summary(Path(summary), state, exit_code(state))
+    alluredir = config.getoption("--alluredir", None)
+    if alluredir:
+        write_environment(Path(alluredir), state)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(STATE, None)
+    if state is None or state.exit_code == EXIT_UNREACHABLE:
+        return
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = exit_code(state)
+    _finish(session.config, state)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    state.http.close()
+    for option in ("--alluredir", "--junitxml"):
+        target = config.getoption(option, None)
+        if target:
+            redact_tree(Path(target))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`service` cases come from the profile's [[services]] (one case per service)."""
+    if "service" not in metafunc.fixturenames:
+        return
+    state = metafunc.config.stash.get(STATE, None)
+    names = [s["name"] for s in state.profile.data.get("services", [])] if state else []
+    metafunc.parametrize("service", names or ["none"])

@@ -1,0 +1,86 @@
+"""Report artifacts: summary.json, Allure environment, and the redaction pass over every file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import conformance
+from conformance._lib.redact import REDACTOR
+
+if TYPE_CHECKING:
+    from conformance.plugin import RunState
+
+__all__ = ["build_summary", "redact_tree", "write_environment", "write_summary"]
+
+TEXT_SUFFIXES = {".json", ".xml", ".txt", ".properties", ".html", ".log", ".md", ".csv", ".js", ""}
+
+
+def build_summary(state: RunState, exit_code: int) -> dict[str, Any]:
+    checks = [
+        {
+            "id": o.case,
+            "title": o.meta.title,
+            "area": o.meta.area,
+            "level": o.meta.level,
+            "spec": list(o.meta.spec),
+            "outcome": o.outcome,
+            "message": o.message,
+        }
+        for o in state.outcomes.values()
+    ]
+    counts = {k: sum(c["outcome"] == k for c in checks) for k in ("passed", "failed", "skipped", "waived")}
+    return {
+        "profile": state.profile.name,
+        "base_url": state.profile.base_url,
+        "suite_version": conformance.__version__,
+        "started_at": dt.datetime.fromtimestamp(state.started, dt.UTC).isoformat(timespec="seconds"),
+        "duration_s": round(time.time() - state.started, 2),
+        "requests": state.http.requests,
+        "token_requests": state.http.token_requests,
+        "seed": state.seed,
+        "strict": state.strict,
+        "exit_code": exit_code,
+        "counts": counts,
+        "checks": checks,
+    }
+
+
+def write_summary(path: Path, state: RunState, exit_code: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(build_summary(state, exit_code), indent=2)
+    path.write_text(REDACTOR.redact(text) + "\n", encoding="utf-8")
+
+
+def write_environment(alluredir: Path, state: RunState) -> None:
+    alluredir.mkdir(parents=True, exist_ok=True)
+    lines = {
+        "profile": state.profile.name,
+        "target": state.profile.base_url,
+        "suite_version": conformance.__version__,
+        "seed": str(state.seed),
+        "strict": str(state.strict).lower(),
+    }
+    body = "\n".join(f"{k}={v}" for k, v in lines.items())
+    (alluredir / "environment.properties").write_text(REDACTOR.redact(body) + "\n", encoding="utf-8")
+
+
+def redact_tree(target: Path) -> int:
+    """Rewrite every text file under `target` (a file or a folder) through the redactor."""
+    files = [target] if target.is_file() else sorted(p for p in target.rglob("*") if p.is_file())
+    changed = 0
+    for file in files:
+        if file.suffix.lower() not in TEXT_SUFFIXES and not file.name.endswith("-attachment"):
+            continue
+        try:
+            original = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        cleaned = REDACTOR.redact(original)
+        if cleaned != original:
+            file.write_text(cleaned, encoding="utf-8")
+            changed += 1
+    return changed
