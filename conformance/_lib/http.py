@@ -132,6 +132,7 @@ class Http:
         token_path: str = "/oauth2/access_token",
         max_body: int = MAX_BODY,
         on_exchange: Callable[[Exchange], None] | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
@@ -150,6 +151,7 @@ class Http:
             follow_redirects=False,
             headers={"User-Agent": "openedx-oauth-conformance"},
             trust_env=False,
+            transport=transport,
         )
 
     def close(self) -> None:
