@@ -110,12 +110,23 @@ def run_profile(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
     elif code not in (EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE):
         _err(f"internal error in the suite (pytest exit {code}); see the output above")
         code = EXIT_FAILED
+    if summary is not None and not args.no_html:
+        from conformance.html import render_html
+
+        problem = render_html(
+            report_dir / "allure-results",
+            report_dir / "html",
+            name=f"Open edX OAuth conformance: {summary['profile']}",
+            history=report_dir / "history.jsonl",
+        )
+        if problem:
+            _err(f"note: no HTML report: {problem}")
     if summary is not None:
-        print_summary(summary, report_dir)
+        print_summary(summary, report_dir, html=(report_dir / "html" / "index.html"))
     return code
 
 
-def print_summary(summary: dict[str, Any], report_dir: Path) -> None:
+def print_summary(summary: dict[str, Any], report_dir: Path, html: Path | None = None) -> None:
     counts = summary["counts"]
     by_area: dict[str, dict[str, int]] = {}
     for entry in summary["checks"]:
@@ -133,7 +144,7 @@ def print_summary(summary: dict[str, Any], report_dir: Path) -> None:
         f"{counts['skipped']} skipped, {counts['waived']} waived; {summary['requests']} requests "
         f"in {summary['duration_s']} s; exit {summary.get('exit_code')}"
     )
-    _out(f"report: {report_dir}")
+    _out(f"report: {report_dir}/" + (f" (open {html})" if html and html.exists() else ""))
 
 
 @contextlib.contextmanager
@@ -156,23 +167,108 @@ def _reference_profile() -> Iterator[Path]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
-        profiles = [Path(p) for p in args.profile] if args.profile else [
-            stack.enter_context(_reference_profile())
-        ]
+        profiles = (
+            [Path(p) for p in args.profile] if args.profile else [stack.enter_context(_reference_profile())]
+        )
         loaded = []
         for path in profiles:
             try:
                 loaded.append((path, load_profile(path)))
             except ProfileError as exc:
                 raise UsageError(f"profile error: {exc}") from None
-        codes = []
-        for path, profile in loaded:
-            report_dir = Path(args.report_dir) if args.report_dir and len(loaded) == 1 else (
-                Path(args.report_dir or "reports") / profile.name
-                if args.report_dir else Path("reports") / profile.name
+        names = [profile.name for _, profile in loaded]
+        if len(set(names)) != len(names):
+            raise UsageError(f"two profiles share a name ({names}): report folders would collide")
+        base = Path(args.report_dir) if args.report_dir else Path("reports")
+        if len(loaded) == 1:
+            report_dir = Path(args.report_dir) if args.report_dir else base / names[0]
+            return run_profile(loaded[0][0], report_dir, args)
+        return run_many(loaded, base, args)
+
+
+def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespace) -> int:
+    """Several instances at once: one process per profile, concurrently; then a comparison."""
+    import subprocess
+
+    procs = []
+    for path, profile in loaded:
+        report_dir = base / profile.name
+        report_dir.mkdir(parents=True, exist_ok=True)
+        argv = [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--profile",
+            str(path),
+            "--report-dir",
+            str(report_dir),
+        ]
+        argv += ["--strict"] if args.strict else []
+        argv += ["--no-html"] if args.no_html else []
+        argv += [a for s in (args.select or []) for a in ("--select", s)]
+        if args.seed is not None:
+            argv += ["--seed", str(args.seed)]
+        if args.ca_bundle:
+            argv += ["--ca-bundle", args.ca_bundle]
+        log = (report_dir / "console.log").open("w", encoding="utf-8")
+        procs.append(
+            (
+                profile.name,
+                report_dir,
+                log,
+                subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT),
             )
-            codes.append(run_profile(path, report_dir, args))
-        return max(codes)
+        )
+        _out(f"{profile.name}: running against {profile.base_url} ...")
+    codes = []
+    for name, report_dir, log, proc in procs:
+        code = proc.wait()
+        log.close()
+        codes.append(code)
+        lines = (report_dir / "console.log").read_text(encoding="utf-8").splitlines()
+        _out(f"{name}: exit {code}: " + (lines[-2] if len(lines) >= 2 else "(no output)"))
+    done = [d for _, d, _, _ in procs if (d / "summary.json").exists()]
+    if len(done) > 1:
+        comparison = write_comparison(done, base / "comparison")
+        _out(
+            f"{len(comparison.differing)} of {len(comparison.rows)} check cases differ: "
+            f"{base / 'comparison' / 'comparison.html'}"
+        )
+    # Usage errors first, then unreachable, then failures.
+    for code in (EXIT_USAGE, EXIT_UNREACHABLE, EXIT_FAILED):
+        if code in codes:
+            return code
+    return EXIT_OK
+
+
+# compare ------------------------------------------------------------------------------------------
+
+
+def write_comparison(dirs: list[Path], out: Path) -> Any:
+    from conformance.compare import compare_dirs
+
+    comparison = compare_dirs(dirs)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "comparison.html").write_text(comparison.as_html(), encoding="utf-8")
+    (out / "comparison.md").write_text(comparison.as_markdown(), encoding="utf-8")
+    (out / "comparison.json").write_text(comparison.as_json(), encoding="utf-8")
+    return comparison
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from conformance.compare import CompareError
+
+    dirs = [Path(d) for d in args.dirs]
+    try:
+        comparison = write_comparison(dirs, Path(args.out))
+    except CompareError as exc:
+        raise UsageError(str(exc)) from None
+    _out(f"{len(comparison.differing)} of {len(comparison.rows)} check cases differ")
+    for row in comparison.differing:
+        _out(f"  {row.id}: " + ", ".join(f"{k}={v or '-'}" for k, v in row.outcomes.items()))
+    _out(f"comparison: {args.out}/comparison.html, comparison.md, comparison.json")
+    return EXIT_OK
 
 
 # list-checks --------------------------------------------------------------------------------------
@@ -183,8 +279,7 @@ def cmd_list_checks(args: argparse.Namespace) -> int:
 
     checks = sorted(load_checks().values(), key=lambda m: (m.area, m.id))
     if args.format == "json":
-        _out(json.dumps([dict(m.as_dict(), links=[clause_url(c) for c in m.spec]) for m in checks],
-                        indent=2))
+        _out(json.dumps([dict(m.as_dict(), links=[clause_url(c) for c in m.spec]) for m in checks], indent=2))
         return EXIT_OK
     for m in checks:
         _out(f"{m.id:<58} {m.level:<6} {m.ref:<6} {m.title}  [{', '.join(m.spec)}]")
@@ -203,7 +298,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="openedx-oauth-conformance", description=__doc__)
+    parser = _Parser(
+        prog="openedx-oauth-conformance",
+        description="Conformance checks for the OAuth 2.0 / JWT side of Open edX instances.",
+    )
     parser.add_argument("--version", action="version", version=conformance.__version__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -216,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="seed for generated values (printed in the header)")
     run.add_argument("--ca-bundle", metavar="PEM", help="trust this private CA")
     run.set_defaults(func=cmd_run)
+
+    cmp = sub.add_parser("compare", help="compare report dirs of earlier runs side by side")
+    cmp.add_argument("dirs", nargs="+", metavar="DIR", help="report dirs holding summary.json")
+    cmp.add_argument("--out", default="reports/comparison", metavar="DIR")
+    cmp.set_defaults(func=cmd_compare)
 
     lc = sub.add_parser("list-checks", help="list the checks without contacting any instance")
     lc.add_argument("--format", choices=("text", "json"), default="text")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
 import random
 import sys
@@ -21,7 +19,7 @@ import conformance
 from conformance._lib.http import BudgetExhausted, Exchange, Http, HttpProblem, RateLimited
 from conformance._lib.jwts import JwkSet, load_jwks
 from conformance._lib.profile import Profile, ProfileError, load_profile
-from conformance._lib.redact import REDACTOR, redact
+from conformance._lib.redact import redact
 from conformance._lib.registry import CheckMeta, matches, missing_requirement
 from conformance._lib.spec import clause_url
 from conformance._lib.tokens import TokenFlows
@@ -53,7 +51,7 @@ class RunState:
     exit_code: int | None = None
     exit_message: str = ""
     tokens: TokenFlows | None = None
-    _jwks: JwkSet | None | bool = False
+    _jwks: JwkSet | bool | None = False
 
     def jwks(self) -> JwkSet | None:
         if self._jwks is False:
@@ -165,9 +163,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         meta = _meta(item)
         if meta is None:
             continue
-        reason = missing_requirement(state.profile, meta.requires) if state else (
-            "no --oauth-profile given"
-        )
+        reason = missing_requirement(state.profile, meta.requires) if state else ("no --oauth-profile given")
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
     selectors = config.getoption("--oauth-select") or []

@@ -92,8 +92,15 @@ def test_example_profiles_are_valid(name, monkeypatch):
 
     # Tutor's local.openedx.io resolves to 127.0.0.1 (public DNS, which this test must not need).
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("127.0.0.1", 0))])
-    env = {k: "placeholder-value" for k in (
-        "EDX_OAUTH_CLIENT_ID", "EDX_OAUTH_CLIENT_SECRET", "EDX_JWT_PUBLIC_JWKS", "EDX_API_CLIENT_ID",
-        "EDX_API_CLIENT_SECRET")}
+    env = {
+        k: "placeholder-value"
+        for k in (
+            "EDX_OAUTH_CLIENT_ID",
+            "EDX_OAUTH_CLIENT_SECRET",
+            "EDX_JWT_PUBLIC_JWKS",
+            "EDX_API_CLIENT_ID",
+            "EDX_API_CLIENT_SECRET",
+        )
+    }
     profile = load_profile(Path(__file__).parents[1] / "profiles" / name, env)
     assert profile.name == name.removesuffix(".toml")

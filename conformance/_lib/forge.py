@@ -44,6 +44,7 @@ def weak_secrets() -> tuple[str, ...]:
 
 # Secret variants (BC-04) ---------------------------------------------------------------------------
 
+
 def _change_last(secret: str) -> str:
     return secret[:-1] + ("A" if secret[-1] != "A" else "B")
 
@@ -71,6 +72,7 @@ def secret_variant(transform: str, secret: str, other_client: str, fake: Faker) 
 
 
 # JWT forgeries (JA-01..06) -------------------------------------------------------------------------
+
 
 def _encode(header: dict[str, Any], claims: dict[str, Any]) -> str:
     return (
@@ -130,8 +132,9 @@ def forge_jwt(vector: dict[str, Any], genuine: str, jwks: JwkSet | None, fake: F
         return _rsa_sign({params["header"]: UNSERVED_URL, "kid": "attacker"}, claims)
     if transform == "kid_traversal":
         # The classic: a kid that points a file-based key lookup at /dev/null, HMAC with empty key.
-        return sign_hmac({**header, "alg": "HS256", "kid": "../../../../../../dev/null"}, claims,
-                         b"", "sha256")
+        return sign_hmac(
+            {**header, "alg": "HS256", "kid": "../../../../../../dev/null"}, claims, b"", "sha256"
+        )
     if transform == "kid_unknown":
         return _rsa_sign({"kid": fake.pystr(min_chars=8, max_chars=8)}, claims)
     raise KeyError(f"unknown transform {transform!r}")

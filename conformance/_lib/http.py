@@ -106,7 +106,13 @@ class Exchange:
         """A redacted curl command that reproduces the request (secrets as shell variables)."""
         parts = ["curl", "-sS", "-i", "-X", self.method]
         for k, v in self.request_headers.items():
-            if k.lower() in ("host", "content-length", "accept-encoding", "connection", "user-agent"):
+            if k.lower() in (
+                "host",
+                "content-length",
+                "accept-encoding",
+                "connection",
+                "user-agent",
+            ):
                 continue
             if k.lower() == "authorization":
                 scheme = v.split(" ", 1)[0]
@@ -170,9 +176,7 @@ class Http:
             if is_token and self.rate_limited:
                 raise RateLimited(self.rate_limited)
             if self.requests >= self.max_requests:
-                raise BudgetExhausted(
-                    f"request budget of {self.max_requests} used up (options.max_requests)"
-                )
+                raise BudgetExhausted(f"request budget of {self.max_requests} used up (options.max_requests)")
             if is_token and self.token_requests >= self.max_token_requests:
                 raise BudgetExhausted(
                     f"token-endpoint budget of {self.max_token_requests} requests used up "

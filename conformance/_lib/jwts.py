@@ -140,10 +140,10 @@ def parse_jwks(text: str, source: str) -> JwkSet:
         result.problems.append("not valid JSON")
         return result
     if isinstance(data, dict) and "keys" not in data and "kty" in data:
-        result.problems.append("a single JWK, not a JWK set ({\"keys\": [...]})")
+        result.problems.append('a single JWK, not a JWK set ({"keys": [...]})')
         data = {"keys": [data]}
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
-        result.problems.append("no \"keys\" array")
+        result.problems.append('no "keys" array')
         return result
     for index, key in enumerate(data["keys"]):
         if not isinstance(key, dict):
@@ -169,8 +169,13 @@ def verify_signature(
     alg = parsed.header.get("alg")
     if alg not in algorithms:
         return False, f"alg {alg!r} is not among the profile's algorithms {algorithms}"
-    options = {"verify_exp": False, "verify_aud": False, "verify_iss": False, "verify_iat": False,
-               "verify_nbf": False}
+    options = {
+        "verify_exp": False,
+        "verify_aud": False,
+        "verify_iss": False,
+        "verify_iat": False,
+        "verify_nbf": False,
+    }
     candidates: list[tuple[str, Any]] = []
     if str(alg).startswith("HS"):
         if not hs256_secret:

@@ -158,7 +158,10 @@ def load_profile(path: str | Path, env: Mapping[str, str] | None = None) -> Prof
 
 
 def profile_from_data(
-    data: dict[str, Any], env: Mapping[str, str], source: str = "<profile>", path: Path | None = None
+    data: dict[str, Any],
+    env: Mapping[str, str],
+    source: str = "<profile>",
+    path: Path | None = None,
 ) -> Profile:
     warnings = []
     for section, key in SECRET_KEYS:

@@ -23,9 +23,7 @@ SENSITIVE_KEYS = (
 )
 _JWT = re.compile(r"\b(eyJ[A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]{8,})")
 # Credentials after a scheme name; 20+ characters so that prose ("JWT requests") is left alone.
-_AUTH_SCHEME = re.compile(
-    r"(?i)\b(Basic|Bearer|JWT)([ \t]+)(?!\[REDACTED)([A-Za-z0-9._~+/=%:-]{20,})"
-)
+_AUTH_SCHEME = re.compile(r"(?i)\b(Basic|Bearer|JWT)([ \t]+)(?!\[REDACTED)([A-Za-z0-9._~+/=%:-]{20,})")
 _AUTH_HEADER = re.compile(r"(?i)((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED)([^\r\n\"']+)")
 _KEYS = "|".join(SENSITIVE_KEYS)
 _FORM = re.compile(rf"(?i)(?<![A-Za-z0-9_])({_KEYS})=(?!\[REDACTED)([^&\s\"'<>]+)")

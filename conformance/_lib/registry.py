@@ -38,7 +38,7 @@ AREAS = (
 REQUIREMENTS = {
     "password_grant": "add a [password_grant] section (public client id, test user) to the profile",
     "jwks": "add jwt.jwks (the public JWK set: a file, inline JSON, ${ENV} or an https URL)",
-    "hs256_secret": "add jwt.hs256_secret = \"${...}\" (JWT_SECRET_KEY) to verify HS256 tokens "
+    "hs256_secret": 'add jwt.hs256_secret = "${...}" (JWT_SECRET_KEY) to verify HS256 tokens '
     "and re-sign test tokens",
     "opaque_tokens": "set expect.opaque_tokens = true if the instance issues opaque Bearer tokens",
     "bearer_resource": "set resources.bearer = true if the probe accepts Bearer tokens",
@@ -48,7 +48,7 @@ REQUIREMENTS = {
     "throttle_probe": "set options.throttle_probe = true to send repeated wrong secrets (uses up "
     "the rate limit)",
     "wait_for_expiry": "set options.wait_for_expiry = true to wait for a real token to expire",
-    "rfc9068": "set jwt.mode = \"rfc9068\" for RFC 9068 access tokens",
+    "rfc9068": 'set jwt.mode = "rfc9068" for RFC 9068 access tokens',
     "token_path_default": "runs only where token_path is the LMS's /oauth2/access_token",
 }
 

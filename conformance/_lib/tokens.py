@@ -96,17 +96,16 @@ class TokenFlows:
             method, self.path, data=form or None, headers=headers, auth=basic, params=params
         )
 
-    def password_request(self, *, username: str | None = None, password: str | None = None,
-                         **kw: Any) -> Exchange:
+    def password_request(
+        self, *, username: str | None = None, password: str | None = None, **kw: Any
+    ) -> Exchange:
         grant = self.profile.data["password_grant"]
         fields = {
             "username": grant["username"] if username is None else username,
             "password": grant["password"] if password is None else password,
         }
         fields = {k: v for k, v in fields.items() if v != ""}
-        return self.request(
-            "password", auth="id", client_id=grant["client_id"], extra=fields, **kw
-        )
+        return self.request("password", auth="id", client_id=grant["client_id"], extra=fields, **kw)
 
     def _cached(self, key: str, fetch: Callable[[], Exchange], requirement: str) -> Issued:
         with self._lock:
@@ -151,8 +150,15 @@ class TokenFlows:
             "the password grant with good credentials issues a token",
         )
 
-    def revoke(self, token: str, *, hint: str | None = None, auth: str = "body",
-               fields: Mapping[str, str] | None = None, method: str = "POST") -> Exchange:
+    def revoke(
+        self,
+        token: str,
+        *,
+        hint: str | None = None,
+        auth: str = "body",
+        fields: Mapping[str, str] | None = None,
+        method: str = "POST",
+    ) -> Exchange:
         form = {} if fields is not None else {"token": token}
         form.update(fields or {})
         if hint:

@@ -92,7 +92,12 @@ def expect_json(ex: Exchange, requirement: str) -> Any:
 
 def expect_schema(instance: Any, schema: str, requirement: str) -> None:
     errors = schema_errors(instance, schema)
-    expect(not errors, requirement, f"valid against schemas/{schema}.schema.json", "; ".join(errors[:5]))
+    expect(
+        not errors,
+        requirement,
+        f"valid against schemas/{schema}.schema.json",
+        "; ".join(errors[:5]),
+    )
 
 
 def expect_token(ex: Exchange, requirement: str) -> dict[str, Any]:

@@ -11,8 +11,13 @@ from conformance._lib.verify import expect, expect_header, expect_no_token, expe
 SECRET_VARIANTS = load_vectors("secret-variants")
 
 
-@check("bad-credentials.basic.wrong-secret", "A wrong secret in HTTP Basic auth is 401 invalid_client",
-       level="MUST", spec=["RFC6749-5.2", "RFC6749-2.3.1"], ref="BC-01")
+@check(
+    "bad-credentials.basic.wrong-secret",
+    "A wrong secret in HTTP Basic auth is 401 invalid_client",
+    level="MUST",
+    spec=["RFC6749-5.2", "RFC6749-2.3.1"],
+    ref="BC-01",
+)
 def test_wrong_secret_basic(tokens, fake):
     ex = tokens.request(auth="basic", secret=fake.password(length=24))
     expect_oauth_error(ex, 401, "invalid_client", "a wrong Basic secret is invalid_client")
@@ -20,56 +25,108 @@ def test_wrong_secret_basic(tokens, fake):
     expect_header(ex, "WWW-Authenticate", "a 401 names the authentication scheme")
 
 
-@check("bad-credentials.body.wrong-secret", "A wrong secret in the form body is refused as invalid_client",
-       level="MUST", spec=["RFC6749-5.2"], ref="BC-02")
+@check(
+    "bad-credentials.body.wrong-secret",
+    "A wrong secret in the form body is refused as invalid_client",
+    level="MUST",
+    spec=["RFC6749-5.2"],
+    ref="BC-02",
+)
 def test_wrong_secret_body(tokens, fake):
-    expect_oauth_error(tokens.request(auth="body", secret=fake.password(length=24)), (400, 401),
-                       "invalid_client", "a wrong secret in the body is invalid_client")
+    expect_oauth_error(
+        tokens.request(auth="body", secret=fake.password(length=24)),
+        (400, 401),
+        "invalid_client",
+        "a wrong secret in the body is invalid_client",
+    )
 
 
-@check("bad-credentials.client.unknown", "An unknown client id is 401 invalid_client",
-       level="MUST", spec=["RFC6749-5.2"], ref="BC-03")
+@check(
+    "bad-credentials.client.unknown",
+    "An unknown client id is 401 invalid_client",
+    level="MUST",
+    spec=["RFC6749-5.2"],
+    ref="BC-03",
+)
 def test_unknown_client(tokens, fake):
     ex = tokens.request(auth="basic", client_id=fake.uuid4(), secret=fake.password(length=24))
     expect_oauth_error(ex, 401, "invalid_client", "a client the server does not know is refused")
 
 
 @pytest.mark.parametrize("variant", SECRET_VARIANTS, ids=[v["id"] for v in SECRET_VARIANTS])
-@check("bad-credentials.secret.variant", "A secret that differs in any way from the real one obtains no token",
-       level="MUST", spec=["RFC6749-3.2.1", "RFC6749-2.3.1"], ref="BC-04")
+@check(
+    "bad-credentials.secret.variant",
+    "A secret that differs in any way from the real one obtains no token",
+    level="MUST",
+    spec=["RFC6749-3.2.1", "RFC6749-2.3.1"],
+    ref="BC-04",
+)
 def test_secret_variant(tokens, profile, fake, variant):
     other = profile.data.get("password_grant", {}).get("client_id") or fake.uuid4()
     wrong = secret_variant(variant["transform"], tokens.client_secret, other, fake)
     fields = [("client_id", tokens.client_id)] + ([("client_secret", wrong)] if wrong is not None else [])
     ex = tokens.request(auth="none", fields=fields)
-    expect_oauth_error(ex, (400, 401), {"invalid_client", "invalid_request"},
-                       f"{variant['description']} is not the secret")
+    expect_oauth_error(
+        ex,
+        (400, 401),
+        {"invalid_client", "invalid_request"},
+        f"{variant['description']} is not the secret",
+    )
 
 
-@check("bad-credentials.error.no-leak", "Error responses carry no token, stack trace or echoed secret",
-       level="SHOULD", spec=["RFC6819-5.1.4"], ref="BC-05")
+@check(
+    "bad-credentials.error.no-leak",
+    "Error responses carry no token, stack trace or echoed secret",
+    level="SHOULD",
+    spec=["RFC6819-5.1.4"],
+    ref="BC-05",
+)
 def test_error_no_leak(tokens, fake):
     marker = fake.password(length=28, special_chars=False)
     ex = tokens.request(auth="body", secret=marker)
     expect_no_token(ex, "a refused request carries no token")
     text = ex.text
-    expect(marker not in text, "the submitted secret is not echoed", "no echo of the secret",
-           "the submitted secret appears in the response")
-    expect(not any(s in text for s in ("Traceback", 'File "', "django.", "oauthlib.")),
-           "no stack trace or internals in the error", "a plain OAuth error", text[:200])
+    expect(
+        marker not in text,
+        "the submitted secret is not echoed",
+        "no echo of the secret",
+        "the submitted secret appears in the response",
+    )
+    expect(
+        not any(s in text for s in ("Traceback", 'File "', "django.", "oauthlib.")),
+        "no stack trace or internals in the error",
+        "a plain OAuth error",
+        text[:200],
+    )
 
 
-@check("bad-credentials.throttling", "Repeated wrong secrets are throttled",
-       level="SHOULD", spec=["RFC6749-2.3.1", "oauth-4"], ref="BC-06", requires=["throttle_probe"])
+@check(
+    "bad-credentials.throttling",
+    "Repeated wrong secrets are throttled",
+    level="SHOULD",
+    spec=["RFC6749-2.3.1", "oauth-4"],
+    ref="BC-06",
+    requires=["throttle_probe"],
+)
 def test_throttling(tokens, fake):
     statuses = []
     for _ in range(130):
-        ex = tokens.http.request("POST", tokens.path, expect_rate_limit=True,
-                                 data={"grant_type": "client_credentials",
-                                       "client_id": tokens.client_id,
-                                       "client_secret": fake.password(length=20)})
+        ex = tokens.http.request(
+            "POST",
+            tokens.path,
+            expect_rate_limit=True,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": tokens.client_id,
+                "client_secret": fake.password(length=20),
+            },
+        )
         statuses.append(ex.status)
         if ex.status in (403, 429):
             break
-    expect(statuses[-1] in (403, 429), "brute force on client secrets is throttled",
-           "403 or 429 within 130 attempts", f"{len(statuses)} attempts, last HTTP {statuses[-1]}")
+    expect(
+        statuses[-1] in (403, 429),
+        "brute force on client secrets is throttled",
+        "403 or 429 within 130 attempts",
+        f"{len(statuses)} attempts, last HTTP {statuses[-1]}",
+    )

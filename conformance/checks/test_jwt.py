@@ -19,16 +19,27 @@ def _jwt(tokens, kind: str) -> tuple[ParsedJwt, dict]:
     try:
         parsed = parse_jwt(issued.token)
     except ValueError as exc:
-        raise ConformanceFailure("the access_token of a token_type=jwt response is a JWS",
-                                 "header.payload.signature, base64url JSON", str(exc)) from None
-    allure.attach(parsed.describe(), name=f"JWT header and claims ({kind})",
-                  attachment_type=allure.attachment_type.JSON)
+        raise ConformanceFailure(
+            "the access_token of a token_type=jwt response is a JWS",
+            "header.payload.signature, base64url JSON",
+            str(exc),
+        ) from None
+    allure.attach(
+        parsed.describe(),
+        name=f"JWT header and claims ({kind})",
+        attachment_type=allure.attachment_type.JSON,
+    )
     return parsed, issued.body
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@check("jwt.structure.compact-jws", "The JWT is a compact JWS with a valid header and Open edX claims",
-       level="MUST", spec=["RFC7515-7.1", "RFC7519-7.2"], ref="JV-01")
+@check(
+    "jwt.structure.compact-jws",
+    "The JWT is a compact JWS with a valid header and Open edX claims",
+    level="MUST",
+    spec=["RFC7515-7.1", "RFC7519-7.2"],
+    ref="JV-01",
+)
 def test_structure(tokens, kind):
     parsed, _ = _jwt(tokens, kind)
     expect_schema(parsed.header, "jwt-header", "the JOSE header is well formed")
@@ -36,42 +47,73 @@ def test_structure(tokens, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@check("jwt.header.alg", "The JWT alg is one the profile allows, RS512 when asymmetric_jwt is sent",
-       level="MUST", spec=["RFC8725-3.1", "oauth-5"], ref="JV-02")
+@check(
+    "jwt.header.alg",
+    "The JWT alg is one the profile allows, RS512 when asymmetric_jwt is sent",
+    level="MUST",
+    spec=["RFC8725-3.1", "oauth-5"],
+    ref="JV-02",
+)
 def test_alg(tokens, profile, kind):
     parsed, _ = _jwt(tokens, kind)
     alg = parsed.header.get("alg")
     allowed = profile.data["jwt"]["algorithms"]
-    expect(alg in allowed, "the signing algorithm is one the profile expects", f"one of {allowed}",
-           str(alg))
+    expect(
+        alg in allowed,
+        "the signing algorithm is one the profile expects",
+        f"one of {allowed}",
+        str(alg),
+    )
     if kind == "asymmetric":
-        expect_equal(alg, profile.data["jwt"]["asymmetric_algorithm"],
-                     "asymmetric_jwt yields an asymmetrically signed token")
+        expect_equal(
+            alg,
+            profile.data["jwt"]["asymmetric_algorithm"],
+            "asymmetric_jwt yields an asymmetrically signed token",
+        )
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@check("jwt.signature.verifies", "The JWT signature verifies with the profile's keys",
-       level="MUST", spec=["RFC7515-5.2", "oauth-5"], ref="JV-03")
+@check(
+    "jwt.signature.verifies",
+    "The JWT signature verifies with the profile's keys",
+    level="MUST",
+    spec=["RFC7515-5.2", "oauth-5"],
+    ref="JV-03",
+)
 def test_signature(tokens, profile, jwks, kind):
     parsed, _ = _jwt(tokens, kind)
     need(profile, "hs256_secret" if str(parsed.header.get("alg")).startswith("HS") else "jwks")
-    ok, how = verify_signature(parsed.token, jwks, profile.get("jwt", "hs256_secret"),
-                               profile.data["jwt"]["algorithms"])
+    ok, how = verify_signature(
+        parsed.token, jwks, profile.get("jwt", "hs256_secret"), profile.data["jwt"]["algorithms"]
+    )
     expect(ok, "the signature verifies with the published key material", "a valid signature", how)
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@check("jwt.claims.iss", "iss equals the profile's issuer exactly",
-       level="MUST", spec=["RFC7519-4.1.1", "RFC8725-3.8", "oauth-9"], ref="JV-04")
+@check(
+    "jwt.claims.iss",
+    "iss equals the profile's issuer exactly",
+    level="MUST",
+    spec=["RFC7519-4.1.1", "RFC8725-3.8", "oauth-9"],
+    ref="JV-04",
+)
 def test_issuer(tokens, profile, kind):
     parsed, _ = _jwt(tokens, kind)
-    expect_equal(parsed.claims.get("iss"), profile.issuer,
-                 "iss is the issuer every resource server trusts (scheme, host and /oauth2)")
+    expect_equal(
+        parsed.claims.get("iss"),
+        profile.issuer,
+        "iss is the issuer every resource server trusts (scheme, host and /oauth2)",
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@check("jwt.claims.aud", "aud equals or contains the profile's audience",
-       level="MUST", spec=["RFC7519-4.1.3", "RFC8725-3.9"], ref="JV-05")
+@check(
+    "jwt.claims.aud",
+    "aud equals or contains the profile's audience",
+    level="MUST",
+    spec=["RFC7519-4.1.3", "RFC8725-3.9"],
+    ref="JV-05",
+)
 def test_audience(tokens, profile, kind):
     parsed, _ = _jwt(tokens, kind)
     aud = parsed.claims.get("aud")
@@ -79,109 +121,205 @@ def test_audience(tokens, profile, kind):
     expect(ok, "the token is meant for the configured audience", profile.audience, str(aud))
 
 
-@check("jwt.claims.times", "exp is in the future and iat is not ahead of the clock",
-       level="MUST", spec=["RFC7519-4.1.4", "RFC7519-4.1.6", "oauth-9"], ref="JV-06")
+@check(
+    "jwt.claims.times",
+    "exp is in the future and iat is not ahead of the clock",
+    level="MUST",
+    spec=["RFC7519-4.1.4", "RFC7519-4.1.6", "oauth-9"],
+    ref="JV-06",
+)
 def test_times(tokens, profile):
     parsed, _ = _jwt(tokens, "default")
     exp, iat, now = parsed.claims.get("exp"), parsed.claims.get("iat"), time.time()
     skew = profile.data["jwt"]["max_clock_skew_s"]
-    expect(isinstance(exp, int) and isinstance(iat, int), "exp and iat are integers",
-           "integers", f"exp={exp!r}, iat={iat!r}")
+    expect(
+        isinstance(exp, int) and isinstance(iat, int),
+        "exp and iat are integers",
+        "integers",
+        f"exp={exp!r}, iat={iat!r}",
+    )
     expect(exp > now, "the token has not expired when issued", f"exp > {int(now)}", f"exp={exp}")
-    expect(iat <= now + skew, "iat is not in the future (resource servers reject such tokens)",
-           f"iat <= now + {skew} s", f"iat is {iat - now:.0f} s ahead of this machine's clock")
+    expect(
+        iat <= now + skew,
+        "iat is not in the future (resource servers reject such tokens)",
+        f"iat <= now + {skew} s",
+        f"iat is {iat - now:.0f} s ahead of this machine's clock",
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@check("jwt.claims.lifetime", "exp - iat equals the response's expires_in",
-       level="MUST", spec=["RFC7519-4.1.4", "oauth-5"], ref="JV-07")
+@check(
+    "jwt.claims.lifetime",
+    "exp - iat equals the response's expires_in",
+    level="MUST",
+    spec=["RFC7519-4.1.4", "oauth-5"],
+    ref="JV-07",
+)
 def test_lifetime(tokens, kind):
     parsed, body = _jwt(tokens, kind)
     lifetime = parsed.claims.get("exp", 0) - parsed.claims.get("iat", 0)
     expires_in = body.get("expires_in")
-    expect(isinstance(expires_in, int) and abs(lifetime - expires_in) <= 2,
-           "the token lives as long as the response says", f"exp - iat = {expires_in} (+/- 2 s)",
-           f"exp - iat = {lifetime}")
+    expect(
+        isinstance(expires_in, int) and abs(lifetime - expires_in) <= 2,
+        "the token lives as long as the response says",
+        f"exp - iat = {expires_in} (+/- 2 s)",
+        f"exp - iat = {lifetime}",
+    )
 
 
-@check("jwt.claims.openedx", "The Open edX claims are present with their types and values",
-       level="MUST", spec=["oauth-5", "observed-3"], ref="JV-08")
+@check(
+    "jwt.claims.openedx",
+    "The Open edX claims are present with their types and values",
+    level="MUST",
+    spec=["oauth-5", "observed-3"],
+    ref="JV-08",
+)
 def test_openedx_claims(tokens):
     parsed, body = _jwt(tokens, "default")
     claims = parsed.claims
-    expect_schema(claims, "jwt-claims", "sub, preferred_username, scopes, version, filters, "
-                  "is_restricted, email_verified and grant_type are present and typed")
-    expect_equal(claims.get("scopes"), str(body.get("scope", "")).split(),
-                 "the scopes claim lists the response's scope")
-    expect_equal(claims.get("grant_type"), "client-credentials",
-                 "grant_type is the application's grant type (client-credentials)")
+    expect_schema(
+        claims,
+        "jwt-claims",
+        "sub, preferred_username, scopes, version, filters, "
+        "is_restricted, email_verified and grant_type are present and typed",
+    )
+    expect_equal(
+        claims.get("scopes"),
+        str(body.get("scope", "")).split(),
+        "the scopes claim lists the response's scope",
+    )
+    expect_equal(
+        claims.get("grant_type"),
+        "client-credentials",
+        "grant_type is the application's grant type (client-credentials)",
+    )
     expect_equal(claims.get("is_restricted"), False, "a normal application's token is unrestricted")
-    expect(claims.get("sub") != claims.get("preferred_username"),
-           "sub is the anonymous user id, not the username", "an anonymous id", "the username")
+    expect(
+        claims.get("sub") != claims.get("preferred_username"),
+        "sub is the anonymous user id, not the username",
+        "an anonymous id",
+        "the username",
+    )
 
 
 @pytest.mark.parametrize("case", ["scope-read", "default-scopes"])
-@check("jwt.claims.scope-dependent", "email and profile claims appear only with their scopes",
-       level="SHOULD", spec=["oauth-5", "observed-3"], ref="JV-09")
+@check(
+    "jwt.claims.scope-dependent",
+    "email and profile claims appear only with their scopes",
+    level="SHOULD",
+    spec=["oauth-5", "observed-3"],
+    ref="JV-09",
+)
 def test_scope_dependent_claims(tokens, case):
     profile_claims = {"name", "given_name", "family_name", "administrator", "superuser"}
     if case == "default-scopes":
         claims = _jwt(tokens, "default")[0].claims
-        expect("email" in claims and profile_claims <= set(claims),
-               "scopes email and profile bring their claims", f"email, {sorted(profile_claims)}",
-               f"claims: {sorted(claims)}")
+        expect(
+            "email" in claims and profile_claims <= set(claims),
+            "scopes email and profile bring their claims",
+            f"email, {sorted(profile_claims)}",
+            f"claims: {sorted(claims)}",
+        )
         return
     issued = tokens.request(scope="read")
     token = issued.json().get("access_token") if isinstance(issued.json(), dict) else None
-    expect(issued.status == 200 and token, "scope=read obtains a token", "HTTP 200 with a token",
-           f"HTTP {issued.status}")
+    expect(
+        issued.status == 200 and token,
+        "scope=read obtains a token",
+        "HTTP 200 with a token",
+        f"HTTP {issued.status}",
+    )
     claims = parse_jwt(token).claims
     leaked = sorted(({"email"} | profile_claims) & set(claims))
-    expect(not leaked, "a read-only token carries no personal claims", "no email or profile claims",
-           f"claims present: {leaked}")
+    expect(
+        not leaked,
+        "a read-only token carries no personal claims",
+        "no email or profile claims",
+        f"claims present: {leaked}",
+    )
 
 
-@check("jwt.header.kid", "A kid, when present, names a key of the published set",
-       level="MAY", spec=["RFC7515-4.1.4"], ref="JV-10", requires=["jwks"])
+@check(
+    "jwt.header.kid",
+    "A kid, when present, names a key of the published set",
+    level="MAY",
+    spec=["RFC7515-4.1.4"],
+    ref="JV-10",
+    requires=["jwks"],
+)
 def test_kid(tokens, jwks):
     # A stock LMS sends no kid (JWT_AUTH_ADD_KID_HEADER is off): acceptable. A kid that names no
     # published key breaks key rotation at every resource server.
     parsed, _ = _jwt(tokens, "asymmetric")
     kid = parsed.header.get("kid")
     known = [k.get("kid") for k in (jwks.keys if jwks else [])]
-    expect(kid is None or kid in known, "the kid is found in the JWK set", f"one of {known}",
-           f"kid {kid!r}")
+    expect(
+        kid is None or kid in known,
+        "the kid is found in the JWK set",
+        f"one of {known}",
+        f"kid {kid!r}",
+    )
 
 
 @pytest.mark.parametrize("case", ["loads", "public-only", "rsa-2048", "distinct-kids"])
-@check("jwt.jwks.well-formed", "The JWK set is public, well formed and strong enough",
-       level="MUST", spec=["RFC7517-5", "RFC7518-3.3", "RFC7518-6.3.2"], ref="JV-11",
-       requires=["jwks"])
+@check(
+    "jwt.jwks.well-formed",
+    "The JWK set is public, well formed and strong enough",
+    level="MUST",
+    spec=["RFC7517-5", "RFC7518-3.3", "RFC7518-6.3.2"],
+    ref="JV-11",
+    requires=["jwks"],
+)
 def test_jwks(jwks, case):
     if case == "loads":
-        expect(not jwks.problems, "the JWK set loads", "a JSON object with a keys array",
-               "; ".join(jwks.problems))
+        expect(
+            not jwks.problems,
+            "the JWK set loads",
+            "a JSON object with a keys array",
+            "; ".join(jwks.problems),
+        )
         expect_schema({"keys": jwks.keys}, "jwks", "every key has kty and its public members")
     elif case == "public-only":
         # The private members were stripped when the set was read; only where they were is kept.
-        expect(not jwks.private_found, "the public key set holds no private key material",
-               "no d, p, q, dp, dq, qi or k members",
-               f"PRIVATE members in {'; '.join(jwks.private_found)}: rotate this key now")
-        expect(all(k.get("kty") != "oct" for k in jwks.keys), "no symmetric key is published",
-               "no kty=oct", "a kty=oct key")
+        expect(
+            not jwks.private_found,
+            "the public key set holds no private key material",
+            "no d, p, q, dp, dq, qi or k members",
+            f"PRIVATE members in {'; '.join(jwks.private_found)}: rotate this key now",
+        )
+        expect(
+            all(k.get("kty") != "oct" for k in jwks.keys),
+            "no symmetric key is published",
+            "no kty=oct",
+            "a kty=oct key",
+        )
     elif case == "rsa-2048":
         sizes = {k.get("kid"): len(b64decode(k.get("n", ""))) * 8 for k in jwks.rsa_keys()}
-        expect(bool(sizes) and all(bits >= 2048 for bits in sizes.values()),
-               "RSA keys are at least 2048 bits", ">= 2048 bits", str(sizes or "no RSA key"))
+        expect(
+            bool(sizes) and all(bits >= 2048 for bits in sizes.values()),
+            "RSA keys are at least 2048 bits",
+            ">= 2048 bits",
+            str(sizes or "no RSA key"),
+        )
     else:
         kids = [k.get("kid") for k in jwks.keys]
-        expect(len(kids) == len(set(kids)), "kids are unique so that rotation works",
-               "distinct kids", str(kids))
+        expect(
+            len(kids) == len(set(kids)),
+            "kids are unique so that rotation works",
+            "distinct kids",
+            str(kids),
+        )
 
 
 @pytest.mark.parametrize("member", ["typ", "client_id", "jti"])
-@check("jwt.rfc9068.profile", "RFC 9068 tokens carry typ at+jwt, client_id and jti",
-       level="MUST", spec=["RFC9068-2.1", "RFC9068-2.2"], ref="JV-12", requires=["rfc9068"])
+@check(
+    "jwt.rfc9068.profile",
+    "RFC 9068 tokens carry typ at+jwt, client_id and jti",
+    level="MUST",
+    spec=["RFC9068-2.1", "RFC9068-2.2"],
+    ref="JV-12",
+    requires=["rfc9068"],
+)
 def test_rfc9068(tokens, member):
     parsed, _ = _jwt(tokens, "default")
     if member == "typ":

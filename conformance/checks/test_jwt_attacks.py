@@ -30,50 +30,85 @@ def _attack(http, profile, tokens, jwks, fake, vector) -> None:
 
 
 @_cases("JA-01")
-@check("jwt-attacks.tampered-payload", "A JWT whose payload was changed after signing is refused",
-       level="MUST", spec=["RFC7515-5.2"], ref="JA-01")
+@check(
+    "jwt-attacks.tampered-payload",
+    "A JWT whose payload was changed after signing is refused",
+    level="MUST",
+    spec=["RFC7515-5.2"],
+    ref="JA-01",
+)
 def test_tampered_payload(http, profile, tokens, jwks, fake, vector):
     _attack(http, profile, tokens, jwks, fake, vector)
 
 
 @_cases("JA-02")
-@check("jwt-attacks.bad-signature", "A JWT without its signature or signed by another key is refused",
-       level="MUST", spec=["RFC7515-5.2"], ref="JA-02")
+@check(
+    "jwt-attacks.bad-signature",
+    "A JWT without its signature or signed by another key is refused",
+    level="MUST",
+    spec=["RFC7515-5.2"],
+    ref="JA-02",
+)
 def test_bad_signature(http, profile, tokens, jwks, fake, vector):
     _attack(http, profile, tokens, jwks, fake, vector)
 
 
 @_cases("JA-03")
-@check("jwt-attacks.alg-none", "An unsigned JWT (alg none, any casing) is refused",
-       level="MUST", spec=["RFC7518-3.6", "RFC8725-3.2"], ref="JA-03")
+@check(
+    "jwt-attacks.alg-none",
+    "An unsigned JWT (alg none, any casing) is refused",
+    level="MUST",
+    spec=["RFC7518-3.6", "RFC8725-3.2"],
+    ref="JA-03",
+)
 def test_alg_none(http, profile, tokens, jwks, fake, vector):
     _attack(http, profile, tokens, jwks, fake, vector)
 
 
 @_cases("JA-04")
-@check("jwt-attacks.key-confusion", "An HMAC JWT keyed with the public RSA key is refused",
-       level="MUST", spec=["RFC8725-2.1", "RFC8725-3.1"], ref="JA-04")
+@check(
+    "jwt-attacks.key-confusion",
+    "An HMAC JWT keyed with the public RSA key is refused",
+    level="MUST",
+    spec=["RFC8725-2.1", "RFC8725-3.1"],
+    ref="JA-04",
+)
 def test_key_confusion(http, profile, tokens, jwks, fake, vector):
     _attack(http, profile, tokens, jwks, fake, vector)
 
 
 @_cases("JA-05")
-@check("jwt-attacks.header-keys", "A JWT naming its own key (jwk, jku, x5u) is refused",
-       level="MUST", spec=["RFC7515-4.1.3", "RFC8725-3.10"], ref="JA-05")
+@check(
+    "jwt-attacks.header-keys",
+    "A JWT naming its own key (jwk, jku, x5u) is refused",
+    level="MUST",
+    spec=["RFC7515-4.1.3", "RFC8725-3.10"],
+    ref="JA-05",
+)
 def test_header_keys(http, profile, tokens, jwks, fake, vector):
     _attack(http, profile, tokens, jwks, fake, vector)
 
 
 @_cases("JA-06")
-@check("jwt-attacks.kid", "A JWT with a traversal or unknown kid is refused",
-       level="MUST", spec=["RFC8725-3.10"], ref="JA-06")
+@check(
+    "jwt-attacks.kid",
+    "A JWT with a traversal or unknown kid is refused",
+    level="MUST",
+    spec=["RFC8725-3.10"],
+    ref="JA-06",
+)
 def test_kid(http, profile, tokens, jwks, fake, vector):
     _attack(http, profile, tokens, jwks, fake, vector)
 
 
 @pytest.mark.parametrize("case", ["resigned-expired", "resigned-no-exp", "real-expiry"])
-@check("jwt-attacks.expired", "An expired JWT is refused",
-       level="MUST", spec=["RFC7519-4.1.4", "oauth-9"], ref="JA-07")
+@check(
+    "jwt-attacks.expired",
+    "An expired JWT is refused",
+    level="MUST",
+    spec=["RFC7519-4.1.4", "oauth-9"],
+    ref="JA-07",
+)
 def test_expired(http, profile, tokens, case):
     genuine = tokens.jwt().token
     if case == "real-expiry":
@@ -89,8 +124,13 @@ def test_expired(http, profile, tokens, case):
     expect_refused(call(http, profile, token), f"a token past its exp ({case}) is refused")
 
 
-@check("jwt-attacks.weak-hmac-secret", "The HS256 signing secret is not a known default",
-       level="MUST", spec=["RFC7518-3.2", "RFC8725-3.5"], ref="JA-08")
+@check(
+    "jwt-attacks.weak-hmac-secret",
+    "The HS256 signing secret is not a known default",
+    level="MUST",
+    spec=["RFC7518-3.2", "RFC8725-3.5"],
+    ref="JA-08",
+)
 def test_weak_secret(tokens):
     # Offline: no request beyond the shared token. A hit means anyone can mint tokens.
     token = tokens.jwt().token
@@ -98,6 +138,9 @@ def test_weak_secret(tokens):
     if not str(alg).startswith("HS"):
         pytest.skip(f"not run: the default token is {alg}, not HMAC-signed")
     hits = [s for s in weak_secrets() if verify_signature(token, None, s, [str(alg)])[0]]
-    expect(not hits, "JWT_SECRET_KEY is not a published default", "no match among "
-           f"{len(weak_secrets())} known defaults", f"the token verifies with a known default "
-           f"secret (one of {len(hits)}): change JWT_SECRET_KEY")
+    expect(
+        not hits,
+        "JWT_SECRET_KEY is not a published default",
+        f"no match among {len(weak_secrets())} known defaults",
+        f"the token verifies with a known default secret (one of {len(hits)}): change JWT_SECRET_KEY",
+    )

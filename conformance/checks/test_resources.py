@@ -12,27 +12,48 @@ from conformance._lib.verify import expect, expect_equal, expect_header, expect_
 
 
 @pytest.mark.parametrize("kind", ["default", "asymmetric"])
-@check("resources.jwt.accepted", "A JWT from the token endpoint is accepted at the resource probe",
-       level="MUST", spec=["oauth-6"], ref="RU-01")
+@check(
+    "resources.jwt.accepted",
+    "A JWT from the token endpoint is accepted at the resource probe",
+    level="MUST",
+    spec=["oauth-6"],
+    ref="RU-01",
+)
 def test_jwt_accepted(http, profile, tokens, kind):
     token = (tokens.asymmetric_jwt() if kind == "asymmetric" else tokens.jwt()).token
     ex = call(http, profile, token)
     expect_status(ex, 200, "the resource accepts the LMS's own JWT (Authorization: JWT ...)")
     body = expect_json(ex, "the probe answers JSON")
-    expect_equal(body.get("username"), parse_jwt(token).claims.get("preferred_username"),
-                 "the resource identifies the token's owner")
+    expect_equal(
+        body.get("username"),
+        parse_jwt(token).claims.get("preferred_username"),
+        "the resource identifies the token's owner",
+    )
 
 
-@check("resources.bearer.accepted", "An opaque token is accepted with Authorization: Bearer",
-       level="MUST", spec=["RFC6750-2.1", "oauth-6"], ref="RU-02",
-       requires=["opaque_tokens", "bearer_resource"])
+@check(
+    "resources.bearer.accepted",
+    "An opaque token is accepted with Authorization: Bearer",
+    level="MUST",
+    spec=["RFC6750-2.1", "oauth-6"],
+    ref="RU-02",
+    requires=["opaque_tokens", "bearer_resource"],
+)
 def test_bearer_accepted(http, profile, tokens):
-    expect_status(call(http, profile, tokens.bearer().token, scheme="Bearer"), 200,
-                  "the resource accepts a Bearer token")
+    expect_status(
+        call(http, profile, tokens.bearer().token, scheme="Bearer"),
+        200,
+        "the resource accepts a Bearer token",
+    )
 
 
-@check("resources.no-credentials.refused", "A request without credentials is 401 with WWW-Authenticate",
-       level="MUST", spec=["RFC6750-3", "RFC9110-11.6.1"], ref="RU-03")
+@check(
+    "resources.no-credentials.refused",
+    "A request without credentials is 401 with WWW-Authenticate",
+    level="MUST",
+    spec=["RFC6750-3", "RFC9110-11.6.1"],
+    ref="RU-03",
+)
 def test_no_credentials(http, profile):
     ex = call(http, profile, None)
     expect_status(ex, 401, "an anonymous request is unauthenticated")
@@ -40,8 +61,13 @@ def test_no_credentials(http, profile):
 
 
 @pytest.mark.parametrize("scheme", ["JWT", "Bearer"])
-@check("resources.garbage-token.refused", "A garbage token is refused with 401",
-       level="MUST", spec=["RFC6750-3.1"], ref="RU-04")
+@check(
+    "resources.garbage-token.refused",
+    "A garbage token is refused with 401",
+    level="MUST",
+    spec=["RFC6750-3.1"],
+    ref="RU-04",
+)
 def test_garbage_token(http, profile, fake, scheme):
     if scheme == "Bearer":
         need(profile, "bearer_resource")
@@ -50,16 +76,27 @@ def test_garbage_token(http, profile, fake, scheme):
     expect_status(ex, 401, "an invalid token is an authentication failure")
 
 
-@check("resources.query-token.refused", "A token in the URL query is not accepted",
-       level="SHOULD", spec=["RFC6750-2.3", "RFC6750-5.3"], ref="RU-05")
+@check(
+    "resources.query-token.refused",
+    "A token in the URL query is not accepted",
+    level="SHOULD",
+    spec=["RFC6750-2.3", "RFC6750-5.3"],
+    ref="RU-05",
+)
 def test_query_token(http, profile, tokens):
     ex = call(http, profile, None, params={"access_token": tokens.jwt().token})
     expect_refused(ex, "tokens in URLs (logged, cached, leaked by Referer) are not accepted")
 
 
 @pytest.mark.parametrize("claim", ["aud", "iss"])
-@check("resources.jwt.wrong-audience-or-issuer", "A validly signed JWT with a wrong aud or iss is refused",
-       level="MUST", spec=["RFC8725-3.8", "RFC8725-3.9"], ref="RU-06", requires=["hs256_secret"])
+@check(
+    "resources.jwt.wrong-audience-or-issuer",
+    "A validly signed JWT with a wrong aud or iss is refused",
+    level="MUST",
+    spec=["RFC8725-3.8", "RFC8725-3.9"],
+    ref="RU-06",
+    requires=["hs256_secret"],
+)
 def test_wrong_aud_iss(http, profile, tokens, fake, claim):
     genuine = tokens.jwt().token
     value = f"https://{fake.domain_name()}/oauth2" if claim == "iss" else fake.word() + "-aud"
@@ -68,8 +105,14 @@ def test_wrong_aud_iss(http, profile, tokens, fake, claim):
 
 
 @pytest.mark.parametrize("case", ["bearer-with-jwt", "jwt-with-opaque"])
-@check("resources.scheme.mismatch", "Tokens under the other scheme are refused",
-       level="MAY", spec=["oauth-6", "observed-4"], ref="RU-07", requires=["opaque_tokens"])
+@check(
+    "resources.scheme.mismatch",
+    "Tokens under the other scheme are refused",
+    level="MAY",
+    spec=["oauth-6", "observed-4"],
+    ref="RU-07",
+    requires=["opaque_tokens"],
+)
 def test_scheme_mismatch(http, profile, tokens, case):
     # Open edX: JWTs go with "JWT", opaque tokens with "Bearer"; the other way round is refused.
     if case == "bearer-with-jwt":
@@ -83,23 +126,39 @@ def _service(profile, name):
     return next(s for s in profile.data["services"] if s["name"] == name)
 
 
-@check("resources.services.accept-jwt", "Every Open edX service listed accepts the LMS's JWTs",
-       level="MUST", spec=["RFC8725-3.8", "RFC8725-3.9", "oauth-9"], ref="RU-08",
-       requires=["services"])
+@check(
+    "resources.services.accept-jwt",
+    "Every Open edX service listed accepts the LMS's JWTs",
+    level="MUST",
+    spec=["RFC8725-3.8", "RFC8725-3.9", "oauth-9"],
+    ref="RU-08",
+    requires=["services"],
+)
 def test_services_accept(http, profile, tokens, service):
     svc = _service(profile, service)
     answers = {}
-    for kind, issued in (("HS256 (default)", tokens.jwt), ("RS512 (asymmetric)", tokens.asymmetric_jwt)):
+    for kind, issued in (
+        ("HS256 (default)", tokens.jwt),
+        ("RS512 (asymmetric)", tokens.asymmetric_jwt),
+    ):
         ex = call(http, profile, issued().token, base_url=svc["base_url"], path=svc["probe"])
         answers[kind] = ex.status
     claims = parse_jwt(tokens.jwt().token).claims
     if all(s == 200 for s in answers.values()):
         return
     if any(s == 200 for s in answers.values()):
-        hint = ("only one signing method works: the service's symmetric secret "
-                "(JWT_ISSUERS[0].SECRET_KEY) or public key set differs from the LMS's (oauth §9.4)")
+        hint = (
+            "only one signing method works: the service's symmetric secret "
+            "(JWT_ISSUERS[0].SECRET_KEY) or public key set differs from the LMS's (oauth §9.4)"
+        )
     else:
-        hint = (f"check the service's JWT_ISSUERS (issuer {claims.get('iss')!r}, audience "
-                f"{claims.get('aud')!r}) and its JWT_PUBLIC_SIGNING_JWK_SET (oauth §9.1-3)")
-    expect(False, f"{service} accepts the tokens the LMS issues",
-           "HTTP 200 for both", f"{answers}; {hint}")
+        hint = (
+            f"check the service's JWT_ISSUERS (issuer {claims.get('iss')!r}, audience "
+            f"{claims.get('aud')!r}) and its JWT_PUBLIC_SIGNING_JWK_SET (oauth §9.1-3)"
+        )
+    expect(
+        False,
+        f"{service} accepts the tokens the LMS issues",
+        "HTTP 200 for both",
+        f"{answers}; {hint}",
+    )

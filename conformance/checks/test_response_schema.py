@@ -37,57 +37,111 @@ def _response(tokens, profile, kind, fake):
 
 
 @pytest.mark.parametrize("kind", ["jwt", "asymmetric", "bearer"])
-@check("response-schema.token.schema", "A token response validates against token-response.schema.json",
-       level="MUST", spec=["RFC6749-5.1"], ref="RS-01")
+@check(
+    "response-schema.token.schema",
+    "A token response validates against token-response.schema.json",
+    level="MUST",
+    spec=["RFC6749-5.1"],
+    ref="RS-01",
+)
 def test_token_schema(tokens, profile, kind):
-    expect_schema(_issued(tokens, profile, kind).body, "token-response",
-                  "the success body has access_token, token_type, expires_in (int > 0), scope")
+    expect_schema(
+        _issued(tokens, profile, kind).body,
+        "token-response",
+        "the success body has access_token, token_type, expires_in (int > 0), scope",
+    )
 
 
 @pytest.mark.parametrize("kind", ["success", "400", "401"])
-@check("response-schema.content-type.json", "Token endpoint responses are application/json",
-       level="MUST", spec=["RFC6749-5.1", "RFC6749-5.2"], ref="RS-02")
+@check(
+    "response-schema.content-type.json",
+    "Token endpoint responses are application/json",
+    level="MUST",
+    spec=["RFC6749-5.1", "RFC6749-5.2"],
+    ref="RS-02",
+)
 def test_content_type(tokens, profile, fake, kind):
     ex = _response(tokens, profile, kind, fake)
-    expect_header(ex, "Content-Type", "token endpoint responses are JSON",
-                  predicate=lambda v: v.split(";")[0].strip().lower() == "application/json",
-                  expected="application/json")
+    expect_header(
+        ex,
+        "Content-Type",
+        "token endpoint responses are JSON",
+        predicate=lambda v: v.split(";")[0].strip().lower() == "application/json",
+        expected="application/json",
+    )
 
 
 @pytest.mark.parametrize("kind", ["success", "400", "401"])
-@check("response-schema.cache-control.no-store", "Token endpoint responses carry Cache-Control: no-store",
-       level="MUST", spec=["RFC6749-5.1", "oauth-3"], ref="RS-03")
+@check(
+    "response-schema.cache-control.no-store",
+    "Token endpoint responses carry Cache-Control: no-store",
+    level="MUST",
+    spec=["RFC6749-5.1", "oauth-3"],
+    ref="RS-03",
+)
 def test_no_store(tokens, profile, fake, kind):
     ex = _response(tokens, profile, kind, fake)
-    expect_header(ex, "Cache-Control", "responses holding or about tokens are not cached",
-                  predicate=lambda v: "no-store" in v.lower(), expected="no-store")
+    expect_header(
+        ex,
+        "Cache-Control",
+        "responses holding or about tokens are not cached",
+        predicate=lambda v: "no-store" in v.lower(),
+        expected="no-store",
+    )
 
 
 @pytest.mark.parametrize("kind", ["success", "400", "401"])
-@check("response-schema.pragma.no-cache", "Token endpoint responses carry Pragma: no-cache",
-       level="SHOULD", spec=["RFC6749-5.1", "RFC9111-5.4"], ref="RS-04")
+@check(
+    "response-schema.pragma.no-cache",
+    "Token endpoint responses carry Pragma: no-cache",
+    level="SHOULD",
+    spec=["RFC6749-5.1", "RFC9111-5.4"],
+    ref="RS-04",
+)
 def test_pragma(tokens, profile, fake, kind):
     ex = _response(tokens, profile, kind, fake)
-    expect_header(ex, "Pragma", "HTTP/1.0 caches are told not to cache",
-                  predicate=lambda v: "no-cache" in v.lower(), expected="no-cache")
+    expect_header(
+        ex,
+        "Pragma",
+        "HTTP/1.0 caches are told not to cache",
+        predicate=lambda v: "no-cache" in v.lower(),
+        expected="no-cache",
+    )
 
 
 @pytest.mark.parametrize("kind", ["jwt", "bearer"])
-@check("response-schema.token-type.value", "token_type is JWT for JWT requests and Bearer otherwise",
-       level="MUST", spec=["RFC6749-7.1", "oauth-3"], ref="RS-05")
+@check(
+    "response-schema.token-type.value",
+    "token_type is JWT for JWT requests and Bearer otherwise",
+    level="MUST",
+    spec=["RFC6749-7.1", "oauth-3"],
+    ref="RS-05",
+)
 def test_token_type_value(tokens, profile, kind):
     body = _issued(tokens, profile, kind).body
     if kind == "jwt":
-        expect_equal(body.get("token_type"), profile.data["expect"]["jwt_token_type"],
-                     "a token_type=jwt request is answered with token_type JWT")
+        expect_equal(
+            body.get("token_type"),
+            profile.data["expect"]["jwt_token_type"],
+            "a token_type=jwt request is answered with token_type JWT",
+        )
     else:
-        expect(str(body.get("token_type", "")).lower() == "bearer",
-               "an opaque token's token_type is Bearer", "Bearer", str(body.get("token_type")))
+        expect(
+            str(body.get("token_type", "")).lower() == "bearer",
+            "an opaque token's token_type is Bearer",
+            "Bearer",
+            str(body.get("token_type")),
+        )
 
 
 @pytest.mark.parametrize("kind", ["jwt", "bearer"])
-@check("response-schema.expires-in.value", "expires_in matches the profile and is at most a day",
-       level="SHOULD", spec=["RFC6749-5.1", "oauth-3"], ref="RS-06")
+@check(
+    "response-schema.expires-in.value",
+    "expires_in matches the profile and is at most a day",
+    level="SHOULD",
+    spec=["RFC6749-5.1", "oauth-3"],
+    ref="RS-06",
+)
 def test_expires_in(tokens, profile, kind):
     expected = profile.data["expect"]["jwt_expires_in" if kind == "jwt" else "bearer_expires_in"]
     value = _issued(tokens, profile, kind).body.get("expires_in")
@@ -97,43 +151,79 @@ def test_expires_in(tokens, profile, kind):
 
 
 @pytest.mark.parametrize("kind", ["jwt", "bearer"])
-@check("response-schema.refresh-token.absent", "Client credentials responses carry no refresh_token",
-       level="SHOULD", spec=["RFC6749-4.4.3"], ref="RS-07")
+@check(
+    "response-schema.refresh-token.absent",
+    "Client credentials responses carry no refresh_token",
+    level="SHOULD",
+    spec=["RFC6749-4.4.3"],
+    ref="RS-07",
+)
 def test_no_refresh_token(tokens, profile, kind):
     body = _issued(tokens, profile, kind).body
-    expect("refresh_token" not in body, "client_credentials issues no refresh token",
-           "no refresh_token member", "a refresh_token member")
+    expect(
+        "refresh_token" not in body,
+        "client_credentials issues no refresh token",
+        "no refresh_token member",
+        "a refresh_token member",
+    )
 
 
-@check("response-schema.scope.default", "scope equals the profile's expected default scopes",
-       level="SHOULD", spec=["RFC6749-3.3", "oauth-3"], ref="RS-08")
+@check(
+    "response-schema.scope.default",
+    "scope equals the profile's expected default scopes",
+    level="SHOULD",
+    spec=["RFC6749-3.3", "oauth-3"],
+    ref="RS-08",
+)
 def test_default_scope(tokens, profile):
     scope = tokens.jwt().body.get("scope")
     expected = profile.data["expect"]["scope"]
-    expect(isinstance(scope, str) and set(scope.split()) == set(expected.split()),
-           "the default scopes are granted when none are asked for", expected, str(scope))
+    expect(
+        isinstance(scope, str) and set(scope.split()) == set(expected.split()),
+        "the default scopes are granted when none are asked for",
+        expected,
+        str(scope),
+    )
 
 
 @pytest.mark.parametrize("case", ["vschar-jwt", "vschar-bearer", "opaque-unique"])
-@check("response-schema.access-token.syntax", "Access tokens are VSCHAR strings and opaque ones are unique",
-       level="MUST", spec=["RFC6749-A.12", "RFC6749-10.10"], ref="RS-09")
+@check(
+    "response-schema.access-token.syntax",
+    "Access tokens are VSCHAR strings and opaque ones are unique",
+    level="MUST",
+    spec=["RFC6749-A.12", "RFC6749-10.10"],
+    ref="RS-09",
+)
 def test_access_token_syntax(tokens, profile, case):
     if case == "vschar-jwt":
         token = tokens.jwt().token
     else:
         token = _issued(tokens, profile, "bearer").token
-    expect(bool(VSCHAR.match(token)), "access_token uses only VSCHAR (%x20-7E)",
-           "printable ASCII only", "other characters")
+    expect(
+        bool(VSCHAR.match(token)),
+        "access_token uses only VSCHAR (%x20-7E)",
+        "printable ASCII only",
+        "other characters",
+    )
     if case == "opaque-unique":
         second = tokens.request(auth="body", token_type=None)
         other = expect_json(second, "a second opaque token is issued")
-        expect(other.get("access_token") != token, "two opaque tokens differ (unguessable)",
-               "different tokens", "the same token twice")
+        expect(
+            other.get("access_token") != token,
+            "two opaque tokens differ (unguessable)",
+            "different tokens",
+            "the same token twice",
+        )
 
 
 @pytest.mark.parametrize("case", ["invalid_client", "unsupported_grant_type", "invalid_scope"])
-@check("response-schema.error.schema", "Error bodies validate against error-response.schema.json",
-       level="MUST", spec=["RFC6749-5.2"], ref="RS-10")
+@check(
+    "response-schema.error.schema",
+    "Error bodies validate against error-response.schema.json",
+    level="MUST",
+    spec=["RFC6749-5.2"],
+    ref="RS-10",
+)
 def test_error_schema(tokens, fake, case):
     if case == "invalid_client":
         ex = tokens.request(secret=fake.password(length=24))

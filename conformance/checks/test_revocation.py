@@ -15,12 +15,18 @@ from conformance._lib.verify import (
 )
 
 
-@check("revocation.opaque.revoked", "A revoked opaque token is refused afterwards",
-       level="MUST", spec=["RFC7009-2.1", "RFC7009-2.2", "oauth-7"], ref="RV-01",
-       requires=["opaque_tokens", "bearer_resource"])
+@check(
+    "revocation.opaque.revoked",
+    "A revoked opaque token is refused afterwards",
+    level="MUST",
+    spec=["RFC7009-2.1", "RFC7009-2.2", "oauth-7"],
+    ref="RV-01",
+    requires=["opaque_tokens", "bearer_resource"],
+)
 def test_revoke_opaque(http, profile, tokens):
-    token = expect_token(tokens.request(auth="body", token_type=None),
-                         "an opaque token is issued to revoke")["access_token"]
+    token = expect_token(tokens.request(auth="body", token_type=None), "an opaque token is issued to revoke")[
+        "access_token"
+    ]
     expect_status(call(http, profile, token, scheme="Bearer"), 200, "baseline: the token works")
     ex = tokens.revoke(token, hint="access_token")
     expect_status(ex, 200, "revocation of a token the client owns succeeds")
@@ -28,49 +34,94 @@ def test_revoke_opaque(http, profile, tokens):
     expect_refused(call(http, profile, token, scheme="Bearer"), "the revoked token is refused")
 
 
-@check("revocation.unknown-token", "Revoking an unknown token answers 200",
-       level="MUST", spec=["RFC7009-2.2"], ref="RV-02")
+@check(
+    "revocation.unknown-token",
+    "Revoking an unknown token answers 200",
+    level="MUST",
+    spec=["RFC7009-2.2"],
+    ref="RV-02",
+)
 def test_revoke_unknown(tokens, fake):
-    expect_status(tokens.revoke(fake.pystr(min_chars=30, max_chars=30)), 200,
-                  "an invalid token is not an error for revocation")
+    expect_status(
+        tokens.revoke(fake.pystr(min_chars=30, max_chars=30)),
+        200,
+        "an invalid token is not an error for revocation",
+    )
 
 
 @pytest.mark.parametrize("case", ["missing-token", "get"])
-@check("revocation.request.malformed", "A revocation without a token is 400 and GET is 405",
-       level="MUST", spec=["RFC7009-2.1", "RFC7009-2.2.1"], ref="RV-03")
+@check(
+    "revocation.request.malformed",
+    "A revocation without a token is 400 and GET is 405",
+    level="MUST",
+    spec=["RFC7009-2.1", "RFC7009-2.2.1"],
+    ref="RV-03",
+)
 def test_revoke_malformed(tokens, case):
     if case == "missing-token":
-        expect_oauth_error(tokens.revoke("", fields={}), 400, "invalid_request",
-                           "a revocation request needs the token parameter")
+        expect_oauth_error(
+            tokens.revoke("", fields={}),
+            400,
+            "invalid_request",
+            "a revocation request needs the token parameter",
+        )
     else:
         ex = tokens.revoke("", fields={}, method="GET", auth="none")
         expect_status(ex, 405, "revocation is POST only")
-        expect_header(ex, "Allow", "the 405 names POST", predicate=lambda v: "POST" in v,
-                      expected="includes POST")
+        expect_header(
+            ex,
+            "Allow",
+            "the 405 names POST",
+            predicate=lambda v: "POST" in v,
+            expected="includes POST",
+        )
 
 
-@check("revocation.jwt.not-revocable", "Revoking a JWT answers 200 (JWTs stay valid until exp)",
-       level="MAY", spec=["RFC7009-2.2", "oauth-7"], ref="RV-04")
+@check(
+    "revocation.jwt.not-revocable",
+    "Revoking a JWT answers 200 (JWTs stay valid until exp)",
+    level="MAY",
+    spec=["RFC7009-2.2", "oauth-7"],
+    ref="RV-04",
+)
 def test_revoke_jwt(http, profile, tokens):
     token = expect_token(tokens.request(auth="body"), "a JWT is issued to revoke")["access_token"]
     expect_status(tokens.revoke(token), 200, "revoking a JWT is accepted")
     # Recorded, either way: Open edX JWTs have no server-side record and keep working.
     after = call(http, profile, token)
-    expect(after.status in (200, 401), "the JWT's state after revocation is well defined",
-           "200 (still valid, stock) or 401 (revoked)", f"HTTP {after.status}")
+    expect(
+        after.status in (200, 401),
+        "the JWT's state after revocation is well defined",
+        "200 (still valid, stock) or 401 (revoked)",
+        f"HTTP {after.status}",
+    )
 
 
-@check("revocation.refresh-token.revoked", "A revoked refresh token no longer refreshes",
-       level="MUST", spec=["RFC7009-2", "RFC7009-2.1", "observed-5"], ref="RV-05",
-       requires=["password_grant"])
+@check(
+    "revocation.refresh-token.revoked",
+    "A revoked refresh token no longer refreshes",
+    level="MUST",
+    spec=["RFC7009-2", "RFC7009-2.1", "observed-5"],
+    ref="RV-05",
+    requires=["password_grant"],
+)
 def test_revoke_refresh(tokens):
     grant = tokens.profile.data["password_grant"]
     body = expect_token(tokens.password_request(), "the password grant issues a token")
     refresh = body.get("refresh_token")
     expect(isinstance(refresh, str), "a refresh token is issued", "refresh_token", "none")
-    ex = tokens.revoke(refresh, hint="refresh_token", auth="id", fields={
-        "token": refresh, "token_type_hint": "refresh_token", "client_id": grant["client_id"]})
+    ex = tokens.revoke(
+        refresh,
+        hint="refresh_token",
+        auth="id",
+        fields={
+            "token": refresh,
+            "token_type_hint": "refresh_token",
+            "client_id": grant["client_id"],
+        },
+    )
     expect_status(ex, 200, "the public client revokes its refresh token")
-    again = tokens.request("refresh_token", auth="id", client_id=grant["client_id"],
-                           extra={"refresh_token": refresh})
+    again = tokens.request(
+        "refresh_token", auth="id", client_id=grant["client_id"], extra={"refresh_token": refresh}
+    )
     expect_oauth_error(again, 400, "invalid_grant", "a revoked refresh token is refused")

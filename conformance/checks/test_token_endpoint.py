@@ -19,37 +19,72 @@ from conformance._lib.verify import (
 )
 
 
-@check("token-endpoint.client-credentials.basic-auth", "Client credentials in HTTP Basic auth obtain a token",
-       level="MUST", spec=["RFC6749-2.3.1", "RFC6749-4.4.2", "oauth-2"], ref="TE-01")
+@check(
+    "token-endpoint.client-credentials.basic-auth",
+    "Client credentials in HTTP Basic auth obtain a token",
+    level="MUST",
+    spec=["RFC6749-2.3.1", "RFC6749-4.4.2", "oauth-2"],
+    ref="TE-01",
+)
 def test_basic_auth(tokens):
     issued = tokens.jwt()
-    expect(issued.exchange.request_headers.get("authorization", "").startswith("Basic "),
-           "the request authenticated with HTTP Basic", "Authorization: Basic", "no Basic header")
+    expect(
+        issued.exchange.request_headers.get("authorization", "").startswith("Basic "),
+        "the request authenticated with HTTP Basic",
+        "Authorization: Basic",
+        "no Basic header",
+    )
 
 
-@check("token-endpoint.client-credentials.body-auth", "Client id and secret in the form body obtain a token",
-       level="MUST", spec=["RFC6749-2.3.1", "oauth-2"], ref="TE-02")
+@check(
+    "token-endpoint.client-credentials.body-auth",
+    "Client id and secret in the form body obtain a token",
+    level="MUST",
+    spec=["RFC6749-2.3.1", "oauth-2"],
+    ref="TE-02",
+)
 def test_body_auth(tokens):
     expect_token(tokens.request(auth="body"), "client_id and client_secret in the body are accepted")
 
 
-@check("token-endpoint.token-type.default-bearer", "Without token_type the endpoint issues an opaque Bearer token",
-       level="MUST", spec=["oauth-3"], ref="TE-03", requires=["opaque_tokens"])
+@check(
+    "token-endpoint.token-type.default-bearer",
+    "Without token_type the endpoint issues an opaque Bearer token",
+    level="MUST",
+    spec=["oauth-3"],
+    ref="TE-03",
+    requires=["opaque_tokens"],
+)
 def test_default_bearer(tokens):
     body = tokens.bearer().body
-    expect(str(body.get("token_type", "")).lower() == "bearer",
-           "a request without token_type gets an opaque Bearer token", "token_type: Bearer",
-           f"token_type: {body.get('token_type')}")
-    expect(str(body["access_token"]).count(".") != 2, "the default token is opaque, not a JWT",
-           "an opaque token", "a JWT-shaped token")
+    expect(
+        str(body.get("token_type", "")).lower() == "bearer",
+        "a request without token_type gets an opaque Bearer token",
+        "token_type: Bearer",
+        f"token_type: {body.get('token_type')}",
+    )
+    expect(
+        str(body["access_token"]).count(".") != 2,
+        "the default token is opaque, not a JWT",
+        "an opaque token",
+        "a JWT-shaped token",
+    )
 
 
-@check("token-endpoint.token-type.case-insensitive", "The token_type parameter is matched case-insensitively",
-       level="SHOULD", spec=["oauth-2"], ref="TE-04")
+@check(
+    "token-endpoint.token-type.case-insensitive",
+    "The token_type parameter is matched case-insensitively",
+    level="SHOULD",
+    spec=["oauth-2"],
+    ref="TE-04",
+)
 def test_token_type_case(tokens, profile):
     body = expect_token(tokens.request(token_type="JwT"), "token_type=JwT obtains a token")
-    expect_equal(body.get("token_type"), profile.data["expect"]["jwt_token_type"],
-                 "token_type=JwT is treated as jwt")
+    expect_equal(
+        body.get("token_type"),
+        profile.data["expect"]["jwt_token_type"],
+        "token_type=JwT is treated as jwt",
+    )
     try:
         parse_jwt(body["access_token"])
     except ValueError as exc:
@@ -57,124 +92,233 @@ def test_token_type_case(tokens, profile):
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
-@check("token-endpoint.method.post-only", "The token endpoint answers other methods with 405 and no token",
-       level="MUST", spec=["RFC6749-3.2"], ref="TE-05")
+@check(
+    "token-endpoint.method.post-only",
+    "The token endpoint answers other methods with 405 and no token",
+    level="MUST",
+    spec=["RFC6749-3.2"],
+    ref="TE-05",
+)
 def test_post_only(tokens, method):
     ex = tokens.request(method=method, grant_type=None, token_type=None)
     expect_no_token(ex, f"{method} on the token endpoint issues no token")
     expect_status(ex, 405, f"{method} on the token endpoint is refused as a method")
-    expect_header(ex, "Allow", "the 405 names the allowed method", predicate=lambda v: "POST" in v,
-                  expected="includes POST")
+    expect_header(
+        ex,
+        "Allow",
+        "the 405 names the allowed method",
+        predicate=lambda v: "POST" in v,
+        expected="includes POST",
+    )
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-@check("token-endpoint.credentials.not-in-query", "Client credentials in the URL query obtain no token",
-       level="MUST", spec=["RFC6749-2.3.1", "observed-2"], ref="TE-06")
+@check(
+    "token-endpoint.credentials.not-in-query",
+    "Client credentials in the URL query obtain no token",
+    level="MUST",
+    spec=["RFC6749-2.3.1", "observed-2"],
+    ref="TE-06",
+)
 def test_credentials_not_in_query(tokens, method):
     # A stock LMS answers the POST with 500 (DOT 1.7.1 / oauthlib raise uncaught): still no token.
-    params = {"grant_type": "client_credentials", "client_id": tokens.client_id,
-              "client_secret": tokens.client_secret, "token_type": "jwt"}
+    params = {
+        "grant_type": "client_credentials",
+        "client_id": tokens.client_id,
+        "client_secret": tokens.client_secret,
+        "token_type": "jwt",
+    }
     ex = tokens.request(method=method, grant_type=None, token_type=None, auth="none", params=params)
     expect_no_token(ex, "credentials in the query string are not accepted")
 
 
-@check("token-endpoint.grant-type.missing", "A request without grant_type is refused with 400",
-       level="MUST", spec=["RFC6749-5.2", "oauth-4"], ref="TE-07")
+@check(
+    "token-endpoint.grant-type.missing",
+    "A request without grant_type is refused with 400",
+    level="MUST",
+    spec=["RFC6749-5.2", "oauth-4"],
+    ref="TE-07",
+)
 def test_grant_type_missing(tokens):
-    expect_oauth_error(tokens.request(grant_type=None), 400,
-                       {"invalid_request", "unsupported_grant_type"}, "a missing grant_type is an error")
+    expect_oauth_error(
+        tokens.request(grant_type=None),
+        400,
+        {"invalid_request", "unsupported_grant_type"},
+        "a missing grant_type is an error",
+    )
 
 
-@check("token-endpoint.grant-type.unknown", "An unknown grant_type is refused as unsupported_grant_type",
-       level="MUST", spec=["RFC6749-5.2"], ref="TE-08")
+@check(
+    "token-endpoint.grant-type.unknown",
+    "An unknown grant_type is refused as unsupported_grant_type",
+    level="MUST",
+    spec=["RFC6749-5.2"],
+    ref="TE-08",
+)
 def test_grant_type_unknown(tokens, fake):
     grant = f"{fake.word()}_{fake.word()}"
-    expect_oauth_error(tokens.request(grant_type=grant), 400, "unsupported_grant_type",
-                       f"grant_type={grant} is unsupported")
+    expect_oauth_error(
+        tokens.request(grant_type=grant),
+        400,
+        "unsupported_grant_type",
+        f"grant_type={grant} is unsupported",
+    )
 
 
-@check("token-endpoint.body.json-rejected", "A JSON body instead of a form obtains no token",
-       level="MUST", spec=["RFC6749-3.2", "RFC6749-4.4.2", "oauth-2"], ref="TE-09")
+@check(
+    "token-endpoint.body.json-rejected",
+    "A JSON body instead of a form obtains no token",
+    level="MUST",
+    spec=["RFC6749-3.2", "RFC6749-4.4.2", "oauth-2"],
+    ref="TE-09",
+)
 def test_json_body_rejected(tokens):
-    body = json.dumps({"grant_type": "client_credentials", "client_id": tokens.client_id,
-                       "client_secret": tokens.client_secret, "token_type": "jwt"})
-    ex = tokens.request(auth="none", content=body.encode(),
-                        headers={"Content-Type": "application/json"})
+    body = json.dumps(
+        {
+            "grant_type": "client_credentials",
+            "client_id": tokens.client_id,
+            "client_secret": tokens.client_secret,
+            "token_type": "jwt",
+        }
+    )
+    ex = tokens.request(auth="none", content=body.encode(), headers={"Content-Type": "application/json"})
     expect_no_token(ex, "the token endpoint reads only form-encoded parameters")
     expect_status(ex, 400, "a JSON body is a bad request")
 
 
-@check("token-endpoint.grant-type.repeated", "A repeated grant_type is refused or resolved to one value",
-       level="MAY", spec=["RFC6749-3.2", "observed-2"], ref="TE-10")
+@check(
+    "token-endpoint.grant-type.repeated",
+    "A repeated grant_type is refused or resolved to one value",
+    level="MAY",
+    spec=["RFC6749-3.2", "observed-2"],
+    ref="TE-10",
+)
 def test_grant_type_repeated(tokens):
     # RFC 6749 3.2 forbids repeats (400 invalid_request); a stock LMS keeps the last value (200).
-    ex = tokens.request(grant_type=None, fields=[("grant_type", "password"),
-                                                 ("grant_type", "client_credentials")])
+    ex = tokens.request(
+        grant_type=None, fields=[("grant_type", "password"), ("grant_type", "client_credentials")]
+    )
     expect_status(ex, (200, 400), "a repeated parameter is refused or the last value used")
     if ex.status == 400:
         expect_oauth_error(ex, 400, "invalid_request", "a repeated parameter is invalid_request")
 
 
-@check("token-endpoint.params.unknown-ignored", "Unknown extra parameters are ignored",
-       level="MUST", spec=["RFC6749-3.2"], ref="TE-11")
+@check(
+    "token-endpoint.params.unknown-ignored",
+    "Unknown extra parameters are ignored",
+    level="MUST",
+    spec=["RFC6749-3.2"],
+    ref="TE-11",
+)
 def test_unknown_param_ignored(tokens, fake):
-    expect_token(tokens.request(extra={f"x_{fake.word()}": fake.word()}),
-                 "an unknown parameter does not stop the grant")
+    expect_token(
+        tokens.request(extra={f"x_{fake.word()}": fake.word()}),
+        "an unknown parameter does not stop the grant",
+    )
 
 
-@check("token-endpoint.scope.unknown", "An unknown scope is refused as invalid_scope",
-       level="MUST", spec=["RFC6749-5.2", "oauth-4"], ref="TE-12")
+@check(
+    "token-endpoint.scope.unknown",
+    "An unknown scope is refused as invalid_scope",
+    level="MUST",
+    spec=["RFC6749-5.2", "oauth-4"],
+    ref="TE-12",
+)
 def test_unknown_scope(tokens, fake):
-    expect_oauth_error(tokens.request(scope=f"{fake.word()}:{fake.word()}x"), 400, "invalid_scope",
-                       "a scope the application does not have is refused")
+    expect_oauth_error(
+        tokens.request(scope=f"{fake.word()}:{fake.word()}x"),
+        400,
+        "invalid_scope",
+        "a scope the application does not have is refused",
+    )
 
 
-@check("token-endpoint.grant-type.not-allowed-for-client",
-       "A client-credentials client cannot use the password grant",
-       level="MUST", spec=["RFC6749-5.2", "oauth-4"], ref="TE-13")
+@check(
+    "token-endpoint.grant-type.not-allowed-for-client",
+    "A client-credentials client cannot use the password grant",
+    level="MUST",
+    spec=["RFC6749-5.2", "oauth-4"],
+    ref="TE-13",
+)
 def test_grant_not_allowed(tokens, fake):
     ex = tokens.request("password", extra={"username": fake.user_name(), "password": fake.password()})
-    expect_oauth_error(ex, 400, {"unauthorized_client", "invalid_grant"},
-                       "a grant the client is not registered for is refused")
+    expect_oauth_error(
+        ex,
+        400,
+        {"unauthorized_client", "invalid_grant"},
+        "a grant the client is not registered for is refused",
+    )
 
 
 @pytest.mark.parametrize("case", ["good-credentials", "bad-password", "missing-username"])
-@check("token-endpoint.password.grant", "The password grant issues tokens only for good credentials",
-       level="MUST", spec=["RFC6749-4.3", "RFC6749-5.2", "oauth-4"], ref="TE-14",
-       requires=["password_grant"])
+@check(
+    "token-endpoint.password.grant",
+    "The password grant issues tokens only for good credentials",
+    level="MUST",
+    spec=["RFC6749-4.3", "RFC6749-5.2", "oauth-4"],
+    ref="TE-14",
+    requires=["password_grant"],
+)
 def test_password_grant(tokens, fake, case):
     if case == "good-credentials":
         issued = tokens.password_jwt()
-        expect(issued.refresh_token is not None, "the password grant returns a refresh_token",
-               "refresh_token present", f"members: {sorted(issued.body)}")
+        expect(
+            issued.refresh_token is not None,
+            "the password grant returns a refresh_token",
+            "refresh_token present",
+            f"members: {sorted(issued.body)}",
+        )
     elif case == "bad-password":
-        expect_oauth_error(tokens.password_request(password=fake.password(length=16)), 400,
-                           "invalid_grant", "a wrong password is invalid_grant")
+        expect_oauth_error(
+            tokens.password_request(password=fake.password(length=16)),
+            400,
+            "invalid_grant",
+            "a wrong password is invalid_grant",
+        )
     else:
-        expect_oauth_error(tokens.password_request(username=""), 400, "invalid_request",
-                           "a missing username is invalid_request")
+        expect_oauth_error(
+            tokens.password_request(username=""),
+            400,
+            "invalid_request",
+            "a missing username is invalid_request",
+        )
 
 
-@check("token-endpoint.refresh.rotation", "A refresh token works once and is rotated",
-       level="MUST", spec=["RFC6749-6", "oauth-3"], ref="TE-15", requires=["password_grant"])
+@check(
+    "token-endpoint.refresh.rotation",
+    "A refresh token works once and is rotated",
+    level="MUST",
+    spec=["RFC6749-6", "oauth-3"],
+    ref="TE-15",
+    requires=["password_grant"],
+)
 def test_refresh_rotation(tokens):
     first = expect_token(tokens.password_request(), "the password grant issues a token")
     old = first.get("refresh_token")
-    expect(isinstance(old, str), "the password grant returns a refresh_token", "refresh_token",
-           "none")
+    expect(isinstance(old, str), "the password grant returns a refresh_token", "refresh_token", "none")
     client_id = tokens.profile.data["password_grant"]["client_id"]
     refreshed = expect_token(
         tokens.request("refresh_token", auth="id", client_id=client_id, extra={"refresh_token": old}),
-        "the refresh_token grant issues a new token")
-    expect(refreshed.get("refresh_token") not in (None, old), "the refresh token is rotated",
-           "a new refresh_token", "the same or no refresh_token")
-    again = tokens.request("refresh_token", auth="id", client_id=client_id,
-                           extra={"refresh_token": old})
+        "the refresh_token grant issues a new token",
+    )
+    expect(
+        refreshed.get("refresh_token") not in (None, old),
+        "the refresh token is rotated",
+        "a new refresh_token",
+        "the same or no refresh_token",
+    )
+    again = tokens.request("refresh_token", auth="id", client_id=client_id, extra={"refresh_token": old})
     expect_oauth_error(again, 400, "invalid_grant", "a used refresh token is refused")
 
 
-@check("token-endpoint.path.gateway-v1", "The hosted-gateway path /oauth2/v1/access_token is absent on an LMS",
-       level="MAY", spec=["edx-api-guide", "oauth-1"], ref="TE-16", requires=["token_path_default"])
+@check(
+    "token-endpoint.path.gateway-v1",
+    "The hosted-gateway path /oauth2/v1/access_token is absent on an LMS",
+    level="MAY",
+    spec=["edx-api-guide", "oauth-1"],
+    ref="TE-16",
+    requires=["token_path_default"],
+)
 def test_gateway_path(http):
     # edX's public API guide documents api.edx.org's /oauth2/v1/access_token; an LMS serves
     # /oauth2/access_token. Recorded so that operators following that guide learn the right path.

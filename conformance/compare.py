@@ -1,0 +1,180 @@
+"""Instances side by side: a check x instance matrix from summary.json files, differences first."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Comparison", "compare_dirs", "load_summaries"]
+
+SYMBOL = {"passed": "pass", "failed": "FAIL", "skipped": "skip", "waived": "waived", None: "-"}
+
+
+class CompareError(Exception):
+    """A report dir without a usable summary.json: the message names it."""
+
+
+@dataclass
+class Row:
+    id: str
+    title: str
+    area: str
+    level: str
+    spec: list[str]
+    outcomes: dict[str, str | None]
+    messages: dict[str, str]
+
+    @property
+    def differs(self) -> bool:
+        return len({o for o in self.outcomes.values()}) > 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "area": self.area,
+            "level": self.level,
+            "spec": self.spec,
+            "differs": self.differs,
+            "outcomes": self.outcomes,
+            "messages": self.messages,
+        }
+
+
+@dataclass
+class Comparison:
+    instances: list[dict[str, Any]]
+    rows: list[Row]
+
+    @property
+    def differing(self) -> list[Row]:
+        return [r for r in self.rows if r.differs]
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "instances": self.instances,
+                "differences": len(self.differing),
+                "checks": [r.as_dict() for r in self.rows],
+            },
+            indent=2,
+        )
+
+    def as_markdown(self) -> str:
+        names = [i["profile"] for i in self.instances]
+        lines = [
+            f"### Open edX OAuth conformance: {' vs '.join(names)}",
+            "",
+            f"{len(self.differing)} of {len(self.rows)} check cases differ.",
+            "",
+            "| check | level | " + " | ".join(names) + " |",
+            "|---|---|" + "---|" * len(names),
+        ]
+        for row in self.rows:
+            cells = " | ".join(_md_cell(row.outcomes[n]) for n in names)
+            mark = " **(differs)**" if row.differs else ""
+            lines.append(f"| `{row.id}`{mark} | {row.level} | {cells} |")
+        lines += ["", "| instance | passed | failed | skipped | waived |", "|---|---|---|---|---|"]
+        for inst in self.instances:
+            c = inst["counts"]
+            lines.append(
+                f"| {inst['profile']} | {c['passed']} | {c['failed']} | {c['skipped']} | {c['waived']} |"
+            )
+        return "\n".join(lines) + "\n"
+
+    def as_html(self) -> str:
+        names = [i["profile"] for i in self.instances]
+        head = "".join(
+            f"<th>{html.escape(n)}<br><small>{html.escape(i['base_url'])}</small></th>"
+            for n, i in zip(names, self.instances, strict=True)
+        )
+        body = []
+        for row in self.rows:
+            cells = "".join(
+                f'<td class="{row.outcomes[n] or "absent"}" title="{html.escape(row.messages.get(n, ""))}">'
+                f"{SYMBOL[row.outcomes[n]]}</td>"
+                for n in names
+            )
+            body.append(
+                f'<tr class="{"differs" if row.differs else "same"}"><td><code>{html.escape(row.id)}'
+                f"</code><br><small>{html.escape(row.title)}</small></td><td>{row.level}</td>{cells}</tr>"
+            )
+        counts = "".join(
+            f"<li><b>{html.escape(i['profile'])}</b>: {i['counts']['passed']} passed, "
+            f"{i['counts']['failed']} failed, {i['counts']['skipped']} skipped, "
+            f"{i['counts']['waived']} waived</li>"
+            for i in self.instances
+        )
+        return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Open edX OAuth conformance: {html.escape(" vs ".join(names))}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}
+table{{border-collapse:collapse}} th,td{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
+td.passed{{background:#dff5df}} td.failed{{background:#f9d6d5;font-weight:bold}}
+td.skipped{{background:#eee}} td.waived{{background:#fff2c6}} td.absent{{background:#fafafa}}
+tr.differs td:first-child{{border-left:4px solid #c0392b}} h2{{margin-top:1.5em}}
+</style></head><body>
+<h1>Open edX OAuth conformance: {html.escape(" vs ".join(names))}</h1>
+<ul id="counts">{counts}</ul>
+<p id="differences">{len(self.differing)} of {len(self.rows)} check cases differ; they come first.</p>
+<table id="matrix"><thead><tr><th>check</th><th>level</th>{head}</tr></thead>
+<tbody>
+{"".join(body)}
+</tbody></table>
+</body></html>
+"""
+
+
+def _md_cell(outcome: str | None) -> str:
+    return {"failed": "**FAIL**"}.get(outcome or "", SYMBOL[outcome])
+
+
+def load_summaries(dirs: list[Path]) -> list[dict[str, Any]]:
+    summaries = []
+    for directory in dirs:
+        path = directory / "summary.json" if directory.is_dir() else directory
+        try:
+            summaries.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise CompareError(f"{path}: no readable summary.json ({type(exc).__name__})") from None
+    names = [s.get("profile") for s in summaries]
+    if len(set(names)) != len(names):
+        # Two runs of the same profile (before/after): tell them apart by folder.
+        for summary, directory in zip(summaries, dirs, strict=True):
+            summary["profile"] = f"{summary.get('profile')} ({directory.name})"
+    return summaries
+
+
+def compare_dirs(dirs: list[Path]) -> Comparison:
+    summaries = load_summaries(dirs)
+    rows: dict[str, Row] = {}
+    for summary in summaries:
+        for check in summary.get("checks", []):
+            row = rows.setdefault(
+                check["id"],
+                Row(
+                    check["id"],
+                    check["title"],
+                    check["area"],
+                    check["level"],
+                    check["spec"],
+                    {},
+                    {},
+                ),
+            )
+            row.outcomes[summary["profile"]] = check["outcome"]
+            if check.get("message"):
+                row.messages[summary["profile"]] = check["message"]
+    for row in rows.values():
+        for summary in summaries:
+            row.outcomes.setdefault(summary["profile"], None)
+    ordered = sorted(rows.values(), key=lambda r: (not r.differs, r.area, r.id))
+    instances = [
+        {k: s.get(k) for k in ("profile", "base_url", "suite_version", "started_at", "counts")}
+        for s in summaries
+    ]
+    return Comparison(instances, ordered)
