@@ -139,6 +139,13 @@ def print_summary(summary: dict[str, Any], report_dir: Path, html: Path | None =
     failed = [c for c in summary["checks"] if c["outcome"] == "failed"]
     for entry in failed:
         _out(f"FAILED [{entry['level']}] {entry['id']} ({', '.join(entry['spec'])}): {entry['title']}")
+        if entry["message"]:
+            _out("    " + entry["message"].splitlines()[0][:300])
+    for entry in summary["checks"]:
+        if entry["outcome"] == "waived":
+            _out(f"WAIVED {entry['id']}: {entry['message'].splitlines()[0][:300]}")
+    for note in summary.get("notes", []):
+        _out(f"note: {note}")
     _out(
         f"{summary['profile']}: {counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['skipped']} skipped, {counts['waived']} waived; {summary['requests']} requests "

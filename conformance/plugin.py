@@ -24,6 +24,7 @@ from conformance._lib.registry import CheckMeta, matches, missing_requirement
 from conformance._lib.spec import clause_url
 from conformance._lib.tokens import TokenFlows
 from conformance._lib.verify import ConformanceFailure
+from conformance._lib.waivers import Waiver, check_known, load_waivers, waivers_path
 from conformance.report import redact_tree, write_environment, write_summary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -51,6 +52,8 @@ class RunState:
     exit_code: int | None = None
     exit_message: str = ""
     tokens: TokenFlows | None = None
+    waivers: list[Waiver] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     _jwks: JwkSet | bool | None = False
 
     def jwks(self) -> JwkSet | None:
@@ -85,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         profile = load_profile(path)
+        waivers = load_waivers(profile)
     except ProfileError as exc:
         _exit(f"profile error: {exc}", EXIT_USAGE)
         return
@@ -108,6 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
         ),
         seed=seed,
         strict=bool(config.getoption("--oauth-strict")),
+        waivers=waivers,
     )
     state.http.on_exchange = lambda ex: _record_exchange(state, ex)
     state.tokens = TokenFlows(state.http, profile)
@@ -166,6 +171,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason = missing_requirement(state.profile, meta.requires) if state else ("no --oauth-profile given")
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
+    if state is not None and state.waivers:
+        _apply_waivers(state, items)
     selectors = config.getoption("--oauth-select") or []
     deselectors = config.getoption("--oauth-deselect") or []
     if selectors or deselectors:
@@ -178,6 +185,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
+
+
+def _apply_waivers(state: RunState, items: list[pytest.Item]) -> None:
+    """Active waivers become strict xfails: a waived check that passes again is reported stale."""
+    cases = {item: _case_id(item, meta) for item in items if (meta := _meta(item))}
+    source = str(waivers_path(state.profile))
+    try:
+        check_known(state.waivers, cases.values(), source)
+    except ProfileError as exc:
+        _exit(f"profile error: {exc}", EXIT_USAGE)
+    for waiver in state.waivers:
+        if waiver.expired():
+            state.notes.append(f"waiver for {waiver.check} expired on {waiver.expires}: no longer waives")
+    for item, case in cases.items():
+        waiver = next((w for w in state.waivers if w.matches(case) and not w.expired()), None)
+        if waiver is not None:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=waiver.describe()))
 
 
 def _meta(item: pytest.Item) -> CheckMeta | None:
@@ -284,7 +308,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if meta is None:
         return
     exc = call.excinfo.value if call.excinfo is not None else None
-    if isinstance(exc, (RateLimited, BudgetExhausted)):
+    if hasattr(report, "wasxfail"):
+        pass  # waived: keep pytest's xfail report
+    elif isinstance(exc, (RateLimited, BudgetExhausted)):
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {redact(str(exc))}")
     elif isinstance(exc, (ConformanceFailure, HttpProblem)):
@@ -306,7 +332,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def _record(state: RunState, item: pytest.Item, meta: CheckMeta, report: pytest.TestReport) -> None:
     entry = state.outcomes.setdefault(item.nodeid, Outcome(meta, _case_id(item, meta)))
     entry.duration += report.duration
-    if report.failed:
+    if hasattr(report, "wasxfail") and report.skipped:
+        entry.outcome = "waived"
+        failure = call_failure(report)
+        entry.message = redact(f"{report.wasxfail}" + (f"; failure: {failure}" if failure else ""))
+    elif report.failed and "XPASS(strict)" in report.longreprtext:
+        entry.outcome = "failed"
+        entry.message = redact(
+            f"stale waiver: the check passes now; remove its waiver ({report.longreprtext.strip()})"
+        )
+    elif report.failed:
         if entry.outcome != "failed":
             entry.outcome, entry.message = "failed", _failure_message(report)
     elif report.skipped and entry.outcome != "failed":
@@ -314,6 +349,12 @@ def _record(state: RunState, item: pytest.Item, meta: CheckMeta, report: pytest.
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
         entry.message = redact(reason.removeprefix("Skipped: "))
+
+
+def call_failure(report: pytest.TestReport) -> str:
+    text = report.longreprtext
+    lines = [line[2:] for line in text.splitlines() if line.startswith("E ")]
+    return " ".join(lines)[:500]
 
 
 def _failure_message(report: pytest.TestReport) -> str:

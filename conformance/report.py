@@ -45,6 +45,7 @@ def build_summary(state: RunState, exit_code: int) -> dict[str, Any]:
         "strict": state.strict,
         "exit_code": exit_code,
         "counts": counts,
+        "notes": list(state.notes),
         "checks": checks,
     }
 
