@@ -130,8 +130,8 @@ def print_summary(summary: dict[str, Any], report_dir: Path, html: Path | None =
     counts = summary["counts"]
     by_area: dict[str, dict[str, int]] = {}
     for entry in summary["checks"]:
-        area = by_area.setdefault(entry["area"], {"passed": 0, "failed": 0, "skipped": 0, "waived": 0})
-        area[entry["outcome"]] += 1
+        tally = by_area.setdefault(entry["area"], {"passed": 0, "failed": 0, "skipped": 0, "waived": 0})
+        tally[entry["outcome"]] += 1
     _out("")
     _out(f"{'area':<18} {'passed':>6} {'failed':>6} {'skipped':>7} {'waived':>6}")
     for area, c in by_area.items():

@@ -176,7 +176,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     selectors = config.getoption("--oauth-select") or []
     deselectors = config.getoption("--oauth-deselect") or []
     if selectors or deselectors:
-        keep, drop = [], []
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
         for item in items:
             meta = _meta(item)
             ok = meta is not None and (not selectors or any(matches(meta, s) for s in selectors))
@@ -195,9 +196,9 @@ def _apply_waivers(state: RunState, items: list[pytest.Item]) -> None:
         check_known(state.waivers, cases.values(), source)
     except ProfileError as exc:
         _exit(f"profile error: {exc}", EXIT_USAGE)
-    for waiver in state.waivers:
-        if waiver.expired():
-            state.notes.append(f"waiver for {waiver.check} expired on {waiver.expires}: no longer waives")
+    for expired in state.waivers:
+        if expired.expired():
+            state.notes.append(f"waiver for {expired.check} expired on {expired.expires}: no longer waives")
     for item, case in cases.items():
         waiver = next((w for w in state.waivers if w.matches(case) and not w.expired()), None)
         if waiver is not None:
@@ -302,7 +303,7 @@ def _oauth_labels(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.hookimpl(hookwrapper=True, trylast=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     # trylast: this wrapper's code after `yield` runs before allure-pytest reads the report.
-    outcome = yield
+    outcome: Any = yield
     report: pytest.TestReport = outcome.get_result()
     meta = _meta(item)
     if meta is None:

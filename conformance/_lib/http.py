@@ -9,6 +9,7 @@ Exceptions (all derive from `HttpProblem`):
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 import threading
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import httpx
 
@@ -200,13 +201,20 @@ class Http:
     ) -> Exchange:
         url = self.url(path_or_url)
         is_token = self._count(url)
+        form: dict[str, Any] | None = None
+        if data is not None:
+            # Repeated keys (a list of pairs) become lists, which httpx encodes as repeats.
+            form = {}
+            for key, value in data.items() if isinstance(data, Mapping) else data:
+                form.setdefault(key, []).append(value)
+                if key in ("client_secret", "password", "refresh_token", "token") and value:
+                    REDACTOR.add(value)
         request = self._client.build_request(
-            method, url, headers=headers, data=data, content=content, params=params, auth=auth
+            method, url, headers=headers, data=form, content=content, params=params
         )
+        if auth is not None:
+            request.headers["Authorization"] = _basic(*auth)
         body = request.read()
-        for secret_field in ("client_secret", "password", "refresh_token", "token"):
-            if isinstance(data, Mapping) and data.get(secret_field):
-                REDACTOR.add(data[secret_field])
         started = time.monotonic()
         try:
             response = self._client.send(request, stream=True)
@@ -266,6 +274,12 @@ class Http:
 
     def post(self, path_or_url: str, **kw: Any) -> Exchange:
         return self.request("POST", path_or_url, **kw)
+
+
+def _basic(client_id: str, secret: str) -> str:
+    """RFC 6749 2.3.1: id and secret are form-urlencoded, then joined and base64-encoded."""
+    pair = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
+    return "Basic " + base64.b64encode(pair).decode()
 
 
 def _looks_rate_limited(exchange: Exchange) -> bool:

@@ -195,7 +195,7 @@ def verify_signature(
                 continue
     for name, key in candidates:
         try:
-            jwt.decode(token, key, algorithms=[str(alg)], options=options)
+            jwt.decode(token, key, algorithms=[str(alg)], options=options)  # type: ignore[arg-type]
             return True, f"verified with {name} ({alg})"
         except jwt.InvalidSignatureError:
             continue

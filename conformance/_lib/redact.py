@@ -53,8 +53,9 @@ class Redactor:
     def add_client(self, client_id: str, secret: str) -> None:
         """A client secret also travels as base64(id:secret) in a Basic header."""
         self.add(secret)
-        pair = f"{client_id}:{secret}".encode()
-        self.add(base64.b64encode(pair).decode(), base64.b64encode(pair).decode().rstrip("="))
+        for pair in (f"{client_id}:{secret}", f"{quote_plus(client_id)}:{quote_plus(secret)}"):
+            encoded = base64.b64encode(pair.encode()).decode()
+            self.add(encoded, encoded.rstrip("="))
 
     def known(self) -> frozenset[str]:
         with self._lock:
