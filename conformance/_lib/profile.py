@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import ipaddress
 import json
 import os
@@ -132,8 +133,11 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
         key = ".".join([*map(str, error.absolute_path), missing[0]]) if missing else where
         return f"key '{key}' is required"
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        return f"key '{'.'.join([*map(str, error.absolute_path), extra[0]])}' is not a known profile key"
+        known = list(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(known))
+        guess = difflib.get_close_matches(extra[0], known, n=1)
+        hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+        return f"key '{'.'.join([*map(str, error.absolute_path), extra[0]])}' is not a known profile key{hint}"
     if error.validator in ("pattern", "enum", "type", "minLength", "minimum", "maximum"):
         # Never echo the value: it may be a secret that was substituted in.
         return f"key '{where}' is invalid ({error.validator}: {json.dumps(error.validator_value)})"
@@ -193,6 +197,10 @@ def profile_from_data(
 
 def _validate(data: Any, schema: dict[str, Any], source: str) -> None:
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.path))
+    # Unknown keys first: a typo ("clinet") also makes the real key look missing.
+    errors = sorted(
+        validator.iter_errors(data),
+        key=lambda e: (len(e.absolute_path), e.validator != "additionalProperties", list(map(str, e.path))),
+    )
     if errors:
         raise ProfileError(f"{source}: {_schema_message(errors[0])}")

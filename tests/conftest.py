@@ -1,0 +1,56 @@
+"""Shared fixtures for the project's own tests: the reference instance and running the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+    seconds: float
+    report_dir: Path
+
+    @property
+    def console(self) -> str:
+        return self.out + self.err
+
+    def summary(self) -> dict[str, Any]:
+        return json.loads((self.report_dir / "summary.json").read_text())
+
+
+def run_cli(args: list[str], *, env: dict[str, str] | None = None, report_dir: Path | None = None,
+            timeout: float = 300, cwd: Path | None = None) -> CliResult:
+    """The real command in a fresh process, as an operator or a CI job runs it."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("EDX_")}
+    full_env.update(env or {})
+    argv = [sys.executable, "-m", "conformance", *args]
+    if report_dir is not None:
+        argv += ["--report-dir", str(report_dir)]
+    started = time.monotonic()
+    proc = subprocess.run(argv, capture_output=True, text=True, env=full_env, timeout=timeout,
+                          cwd=cwd or ROOT, check=False)
+    return CliResult(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started,
+                     report_dir or ROOT / "reports")
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory):
+    """One clean reference instance with the stock rate limit, shared by the read-only tests."""
+    from conformance.reference.launcher import running_reference
+
+    with running_reference(state_dir=tmp_path_factory.mktemp("reference")) as ref:
+        yield ref

@@ -1,0 +1,75 @@
+"""The suite end to end against the clean reference instance: real HTTP, real server, no failures."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conformance._lib.schemas import schema_errors
+from tests.conftest import run_cli
+
+# What a loopback reference instance must legitimately skip, and why.
+LEGITIMATE_SKIPS = {
+    "transport.": "https",  # transport checks need a non-loopback https instance
+    "bad-credentials.throttling": "throttle_probe",  # opt-in: it uses up the rate limit
+    "jwt-attacks.expired[real-expiry]": "wait_for_expiry",  # opt-in: it waits an hour
+    "jwt.rfc9068.": "rfc9068",  # an LMS issues Open edX JWTs, not RFC 9068 ones
+}
+
+
+@pytest.fixture(scope="module")
+def clean_run(reference, tmp_path_factory):
+    report_dir = tmp_path_factory.mktemp("clean")
+    return run_cli(["run", "--profile", str(reference.profile_path), "--no-html"],
+                   env=reference.env, report_dir=report_dir)
+
+
+def test_clean_instance_passes(clean_run):
+    assert clean_run.code == 0, clean_run.console[-3000:]
+    summary = clean_run.summary()
+    assert not schema_errors(summary, "summary")
+    failed = [c["id"] for c in summary["checks"] if c["outcome"] == "failed"]
+    assert failed == []
+    ran = [c for c in summary["checks"] if c["outcome"] == "passed"]
+    assert len(ran) >= 60, len(ran)
+    assert {c["area"] for c in ran} >= {"token-endpoint", "response-schema", "jwt", "bad-credentials",
+                                         "resources", "jwt-attacks", "revocation"}
+
+
+def test_every_skip_is_legitimate_and_says_why(clean_run):
+    for check in clean_run.summary()["checks"]:
+        if check["outcome"] != "skipped":
+            continue
+        reason = next((why for prefix, why in LEGITIMATE_SKIPS.items() if check["id"].startswith(prefix)),
+                      None)
+        assert reason is not None, f"unexpected skip: {check['id']}: {check['message']}"
+        assert reason in check["message"] or "https" in check["message"], check
+        assert check["message"].startswith("not run:"), check["message"]
+
+
+def test_artifacts_are_written(clean_run):
+    d = clean_run.report_dir
+    assert (d / "junit.xml").exists()
+    results = list((d / "allure-results").glob("*-result.json"))
+    assert len(results) == len(clean_run.summary()["checks"])
+    assert (d / "allure-results" / "environment.properties").read_text().startswith("profile=")
+
+
+def test_request_budget_is_respected(clean_run):
+    summary = clean_run.summary()
+    assert summary["token_requests"] <= 60, summary["token_requests"]
+    assert summary["requests"] <= 150, summary["requests"]
+
+
+def test_console_summary(clean_run):
+    assert re.search(r"reference: \d+ passed, 0 failed, \d+ skipped, 0 waived", clean_run.out)
+    assert "Traceback" not in clean_run.console
+
+
+def test_run_against_state_dir_profile_matches_default_run(clean_run, tmp_path):
+    """`reference serve` + `run --profile <state-dir>/profile.toml` gives the same result as `run`."""
+    default = run_cli(["run", "--no-html"], report_dir=tmp_path / "default")
+    assert default.code == 0, default.console[-3000:]
+    outcomes = {c["id"]: c["outcome"] for c in default.summary()["checks"]}
+    assert outcomes == {c["id"]: c["outcome"] for c in clean_run.summary()["checks"]}
