@@ -85,8 +85,7 @@ def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
     ]
     if args.strict:
         argv.append("--oauth-strict")
-    if getattr(args, "seed", None) is not None:
-        argv += ["--oauth-seed", str(args.seed)]
+    argv += ["--oauth-seed", str(args.seed)]
     if getattr(args, "ca_bundle", None):
         argv += ["--oauth-ca-bundle", args.ca_bundle]
     for selector in args.select or []:
@@ -98,6 +97,7 @@ def run_profile(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
     import pytest
 
     report_dir.mkdir(parents=True, exist_ok=True)
+    _out(f"seed {args.seed} (repeat this run's generated values with --seed {args.seed})")
     code = int(pytest.main(pytest_args(profile_path, report_dir, args)))
     summary_path = report_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
@@ -173,6 +173,10 @@ def _reference_profile() -> Iterator[Path]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.seed is None:
+        import random
+
+        args.seed = random.SystemRandom().randrange(1, 2**31)
     with contextlib.ExitStack() as stack:
         profiles = (
             [Path(p) for p in args.profile] if args.profile else [stack.enter_context(_reference_profile())]

@@ -63,6 +63,7 @@ class RunState:
 
 
 STATE = pytest.StashKey[RunState]()
+SKIP_REASON = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -168,6 +169,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         meta = _meta(item)
         if meta is None:
             continue
+        _label(item, meta)
         reason = missing_requirement(state.profile, meta.requires) if state else ("no --oauth-profile given")
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
@@ -218,7 +220,7 @@ def _case_id(item: pytest.Item, meta: CheckMeta) -> str:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Reachability first: nothing answering means exit 3 with one message, not N failures."""
     state = session.config.stash.get(STATE, None)
-    runnable = [i for i in session.items if _meta(i) and not i.get_closest_marker("skip")]
+    runnable = [i for i in session.items if _meta(i) and SKIP_REASON not in i.stash]
     if state is None or not runnable or session.config.option.collectonly:
         return
     try:
@@ -274,27 +276,36 @@ def fake(request: pytest.FixtureRequest) -> Faker:
 
 
 @pytest.fixture(autouse=True)
-def _oauth_labels(request: pytest.FixtureRequest) -> Iterator[None]:
-    meta = _meta(request.node)
-    if meta is not None:
-        allure.dynamic.title(meta.title)
-        allure.dynamic.epic(meta.area)
-        allure.dynamic.feature(meta.area)
-        allure.dynamic.story(meta.title)
-        allure.dynamic.severity(SEVERITY[meta.level])
-        allure.dynamic.label("check_id", meta.id)
-        allure.dynamic.label("level", meta.level)
-        allure.dynamic.label("area", meta.area)
-        allure.dynamic.tag(meta.level)
-        for clause in meta.spec:
-            url = clause_url(clause)
-            if url:
-                allure.dynamic.link(url, name=clause)
-        allure.dynamic.description(
+def _oauth_skip(request: pytest.FixtureRequest) -> None:
+    """Requirement skips happen here, after collection gave the item its report labels."""
+    reason = request.node.stash.get(SKIP_REASON, None)
+    if reason:
+        pytest.skip(reason)
+
+
+def _label(item: pytest.Item, meta: CheckMeta) -> None:
+    """Report labels as marks, which allure-pytest reads for every result, skipped ones included."""
+    callspec = getattr(item, "callspec", None)
+    function = getattr(item, "obj", None)
+    if function is not None:
+        function.__allure_display_name__ = meta.title + (" [{param_id}]" if callspec else "")
+        function.__allure_description__ = (
             f"{meta.title}\n\nLevel: {meta.level}. Clauses: {', '.join(meta.spec)}."
             + (f" Catalogue: {meta.ref}." if meta.ref else "")
         )
-    yield
+    marks = [
+        allure.epic(meta.area),
+        allure.feature(meta.area),
+        allure.story(meta.title),
+        allure.severity(SEVERITY[meta.level]),
+        allure.label("check_id", meta.id),
+        allure.label("level", meta.level),
+        allure.label("area", meta.area),
+        allure.tag(meta.level),
+    ]
+    marks += [allure.link(url, name=c) for c in meta.spec if (url := clause_url(c))]
+    for mark in marks:
+        item.add_marker(mark)
 
 
 # Outcomes -----------------------------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""Django settings of the reference discovery service: a resource server that trusts the LMS's JWTs
+through its own JWT_AUTH, as course-discovery is configured by Tutor."""
+
+from __future__ import annotations
+
+from conformance.reference.runtime import current
+from conformance.reference.settings_common import COMMON, database
+
+globals().update(COMMON)
+
+CONFIG = current()
+SECRET_KEY = CONFIG.discovery_secret_key
+ROOT_URLCONF = "conformance.reference.discovery.urls"
+DATABASES = database(CONFIG, "discovery")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "rest_framework",
+]
+
+MIDDLEWARE = [
+    "conformance.reference.middleware.LatencyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+# A mismatched issuer here is the fault; the LMS keeps signing with the real one.
+TRUSTED_ISSUER = (
+    f"http://localhost:{CONFIG.lms_port}/oauth2"
+    if "discovery-wrong-issuer" in CONFIG.faults
+    else CONFIG.issuer
+)
+JWT_AUTH = {
+    "JWT_ISSUERS": [{"ISSUER": TRUSTED_ISSUER, "AUDIENCE": CONFIG.audience, "SECRET_KEY": CONFIG.jwt_secret}],
+    "JWT_ISSUER": TRUSTED_ISSUER,
+    "JWT_AUDIENCE": CONFIG.audience,
+    "JWT_SECRET_KEY": CONFIG.jwt_secret,
+    "JWT_ALGORITHM": "HS256",
+    "JWT_VERIFY_EXPIRATION": True,
+    "JWT_LEEWAY": 1,
+    "JWT_PAYLOAD_GET_USERNAME_HANDLER": lambda payload: payload.get("preferred_username"),
+    "JWT_DECODE_HANDLER": "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler",
+    "JWT_PUBLIC_SIGNING_JWK_SET": CONFIG.public_jwks,
+    "JWT_AUTH_COOKIE_HEADER_PAYLOAD": "edx-jwt-cookie-header-payload",
+    "JWT_AUTH_COOKIE_SIGNATURE": "edx-jwt-cookie-signature",
+    "JWT_AUTH_HEADER_PREFIX": "JWT",
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": (
+        "edx_rest_framework_extensions.auth.jwt.authentication.JwtAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ),
+    "DEFAULT_PERMISSION_CLASSES": ("rest_framework.permissions.IsAuthenticated",),
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_RENDERER_CLASSES": ("rest_framework.renderers.JSONRenderer",),
+}

@@ -1,0 +1,59 @@
+"""The LMS's seed data: a staff service user owning a confidential client-credentials application,
+the public password-grant application Open edX logs in with, and a test learner."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from oauth2_provider.models import Application
+
+from conformance.reference.lms.models import UserProfile
+from conformance.reference.runtime import RuntimeConfig
+
+LOGIN_SERVICE_USERNAME = "login_service_user"
+
+
+@transaction.atomic
+def seed(config: RuntimeConfig) -> None:
+    user_model = get_user_model()
+
+    service = user_model(
+        username=config.service_username, email=f"{config.service_username}@example.com", is_staff=True
+    )
+    # Service users never log in with a password; owning an application keeps Bearer auth happy.
+    service.set_unusable_password()
+    service.save()
+    UserProfile.objects.create(user=service, name="Conformance Service Worker")
+
+    login_service = user_model(username=LOGIN_SERVICE_USERNAME, email=f"{LOGIN_SERVICE_USERNAME}@example.com")
+    login_service.set_unusable_password()
+    login_service.save()
+
+    learner = user_model(
+        username=config.test_username,
+        email=f"{config.test_username}@example.com",
+        first_name="Ada",
+        last_name="Learner",
+    )
+    learner.set_password(config.test_password)
+    learner.save()
+    UserProfile.objects.create(user=learner, name="Ada Learner")
+
+    Application.objects.create(
+        name="conformance backend service",
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+        user=service,
+        redirect_uris="",
+        skip_authorization=True,
+    )
+    Application.objects.create(
+        name="Login Service for JWT Cookies",
+        client_id=config.public_client_id,
+        client_type=Application.CLIENT_PUBLIC,
+        authorization_grant_type=Application.GRANT_PASSWORD,
+        user=login_service,
+        redirect_uris="",
+    )

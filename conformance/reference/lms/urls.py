@@ -1,0 +1,19 @@
+"""URL routes of the reference LMS (``lms/urls.py`` and ``oauth_dispatch/urls.py`` paths)."""
+
+from __future__ import annotations
+
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+
+from conformance.reference.lms import views
+
+urlpatterns = [
+    re_path(r"^oauth2/access_token/?$", csrf_exempt(views.AccessTokenView.as_view()), name="access_token"),
+    re_path(r"^oauth2/revoke_token/?$", csrf_exempt(views.RevokeTokenView.as_view()), name="revoke_token"),
+    re_path(r"^api/user/v1/me$", views.MeView.as_view(), name="own_username_api"),
+    re_path(
+        r"^api/user/v1/accounts/(?P<username>[\w.@+-]+)$", views.AccountView.as_view(), name="accounts_api"
+    ),
+    # DOT's own views, as the LMS mounts them (not for direct use; OIDC routes 404 with OIDC off).
+    path("_o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+]

@@ -1,0 +1,140 @@
+"""The LMS endpoints: oauth_dispatch's AccessTokenView and RevokeTokenView over django-oauth-toolkit,
+and the user API probes (``/api/user/v1/me``, ``/api/user/v1/accounts/<username>``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.generic import View
+from django_ratelimit import ALL
+from django_ratelimit.decorators import ratelimit
+from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
+from edx_rest_framework_extensions.auth.session.authentication import SessionAuthenticationAllowInactiveUser
+from oauth2_provider import views as dot_views
+from rest_framework import permissions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from conformance.reference.lms.authentication import BearerAuthenticationAllowInactiveUser
+from conformance.reference.lms.jwt import create_jwt_token_dict
+from conformance.reference.lms.models import UserProfile
+from conformance.reference.runtime import current
+
+
+def _rate(group: str, request: HttpRequest) -> str:
+    # Read at request time so that `serve --rate-limit` (via settings) needs no re-import.
+    return str(settings.RATELIMIT_RATE)
+
+
+def get_token_type(request: HttpRequest) -> str:
+    """``token_type`` from the form, else the ``X-Token-Type`` header; case-insensitive."""
+    default = request.META.get("HTTP_X_TOKEN_TYPE", "no_token_type_supplied")
+    return str(request.POST.get("token_type", default)).lower()
+
+
+class _TokenRecorder:
+    """Appends every token the LMS issues to ``--record-tokens`` FILE, so leak tests can look for
+    them in the suite's artifacts."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def record(self, *tokens: str | None) -> None:
+        path = current().record_tokens
+        lines = "".join(f"{token}\n" for token in tokens if token)
+        if not path or not lines:
+            return
+        with self._lock:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as handle:
+                handle.write(lines)
+
+
+RECORDER = _TokenRecorder()
+
+
+@method_decorator(ratelimit(key="ip", rate=_rate, method=ALL, block=True), name="dispatch")
+class AccessTokenView(View):
+    """DOT's TokenView; on a 200 with ``token_type=jwt`` the opaque body is swapped for a JWT one."""
+
+    dot_view = staticmethod(dot_views.TokenView.as_view())
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response: HttpResponse = self.dot_view(request, *args, **kwargs)
+        # OPTIONS also answers 200, with an empty body.
+        if request.method != "POST" or response.status_code != 200:
+            return response
+        body = json.loads(response.content.decode("utf-8"))
+        issued = [body.get("access_token"), body.get("refresh_token")]
+        if get_token_type(request) == "jwt":
+            # The raw form value: any non-empty string, "false" included, asks for RS512.
+            use_asymmetric_key = bool(request.POST.get("asymmetric_jwt", ""))
+            body = create_jwt_token_dict(body, use_asymmetric_key=use_asymmetric_key)
+            response.content = json.dumps(body).encode("utf-8")
+            issued.append(body["access_token"])
+        RECORDER.record(*issued)
+        return response
+
+
+class RevokeTokenView(View):
+    """DOT's RevokeTokenView (RFC 7009). JWTs cannot be revoked; their refresh tokens can."""
+
+    dot_view = staticmethod(dot_views.RevokeTokenView.as_view())
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.dot_view(request, *args, **kwargs)
+
+
+class CanGetAccountInfo(permissions.BasePermission):
+    """Lookups by email or LMS user id are for staff; by username for anyone authenticated."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.GET.get("lms_user_id") is None and request.GET.get("email") is None:
+            return True
+        return bool(request.user.is_staff or request.user.is_superuser)
+
+
+class _AccountViewBase(APIView):
+    authentication_classes = (
+        JwtAuthentication,
+        BearerAuthenticationAllowInactiveUser,
+        SessionAuthenticationAllowInactiveUser,
+    )
+    permission_classes = (permissions.IsAuthenticated, CanGetAccountInfo)
+
+
+class MeView(_AccountViewBase):
+    def get(self, request: Request) -> Response:
+        return Response({"username": request.user.username})
+
+
+class AccountView(_AccountViewBase):
+    """Full details for oneself or staff; other users see only what is shared (private by default)."""
+
+    def get(self, request: Request, username: str) -> Response:
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            return Response(status=status.HTTP_404_NOT_FOUND)
+        if request.user.username != username and not request.user.is_staff:
+            return Response({"username": user.username, "account_privacy": "private"})
+        profile = UserProfile.objects.filter(user=user).first()
+        return Response(
+            {
+                "id": user.id,
+                "username": user.username,
+                "email": user.email,
+                "name": profile.name if profile else "",
+                "is_active": user.is_active,
+                "date_joined": user.date_joined.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "account_privacy": "private",
+            }
+        )

@@ -1,0 +1,118 @@
+"""Django settings of the reference LMS: the OAuth, JWT, REST framework and rate-limit settings of
+openedx-platform (``lms/envs/common.py``, ``openedx/envs/common.py``) with Tutor's JWT values."""
+
+from __future__ import annotations
+
+from conformance.reference.runtime import current
+from conformance.reference.settings_common import COMMON, database
+
+globals().update(COMMON)
+
+CONFIG = current()
+SECRET_KEY = CONFIG.lms_secret_key
+ROOT_URLCONF = "conformance.reference.lms.urls"
+DATABASES = database(CONFIG, "lms")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "rest_framework",
+    "oauth2_provider",
+    "django_ratelimit",
+    "conformance.reference.lms",
+]
+
+MIDDLEWARE = [
+    "conformance.reference.middleware.LatencyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "edx_rest_framework_extensions.auth.jwt.middleware.EnsureJWTAuthSettingsMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "conformance.reference.lms.middleware.TokenResponseFaultsMiddleware",
+]
+
+# The platform authenticates inactive (unactivated) users too: they may get password-grant tokens.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.AllowAllUsersModelBackend"]
+
+# ---- django-oauth-toolkit 1.7.1, as lms/envs/common.py configures it ---------------------------
+OAUTH2_DEFAULT_SCOPES = {
+    "read": "Read access",
+    "write": "Write access",
+    "email": "Know your email address",
+    "profile": "Know your name and username",
+}
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "conformance.reference.lms.validators.EdxOAuth2Validator",
+    # 90 days; ACCESS_TOKEN_EXPIRE_SECONDS keeps DOT's default of 36000.
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 7776000,
+    "SCOPES_BACKEND_CLASS": "conformance.reference.lms.scopes.ApplicationModelScopes",
+    "SCOPES": {
+        **OAUTH2_DEFAULT_SCOPES,
+        "certificates:read": "Retrieve your course certificates",
+        "grades:read": "Retrieve your grades for your enrolled courses",
+        "tpa:read": "Retrieve your third-party authentication username mapping",
+        "user_id": "Know your user identifier",
+    },
+    "DEFAULT_SCOPES": list(OAUTH2_DEFAULT_SCOPES),
+    "REQUEST_APPROVAL_PROMPT": "auto_even_if_expired",
+    "ERROR_RESPONSE_WITH_SCOPES": True,
+}
+
+# DOT's models are swappable; migrations that point at them need the setting spelled out.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+
+JWT_ACCESS_TOKEN_EXPIRE_SECONDS = 60 * 60
+
+# ---- JWT_AUTH (openedx/envs/common.py defaults, Tutor's common_all.py values) -------------------
+# The wrong-issuer fault is a misconfigured JWT_COMMON_ISSUER: Tutor renders it into both the
+# signing issuer and the LMS's own JWT_ISSUERS, so the LMS still accepts its own tokens.
+JWT_ISSUER = (
+    f"http://localhost:{CONFIG.lms_port}/oauth2" if "wrong-issuer" in CONFIG.faults else CONFIG.issuer
+)
+JWT_AUTH = {
+    "JWT_VERIFY_EXPIRATION": True,
+    "JWT_PAYLOAD_GET_USERNAME_HANDLER": lambda payload: payload.get("username"),
+    "JWT_LEEWAY": 1,
+    "JWT_DECODE_HANDLER": "conformance.reference.lms.jwt.decode_handler",
+    "JWT_AUTH_COOKIE": "edx-jwt-cookie",
+    "JWT_EXPIRATION": 30,
+    "JWT_IN_COOKIE_EXPIRATION": 60 * 60,
+    "JWT_LOGIN_CLIENT_ID": "login-service-client-id",
+    "JWT_LOGIN_SERVICE_USERNAME": "login_service_user",
+    "JWT_SUPPORTED_VERSION": "1.2.0",
+    "JWT_ALGORITHM": "HS256",
+    "JWT_SECRET_KEY": CONFIG.jwt_secret,
+    "JWT_SIGNING_ALGORITHM": "RS512",
+    # The platform keeps the private JWK here as JSON; we keep a path to the 0600 PEM instead and
+    # parse it once per process (conformance.reference.keys.load_private_key).
+    "JWT_PRIVATE_SIGNING_KEY_FILE": CONFIG.private_key_path,
+    "JWT_PUBLIC_SIGNING_JWK_SET": CONFIG.public_jwks,
+    "JWT_ISSUER": JWT_ISSUER,
+    "JWT_AUDIENCE": CONFIG.audience,
+    "JWT_ISSUERS": [{"ISSUER": JWT_ISSUER, "AUDIENCE": CONFIG.audience, "SECRET_KEY": CONFIG.jwt_secret}],
+    "JWT_AUTH_COOKIE_HEADER_PAYLOAD": "edx-jwt-cookie-header-payload",
+    "JWT_AUTH_COOKIE_SIGNATURE": "edx-jwt-cookie-signature",
+    "JWT_AUTH_HEADER_PREFIX": "JWT",
+}
+EDX_DRF_EXTENSIONS: dict[str, object] = {
+    # The platform sets this empty so stale JWTs never overwrite user data.
+    "JWT_PAYLOAD_USER_ATTRIBUTE_MAPPING": {},
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": (
+        "edx_rest_framework_extensions.auth.jwt.authentication.JwtAuthentication",
+        "edx_rest_framework_extensions.auth.session.authentication.SessionAuthenticationAllowInactiveUser",
+    ),
+    "DEFAULT_RENDERER_CLASSES": ("rest_framework.renderers.JSONRenderer",),
+    "DEFAULT_PARSER_CLASSES": ("rest_framework.parsers.JSONParser",),
+}
+
+# ---- django-ratelimit: AccessTokenView is limited per client IP --------------------------------
+RATELIMIT_ENABLE = True
+RATELIMIT_RATE = CONFIG.rate_limit
+# One process serves every request, so the local-memory cache is the shared cache here.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
