@@ -16,6 +16,7 @@ from typing import Any
 import conformance
 from conformance._lib.profile import ProfileError, load_profile
 from conformance._lib.redact import redact
+from conformance._lib.waivers import check_known, load_waivers, waivers_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
@@ -98,10 +99,14 @@ def run_profile(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
 
     report_dir.mkdir(parents=True, exist_ok=True)
     _out(f"seed {args.seed} (repeat this run's generated values with --seed {args.seed})")
-    code = int(pytest.main(pytest_args(profile_path, report_dir, args)))
     summary_path = report_dir / "summary.json"
+    summary_path.unlink(missing_ok=True)  # never report an earlier run's result
+    code = int(pytest.main(pytest_args(profile_path, report_dir, args)))
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
-    if summary is not None and summary.get("exit_code") is not None and code in (0, 1, 3):
+    if code == pytest.ExitCode.INTERNAL_ERROR and (summary or {}).get("exit_code") != EXIT_UNREACHABLE:
+        _err("internal error in the suite; see the output above")
+        code = EXIT_FAILED
+    elif summary is not None and summary.get("exit_code") is not None:
         code = int(summary["exit_code"])
     elif code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
         code = EXIT_USAGE
@@ -184,7 +189,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         loaded = []
         for path in profiles:
             try:
-                loaded.append((path, load_profile(path)))
+                profile = load_profile(path)
+                check_known(load_waivers(profile), load_checks(), str(waivers_path(profile)))
+                loaded.append((path, profile))
             except ProfileError as exc:
                 raise UsageError(f"profile error: {exc}") from None
         names = [profile.name for _, profile in loaded]
@@ -240,6 +247,15 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
         lines = (report_dir / "console.log").read_text(encoding="utf-8").splitlines()
         _out(f"{name}: exit {code}: " + (lines[-2] if len(lines) >= 2 else "(no output)"))
     done = [d for _, d, _, _ in procs if (d / "summary.json").exists()]
+    if done and not args.no_html:
+        from conformance.html import render_html
+
+        names = {json.loads((d / "summary.json").read_text())["profile"]: d.name for d in done}
+        problem = render_html([d / "allure-results" for d in done], base / "combined-html",
+                              name="Open edX OAuth conformance: " + " vs ".join(names),
+                              environments={n: n for n in names})
+        _out(f"combined report: {base / 'combined-html' / 'index.html'}" if not problem
+             else f"note: no combined HTML report: {problem}")
     if len(done) > 1:
         comparison = write_comparison(done, base / "comparison")
         _out(

@@ -71,11 +71,17 @@ def render_html(
     }
     if history is not None:
         config["historyPath"] = str(history)
+    # An .mjs config: Allure 3 environment matchers are functions, which JSON cannot hold.
+    envs = ""
     if environments:
-        # One Allure environment per instance: results are matched by their `environment` label.
-        config["environments"] = {env: {"matcher": {"labels": {"environment": env}}} for env in environments}
-    config_path = output.parent / f".allurerc-{output.name}.json"
-    config_path.write_text(json.dumps(config), encoding="utf-8")
+        # One Allure environment per instance, matched by the `environment` label of each result.
+        envs = ", environments: {" + ", ".join(
+            f"{json.dumps(env)}: {{name: {json.dumps(title)}, matcher: ({{labels}}) => "
+            f"labels.some((l) => l.name === 'environment' && l.value === {json.dumps(env)})}}"
+            for env, title in environments.items()
+        ) + "}"
+    config_path = output.parent / f".allurerc-{output.name}.mjs"
+    config_path.write_text(f"export default {{...{json.dumps(config)}{envs}}};\n", encoding="utf-8")
     for results_dir in dirs:
         shutil.copy(CATEGORIES, results_dir / "categories.json")
     try:

@@ -53,6 +53,7 @@ class RunState:
     exit_message: str = ""
     tokens: TokenFlows | None = None
     waivers: list[Waiver] = field(default_factory=list)
+    cases: dict[str, tuple[CheckMeta, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     _jwks: JwkSet | bool | None = False
 
@@ -64,6 +65,8 @@ class RunState:
 
 STATE = pytest.StashKey[RunState]()
 SKIP_REASON = pytest.StashKey[str]()
+# pytest_runtest_logreport gets no config: the run's state, for this process.
+_config_state: dict[str, RunState] = {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -118,6 +121,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state.http.on_exchange = lambda ex: _record_exchange(state, ex)
     state.tokens = TokenFlows(state.http, profile)
     config.stash[STATE] = state
+    _config_state["state"] = state
 
 
 def _wrap_terminal(config: pytest.Config) -> None:
@@ -169,7 +173,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         meta = _meta(item)
         if meta is None:
             continue
-        _label(item, meta)
+        _label(item, meta, state.profile if state else None)
         reason = missing_requirement(state.profile, meta.requires) if state else ("no --oauth-profile given")
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
@@ -197,7 +201,8 @@ def _apply_waivers(state: RunState, items: list[pytest.Item]) -> None:
     try:
         check_known(state.waivers, cases.values(), source)
     except ProfileError as exc:
-        _exit(f"profile error: {exc}", EXIT_USAGE)
+        state.exit_code, state.exit_message = EXIT_USAGE, f"profile error: {exc}"
+        _exit(state.exit_message, EXIT_USAGE)
     for expired in state.waivers:
         if expired.expired():
             state.notes.append(f"waiver for {expired.check} expired on {expired.expires}: no longer waives")
@@ -283,7 +288,7 @@ def _oauth_skip(request: pytest.FixtureRequest) -> None:
         pytest.skip(reason)
 
 
-def _label(item: pytest.Item, meta: CheckMeta) -> None:
+def _label(item: pytest.Item, meta: CheckMeta, profile: Profile | None) -> None:
     """Report labels as marks, which allure-pytest reads for every result, skipped ones included."""
     callspec = getattr(item, "callspec", None)
     function = getattr(item, "obj", None)
@@ -303,6 +308,9 @@ def _label(item: pytest.Item, meta: CheckMeta) -> None:
         allure.label("area", meta.area),
         allure.tag(meta.level),
     ]
+    if profile is not None:
+        # The instance, so that a combined report of several profiles shows each check per instance.
+        marks.append(allure.label("environment", profile.name))
     marks += [allure.link(url, name=c) for c in meta.spec if (url := clause_url(c))]
     for mark in marks:
         item.add_marker(mark)
@@ -338,11 +346,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             name="reproduce with curl",
             attachment_type=allure.attachment_type.TEXT,
         )
-    _record(state, item, meta, report)
+    state.cases[item.nodeid] = (meta, _case_id(item, meta))
 
 
-def _record(state: RunState, item: pytest.Item, meta: CheckMeta, report: pytest.TestReport) -> None:
-    entry = state.outcomes.setdefault(item.nodeid, Outcome(meta, _case_id(item, meta)))
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Outcomes are recorded from the final report (after xfail handling made waivers waived)."""
+    state = _config_state.get("state")
+    case = state.cases.get(report.nodeid) if state else None
+    if state is None or case is None:
+        return
+    meta, case_id = case
+    entry = state.outcomes.setdefault(report.nodeid, Outcome(meta, case_id))
     entry.duration += report.duration
     if hasattr(report, "wasxfail") and report.skipped:
         entry.outcome = "waived"
@@ -417,6 +431,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if state is None:
         return
     state.http.close()
+    _config_state.pop("state", None)
     for option in ("--alluredir", "--junitxml"):
         target = config.getoption(option, None)
         if target:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
+from conformance._lib.http import echoed_forms
 from conformance._lib.redact import REDACTOR
 from conformance._lib.schemas import load_schema
 
@@ -137,7 +138,8 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
         extra = sorted(set(error.instance) - set(known))
         guess = difflib.get_close_matches(extra[0], known, n=1)
         hint = f" (did you mean '{guess[0]}'?)" if guess else ""
-        return f"key '{'.'.join([*map(str, error.absolute_path), extra[0]])}' is not a known profile key{hint}"
+        key = ".".join([*map(str, error.absolute_path), extra[0]])
+        return f"key '{key}' is not a known profile key{hint}"
     if error.validator in ("pattern", "enum", "type", "minLength", "minimum", "maximum"):
         # Never echo the value: it may be a secret that was substituted in.
         return f"key '{where}' is invalid ({error.validator}: {json.dumps(error.validator_value)})"
@@ -183,7 +185,10 @@ def profile_from_data(
     _defaults(schema, data)
     profile = Profile(path=path, data=data, warnings=tuple(warnings))
     for section, key in SECRET_KEYS:
-        REDACTOR.add(profile.get(section, key))
+        value = profile.get(section, key)
+        if isinstance(value, str):
+            # Also as an error page would echo it back (HTML- or JSON-escaped), not only verbatim.
+            REDACTOR.add(*echoed_forms(value))
     if "client" in data:
         REDACTOR.add_client(data["client"]["id"], data["client"]["secret"])
     url = urlsplit(profile.base_url)

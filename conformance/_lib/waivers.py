@@ -81,5 +81,6 @@ def check_known(waivers: Iterable[Waiver], known_ids: Iterable[str], source: str
     """A waiver that names no existing check is an error: it would silently waive nothing."""
     known = list(known_ids)
     for waiver in waivers:
-        if not any(waiver.matches(case) for case in known):
+        base = waiver.check.split("[", 1)[0]
+        if not any(waiver.matches(case) or fnmatch.fnmatchcase(case, base) for case in known):
             raise ProfileError(f"{source}: waiver '{waiver.check}' names no existing check")

@@ -1,0 +1,84 @@
+"""Waivers gate deployments honestly: active ones waive, expired ones do not, stale ones are reported,
+and a waiver naming no check is a usage error."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.conftest import run_cli
+
+FUTURE = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+PAST = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+
+
+def waiver(check: str, expires: str) -> str:
+    return (f'[[waiver]]\ncheck = "{check}"\nreason = "issuer migration in progress"\n'
+            f'link = "https://tracker.example.org/OPS-42"\nexpires = {expires}\n')
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory):
+    from conformance.reference.launcher import running_reference
+
+    with running_reference(state_dir=tmp_path_factory.mktemp("waivers"), faults=["wrong-issuer"],
+                           rate_limit="100000/m") as ref:
+        yield ref
+
+
+def run_with(ref, tmp_path, waivers: str):
+    (ref.profile_path.with_name("profile.waivers.toml")).write_text(waivers)
+    try:
+        return run_cli(["run", "--profile", str(ref.profile_path), "--no-html"], env=ref.env,
+                       report_dir=tmp_path / "report")
+    finally:
+        ref.profile_path.with_name("profile.waivers.toml").unlink()
+
+
+WAIVE_ISSUER = waiver("jwt.claims.iss", "{expires}") + waiver("resources.services.accept-jwt", "{expires}")
+
+
+def test_without_waivers_the_fault_fails_the_run(faulty, tmp_path):
+    result = run_with(faulty, tmp_path, "waiver = []\n")
+    assert result.code == 1
+
+
+def test_active_waiver_turns_the_failing_run_into_exit_0(faulty, tmp_path):
+    result = run_with(faulty, tmp_path, WAIVE_ISSUER.format(expires=FUTURE))
+    assert result.code == 0, result.console[-2000:]
+    summary = result.summary()
+    waived = {c["id"] for c in summary["checks"] if c["outcome"] == "waived"}
+    assert {"jwt.claims.iss[default]", "jwt.claims.iss[asymmetric]"} <= waived
+    assert summary["counts"]["failed"] == 0 and summary["counts"]["waived"] == len(waived)
+    assert all("OPS-42" in c["message"] for c in summary["checks"] if c["outcome"] == "waived")
+    assert "WAIVED jwt.claims.iss" in result.out
+
+
+def test_expired_waiver_no_longer_waives(faulty, tmp_path):
+    result = run_with(faulty, tmp_path, WAIVE_ISSUER.format(expires=PAST))
+    assert result.code == 1
+    assert f"expired on {PAST}" in result.out
+    assert result.summary()["counts"]["waived"] == 0
+
+
+def test_stale_waiver_is_reported(faulty, tmp_path):
+    # jwt.claims.aud passes on this instance: its waiver is stale.
+    result = run_with(faulty, tmp_path, WAIVE_ISSUER.format(expires=FUTURE) + waiver("jwt.claims.aud", FUTURE))
+    stale = [c for c in result.summary()["checks"] if c["id"].startswith("jwt.claims.aud")]
+    assert stale and all(c["outcome"] == "failed" and "stale waiver" in c["message"] for c in stale)
+    assert result.code == 1
+    assert "stale waiver" in result.out
+
+
+def test_waiver_for_an_unknown_check_is_a_usage_error(faulty, tmp_path):
+    result = run_with(faulty, tmp_path, waiver("jwt.claims.nonexistent", FUTURE))
+    assert result.code == 2
+    assert "jwt.claims.nonexistent" in result.console and "names no existing check" in result.console
+    assert "Traceback" not in result.console
+
+
+def test_malformed_waiver_file_is_a_usage_error(faulty, tmp_path):
+    result = run_with(faulty, tmp_path, '[[waiver]]\ncheck = "jwt.claims.iss"\nreason = "x y z"\n')
+    assert result.code == 2
+    assert "profile.waivers.toml" in result.console
