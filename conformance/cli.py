@@ -91,6 +91,10 @@ def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
         argv += ["--oauth-ca-bundle", args.ca_bundle]
     for selector in args.select or []:
         argv += ["--oauth-select", selector]
+    for selector in args.deselect or []:
+        argv += ["--oauth-deselect", selector]
+    # --workers N: pytest-xdist spreads the checks; each worker fetches its shared tokens once.
+    argv += ["-n", str(args.workers)] if args.workers > 1 else ["-p", "no:xdist"]
     return argv
 
 
@@ -194,6 +198,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 loaded.append((path, profile))
             except ProfileError as exc:
                 raise UsageError(f"profile error: {exc}") from None
+        if args.dry_run:
+            return dry_run(loaded, args)
         names = [profile.name for _, profile in loaded]
         if len(set(names)) != len(names):
             raise UsageError(f"two profiles share a name ({names}): report folders would collide")
@@ -202,6 +208,29 @@ def cmd_run(args: argparse.Namespace) -> int:
             report_dir = Path(args.report_dir) if args.report_dir else base / names[0]
             return run_profile(loaded[0][0], report_dir, args)
         return run_many(loaded, base, args)
+
+
+def dry_run(loaded: list[tuple[Path, Any]], args: argparse.Namespace) -> int:
+    """What would run for each profile, and why the rest would be skipped; no request is sent."""
+    from conformance._lib.registry import matches, missing_requirement
+
+    checks = sorted(load_checks().values(), key=lambda m: (m.area, m.id))
+    for _, profile in loaded:
+        _out(f"{profile.name} ({profile.base_url}):")
+        runs = 0
+        for meta in checks:
+            if args.select and not any(matches(meta, s) for s in args.select):
+                continue
+            if any(matches(meta, s) for s in args.deselect or []):
+                continue
+            reason = missing_requirement(profile, meta.requires)
+            runs += reason is None
+            _out(
+                f"  {'run ' if reason is None else 'skip'} [{meta.level:<6}] {meta.id}"
+                + (f": {reason}" if reason else "")
+            )
+        _out(f"  {runs} checks would run (parametrized ones in several cases); nothing was sent")
+    return EXIT_OK
 
 
 def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespace) -> int:
@@ -225,6 +254,8 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
         argv += ["--strict"] if args.strict else []
         argv += ["--no-html"] if args.no_html else []
         argv += [a for s in (args.select or []) for a in ("--select", s)]
+        argv += [a for s in (args.deselect or []) for a in ("--deselect", s)]
+        argv += ["--workers", str(args.workers)]
         if args.seed is not None:
             argv += ["--seed", str(args.seed)]
         if args.ca_bundle:
@@ -251,11 +282,17 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
         from conformance.html import render_html
 
         names = {json.loads((d / "summary.json").read_text())["profile"]: d.name for d in done}
-        problem = render_html([d / "allure-results" for d in done], base / "combined-html",
-                              name="Open edX OAuth conformance: " + " vs ".join(names),
-                              environments={n: n for n in names})
-        _out(f"combined report: {base / 'combined-html' / 'index.html'}" if not problem
-             else f"note: no combined HTML report: {problem}")
+        problem = render_html(
+            [d / "allure-results" for d in done],
+            base / "combined-html",
+            name="Open edX OAuth conformance: " + " vs ".join(names),
+            environments={n: n for n in names},
+        )
+        _out(
+            f"combined report: {base / 'combined-html' / 'index.html'}"
+            if not problem
+            else f"note: no combined HTML report: {problem}"
+        )
     if len(done) > 1:
         comparison = write_comparison(done, base / "comparison")
         _out(
@@ -337,6 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", metavar="DIR", help="default: reports/<profile name>/")
     run.add_argument("--strict", action="store_true", help="SHOULD failures fail the run too")
     run.add_argument("--select", action="append", metavar="ID", help="check id, prefix or area")
+    run.add_argument("--deselect", action="append", metavar="ID", help="check id, prefix or area")
+    run.add_argument("--workers", type=int, default=1, metavar="N", help="run checks in N processes")
+    run.add_argument("--dry-run", action="store_true", help="list what would run; contact nothing")
     run.add_argument("--no-html", action="store_true", help="do not render the Allure HTML report")
     run.add_argument("--seed", type=int, help="seed for generated values (printed in the header)")
     run.add_argument("--ca-bundle", metavar="PEM", help="trust this private CA")
@@ -350,6 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
     lc = sub.add_parser("list-checks", help="list the checks without contacting any instance")
     lc.add_argument("--format", choices=("text", "json"), default="text")
     lc.set_defaults(func=cmd_list_checks)
+
+    jw = sub.add_parser("jwks-from-pem", help="derive the public JWK set from a private key file")
+    jw.add_argument("keyfile", help="PEM private key, or a JSON JWK (JWT_PRIVATE_SIGNING_JWK)")
+    jw.add_argument("--kid", help="key id (default: the JWK's kid, else a thumbprint)")
+    jw.add_argument("--alg", default="RS512", help="alg member of the key (default RS512)")
+    jw.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+    jw.set_defaults(func=cmd_jwks_from_pem)
 
     try:
         from conformance.reference.cli import register
@@ -371,3 +418,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_FAILED
+
+
+def cmd_jwks_from_pem(args: argparse.Namespace) -> int:
+    """The public JWK set of a private key file: what a profile's jwt.jwks wants, nothing private."""
+    from conformance._lib.jwks_from_pem import KeyFileError, public_jwks
+
+    try:
+        jwks = public_jwks(Path(args.keyfile), kid=args.kid, alg=args.alg)
+    except KeyFileError as exc:
+        raise UsageError(str(exc)) from None
+    text = json.dumps(jwks, indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        _err(f"wrote the public JWK set ({len(jwks['keys'])} key) to {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK

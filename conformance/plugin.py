@@ -19,7 +19,7 @@ import conformance
 from conformance._lib.http import BudgetExhausted, Exchange, Http, HttpProblem, RateLimited
 from conformance._lib.jwts import JwkSet, load_jwks
 from conformance._lib.profile import Profile, ProfileError, load_profile
-from conformance._lib.redact import redact
+from conformance._lib.redact import REDACTOR, redact
 from conformance._lib.registry import CheckMeta, matches, missing_requirement
 from conformance._lib.spec import clause_url
 from conformance._lib.tokens import TokenFlows
@@ -53,7 +53,8 @@ class RunState:
     exit_message: str = ""
     tokens: TokenFlows | None = None
     waivers: list[Waiver] = field(default_factory=list)
-    cases: dict[str, tuple[CheckMeta, str]] = field(default_factory=dict)
+    worker_requests: int = 0
+    worker_token_requests: int = 0
     notes: list[str] = field(default_factory=list)
     _jwks: JwkSet | bool | None = False
 
@@ -222,11 +223,15 @@ def _case_id(item: pytest.Item, meta: CheckMeta) -> str:
     return f"{meta.id}[{callspec.id}]" if callspec else meta.id
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")  # a pytest-xdist worker (--workers N)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
     """Reachability first: nothing answering means exit 3 with one message, not N failures."""
-    state = session.config.stash.get(STATE, None)
-    runnable = [i for i in session.items if _meta(i) and SKIP_REASON not in i.stash]
-    if state is None or not runnable or session.config.option.collectonly:
+    config = session.config
+    state = config.stash.get(STATE, None)
+    if state is None or _is_worker(config) or config.option.collectonly:
         return
     try:
         state.http.get(state.profile.data["token_path"])
@@ -235,7 +240,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     except HttpProblem as exc:
         state.exit_code = EXIT_UNREACHABLE
         state.exit_message = f"instance unreachable: {exc}"
-        _finish(session.config, state)
+        _finish(config, state)
         _exit(state.exit_message, EXIT_UNREACHABLE)
 
 
@@ -346,16 +351,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             name="reproduce with curl",
             attachment_type=allure.attachment_type.TEXT,
         )
-    state.cases[item.nodeid] = (meta, _case_id(item, meta))
+    # The check travels with its report: under --workers the controller collects nothing itself.
+    report.user_properties += [
+        ("check_id", meta.id),
+        ("case", _case_id(item, meta)),
+        ("level", meta.level),
+        ("area", meta.area),
+        ("spec", " ".join(meta.spec)),
+        ("title", meta.title),
+    ]
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Outcomes are recorded from the final report (after xfail handling made waivers waived)."""
     state = _config_state.get("state")
-    case = state.cases.get(report.nodeid) if state else None
-    if state is None or case is None:
+    props = {str(k): str(v) for k, v in report.user_properties}
+    if state is None or "check_id" not in props:
         return
-    meta, case_id = case
+    meta = CheckMeta(props["check_id"], props["title"], props["level"], tuple(props["spec"].split()))
+    case_id = props["case"]
     entry = state.outcomes.setdefault(report.nodeid, Outcome(meta, case_id))
     entry.duration += report.duration
     if hasattr(report, "wasxfail") and report.skipped:
@@ -420,6 +434,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
     if state is None or state.exit_code == EXIT_UNREACHABLE:
         return
+    if _is_worker(session.config):
+        # The controller writes the artifacts; it needs this worker's counts and the secrets it
+        # saw (to redact what this worker wrote). execnet carries them in memory, never to disk.
+        session.config.workeroutput["oauth"] = {  # type: ignore[attr-defined]
+            "requests": state.http.requests,
+            "token_requests": state.http.token_requests,
+            "secrets": sorted(REDACTOR.known()),
+        }
+        return
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = exit_code(state)
     _finish(session.config, state)
@@ -432,6 +455,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     state.http.close()
     _config_state.pop("state", None)
+    if _is_worker(config):
+        return
     for option in ("--alluredir", "--junitxml"):
         target = config.getoption(option, None)
         if target:
@@ -445,3 +470,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = metafunc.config.stash.get(STATE, None)
     names = [s["name"] for s in state.profile.data.get("services", [])] if state else []
     metafunc.parametrize("service", names or ["none"])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Controller side of --workers: add a finished worker's requests and secrets."""
+    del error
+    state = _config_state.get("state")
+    data = getattr(node, "workeroutput", {}).get("oauth")
+    if state is None or not data:
+        return
+    state.worker_requests += int(data["requests"])
+    state.worker_token_requests += int(data["token_requests"])
+    REDACTOR.add(*data["secrets"])
