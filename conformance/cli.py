@@ -101,6 +101,16 @@ def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
 def run_profile(profile_path: Path, report_dir: Path, args: argparse.Namespace) -> int:
     import pytest
 
+    from conformance._lib.http import http_for, unreachable
+
+    # Reachability before pytest starts: nothing answering is one message and exit 3.
+    profile = load_profile(profile_path)
+    http = http_for(profile, args.ca_bundle)
+    problem = unreachable(http, profile.data["token_path"])
+    http.close()
+    if problem:
+        _err(f"error: {problem}")
+        return EXIT_UNREACHABLE
     report_dir.mkdir(parents=True, exist_ok=True)
     _out(f"seed {args.seed} (repeat this run's generated values with --seed {args.seed})")
     summary_path = report_dir / "summary.json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import time
@@ -16,7 +15,15 @@ import pytest
 from faker import Faker
 
 import conformance
-from conformance._lib.http import BudgetExhausted, Exchange, Http, HttpProblem, RateLimited
+from conformance._lib.http import (
+    BudgetExhausted,
+    Exchange,
+    Http,
+    HttpProblem,
+    RateLimited,
+    http_for,
+    unreachable,
+)
 from conformance._lib.jwts import JwkSet, load_jwks
 from conformance._lib.profile import Profile, ProfileError, load_profile
 from conformance._lib.redact import REDACTOR, redact
@@ -101,20 +108,9 @@ def pytest_configure(config: pytest.Config) -> None:
         sys.stderr.write(f"warning: {warning}\n")
     seed = config.getoption("--oauth-seed")
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
-    ca = config.getoption("--oauth-ca-bundle") or profile.data.get("ca_bundle")
-    if ca and not os.path.isabs(ca):
-        ca = str(profile.directory / ca)
-    options = profile.data["options"]
     state = RunState(
         profile=profile,
-        http=Http(
-            profile.base_url,
-            timeout_s=float(profile.data["timeout_s"]),
-            verify=ca or True,
-            max_requests=int(options["max_requests"]),
-            max_token_requests=int(options["max_token_requests"]),
-            token_path=profile.data["token_path"],
-        ),
+        http=http_for(profile, config.getoption("--oauth-ca-bundle")),
         seed=seed,
         strict=bool(config.getoption("--oauth-strict")),
         waivers=waivers,
@@ -233,15 +229,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     state = config.stash.get(STATE, None)
     if state is None or _is_worker(config) or config.option.collectonly:
         return
-    try:
-        state.http.get(state.profile.data["token_path"])
-    except RateLimited:
-        return
-    except HttpProblem as exc:
-        state.exit_code = EXIT_UNREACHABLE
-        state.exit_message = f"instance unreachable: {exc}"
+    problem = unreachable(state.http, state.profile.data["token_path"])
+    if problem:
+        state.exit_code, state.exit_message = EXIT_UNREACHABLE, problem
         _finish(config, state)
-        _exit(state.exit_message, EXIT_UNREACHABLE)
+        _exit(problem, EXIT_UNREACHABLE)
 
 
 # Fixtures -----------------------------------------------------------------------------------------

@@ -10,10 +10,14 @@ Exceptions (all derive from `HttpProblem`):
 from __future__ import annotations
 
 import base64
+import html
 import json
 import shlex
+import socket
+import ssl
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,7 +87,7 @@ class Exchange:
             self._json_done = True
             try:
                 self._json = json.loads(self.body) if self.body else None
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: "[[[[..." 100 000 deep
                 self._json = None
         return self._json
 
@@ -152,9 +156,21 @@ class Http:
         self.on_exchange = on_exchange
         self.rate_limited: str | None = None
         self._lock = threading.Lock()
+        # Every socket this client opened, so that a request past its deadline can be cut off.
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        # A CA bundle that cannot be loaded is reported by the first request (as Unreachable, so
+        # that the run stops with one message) rather than by a traceback from this constructor.
+        self._setup_problem: str | None = None
+        tls: bool | ssl.SSLContext = verify if isinstance(verify, bool) else True
+        if isinstance(verify, str):
+            try:
+                tls = ssl.create_default_context(cafile=verify)
+            except (OSError, ssl.SSLError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                self._setup_problem = f"the CA bundle {verify} cannot be used ({reason})"
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
-            verify=verify,
+            verify=tls,
             follow_redirects=False,
             headers={"User-Agent": "openedx-oauth-conformance"},
             trust_env=False,
@@ -200,6 +216,8 @@ class Http:
         expect_rate_limit: bool = False,
     ) -> Exchange:
         url = self.url(path_or_url)
+        if self._setup_problem:
+            raise Unreachable(f"{method} {_safe(url)}: {self._setup_problem}")
         is_token = self._count(url)
         form: dict[str, Any] | None = None
         if data is not None:
@@ -208,35 +226,49 @@ class Http:
             for key, value in data.items() if isinstance(data, Mapping) else data:
                 form.setdefault(key, []).append(value)
                 if key in ("client_secret", "password", "refresh_token", "token") and value:
-                    REDACTOR.add(value)
-        request = self._client.build_request(
-            method, url, headers=headers, data=form, content=content, params=params
-        )
-        if auth is not None:
-            request.headers["Authorization"] = _basic(*auth)
+                    REDACTOR.add(*echoed_forms(value))
+        try:
+            request = self._client.build_request(
+                method, url, headers=headers, data=form, content=content, params=params
+            )
+            if auth is not None:
+                request.headers["Authorization"] = _basic(*auth)
+        except (httpx.InvalidURL, UnicodeEncodeError) as exc:
+            # A value the instance handed out (a 100 kB token in a query, a non-ASCII token in a
+            # header) that cannot go into a request: the check fails with this, not a traceback.
+            raise HttpProblem(f"{method} {_safe(url)}: the request cannot be built ({exc})") from None
         body = request.read()
+        # One deadline for the whole exchange (connect, TLS, headers, body): the per-read timeout
+        # alone never fires against a server that trickles a byte at a time.
+        limit = self.timeout_s * 2
+        late = f"{method} {_safe(url)}: no complete response within {limit:.0f} s"
+        request.extensions["trace"] = self._trace
+        expired = threading.Event()
+        watchdog = threading.Timer(limit, self._cut_off, args=(expired,))
+        watchdog.daemon = True
         started = time.monotonic()
+        watchdog.start()
         try:
             response = self._client.send(request, stream=True)
             try:
                 chunks, size, truncated = [], 0, False
-                deadline = started + self.timeout_s * 2
                 for chunk in response.iter_bytes():
                     chunks.append(chunk)
                     size += len(chunk)
                     if size > self.max_body:
                         truncated = True
                         break
-                    if time.monotonic() > deadline:
-                        raise Unreachable(
-                            f"{method} {_safe(url)}: the response body did not finish within "
-                            f"{self.timeout_s * 2:.0f} s"
-                        )
+                    if expired.is_set() or time.monotonic() - started > limit:
+                        raise Unreachable(late)
                 raw = b"".join(chunks)[: self.max_body]
             finally:
                 response.close()
         except httpx.HTTPError as exc:
+            if expired.is_set():
+                raise Unreachable(late) from None
             raise Unreachable(f"{method} {_safe(url)}: {_describe_error(exc)}") from None
+        finally:
+            watchdog.cancel()
         elapsed = (time.monotonic() - started) * 1000
         exchange = Exchange(
             method=method,
@@ -261,6 +293,28 @@ class Http:
             raise RateLimited(self.rate_limited)
         return exchange
 
+    def _trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpcore's trace hook: remember each new connection's socket."""
+        if event == "connection.connect_tcp.complete":
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if isinstance(sock, socket.socket):
+                with self._lock:
+                    self._sockets.add(sock)
+
+    def _cut_off(self, expired: threading.Event) -> None:
+        """The watchdog: shut this client's connections down, which wakes the blocked read. Requests
+        go one at a time, so the only busy connection is the late one; idle keep-alive connections
+        go too, and the pool replaces them."""
+        expired.set()
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     @staticmethod
     def _register_tokens(exchange: Exchange) -> None:
         body = exchange.json()
@@ -274,6 +328,20 @@ class Http:
 
     def post(self, path_or_url: str, **kw: Any) -> Exchange:
         return self.request("POST", path_or_url, **kw)
+
+
+def echoed_forms(secret: str) -> tuple[str, ...]:
+    """A secret as a server may echo it back: raw (URL-encoded forms are added by the redactor),
+    HTML-escaped (a debug error page) and JSON-escaped (an error_description)."""
+    if len(secret) < 4:
+        return (secret,)
+    return (
+        secret,
+        html.escape(secret),
+        html.escape(secret).replace("&#x27;", "&#39;"),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1].replace("/", "\\/"),
+    )
 
 
 def _basic(client_id: str, secret: str) -> str:
@@ -307,3 +375,32 @@ def _describe_error(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"the server broke the HTTP protocol ({text})"
     return f"{type(exc).__name__}: {text}"
+
+
+def http_for(profile: Any, ca_bundle: str | None = None) -> Http:
+    """The client for a profile: its timeout, its CA bundle (relative to it), its request budget."""
+    import os
+
+    ca = ca_bundle or profile.data.get("ca_bundle")
+    if ca and not os.path.isabs(ca):
+        ca = str(profile.directory / ca)
+    options = profile.data["options"]
+    return Http(
+        profile.base_url,
+        timeout_s=float(profile.data["timeout_s"]),
+        verify=ca or True,
+        max_requests=int(options["max_requests"]),
+        max_token_requests=int(options["max_token_requests"]),
+        token_path=profile.data["token_path"],
+    )
+
+
+def unreachable(http: Http, path: str) -> str | None:
+    """One request to see whether anything answers: None, or the one message to show (exit 3)."""
+    try:
+        http.get(path)
+    except RateLimited:
+        return None  # it answered: rate limiting is reported by the checks it affects
+    except HttpProblem as exc:
+        return f"instance unreachable: {exc}"
+    return None
