@@ -185,16 +185,18 @@ class Http:
             return path_or_url
         return self.base_url + path_or_url
 
-    def _count(self, url: str) -> bool:
+    def _count(self, url: str, *, opted_in: bool = False) -> bool:
+        """Count a request against the budgets; `opted_in` requests (the throttling probe the profile
+        asked for) are counted but not limited, since their purpose is to exceed the rate limit."""
         is_token = urlsplit(url).path.rstrip("/") == (
             urlsplit(self.base_url).path.rstrip("/") + self.token_path.rstrip("/")
         )
         with self._lock:
             if is_token and self.rate_limited:
                 raise RateLimited(self.rate_limited)
-            if self.requests >= self.max_requests:
+            if not opted_in and self.requests >= self.max_requests:
                 raise BudgetExhausted(f"request budget of {self.max_requests} used up (options.max_requests)")
-            if is_token and self.token_requests >= self.max_token_requests:
+            if not opted_in and is_token and self.token_requests >= self.max_token_requests:
                 raise BudgetExhausted(
                     f"token-endpoint budget of {self.max_token_requests} requests used up "
                     "(options.max_token_requests; the LMS allows 120 a minute per IP)"
@@ -218,7 +220,7 @@ class Http:
         url = self.url(path_or_url)
         if self._setup_problem:
             raise Unreachable(f"{method} {_safe(url)}: {self._setup_problem}")
-        is_token = self._count(url)
+        is_token = self._count(url, opted_in=expect_rate_limit)
         form: dict[str, Any] | None = None
         if data is not None:
             # Repeated keys (a list of pairs) become lists, which httpx encodes as repeats.

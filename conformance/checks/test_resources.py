@@ -83,8 +83,12 @@ def test_garbage_token(http, profile, fake, scheme):
     spec=["RFC6750-2.3", "RFC6750-5.3"],
     ref="RU-05",
 )
-def test_query_token(http, profile, tokens):
-    ex = call(http, profile, None, params={"access_token": tokens.jwt().token})
+@pytest.mark.parametrize("kind", ["jwt", "bearer"])
+def test_query_token(http, profile, tokens, kind):
+    if kind == "bearer":
+        need(profile, "opaque_tokens")
+    token = tokens.bearer().token if kind == "bearer" else tokens.jwt().token
+    ex = call(http, profile, None, params={"access_token": token})
     expect_refused(ex, "tokens in URLs (logged, cached, leaked by Referer) are not accepted")
 
 

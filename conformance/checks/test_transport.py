@@ -66,7 +66,13 @@ def test_https(http, profile):
 )
 def test_tls_version(profile, case):
     if case == "negotiated":
-        version, _ = _handshake(profile, _context(profile))
+        # The default context refuses anything older than TLS 1.2, so a server without TLS 1.2+
+        # shows as a failed handshake, not as an old version. The certificate is TR-03's business.
+        context = _context(profile, check_hostname=False, verify_mode=ssl.CERT_NONE)
+        try:
+            version, _ = _handshake(profile, context)
+        except ssl.SSLError as exc:
+            version = f"no handshake with TLS 1.2 or newer ({exc.reason or exc})"
         expect(
             version in ("TLSv1.2", "TLSv1.3"),
             "a modern TLS version is used",

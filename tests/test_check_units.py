@@ -1,0 +1,667 @@
+"""Every check, unit-tested without a network: it passes against a stub of a stock LMS and fails, naming
+its requirement, against a stub mutation that breaks exactly what it checks.
+
+`TABLE` is the data: for each check id, the mutations that must fail it (and for which cases), the
+stub variants and profile changes it runs with, and the mutations under which it must still pass
+(where Open edX or the RFC allows either outcome). The check functions are called directly with
+hand-built fixtures: a profile from a dict, an `Http` on an `httpx.MockTransport`, `TokenFlows`, the
+profile's JWK set and a seeded Faker.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from faker import Faker
+
+import conformance.checks
+from conformance._lib import profile as profile_module
+from conformance._lib.http import Http
+from conformance._lib.jwts import load_jwks
+from conformance._lib.profile import Profile, profile_from_data
+from conformance._lib.registry import missing_requirement
+from conformance._lib.tokens import TokenFlows
+from conformance._lib.verify import ConformanceFailure
+from conformance.cli import load_checks
+from tests.stub_lms import (
+    AUDIENCE,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    DISCOVERY_PROBE,
+    DISCOVERY_URL,
+    ISSUER,
+    LEARNER,
+    LMS_URL,
+    MUTATIONS,
+    PUBLIC_CLIENT_ID,
+    StubLms,
+)
+
+REGISTRY = load_checks()
+CHECK_MODULES = {
+    name: importlib.import_module(f"conformance.checks.{name}")
+    for _, name, _ in pkgutil.iter_modules(conformance.checks.__path__)
+    if name.startswith("test_")
+}
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    fn.oauth_check.id: fn
+    for module in CHECK_MODULES.values()
+    for fn in vars(module).values()
+    if callable(fn) and hasattr(fn, "oauth_check") and fn.__module__ == module.__name__
+}
+
+
+# The table ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Breaks:
+    """A mutation that must fail the check, with a fragment of the requirement the failure names
+    (`{case}` stands for the case id) and optionally of what it reports as actual; `cases` limits it
+    to some cases (default: every case)."""
+
+    mutation: str
+    says: str
+    cases: tuple[str, ...] = ()
+    profile: Mapping[str, Any] = field(default_factory=dict)
+    actual: str = ""
+
+
+@dataclass(frozen=True)
+class Unit:
+    breaks: tuple[Breaks, ...]
+    base: tuple[str, ...] = ()  # stub variants every run of this check uses
+    profile: Mapping[str, Any] = field(default_factory=dict)  # profile changes for every run
+    either: tuple[str, ...] = ()  # mutations the check must still pass (either outcome allowed)
+
+
+def unit(
+    *breaks: Breaks,
+    base: tuple[str, ...] = (),
+    profile: Mapping[str, Any] | None = None,
+    either: tuple[str, ...] = (),
+) -> Unit:
+    return Unit(breaks, base, profile or {}, either)
+
+
+def fails(
+    mutation: str, says: str, *cases: str, profile: Mapping[str, Any] | None = None, actual: str = ""
+) -> Breaks:
+    return Breaks(mutation, says, cases, profile or {}, actual)
+
+
+TABLE: dict[str, Unit] = {
+    # token-endpoint
+    "token-endpoint.client-credentials.basic-auth": unit(
+        fails("no-basic-auth", "client_credentials with HTTP Basic and token_type=jwt issues a token"),
+    ),
+    "token-endpoint.client-credentials.body-auth": unit(
+        fails("no-body-auth", "client_id and client_secret in the body are accepted"),
+    ),
+    "token-endpoint.token-type.default-bearer": unit(
+        fails("default-jwt", "a request without token_type gets an opaque Bearer token"),
+    ),
+    "token-endpoint.token-type.case-insensitive": unit(
+        fails("token-type-case-sensitive", "token_type=JwT is treated as jwt"),
+    ),
+    "token-endpoint.method.post-only": unit(
+        fails("token-endpoint-any-method", "{case} on the token endpoint is refused as a method"),
+    ),
+    "token-endpoint.credentials.not-in-query": unit(
+        fails("query-credentials-accepted", "credentials in the query string are not accepted"),
+    ),
+    "token-endpoint.grant-type.missing": unit(
+        fails("missing-grant-defaults-client-credentials", "a missing grant_type is an error"),
+    ),
+    "token-endpoint.grant-type.unknown": unit(
+        fails("unknown-grant-invalid-request", "is unsupported"),
+    ),
+    "token-endpoint.body.json-rejected": unit(
+        fails("json-body-accepted", "the token endpoint reads only form-encoded parameters"),
+    ),
+    "token-endpoint.grant-type.repeated": unit(
+        fails("duplicate-param-500", "a repeated parameter is refused or the last value used"),
+        either=("duplicate-param-rejected",),
+    ),
+    "token-endpoint.params.unknown-ignored": unit(
+        fails("unknown-param-rejected", "an unknown parameter does not stop the grant"),
+    ),
+    "token-endpoint.scope.unknown": unit(
+        fails("unknown-scope-ignored", "a scope the application does not have is refused"),
+    ),
+    "token-endpoint.grant-type.not-allowed-for-client": unit(
+        fails("grant-type-not-enforced", "a grant the client is not registered for is refused"),
+    ),
+    "token-endpoint.password.grant": unit(
+        fails("no-refresh-token", "the password grant returns a refresh_token", "good-credentials"),
+        fails("password-not-checked", "a wrong password is invalid_grant", "bad-password"),
+        fails("missing-username-invalid-grant", "a missing username is invalid_request", "missing-username"),
+    ),
+    "token-endpoint.refresh.rotation": unit(
+        fails("refresh-not-rotated", "the refresh token is rotated"),
+        fails("refresh-reusable", "a used refresh token is refused"),
+    ),
+    "token-endpoint.path.gateway-v1": unit(
+        fails("gateway-path-served", "an LMS has no /oauth2/v1/access_token"),
+    ),
+    # response-schema
+    "response-schema.token.schema": unit(
+        fails("expires-in-string", "the success body has access_token, token_type, expires_in"),
+    ),
+    "response-schema.content-type.json": unit(
+        fails("text-plain-content-type", "token endpoint responses are JSON"),
+    ),
+    "response-schema.cache-control.no-store": unit(
+        fails("no-cache-headers", "responses holding or about tokens are not cached"),
+    ),
+    "response-schema.pragma.no-cache": unit(
+        fails("no-pragma", "HTTP/1.0 caches are told not to cache"),
+        fails("no-cache-headers", "HTTP/1.0 caches are told not to cache"),
+    ),
+    "response-schema.token-type.value": unit(
+        fails("token-type-swapped", "a token_type=jwt request is answered with token_type JWT", "jwt"),
+        fails("token-type-swapped", "an opaque token's token_type is Bearer", "bearer"),
+    ),
+    "response-schema.expires-in.value": unit(
+        fails("lifetimes-changed", "token is the configured lifetime"),
+        fails(
+            "long-lived-jwt",
+            "access tokens are short-lived",
+            "jwt",
+            profile={"expect": {"jwt_expires_in": 172800}},
+        ),
+    ),
+    "response-schema.refresh-token.absent": unit(
+        fails("client-credentials-refresh-token", "client_credentials issues no refresh token"),
+    ),
+    "response-schema.scope.default": unit(
+        fails("scope-default-read", "the default scopes are granted when none are asked for"),
+    ),
+    "response-schema.access-token.syntax": unit(
+        fails("token-non-vschar", "access_token uses only VSCHAR", "vschar-jwt", "vschar-bearer"),
+        fails("opaque-token-constant", "two opaque tokens differ", "opaque-unique"),
+    ),
+    "response-schema.error.schema": unit(
+        fails("error-as-detail", "error is a registered code; descriptions are strings"),
+    ),
+    # jwt
+    "jwt.structure.compact-jws": unit(
+        fails("jwt-no-version", "the claims are the Open edX set with their types"),
+        fails("jwt-header-jku", "the JOSE header is well formed"),
+    ),
+    "jwt.header.alg": unit(
+        fails("jwt-hs512", "the signing algorithm is one the profile expects", "default"),
+        fails("asymmetric-ignored", "asymmetric_jwt yields an asymmetrically signed token", "asymmetric"),
+    ),
+    "jwt.signature.verifies": unit(
+        fails("rotated-keys", "the signature verifies with the published key material"),
+    ),
+    "jwt.claims.iss": unit(
+        fails("wrong-issuer", "iss is the issuer every resource server trusts"),
+    ),
+    "jwt.claims.aud": unit(
+        fails("wrong-audience", "the token is meant for the configured audience"),
+    ),
+    "jwt.claims.times": unit(
+        fails("iat-in-future", "iat is not in the future"),
+        fails("expired-on-issue", "the token has not expired when issued"),
+        fails("exp-float", "exp and iat are integers"),
+    ),
+    "jwt.claims.lifetime": unit(
+        fails("jwt-short-exp", "the token lives as long as the response says"),
+    ),
+    "jwt.claims.openedx": unit(
+        fails("grant-type-claim-underscore", "are present and typed"),
+        fails("scopes-claim-mismatch", "the scopes claim lists the response's scope"),
+        fails("restricted-claim", "a normal application's token is unrestricted"),
+    ),
+    "jwt.claims.scope-dependent": unit(
+        fails("claims-ignore-scope", "a read-only token carries no personal claims", "scope-read"),
+        fails("no-profile-claims", "scopes email and profile bring their claims", "default-scopes"),
+    ),
+    "jwt.header.kid": unit(
+        fails("kid-unknown", "the kid is found in the JWK set"),
+        either=("kid-published",),
+    ),
+    "jwt.jwks.well-formed": unit(
+        fails("jwks-not-json", "the JWK set loads", "loads"),
+        fails("jwks-private", "the public key set holds no private key material", "public-only"),
+        fails("jwks-weak-key", "RSA keys are at least 2048 bits", "rsa-2048"),
+        fails("jwks-duplicate-kid", "kids are unique so that rotation works", "distinct-kids"),
+    ),
+    "jwt.rfc9068.profile": unit(
+        fails("rfc9068-typ-jwt", "typ is at+jwt", "typ"),
+        fails("rfc9068-no-client-id", "the client_id claim is present", "client_id"),
+        fails("rfc9068-no-jti", "the jti claim is present", "jti"),
+        base=("rfc9068",),
+        profile={"jwt": {"mode": "rfc9068"}},
+    ),
+    # bad-credentials
+    "bad-credentials.basic.wrong-secret": unit(
+        fails("no-www-authenticate", "a 401 names the authentication scheme"),
+        fails("accept-any-secret", "a wrong Basic secret is invalid_client"),
+    ),
+    "bad-credentials.body.wrong-secret": unit(
+        fails("body-secret-unchecked", "a wrong secret in the body is invalid_client"),
+    ),
+    "bad-credentials.client.unknown": unit(
+        fails("unknown-client-400", "a client the server does not know is refused"),
+    ),
+    "bad-credentials.secret.variant": unit(
+        fails("accept-empty-secret", "an empty client_secret field is not the secret", "empty"),
+        fails("secret-missing-ok", "client_id without any client_secret field is not the secret", "missing"),
+        fails("secret-compare-first-16", "its last character changed is not the secret", "one-char-changed"),
+        fails("accept-any-secret-prefix", "without its last character is not the secret", "truncated"),
+        fails("accept-any-secret-prefix", "the first half of the secret", "first-half"),
+        fails("secret-suffix-ignored", "followed by extra characters is not the secret", "suffixed"),
+        fails("secret-case-insensitive", "upper and lower case swapped is not the secret", "case-flipped"),
+        fails("secret-strip-whitespace", "a space before and after is not the secret", "whitespace-padded"),
+        fails("accept-client-id-as-secret", "another client's identifier", "other-client"),
+        fails("accept-any-secret", "a long random string is not the secret", "long-random"),
+    ),
+    "bad-credentials.error.no-leak": unit(
+        fails("echo-secret", "the submitted secret is not echoed"),
+        fails("stack-trace-in-errors", "no stack trace or internals in the error"),
+    ),
+    "bad-credentials.throttling": unit(
+        fails("no-rate-limit", "brute force on client secrets is throttled"),
+        # 130 probes: the run's token budget must allow them (see the report on BC-06).
+        profile={"options": {"throttle_probe": True, "max_requests": 300, "max_token_requests": 200}},
+    ),
+    # resources
+    "resources.jwt.accepted": unit(
+        fails("me-wrong-username", "the resource identifies the token's owner"),
+        fails("me-rejects-rs512", "the resource accepts the LMS's own JWT", "asymmetric"),
+    ),
+    "resources.bearer.accepted": unit(
+        fails("me-rejects-bearer", "the resource accepts a Bearer token"),
+    ),
+    "resources.no-credentials.refused": unit(
+        fails("no-www-authenticate", "a 401 challenges the client"),
+        fails("anonymous-allowed", "an anonymous request is unauthenticated"),
+    ),
+    "resources.garbage-token.refused": unit(
+        fails("garbage-token-403", "an invalid token is an authentication failure"),
+    ),
+    "resources.query-token.refused": unit(
+        fails("accept-query-token", "tokens in URLs (logged, cached, leaked by Referer) are not accepted"),
+    ),
+    "resources.jwt.wrong-audience-or-issuer": unit(
+        fails("me-no-aud-check", "is not for this service", "aud"),
+        fails("me-no-iss-check", "is not for this service", "iss"),
+    ),
+    "resources.scheme.mismatch": unit(
+        fails("bearer-accepts-jwt", "the token is accepted only under its own scheme", "bearer-with-jwt"),
+        fails("jwt-accepts-opaque", "the token is accepted only under its own scheme", "jwt-with-opaque"),
+    ),
+    "resources.services.accept-jwt": unit(
+        fails(
+            "discovery-wrong-issuer",
+            "discovery accepts the tokens the LMS issues",
+            actual="check the service's JWT_ISSUERS",
+        ),
+        fails(
+            "discovery-hs256-only",
+            "discovery accepts the tokens the LMS issues",
+            actual="only one signing method works",
+        ),
+        fails(
+            "wrong-issuer",
+            "discovery accepts the tokens the LMS issues",
+            actual="'http://localhost:8000/oauth2'",
+        ),
+    ),
+    # jwt-attacks
+    "jwt-attacks.tampered-payload": unit(
+        fails("me-no-signature-check", "the forged token ({case}) is refused"),
+    ),
+    "jwt-attacks.bad-signature": unit(
+        fails("me-no-signature-check", "the forged token ({case}) is refused"),
+    ),
+    "jwt-attacks.alg-none": unit(
+        fails("accept-alg-none", "the forged token ({case}) is refused"),
+    ),
+    "jwt-attacks.key-confusion": unit(
+        fails("hmac-with-public-key", "the forged token ({case}) is refused"),
+    ),
+    "jwt-attacks.header-keys": unit(
+        fails("trust-header-keys", "the forged token ({case}) is refused"),
+    ),
+    "jwt-attacks.kid": unit(
+        fails("kid-file-lookup", "the forged token ({case}) is refused", "kid-path-traversal"),
+        fails("unknown-kid-fail-open", "the forged token ({case}) is refused", "kid-unknown"),
+    ),
+    "jwt-attacks.expired": unit(
+        fails(
+            "accept-expired", "a token past its exp ({case}) is refused", "resigned-expired", "real-expiry"
+        ),
+        fails("exp-optional", "a token past its exp ({case}) is refused", "resigned-no-exp"),
+        profile={"options": {"wait_for_expiry": True}},
+    ),
+    "jwt-attacks.weak-hmac-secret": unit(
+        fails("weak-hs256-secret", "JWT_SECRET_KEY is not a published default"),
+    ),
+    # revocation
+    "revocation.opaque.revoked": unit(
+        fails("revoke-noop", "the revoked token is refused"),
+    ),
+    "revocation.unknown-token": unit(
+        fails("revoke-unknown-400", "an invalid token is not an error for revocation"),
+    ),
+    "revocation.request.malformed": unit(
+        fails("revoke-missing-token-200", "a revocation request needs the token parameter", "missing-token"),
+        fails("revoke-any-method", "revocation is POST only", "get"),
+    ),
+    "revocation.jwt.not-revocable": unit(
+        fails("revoke-jwt-400", "revoking a JWT is accepted"),
+        either=("revoke-jwt-blocklist",),
+    ),
+    "revocation.refresh-token.revoked": unit(
+        fails("revoke-noop", "a revoked refresh token is refused"),
+    ),
+    # transport (TLS through StubLms.handshake in place of the checks' `_handshake`)
+    "transport.https.token-endpoint": unit(
+        fails("redirect-to-http", "the token endpoint stays on https"),
+    ),
+    "transport.tls.version": unit(
+        fails("tls-legacy-only", "a modern TLS version is used", "negotiated"),
+        fails("tls-legacy-accepted", "TLS 1.0 and 1.1 are refused", "legacy-refused"),
+    ),
+    "transport.tls.certificate": unit(
+        fails("cert-expiring", "the certificate is renewed in time"),
+        fails("cert-wrong-host", "the certificate verifies for the host"),
+    ),
+    "transport.hsts": unit(
+        fails("no-hsts", "browsers are told to stay on https"),
+    ),
+    "transport.plain-http.no-token": unit(
+        fails("plain-http-served", "the token endpoint is not served over plain http"),
+        either=("plain-http-closed",),
+    ),
+}
+
+# Cases that skip by themselves (`need(...)`) when the profile or instance lacks something: the
+# reason must tell the operator what to add. (check id, case, stub mutations, profile changes, reason)
+SKIPS: list[tuple[str, str | None, tuple[str, ...], dict[str, Any], str]] = [
+    (
+        "jwt-attacks.expired",
+        "real-expiry",
+        (),
+        {"options": {"wait_for_expiry": False}},
+        "options.wait_for_expiry",
+    ),
+    ("jwt-attacks.expired", "resigned-expired", (), {"jwt": {"hs256_secret": None}}, "jwt.hs256_secret"),
+    ("jwt.signature.verifies", "default", (), {"jwt": {"hs256_secret": None}}, "jwt.hs256_secret"),
+    ("jwt.signature.verifies", "asymmetric", (), {"jwt": {"jwks": None}}, "add jwt.jwks"),
+    ("jwt-attacks.key-confusion", "hs256-public-pem", (), {"jwt": {"jwks": None}}, "add jwt.jwks"),
+    ("jwt-attacks.weak-hmac-secret", None, ("default-rs512",), {}, "not HMAC-signed"),
+    (
+        "response-schema.token.schema",
+        "bearer",
+        (),
+        {"expect": {"opaque_tokens": False}},
+        "expect.opaque_tokens",
+    ),
+    ("resources.garbage-token.refused", "Bearer", (), {"resources": {"bearer": False}}, "resources.bearer"),
+]
+
+
+# Checks that send no HTTP request: they read the profile's JWK set or do a TLS handshake.
+OFFLINE = {"jwt.jwks.well-formed", "transport.tls.version", "transport.tls.certificate"}
+
+
+# Running a check ------------------------------------------------------------------------------------
+
+
+def cases_of(check_id: str) -> tuple[str | None, list[tuple[str | None, Any]]]:
+    """The parametrized argument of a check and its (case id, value) pairs, read from its marks."""
+    fn = FUNCTIONS[check_id]
+    for mark in getattr(fn, "pytestmark", []):
+        if mark.name == "parametrize":
+            argname, values = mark.args[:2]
+            ids = mark.kwargs.get("ids") or [str(v) for v in values]
+            return argname, list(zip(ids, values, strict=True))
+    if "service" in inspect.signature(fn).parameters:  # from the plugin's pytest_generate_tests
+        return "service", [("discovery", "discovery")]
+    return None, [(None, None)]
+
+
+def merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge profile changes; None removes a key."""
+    result = copy.deepcopy(base)
+    for key, value in changes.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def stub_profile(stub: StubLms, changes: Mapping[str, Any] | None = None) -> Profile:
+    """The profile an operator would write for the stub: secrets as ${ENV}, its public JWK set."""
+    data = {
+        "name": "stub-lms",
+        "base_url": LMS_URL,
+        "client": {"id": "${EDX_OAUTH_CLIENT_ID}", "secret": "${EDX_OAUTH_CLIENT_SECRET}"},
+        "jwt": {
+            "issuer": ISSUER,
+            "audience": AUDIENCE,
+            "jwks": stub.published_jwks(),
+            "hs256_secret": "${EDX_JWT_SECRET}",
+        },
+        "password_grant": {
+            "client_id": "${EDX_PUBLIC_CLIENT_ID}",
+            "username": "${EDX_TEST_USERNAME}",
+            "password": "${EDX_TEST_PASSWORD}",
+        },
+        "services": [{"name": "discovery", "base_url": DISCOVERY_URL, "probe": DISCOVERY_PROBE}],
+    }
+    env = {
+        "EDX_OAUTH_CLIENT_ID": CLIENT_ID,
+        "EDX_OAUTH_CLIENT_SECRET": CLIENT_SECRET,
+        "EDX_JWT_SECRET": stub.published_secret,
+        "EDX_PUBLIC_CLIENT_ID": PUBLIC_CLIENT_ID,
+        "EDX_TEST_USERNAME": LEARNER.username,
+        "EDX_TEST_PASSWORD": LEARNER.password,
+    }
+    return profile_from_data(merge(data, changes or {}), env=env)
+
+
+@pytest.fixture(scope="session")
+def faker_instance() -> Faker:
+    return Faker()
+
+
+@pytest.fixture
+def run_check(monkeypatch: pytest.MonkeyPatch, faker_instance: Faker) -> Iterator[Callable[..., StubLms]]:
+    """Runs one case of a check against a fresh stub with the given mutations; returns the stub."""
+    clients: list[Http] = []
+
+    def run(
+        check_id: str,
+        case: str | None,
+        mutations: tuple[str, ...] = (),
+        changes: Mapping[str, Any] | None = None,
+        *,
+        may_skip: bool = False,
+    ) -> StubLms:
+        unit_ = TABLE[check_id]
+        stub = StubLms((*unit_.base, *mutations))
+        profile = stub_profile(stub, merge(dict(unit_.profile), changes or {}))
+        options = profile.data["options"]
+        http = Http(
+            profile.base_url,
+            transport=stub.transport(),
+            max_requests=int(options["max_requests"]),
+            max_token_requests=int(options["max_token_requests"]),
+            token_path=profile.data["token_path"],
+        )
+        clients.append(http)
+        # The TLS handshake and the expiry wait of the checks go to the stub.
+        monkeypatch.setattr(CHECK_MODULES["test_transport"], "_handshake", stub.handshake)
+        monkeypatch.setattr(CHECK_MODULES["test_jwt_attacks"], "time", stub.clock)
+        faker_instance.seed_instance(f"{check_id}[{case}]")
+        fixtures: dict[str, Any] = {
+            "tokens": TokenFlows(http, profile),
+            "http": http,
+            "profile": profile,
+            "jwks": load_jwks(profile),
+            "fake": faker_instance,
+        }
+        argname, cases = cases_of(check_id)
+        if argname is not None:
+            fixtures[argname] = dict(cases)[case]
+        fn = FUNCTIONS[check_id]
+        try:
+            fn(**{name: fixtures[name] for name in inspect.signature(fn).parameters})
+        except pytest.skip.Exception as skipped:
+            if may_skip:
+                raise
+            # A skip is not a pass (nor a failure): this test itself must not end as "skipped".
+            pytest.fail(f"the check skipped instead of running: {skipped}")
+        return stub
+
+    yield run
+    for http in clients:
+        http.close()
+
+
+def requirement_met(check_id: str, changes: Mapping[str, Any] | None = None) -> str | None:
+    """What the plugin would skip the check for, with the table's profile (no DNS for the host)."""
+    unit_ = TABLE[check_id]
+    profile = stub_profile(StubLms(unit_.base), merge(dict(unit_.profile), changes or {}))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(profile_module, "is_loopback_url", lambda url: False)
+        return missing_requirement(profile, REGISTRY[check_id].requires)
+
+
+def _pass_cases() -> list[Any]:
+    return [
+        pytest.param(check_id, case, id=f"{check_id}[{case}]" if case is not None else check_id)
+        for check_id in sorted(TABLE)
+        for case, _ in cases_of(check_id)[1]
+    ]
+
+
+def _fail_cases() -> list[Any]:
+    params = []
+    for check_id in sorted(TABLE):
+        all_cases = [case for case, _ in cases_of(check_id)[1]]
+        for breaks in TABLE[check_id].breaks:
+            for case in breaks.cases or all_cases:
+                label = f"{check_id}[{case}]" if case is not None else check_id
+                params.append(pytest.param(check_id, case, breaks, id=f"{label}-{breaks.mutation}"))
+    return params
+
+
+def _either_cases() -> list[Any]:
+    return [
+        pytest.param(check_id, case, mutation, id=f"{check_id}[{case}]-{mutation}")
+        for check_id in sorted(TABLE)
+        for mutation in TABLE[check_id].either
+        for case, _ in cases_of(check_id)[1]
+    ]
+
+
+# The table is complete ------------------------------------------------------------------------------
+
+
+def test_table_covers_every_registered_check():
+    assert set(REGISTRY) == set(FUNCTIONS), "every registered check has a function in conformance/checks"
+    assert sorted(set(REGISTRY) - set(TABLE)) == [], "checks without a unit test"
+    assert sorted(set(TABLE) - set(REGISTRY)) == [], "table entries for checks that do not exist"
+
+
+@pytest.mark.parametrize("check_id", sorted(TABLE))
+def test_every_case_has_a_failing_mutation(check_id):
+    unit_ = TABLE[check_id]
+    cases = [case for case, _ in cases_of(check_id)[1]]
+    assert unit_.breaks, "at least one mutation must fail the check"
+    for breaks in unit_.breaks:
+        assert breaks.mutation in MUTATIONS, f"unknown mutation {breaks.mutation}"
+        assert set(breaks.cases) <= set(cases), f"{breaks.mutation}: no such case {breaks.cases}"
+    failed = {case for b in unit_.breaks for case in (b.cases or cases)}
+    assert failed == set(cases), f"cases no mutation fails: {sorted(set(cases) - failed, key=str)}"
+    assert set(unit_.base + unit_.either) <= set(MUTATIONS)
+
+
+def test_every_mutation_is_used():
+    used = {b.mutation for u in TABLE.values() for b in u.breaks}
+    used |= {m for u in TABLE.values() for m in u.base + u.either}
+    used |= {m for skip in SKIPS for m in skip[2]}
+    assert sorted(set(MUTATIONS) - used) == []
+
+
+# Pass, fail, either, skip ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("check_id", "case"), _pass_cases())
+def test_passes_on_stock_lms(run_check, check_id, case):
+    assert requirement_met(check_id) is None, "the table's profile lets the plugin run the check"
+    stub = run_check(check_id, case)
+    assert stub.requests or check_id in OFFLINE, "the check talked to the instance"
+
+
+@pytest.mark.parametrize(("check_id", "case", "breaks"), _fail_cases())
+def test_fails_on_mutation(run_check, check_id, case, breaks):
+    with pytest.raises(ConformanceFailure) as failure:
+        run_check(check_id, case, (breaks.mutation,), breaks.profile)
+    assert breaks.says.format(case=case) in failure.value.requirement
+    assert breaks.actual in failure.value.actual
+
+
+@pytest.mark.parametrize(("check_id", "case", "mutation"), _either_cases())
+def test_passes_either_allowed_outcome(run_check, check_id, case, mutation):
+    run_check(check_id, case, (mutation,))
+
+
+@pytest.mark.parametrize(
+    ("check_id", "case", "mutations", "changes", "reason"),
+    SKIPS,
+    ids=[f"{s[0]}[{s[1]}]-{s[4]}" for s in SKIPS],
+)
+def test_skips_say_what_to_add(run_check, check_id, case, mutations, changes, reason):
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        run_check(check_id, case, mutations, changes, may_skip=True)
+    assert reason in str(skipped.value)
+
+
+# The stub itself answers like observed §2-5 where the checks do not look ----------------------------
+
+
+def test_stub_answers_like_a_stock_lms():
+    stub = StubLms()
+    profile = stub_profile(stub)
+    http = Http(profile.base_url, transport=stub.transport())
+    tokens = TokenFlows(http, profile)
+    try:
+        jwt_response = tokens.request()
+        assert (
+            jwt_response.text.startswith('{"access_token": "ey')
+            and ', "expires_in": 3600, ' in jwt_response.text
+        )
+        assert tokens.request(method="OPTIONS", grant_type=None, token_type=None).status == 200
+        wrong = tokens.request(secret="nope")
+        assert (wrong.status, wrong.text) == (401, '{"error": "invalid_client"}')
+        assert wrong.headers["WWW-Authenticate"] == 'Bearer error="invalid_client"'
+        password = tokens.password_request(token_type=None)
+        assert password.json()["scope"] == "read write email profile" and "refresh_token" in password.json()
+        me = http.get("/api/user/v1/me", headers={"Authorization": "JWT"})
+        assert (
+            me.json()["error_code"] == "token_not_provided"
+            and me.headers["WWW-Authenticate"] == 'JWT realm="api"'
+        )
+        revoked = tokens.revoke(password.json()["access_token"])
+        assert (revoked.status, revoked.body, revoked.headers.get("cache-control")) == (200, b"", None)
+        assert http.get("/.well-known/jwks.json").status == 404
+    finally:
+        http.close()
