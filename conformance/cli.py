@@ -105,6 +105,10 @@ def run_profile(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
 
     # Reachability before pytest starts: nothing answering is one message and exit 3.
     profile = load_profile(profile_path)
+    ca = args.ca_bundle or profile.data.get("ca_bundle")
+    ca_path = Path(ca) if ca and (Path(ca).is_absolute() or args.ca_bundle) else profile.directory / str(ca)
+    if ca and not ca_path.is_file():
+        raise UsageError(f"the CA bundle {ca} does not exist (--ca-bundle or the profile's ca_bundle)")
     http = http_for(profile, args.ca_bundle)
     problem = unreachable(http, profile.data["token_path"])
     http.close()

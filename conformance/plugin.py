@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -67,7 +68,7 @@ class RunState:
 
     def jwks(self) -> JwkSet | None:
         if self._jwks is False:
-            self._jwks = load_jwks(self.profile, self.http.timeout_s)
+            self._jwks = load_jwks(self.profile, self.http)
         return self._jwks  # type: ignore[return-value]
 
 
@@ -108,9 +109,13 @@ def pytest_configure(config: pytest.Config) -> None:
         sys.stderr.write(f"warning: {warning}\n")
     seed = config.getoption("--oauth-seed")
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
+    ca_bundle = config.getoption("--oauth-ca-bundle")
+    if ca_bundle:
+        # The transport checks make their own TLS handshakes: they read the effective CA here.
+        profile.data["ca_bundle"] = os.path.abspath(ca_bundle)
     state = RunState(
         profile=profile,
-        http=http_for(profile, config.getoption("--oauth-ca-bundle")),
+        http=http_for(profile, ca_bundle),
         seed=seed,
         strict=bool(config.getoption("--oauth-strict")),
         waivers=waivers,

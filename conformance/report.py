@@ -52,8 +52,8 @@ def build_summary(state: RunState, exit_code: int) -> dict[str, Any]:
 
 def write_summary(path: Path, state: RunState, exit_code: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(build_summary(state, exit_code), indent=2)
-    path.write_text(REDACTOR.redact(text) + "\n", encoding="utf-8")
+    summary = REDACTOR.redact_json(build_summary(state, exit_code))
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
 def write_environment(alluredir: Path, state: RunState) -> None:
@@ -80,8 +80,20 @@ def redact_tree(target: Path) -> int:
             original = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        cleaned = REDACTOR.redact(original)
+        cleaned = _redact_text(file, original)
         if cleaned != original:
             file.write_text(cleaned, encoding="utf-8")
             changed += 1
     return changed
+
+
+def _redact_text(file: Path, text: str) -> str:
+    """JSON files are redacted value by value, so that they stay parseable; the rest as text."""
+    if file.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return REDACTOR.redact(text)
+        cleaned = REDACTOR.redact_json(data)
+        return text if cleaned == data else json.dumps(cleaned)
+    return REDACTOR.redact(text)

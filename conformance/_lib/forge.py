@@ -105,7 +105,10 @@ def forge_jwt(vector: dict[str, Any], genuine: str, jwks: JwkSet | None, fake: F
     transform = vector["transform"]
     if transform == "tamper_claim":
         claim = params["claim"]
-        claims[claim] = claims[claim] + 86400 * 365 if claim == "exp" else fake.user_name() + "x"
+        if claim == "exp":
+            claims[claim] = int(time.time()) + 86400 * 365
+        else:
+            claims[claim] = fake.user_name() + "x"
         return _encode(parsed.header, claims) + "." + genuine.rsplit(".", 1)[1]
     if transform == "strip_signature":
         return parsed.signing_input + "."

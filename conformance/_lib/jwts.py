@@ -11,17 +11,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 import jwt.warnings
 from jwt.algorithms import RSAAlgorithm
 
+from conformance._lib.http import Http, HttpProblem, http_for
 from conformance._lib.profile import Profile
 from conformance._lib.redact import REDACTOR
+from conformance._lib.verify import ConformanceFailure
 
 __all__ = [
     "PRIVATE_MEMBERS",
     "JwkSet",
+    "MalformedJwt",
     "ParsedJwt",
     "b64decode",
     "b64url",
@@ -43,6 +45,17 @@ def b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
+class MalformedJwt(ConformanceFailure, ValueError):
+    """A token that should be a JWT and is not: a conformance failure wherever it is met."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            "the access token of a token_type=jwt response is a compact JWS (RFC 7515 7.1)",
+            "header.payload.signature, each base64url, header and payload JSON objects",
+            problem,
+        )
+
+
 @dataclass(frozen=True)
 class ParsedJwt:
     """A JWT split into its parts; header and claims decoded, nothing trusted."""
@@ -62,20 +75,20 @@ def parse_jwt(token: str) -> ParsedJwt:
     """Split and decode a compact JWS; ValueError says what is malformed."""
     parts = token.split(".")
     if len(parts) != 3:
-        raise ValueError(f"{len(parts)} dot-separated parts, not 3")
+        raise MalformedJwt(f"{len(parts)} dot-separated parts, not 3")
     decoded: list[Any] = []
     for name, part in zip(("header", "payload"), parts[:2], strict=True):
         if not part or any(c not in _B64URL for c in part):
-            raise ValueError(f"the {name} is not base64url")
+            raise MalformedJwt(f"the {name} is not base64url")
         try:
             value = json.loads(b64decode(part))
-        except ValueError:
-            raise ValueError(f"the {name} is not base64url-encoded JSON") from None
+        except (ValueError, RecursionError):
+            raise MalformedJwt(f"the {name} is not base64url-encoded JSON") from None
         if not isinstance(value, dict):
-            raise ValueError(f"the {name} is JSON but not an object")
+            raise MalformedJwt(f"the {name} is JSON but not an object")
         decoded.append(value)
     if any(c not in _B64URL for c in parts[2]):
-        raise ValueError("the signature is not base64url")
+        raise MalformedJwt("the signature is not base64url")
     REDACTOR.add(token, parts[2])
     return ParsedJwt(token, decoded[0], decoded[1], f"{parts[0]}.{parts[1]}", b64decode(parts[2]))
 
@@ -104,8 +117,9 @@ class JwkSet:
         )
 
 
-def load_jwks(profile: Profile, timeout_s: float = 10.0) -> JwkSet | None:
-    """None when the profile gives no key set; problems are recorded, never raised."""
+def load_jwks(profile: Profile, http: Http | None = None) -> JwkSet | None:
+    """None when the profile gives no key set; problems are recorded, never raised. A URL is fetched
+    through the run's client (timeouts, body limit, CA bundle, budget)."""
     spec = profile.get("jwt", "jwks")
     if not spec:
         return None
@@ -115,14 +129,18 @@ def load_jwks(profile: Profile, timeout_s: float = 10.0) -> JwkSet | None:
         source, text = "inline JSON (jwt.jwks)", spec
     elif spec.startswith("https://") or spec.startswith("http://"):
         source = spec
+        client = http or http_for(profile)
         try:
-            with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
-                response = client.get(spec)
-            if response.status_code != 200:
-                return JwkSet(source, problems=[f"{spec} answered HTTP {response.status_code}"])
-            text = response.text[:1_000_000]
-        except httpx.HTTPError as exc:
-            return JwkSet(source, problems=[f"{spec} could not be fetched ({type(exc).__name__})"])
+            exchange = client.get(spec)
+        except HttpProblem as exc:
+            return JwkSet(source, problems=[f"{spec} could not be fetched ({exc})"])
+        finally:
+            if http is None:
+                client.close()
+        if exchange.status != 200 or exchange.truncated:
+            why = "a body over the size limit" if exchange.truncated else f"HTTP {exchange.status}"
+            return JwkSet(source, problems=[f"{spec} answered {why}"])
+        text = exchange.text
     else:
         path = Path(spec)
         path = path if path.is_absolute() else profile.directory / path
@@ -138,7 +156,7 @@ def parse_jwks(text: str, source: str) -> JwkSet:
     result = JwkSet(source)
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         result.problems.append("not valid JSON")
         return result
     if isinstance(data, dict) and "keys" not in data and "kty" in data:
@@ -204,7 +222,7 @@ def verify_signature(
             return True, f"verified with {name} ({alg})"
         except jwt.InvalidSignatureError:
             continue
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:
             return False, f"{type(exc).__name__}: {exc}"
     return False, f"no key verified the {alg} signature ({len(candidates)} tried)"
 

@@ -160,6 +160,10 @@ def load_profile(path: str | Path, env: Mapping[str, str] | None = None) -> Prof
         raise ProfileError(f"{source}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{source}: not valid TOML ({exc})") from None
+    except ValueError as exc:  # tomllib lets int()'s digit limit through: 5000-digit integers
+        raise ProfileError(f"{source}: not valid TOML ({exc})") from None
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise ProfileError(f"{source}: not valid TOML (arrays or tables nested too deeply)") from None
     return profile_from_data(data, env, source, Path(path).resolve())
 
 
@@ -183,6 +187,7 @@ def profile_from_data(
     data = _substitute(data, "", env, source)
     _validate(data, schema, source)
     _defaults(schema, data)
+    _check_urls(data, source)
     profile = Profile(path=path, data=data, warnings=tuple(warnings))
     for section, key in SECRET_KEYS:
         value = profile.get(section, key)
@@ -198,6 +203,21 @@ def profile_from_data(
             "(credentials must not cross the network in clear)"
         )
     return profile
+
+
+def _check_urls(data: dict[str, Any], source: str) -> None:
+    """The schema's URL pattern lets through what urllib cannot parse ("http://[", a port of 99999)."""
+    urls = [("base_url", data["base_url"])]
+    urls += [(f"services[{i}].base_url", s["base_url"]) for i, s in enumerate(data.get("services", []))]
+    for where, url in urls:
+        try:
+            parts = urlsplit(url)
+            _ = parts.hostname, parts.port
+        except ValueError:
+            # The value is not echoed: it may have come from the environment.
+            raise ProfileError(
+                f"{source}: key '{where}' is not a valid URL (its host or port cannot be parsed)"
+            ) from None
 
 
 def _validate(data: Any, schema: dict[str, Any], source: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 __all__ = ["REDACTOR", "Redactor", "redact"]
@@ -24,9 +25,11 @@ SENSITIVE_KEYS = (
 _JWT = re.compile(r"\b(eyJ[A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]{8,})")
 # Credentials after a scheme name; 20+ characters so that prose ("JWT requests") is left alone.
 _AUTH_SCHEME = re.compile(r"(?i)\b(Basic|Bearer|JWT)([ \t]+)(?!\[REDACTED)([A-Za-z0-9._~+/=%:-]{20,})")
-_AUTH_HEADER = re.compile(r"(?i)((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED)([^\r\n\"']+)")
+_AUTH_HEADER = re.compile(
+    r"(?i)((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED)([^\r\n\"'\\]+)"
+)
 _KEYS = "|".join(SENSITIVE_KEYS)
-_FORM = re.compile(rf"(?i)(?<![A-Za-z0-9_])({_KEYS})=(?!\[REDACTED)([^&\s\"'<>]+)")
+_FORM = re.compile(rf"(?i)(?<![A-Za-z0-9_])({_KEYS})=(?!\[REDACTED)([^&\s\"'<>\\]+)")
 _JSON = re.compile(rf"(?i)(\\?[\"'](?:{_KEYS})\\?[\"']\s*:\s*\\?[\"'])(?!\[REDACTED)([^\"'\\]+)")
 
 
@@ -79,6 +82,16 @@ class Redactor:
         text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
         text = _FORM.sub(lambda m: f"{m.group(1)}={MASK}", text)
         return _JSON.sub(lambda m: f"{m.group(1)}{MASK}", text)
+
+    def redact_json(self, value: Any) -> Any:
+        """Redact every string inside a JSON value, so that the result is still valid JSON."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, list):
+            return [self.redact_json(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.redact_json(v) for k, v in value.items()}
+        return value
 
     def redact_bytes(self, data: bytes) -> bytes:
         return self.redact(data.decode("utf-8", "replace")).encode()

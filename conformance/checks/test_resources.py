@@ -22,7 +22,7 @@ from conformance._lib.verify import expect, expect_equal, expect_header, expect_
 def test_jwt_accepted(http, profile, tokens, kind):
     token = (tokens.asymmetric_jwt() if kind == "asymmetric" else tokens.jwt()).token
     ex = call(http, profile, token)
-    expect_status(ex, 200, "the resource accepts the LMS's own JWT (Authorization: JWT ...)")
+    expect_status(ex, 200, "the resource accepts the LMS's own JWT (sent with the JWT scheme)")
     body = expect_json(ex, "the probe answers JSON")
     expect_equal(
         body.get("username"),

@@ -85,10 +85,7 @@ def test_token_type_case(tokens, profile):
         profile.data["expect"]["jwt_token_type"],
         "token_type=JwT is treated as jwt",
     )
-    try:
-        parse_jwt(body["access_token"])
-    except ValueError as exc:
-        expect(False, "token_type=JwT yields a JWT", "a JWT", f"not a JWT ({exc})")
+    parse_jwt(body["access_token"])  # MalformedJwt fails the check with what is wrong
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
