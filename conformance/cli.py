@@ -27,8 +27,12 @@ class UsageError(Exception):
 
 
 def _out(text: str = "") -> None:
-    sys.stdout.write(redact(text) + "\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(redact(text) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `... | head`: the reader has gone; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(EXIT_OK) from None
 
 
 def _err(text: str) -> None:
