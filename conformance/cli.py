@@ -90,7 +90,7 @@ def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
     ]
     if args.strict:
         argv.append("--oauth-strict")
-    argv += ["--oauth-seed", str(args.seed)]
+    argv += ["--oauth-seed", str(args.seed), "--oauth-probed"]
     if getattr(args, "ca_bundle", None):
         argv += ["--oauth-ca-bundle", args.ca_bundle]
     for selector in args.select or []:

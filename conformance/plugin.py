@@ -61,8 +61,8 @@ class RunState:
     exit_message: str = ""
     tokens: TokenFlows | None = None
     waivers: list[Waiver] = field(default_factory=list)
-    worker_requests: int = 0
-    worker_token_requests: int = 0
+    other_requests: int = 0
+    other_token_requests: int = 0
     notes: list[str] = field(default_factory=list)
     _jwks: JwkSet | bool | None = False
 
@@ -85,6 +85,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--oauth-strict", action="store_true", help="SHOULD failures fail the run")
     group.addoption("--oauth-seed", type=int, help="seed for generated values (default: random)")
     group.addoption("--oauth-ca-bundle", help="PEM bundle of a private CA to trust")
+    group.addoption(
+        "--oauth-probed",
+        action="store_true",
+        help="the caller already probed the token endpoint once (the CLI): do not probe again",
+    )
     group.addoption("--oauth-select", action="append", help="check id, id prefix, area or ref")
     group.addoption("--oauth-deselect", action="append", help="check id, id prefix, area or ref")
 
@@ -233,6 +238,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     state = config.stash.get(STATE, None)
     if state is None or _is_worker(config) or config.option.collectonly:
+        return
+    if config.getoption("--oauth-probed"):
+        state.other_requests += 1  # the caller's probe, one token-endpoint request
+        state.other_token_requests += 1
         return
     problem = unreachable(state.http, state.profile.data["token_path"])
     if problem:
@@ -477,6 +486,6 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     data = getattr(node, "workeroutput", {}).get("oauth")
     if state is None or not data:
         return
-    state.worker_requests += int(data["requests"])
-    state.worker_token_requests += int(data["token_requests"])
+    state.other_requests += int(data["requests"])
+    state.other_token_requests += int(data["token_requests"])
     REDACTOR.add(*data["secrets"])
