@@ -70,3 +70,10 @@ def test_credential_shapes_are_masked_without_registration(r, text, leaked):
 )
 def test_prose_is_left_alone(r, prose):
     assert r.redact(prose) == prose
+
+
+def test_a_short_secret_does_not_rename_checks(r):
+    r.add("secret")
+    assert r.redact("jwt-attacks.weak-hmac-secret") == "jwt-attacks.weak-hmac-secret"
+    assert r.redact("client_secret=secret&x=1") == f"client_secret={MASK}&x=1"
+    assert r.redact('{"k": "secret"}') == '{"k": "' + MASK + '"}'

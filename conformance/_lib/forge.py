@@ -106,7 +106,10 @@ def forge_jwt(vector: dict[str, Any], genuine: str, jwks: JwkSet | None, fake: F
     if transform == "tamper_claim":
         claim = params["claim"]
         if claim == "exp":
-            claims[claim] = int(time.time()) + 86400 * 365
+            # Longer than any sane lifetime, and never the genuine value (a year-long token issued
+            # this second would otherwise be re-created byte for byte).
+            extended = int(time.time()) + 86400 * 366
+            claims[claim] = extended if extended != claims.get("exp") else extended + 86400
         else:
             claims[claim] = fake.user_name() + "x"
         return _encode(parsed.header, claims) + "." + genuine.rsplit(".", 1)[1]
@@ -136,7 +139,7 @@ def forge_jwt(vector: dict[str, Any], genuine: str, jwks: JwkSet | None, fake: F
     if transform == "kid_traversal":
         # The classic: a kid that points a file-based key lookup at /dev/null, HMAC with empty key.
         return sign_hmac(
-            {**header, "alg": "HS256", "kid": "../../../../../../dev/null"}, claims, b"", "sha256"
+            {**header, "alg": "HS256", "kid": "../" * 20 + "dev/null"}, claims, b"", "sha256"
         )
     if transform == "kid_unknown":
         return _rsa_sign({"kid": fake.pystr(min_chars=8, max_chars=8)}, claims)

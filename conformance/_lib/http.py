@@ -286,7 +286,8 @@ class Http:
         self._register_tokens(exchange)
         if self.on_exchange:
             self.on_exchange(exchange)
-        if is_token and not expect_rate_limit and _looks_rate_limited(exchange):
+        limited = is_token and not expect_rate_limit and _looks_rate_limited(exchange)
+        if limited and self._confirm_rate_limit():
             self.rate_limited = (
                 f"the token endpoint answered {exchange.status} without an OAuth error body: "
                 "rate limiting (the LMS allows 120 requests a minute per IP); the remaining "
@@ -316,6 +317,15 @@ class Http:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def _confirm_rate_limit(self) -> bool:
+        """One 403 could be a WAF refusing that request; the LMS's limit refuses every method, so a
+        GET that is refused the same way confirms it (and a GET is what costs the instance least)."""
+        try:
+            probe = self.request("GET", self.token_path, expect_rate_limit=True)
+        except HttpProblem:
+            return False
+        return _looks_rate_limited(probe)
 
     @staticmethod
     def _register_tokens(exchange: Exchange) -> None:

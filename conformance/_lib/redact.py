@@ -11,6 +11,7 @@ from urllib.parse import quote, quote_plus
 __all__ = ["REDACTOR", "Redactor", "redact"]
 
 MASK = "[REDACTED]"
+SHORT = 12  # secrets shorter than this are matched as whole words only
 # Names whose values are credentials wherever they appear: form fields, JSON members, headers.
 SENSITIVE_KEYS = (
     "client_secret",
@@ -68,7 +69,12 @@ class Redactor:
         with self._lock:
             if self._pattern is None and self._secrets:
                 alternatives = sorted(self._secrets, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(s) for s in alternatives))
+                # A short secret ("secret") is masked only as a whole word, so that it cannot mask
+                # words such as the check id jwt-attacks.weak-hmac-secret; longer ones everywhere.
+                long = "|".join(re.escape(s) for s in alternatives if len(s) >= SHORT)
+                short = "|".join(re.escape(s) for s in alternatives if len(s) < SHORT)
+                parts = ([long] if long else []) + ([rf"(?<![\w-])(?:{short})(?![\w-])"] if short else [])
+                self._pattern = re.compile("|".join(parts))
             return self._pattern
 
     def redact(self, text: str) -> str:

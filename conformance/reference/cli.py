@@ -39,6 +39,8 @@ SERVICE_USERNAME = "svc_worker"
 TEST_USERNAME = "conformance_learner"
 CLIENT_ID = "conformance-backend-service-key"
 PUBLIC_CLIENT_ID = "login-service-client-id"
+# devstack's JWT_SECRET_KEY: the weak-hs256-secret fault's signing secret.
+WEAK_JWT_SECRET = "lms-secret"
 
 # Files in the state directory.
 PRIVATE_KEY_FILE = "jwt-private.pem"
@@ -99,6 +101,24 @@ def register(subparsers: Any) -> None:
     list_faults.add_argument("--format", choices=("text", "json"), default="text")
     list_faults.set_defaults(func=cmd_list_faults)
 
+    mutation = commands.add_parser(
+        "mutation-score",
+        help="run the suite against every fault: faults killed, and the faults that kill each check",
+        description=(
+            "Start the reference instance once per fault, run the suite against it (--strict) and "
+            "report the faults killed, the faults that kill each check id, the check ids no fault kills "
+            "and the runs that disagree with the fault table. Exit 0 when every fault is killed, every "
+            "killable check id is killed and the table is confirmed; 1 otherwise."
+        ),
+    )
+    mutation.add_argument("--format", choices=("text", "json"), default="text")
+    mutation.add_argument("--workers", type=int, default=4, metavar="N", help="runs at a time (4)")
+    mutation.add_argument(
+        "--fault", action="append", default=[], metavar="NAME", help="only this fault (repeatable)"
+    )
+    mutation.add_argument("--seed", type=int, help="seed for the suite's generated values, in every run")
+    mutation.set_defaults(func=cmd_mutation_score)
+
 
 # list-faults ---------------------------------------------------------------------------------------
 
@@ -111,6 +131,41 @@ def cmd_list_faults(args: argparse.Namespace) -> int:
     for fault in fault_table.FAULTS:
         _say(f"{fault.name:<{width}}  [{fault.area}] {fault.description}")
     return EXIT_OK
+
+
+# mutation-score ------------------------------------------------------------------------------------
+
+
+def cmd_mutation_score(args: argparse.Namespace) -> int:
+    unknown = fault_table.unknown(args.fault)
+    if unknown:
+        known = ", ".join(fault.name for fault in fault_table.FAULTS)
+        _complain(f"unknown fault {', '.join(repr(name) for name in unknown)}; known faults: {known}")
+        return EXIT_USAGE
+    if args.workers < 1:
+        _complain(f"--workers must be at least 1, not {args.workers}")
+        return EXIT_USAGE
+    missing = _missing_reference_packages()
+    if missing:
+        _complain(f"the reference instance needs the 'reference' extra ({', '.join(missing)} missing)")
+        return EXIT_USAGE
+    from conformance.reference import mutation
+
+    chosen = [fault for fault in fault_table.FAULTS if not args.fault or fault.name in args.fault]
+    done = 0
+
+    def progress(fault: fault_table.Fault, run: mutation.FaultRun) -> None:
+        nonlocal done
+        done += 1
+        state = "killed" if run.killed else "SURVIVED"
+        sys.stderr.write(f"[{done}/{len(chosen)}] {fault.name}: {state} (exit {run.exit_code})\n")
+        sys.stderr.flush()
+
+    started = time.monotonic()
+    runs = mutation.run_faults(chosen, workers=args.workers, seed=args.seed, on_done=progress)
+    report = mutation.score(runs, seconds=time.monotonic() - started, workers=args.workers)
+    _say(json.dumps(report.as_json(), indent=2) if args.format == "json" else report.as_text())
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 # serve ---------------------------------------------------------------------------------------------
@@ -191,9 +246,10 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
         return EXIT_FAILED
     discovery_sock = _listen(0)
 
-    private_key = keys.generate_private_key()
+    faults = tuple(dict.fromkeys(args.fault))
+    material = keys.key_material(faults)
     key_path = state_dir / PRIVATE_KEY_FILE
-    write_private(key_path, keys.private_pem(private_key).decode("ascii"))
+    write_private(key_path, keys.private_pem(material.private_key).decode("ascii"))
     record_tokens = str(Path(args.record_tokens).resolve()) if args.record_tokens else None
     if record_tokens:
         Path(record_tokens).parent.mkdir(parents=True, exist_ok=True)
@@ -202,7 +258,8 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
         state_dir=str(state_dir),
         lms_port=lms_sock.getsockname()[1],
         discovery_port=discovery_sock.getsockname()[1],
-        jwt_secret=_secret(),
+        # The weak-hs256-secret fault is the deployment's JWT_SECRET_KEY itself.
+        jwt_secret=WEAK_JWT_SECRET if "weak-hs256-secret" in faults else _secret(),
         lms_secret_key=_secret(48),
         discovery_secret_key=_secret(48),
         client_id=CLIENT_ID,
@@ -212,8 +269,9 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
         test_username=TEST_USERNAME,
         test_password=_secret(),
         private_key_path=str(key_path),
-        public_jwks=keys.public_jwk_set_json(private_key),
-        faults=tuple(dict.fromkeys(args.fault)),
+        public_jwks=json.dumps(material.lms_jwks),
+        services_jwks=json.dumps(material.services_jwks),
+        faults=faults,
         latency_ms=args.latency_ms,
         rate_limit=args.rate_limit,
         record_tokens=record_tokens,
@@ -233,7 +291,7 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
         if failure:
             _complain(failure)
             return EXIT_FAILED
-        _write_outputs(config, state_dir, keys.public_jwk_set(private_key))
+        _write_outputs(config, state_dir, material.published_jwks)
         _announce(config, state_dir, args, time.monotonic() - started, temporary)
         return _supervise(children, stop)
     finally:

@@ -29,23 +29,26 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# A mismatched issuer here is the fault; the LMS keeps signing with the real one.
+# A mismatched issuer or secret here is the fault; the LMS keeps signing with the real ones.
 TRUSTED_ISSUER = (
     f"http://localhost:{CONFIG.lms_port}/oauth2"
     if "discovery-wrong-issuer" in CONFIG.faults
     else CONFIG.issuer
 )
+TRUSTED_SECRET = (
+    CONFIG.discovery_secret_key if "discovery-secret-divergence" in CONFIG.faults else CONFIG.jwt_secret
+)
 JWT_AUTH = {
-    "JWT_ISSUERS": [{"ISSUER": TRUSTED_ISSUER, "AUDIENCE": CONFIG.audience, "SECRET_KEY": CONFIG.jwt_secret}],
+    "JWT_ISSUERS": [{"ISSUER": TRUSTED_ISSUER, "AUDIENCE": CONFIG.audience, "SECRET_KEY": TRUSTED_SECRET}],
     "JWT_ISSUER": TRUSTED_ISSUER,
     "JWT_AUDIENCE": CONFIG.audience,
-    "JWT_SECRET_KEY": CONFIG.jwt_secret,
+    "JWT_SECRET_KEY": TRUSTED_SECRET,
     "JWT_ALGORITHM": "HS256",
     "JWT_VERIFY_EXPIRATION": True,
     "JWT_LEEWAY": 1,
     "JWT_PAYLOAD_GET_USERNAME_HANDLER": lambda payload: payload.get("preferred_username"),
     "JWT_DECODE_HANDLER": "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler",
-    "JWT_PUBLIC_SIGNING_JWK_SET": CONFIG.public_jwks,
+    "JWT_PUBLIC_SIGNING_JWK_SET": CONFIG.discovery_jwks,
     "JWT_AUTH_COOKIE_HEADER_PAYLOAD": "edx-jwt-cookie-header-payload",
     "JWT_AUTH_COOKIE_SIGNATURE": "edx-jwt-cookie-signature",
     "JWT_AUTH_HEADER_PREFIX": "JWT",

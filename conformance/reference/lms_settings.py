@@ -9,6 +9,7 @@ from conformance.reference.settings_common import COMMON, database
 globals().update(COMMON)
 
 CONFIG = current()
+FAULTS = frozenset(CONFIG.faults)
 SECRET_KEY = CONFIG.lms_secret_key
 ROOT_URLCONF = "conformance.reference.lms.urls"
 DATABASES = database(CONFIG, "lms")
@@ -32,6 +33,7 @@ MIDDLEWARE = [
     "edx_rest_framework_extensions.auth.jwt.middleware.EnsureJWTAuthSettingsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "conformance.reference.lms.middleware.TokenResponseFaultsMiddleware",
+    "conformance.reference.lms.middleware.TokenRequestFaultsMiddleware",
 ]
 
 # The platform authenticates inactive (unactivated) users too: they may get password-grant tokens.
@@ -56,24 +58,35 @@ OAUTH2_PROVIDER = {
         "tpa:read": "Retrieve your third-party authentication username mapping",
         "user_id": "Know your user identifier",
     },
-    "DEFAULT_SCOPES": list(OAUTH2_DEFAULT_SCOPES),
+    "DEFAULT_SCOPES": ["read"] if "narrow-default-scopes" in FAULTS else list(OAUTH2_DEFAULT_SCOPES),
     "REQUEST_APPROVAL_PROMPT": "auto_even_if_expired",
     "ERROR_RESPONSE_WITH_SCOPES": True,
+    # DOT's default, spelled out: the no-refresh-rotation fault turns it off.
+    "ROTATE_REFRESH_TOKEN": "no-refresh-rotation" not in FAULTS,
 }
+if "signed-opaque-tokens" in FAULTS:
+    OAUTH2_PROVIDER["ACCESS_TOKEN_GENERATOR"] = "conformance.reference.lms.validators.jwt_shaped_token"
 
 # DOT's models are swappable; migrations that point at them need the setting spelled out.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 
-JWT_ACCESS_TOKEN_EXPIRE_SECONDS = 60 * 60
+JWT_ACCESS_TOKEN_EXPIRE_SECONDS = 365 * 24 * 60 * 60 if "expires-in-year" in FAULTS else 60 * 60
 
 # ---- JWT_AUTH (openedx/envs/common.py defaults, Tutor's common_all.py values) -------------------
 # The wrong-issuer fault is a misconfigured JWT_COMMON_ISSUER: Tutor renders it into both the
 # signing issuer and the LMS's own JWT_ISSUERS, so the LMS still accepts its own tokens.
-JWT_ISSUER = (
-    f"http://localhost:{CONFIG.lms_port}/oauth2" if "wrong-issuer" in CONFIG.faults else CONFIG.issuer
-)
+JWT_ISSUER = CONFIG.issuer
+if "wrong-issuer" in FAULTS:
+    JWT_ISSUER = f"http://localhost:{CONFIG.lms_port}/oauth2"
+if "issuer-https-scheme" in FAULTS:
+    JWT_ISSUER = CONFIG.issuer.replace("http://", "https://", 1)
+# Left at the platform's default on the LMS alone (signing and its own JWT_ISSUERS).
+JWT_AUDIENCE = "change-me" if "wrong-audience" in FAULTS else CONFIG.audience
+# Tutor signs HS256 with JWT_COMMON_SECRET_KEY and verifies with JWT_ISSUERS[0].SECRET_KEY.
+JWT_VERIFYING_SECRET = CONFIG.lms_secret_key if "lms-secret-divergence" in FAULTS else CONFIG.jwt_secret
 JWT_AUTH = {
-    "JWT_VERIFY_EXPIRATION": True,
+    "JWT_VERIFY_EXPIRATION": "accept-expired" not in FAULTS,
+    "JWT_VERIFY_AUDIENCE": "aud-not-verified" not in FAULTS,
     "JWT_PAYLOAD_GET_USERNAME_HANDLER": lambda payload: payload.get("username"),
     "JWT_LEEWAY": 1,
     "JWT_DECODE_HANDLER": "conformance.reference.lms.jwt.decode_handler",
@@ -91,11 +104,14 @@ JWT_AUTH = {
     "JWT_PRIVATE_SIGNING_KEY_FILE": CONFIG.private_key_path,
     "JWT_PUBLIC_SIGNING_JWK_SET": CONFIG.public_jwks,
     "JWT_ISSUER": JWT_ISSUER,
-    "JWT_AUDIENCE": CONFIG.audience,
-    "JWT_ISSUERS": [{"ISSUER": JWT_ISSUER, "AUDIENCE": CONFIG.audience, "SECRET_KEY": CONFIG.jwt_secret}],
+    "JWT_AUDIENCE": JWT_AUDIENCE,
+    "JWT_ISSUERS": [{"ISSUER": JWT_ISSUER, "AUDIENCE": JWT_AUDIENCE, "SECRET_KEY": JWT_VERIFYING_SECRET}],
     "JWT_AUTH_COOKIE_HEADER_PAYLOAD": "edx-jwt-cookie-header-payload",
     "JWT_AUTH_COOKIE_SIGNATURE": "edx-jwt-cookie-signature",
     "JWT_AUTH_HEADER_PREFIX": "JWT",
+    # The platform's toggle (default off); the kid comes from the private signing JWK.
+    "JWT_AUTH_ADD_KID_HEADER": "kid-not-in-jwks" in FAULTS,
+    "JWT_PRIVATE_SIGNING_KID": "openedx-2025",
 }
 EDX_DRF_EXTENSIONS: dict[str, object] = {
     # The platform sets this empty so stale JWTs never overwrite user data.
@@ -112,7 +128,7 @@ REST_FRAMEWORK = {
 }
 
 # ---- django-ratelimit: AccessTokenView is limited per client IP --------------------------------
-RATELIMIT_ENABLE = True
+RATELIMIT_ENABLE = "no-rate-limit" not in FAULTS
 RATELIMIT_RATE = CONFIG.rate_limit
 # One process serves every request, so the local-memory cache is the shared cache here.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]

@@ -37,6 +37,9 @@ class RuntimeConfig:
     latency_ms: int = 0
     rate_limit: str = "120/m"
     record_tokens: str | None = None
+    # The JWK set the other services trust, when a key fault makes it differ from the LMS's own
+    # JWT_PUBLIC_SIGNING_JWK_SET (None: the same set).
+    services_jwks: str | None = None
 
     @property
     def lms_url(self) -> str:
@@ -53,6 +56,11 @@ class RuntimeConfig:
     @property
     def audience(self) -> str:
         return AUDIENCE
+
+    @property
+    def discovery_jwks(self) -> str:
+        """The public JWK set the discovery service trusts."""
+        return self.services_jwks or self.public_jwks
 
     def write(self, path: Path) -> None:
         write_private(path, json.dumps(dataclasses.asdict(self), indent=2) + "\n")

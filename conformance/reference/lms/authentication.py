@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from django.core.cache import cache
 from django.utils import timezone
+from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
 from oauth2_provider.models import AccessToken, Application
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
+
+from conformance.reference import faults
 
 TOKEN_EXPIRED = "token_expired"
 TOKEN_MALFORMED = "token_malformed"
@@ -16,6 +21,7 @@ TOKEN_NONEXISTENT = "token_nonexistent"
 TOKEN_NOT_PROVIDED = "token_not_provided"
 USER_NOT_ACTIVE = "user_not_active"
 USER_DISABLED = "user_is_disabled"
+BEARER_CACHE_SECONDS = 300
 
 
 class BearerAuthentication(BaseAuthentication):
@@ -44,6 +50,17 @@ class BearerAuthentication(BaseAuthentication):
         return self.authenticate_credentials(parts[1].decode("utf-8", errors="replace"))
 
     def authenticate_credentials(self, access_token: str) -> tuple[Any, AccessToken]:
+        if not faults.is_active("bearer-lookup-cached"):
+            return self._lookup(access_token)
+        # The fault: successful lookups are cached, so a token revoked since is still honoured.
+        key = "bearer-auth:" + hashlib.sha256(access_token.encode("utf-8")).hexdigest()
+        cached = cache.get(key)
+        if cached is None:
+            cached = self._lookup(access_token)
+            cache.set(key, cached, BEARER_CACHE_SECONDS)
+        return cached  # type: ignore[no-any-return]
+
+    def _lookup(self, access_token: str) -> tuple[Any, AccessToken]:
         token = AccessToken.objects.select_related("user").filter(token=access_token).first()
         if not token:
             raise AuthenticationFailed(
@@ -88,3 +105,36 @@ class BearerAuthenticationAllowInactiveUser(BearerAuthentication):
     """For endpoints that unactivated users (e.g. fresh mobile sign-ups) may call."""
 
     allow_inactive_users = True
+
+
+class QueryStringJwtAuthentication(JwtAuthentication):
+    """The query-token-accepted fault: a JWT in ``?access_token=`` authenticates too."""
+
+    def get_token_from_request(self, request: Request) -> str | None:  # type: ignore[override]
+        return request.query_params.get("access_token") or None
+
+
+class _GivenJwtAuthentication(JwtAuthentication):
+    """edx-drf-extensions' JWT authentication of a token found elsewhere than under "JWT"."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def get_token_from_request(self, request: Request) -> str | None:  # type: ignore[override]
+        return self.token
+
+
+class AnySchemeTokenAuthentication(BaseAuthentication):
+    """The scheme-agnostic-auth fault: a "convenience" class that takes a token under any scheme,
+    decoding JWT-shaped ones as JWTs and looking the rest up as DOT tokens. It has no
+    ``authenticate_header``, so listed first it turns every 401 of the view into a 403."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        parts = get_authorization_header(request).split()
+        if len(parts) != 2:
+            return None
+        token = parts[1].decode("utf-8", errors="replace")
+        if token.count(".") == 2:
+            return _GivenJwtAuthentication(token).authenticate(request)
+        return BearerAuthentication().authenticate_credentials(token)

@@ -1,15 +1,18 @@
 """JWT access tokens as oauth_dispatch's ``jwt.py`` builds them, and the LMS's JWT decode handler.
 
-Claims, their order, the HS256/RS512 choice and the absence of ``kid`` follow the platform; the
-``accept-alg-none`` fault lives in the decode handler, where a careless resource server would
-have it.
+Claims, their order, the HS256/RS512 choice and the absence of ``kid`` follow the platform. The
+faults of the token's contents live in the builder; those of a careless resource server (alg none,
+no signature or expiry check, key confusion, keys named by the token) in the decode handler.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import jwt as pyjwt
@@ -58,6 +61,9 @@ def create_jwt_token_dict(token_dict: dict[str, Any], use_asymmetric_key: bool) 
     grant_type = application.authorization_grant_type
     scopes = updated_scopes(token_dict["scope"].split(), grant_type)
     expires_in = jwt_expires_in()
+    exp = None
+    if faults.is_active("exp-from-opaque-lifetime"):
+        exp = int(access_token.expires.timestamp())
     encoded = create_jwt(
         access_token.user,
         scopes=scopes,
@@ -65,13 +71,26 @@ def create_jwt_token_dict(token_dict: dict[str, Any], use_asymmetric_key: bool) 
         use_asymmetric_key=use_asymmetric_key,
         filters=authorization_filters(application),
         grant_type=grant_type,
+        exp=exp,
     )
     jwt_dict = dict(token_dict)
+    if faults.is_active("expires-in-mismatch"):
+        expires_in = token_dict["expires_in"]  # the opaque token's lifetime, left in place
+    token_type = "bearer" if faults.is_active("token-type-bearer-for-jwt") else "JWT"
     # Updating existing keys keeps the oauthlib order; refresh_token is the one value kept.
     jwt_dict.update(
-        {"access_token": encoded, "token_type": "JWT", "expires_in": expires_in, "scope": " ".join(scopes)}
+        {
+            "access_token": encoded,
+            "token_type": token_type,
+            "expires_in": expires_in,
+            "scope": " ".join(scopes),
+        }
     )
     return jwt_dict
+
+
+# The clock-ahead fault: the LMS host's clock is this far ahead of everyone else's.
+CLOCK_AHEAD_S = 300
 
 
 def create_jwt(
@@ -83,24 +102,33 @@ def create_jwt(
     filters: list[str],
     grant_type: str,
     is_restricted: bool = False,
+    exp: int | None = None,
 ) -> str:
     jwt_auth = settings.JWT_AUTH
-    now = int(time.time())
+    now = int(time.time()) + (CLOCK_AHEAD_S if faults.is_active("clock-ahead") else 0)
+    claimed_grant_type = grant_type or ""
+    if faults.is_active("grant-type-underscore"):
+        claimed_grant_type = claimed_grant_type.replace("-", "_")
     payload: dict[str, Any] = {
         "aud": jwt_auth["JWT_AUDIENCE"],
-        "exp": now + expires_in,
-        "grant_type": grant_type or "",
+        "exp": now + expires_in if exp is None else exp,
+        "grant_type": claimed_grant_type,
         "iat": now,
         "iss": jwt_auth["JWT_ISSUER"],
         "preferred_username": user.username,
         "scopes": scopes,
         "version": jwt_auth["JWT_SUPPORTED_VERSION"],
-        "sub": anonymous_id_for_user(user),
+        "sub": user.username if faults.is_active("sub-is-username") else anonymous_id_for_user(user),
         "filters": filters,
         "is_restricted": is_restricted,
         "email_verified": user.is_active,
     }
-    for scope in scopes:
+    if faults.is_active("missing-openedx-claims"):
+        del payload["version"], payload["filters"]
+    claim_scopes = list(scopes)
+    if faults.is_active("claims-ignore-scopes"):
+        claim_scopes += [scope for scope in ("email", "profile") if scope not in claim_scopes]
+    for scope in claim_scopes:
         handler = _CLAIM_HANDLERS.get(scope)
         if handler:
             handler(payload, user)
@@ -139,20 +167,108 @@ def encode_and_sign(payload: dict[str, Any], use_asymmetric_key: bool) -> str:
     else:
         key = jwt_auth["JWT_SECRET_KEY"].encode("utf-8")
         algorithm = jwt_auth["JWT_ALGORITHM"]
-    # No kid header: the platform adds one only under JWT_AUTH_ADD_KID_HEADER (default off).
-    return pyjwt.encode(payload, key, algorithm=algorithm)
+    # No kid header: the platform adds one only under JWT_AUTH_ADD_KID_HEADER (default off), and
+    # only to asymmetric tokens.
+    headers = None
+    if use_asymmetric_key and jwt_auth.get("JWT_AUTH_ADD_KID_HEADER"):
+        headers = {"kid": jwt_auth["JWT_PRIVATE_SIGNING_KID"]}
+    return pyjwt.encode(payload, key, algorithm=algorithm, headers=headers)
+
+
+# Faults of the LMS API's JWT decoding; without any of them it is edx-drf-extensions' own handler.
+DECODER_FAULTS = frozenset(
+    {
+        "accept-alg-none",
+        "accept-expired",
+        "aud-not-verified",
+        "signature-not-checked",
+        "hmac-with-public-key",
+        "header-jwk-honoured",
+        "kid-file-lookup",
+    }
+)
+# Where the kid-file-lookup fault looks for HMAC keys, one file per kid.
+KID_KEYS_DIR = "/etc/openedx/jwt-keys"
 
 
 def decode_handler(token: str) -> dict[str, Any]:
-    """edx-drf-extensions' decoder; under ``accept-alg-none`` an unsigned token skips the signature
-    step and gets only the claims checks (exp, iat, aud, issuer, version)."""
-    if faults.is_active("accept-alg-none"):
-        try:
-            header = pyjwt.get_unverified_header(token)
-        except pyjwt.PyJWTError:
-            header = {}
-        if str(header.get("alg", "")).lower() == "none":
-            # Private helpers of the pinned edx-drf-extensions: exactly its checks after the signature.
-            claims = decoder._decode_and_verify_token(token, decoder.get_first_jwt_issuer())
-            return decoder._set_token_defaults(claims)
-    return decoder.jwt_decode_handler(token)
+    """edx-drf-extensions' decoder, unless a decoder fault is active: then the signature step is the
+    fault's, and the claims checks are edx-drf-extensions' own (exp, iat, aud, issuer, version),
+    with the JWT_VERIFY_EXPIRATION and JWT_VERIFY_AUDIENCE settings the faults turn off."""
+    active = faults.active_faults() & DECODER_FAULTS
+    if not active:
+        return decoder.jwt_decode_handler(token)
+    try:
+        header = pyjwt.get_unverified_header(token)
+    except pyjwt.PyJWTError as exc:
+        raise pyjwt.InvalidTokenError(str(exc)) from exc
+    issuer = decoder.get_first_jwt_issuer()
+    try:
+        _faulty_signature_step(token, header, issuer, active)
+    except pyjwt.InvalidTokenError:
+        raise
+    except (pyjwt.PyJWTError, OSError, ValueError, KeyError, TypeError) as exc:
+        raise pyjwt.InvalidTokenError(str(exc)) from exc
+    # Private helpers of the pinned edx-drf-extensions: exactly its checks after the signature.
+    claims = decoder._decode_and_verify_token(token, issuer)
+    return dict(decoder._set_token_defaults(claims))
+
+
+def _faulty_signature_step(
+    token: str, header: dict[str, Any], issuer: dict[str, Any], active: frozenset[str]
+) -> None:
+    alg = str(header.get("alg", ""))
+    if "signature-not-checked" in active:
+        return
+    if "accept-alg-none" in active and alg.lower() == "none":
+        return
+    if "header-jwk-honoured" in active and isinstance(header.get("jwk"), dict):
+        key = pyjwt.PyJWK(header["jwk"]).key
+        pyjwt.decode(token, key, algorithms=["RS256", "RS512"], options={"verify_aud": False})
+        return
+    if "kid-file-lookup" in active and alg.startswith("HS") and header.get("kid"):
+        # normpath "tidies" the path and so lets ../ climb out of the key directory.
+        key_file = Path(os.path.normpath(os.path.join(KID_KEYS_DIR, str(header["kid"]))))
+        _verify_hmac(token, alg, key_file.read_bytes())
+        return
+    verify_aud = settings.JWT_AUTH.get("JWT_VERIFY_AUDIENCE", True)
+    verify_exp = settings.JWT_AUTH.get("JWT_VERIFY_EXPIRATION", True)
+    asymmetric = settings.JWT_AUTH.get("JWT_PUBLIC_SIGNING_JWK_SET")
+    key_set = decoder.get_verification_jwk_key_set(
+        asymmetric_keys=asymmetric, secret_key=issuer["SECRET_KEY"]
+    )
+    try:
+        decoder.verify_jwk_signature_using_keyset(
+            token, key_set, aud=issuer["AUDIENCE"] if verify_aud else None, verify_exp=verify_exp
+        )
+    except Exception as exc:
+        if "hmac-with-public-key" in active and alg.startswith("HS"):
+            # The classic: the verifying key is "the key", whatever the algorithm the token names.
+            for key in json.loads(asymmetric or '{"keys": []}')["keys"]:
+                try:
+                    _verify_hmac(token, alg, _public_pem(key))
+                    return
+                except pyjwt.InvalidSignatureError:
+                    continue
+        raise pyjwt.InvalidTokenError(str(exc)) from exc
+
+
+def _verify_hmac(token: str, alg: str, key: bytes) -> None:
+    """HMAC-verify with any key bytes (PyJWT itself refuses PEM keys and empty ones)."""
+    digests = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+    if alg not in digests:
+        raise pyjwt.InvalidAlgorithmError(alg)
+    signing_input, _, signature = token.rpartition(".")
+    expected = hmac.new(key, signing_input.encode("ascii"), digests[alg]).digest()
+    given = pyjwt.utils.base64url_decode(signature.encode("ascii"))
+    if not hmac.compare_digest(expected, given):
+        raise pyjwt.InvalidSignatureError("Signature verification failed")
+
+
+def _public_pem(jwk: dict[str, Any]) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    public = pyjwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(jwk))
+    return public.public_bytes(  # type: ignore[union-attr]
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )

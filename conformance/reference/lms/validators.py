@@ -1,31 +1,72 @@
-"""EdxOAuth2Validator: the platform's django-oauth-toolkit validator overrides, plus the hook of the
-``secret-prefix`` fault."""
+"""EdxOAuth2Validator: the platform's django-oauth-toolkit validator overrides, plus the hooks of the
+faults that live in client authentication, grant and scope validation, token storage and revocation."""
 
 from __future__ import annotations
 
+import base64
+import json
+import secrets
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, RefreshToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.common import generate_token
+from oauthlib.oauth2.rfc6749 import errors
 
 from conformance.reference import faults
 
+# How each loose-comparison fault compares a submitted secret with the stored one.
+_SECRET_COMPARISONS: dict[str, Callable[[str, object], bool]] = {
+    "secret-prefix": lambda stored, given: (
+        isinstance(given, str) and len(given) >= 1 and stored.startswith(given)
+    ),
+    "secret-case-insensitive": lambda stored, given: (
+        isinstance(given, str) and given.lower() == stored.lower()
+    ),
+    "secret-whitespace-stripped": lambda stored, given: isinstance(given, str) and given.strip() == stored,
+    "secret-empty-accepted": lambda stored, given: given == "",
+    "secret-any-accepted": lambda stored, given: True,
+}
 
-class _PrefixMatchingSecret(str):
-    """A stored client secret that compares equal to any non-empty prefix of itself.
+
+class _LooselyComparedSecret(str):
+    """A stored client secret that compares equal to what a loose-comparison fault lets through.
 
     DOT compares ``request.client.client_secret != given`` in both of its client-authentication
-    paths (Basic and body); giving it this value is the whole of the ``secret-prefix`` fault.
+    paths (Basic and body); giving it this value is the whole of those faults.
     """
 
+    def __new__(cls, value: str, compare: Callable[[str, object], bool]) -> _LooselyComparedSecret:
+        instance = super().__new__(cls, value)
+        instance._compare = compare
+        return instance
+
+    _compare: Callable[[str, object], bool]
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and len(other) >= 1 and str.startswith(self, other)
+        return str.__eq__(self, other) is True or self._compare(str(self), other)
 
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
     __hash__ = str.__hash__
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def jwt_shaped_token(request: Any, refresh_token: bool = False) -> str:
+    """The ``signed-opaque-tokens`` fault's ACCESS_TOKEN_GENERATOR: header.payload.signature in
+    form, but a random, database-backed opaque token in substance."""
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = _b64url(json.dumps({"jti": generate_token()}).encode())
+    return f"{header}.{payload}.{_b64url(secrets.token_bytes(32))}"
 
 
 class EdxOAuth2Validator(OAuth2Validator):
@@ -39,7 +80,30 @@ class EdxOAuth2Validator(OAuth2Validator):
         if user is not None:
             request.user = user
             return True
+        if faults.is_active("bad-password-invalid-client"):
+            raise errors.InvalidClientError(request=request)
         return False
+
+    def validate_grant_type(
+        self, client_id: str, grant_type: str, client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        allowed = bool(super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs))
+        if not allowed and faults.is_active("unsupported-for-unauthorized-client"):
+            raise errors.UnsupportedGrantTypeError(request=request)
+        return allowed
+
+    def authenticate_client(self, request: Any, *args: Any, **kwargs: Any) -> bool:
+        authenticated = bool(super().authenticate_client(request, *args, **kwargs))
+        if not authenticated and faults.is_active("error-echoes-secret"):
+            given = getattr(request, "client_secret", None) or _basic_secret(request)
+            raise errors.InvalidClientError(description=f"Invalid client secret: {given}", request=request)
+        return authenticated
+
+    def _authenticate_request_body(self, request: Any) -> bool:
+        # client_secret_post switched off: only HTTP Basic authenticates a confidential client.
+        if faults.is_active("body-credentials-ignored"):
+            return False
+        return bool(super()._authenticate_request_body(request))
 
     @staticmethod
     def _authenticate(username: str, password: str) -> Any:
@@ -56,6 +120,10 @@ class EdxOAuth2Validator(OAuth2Validator):
     def save_bearer_token(self, token: dict[str, Any], request: Any, *args: Any, **kwargs: Any) -> None:
         grant_type, user = request.grant_type, request.user
         if grant_type == "client_credentials":
+            if faults.is_active("reuse-access-tokens") and self._reuse_access_token(token, request):
+                return
+            if faults.is_active("refresh-token-for-client-credentials"):
+                token["refresh_token"] = generate_token()
             # DOT drops request.user for this grant; hiding the grant type keeps the owner we set.
             request.grant_type = None
             request.user = request.client.user
@@ -63,6 +131,24 @@ class EdxOAuth2Validator(OAuth2Validator):
             super().save_bearer_token(token, request, *args, **kwargs)
         finally:
             request.grant_type, request.user = grant_type, user
+
+    @staticmethod
+    def _reuse_access_token(token: dict[str, Any], request: Any) -> bool:
+        """Hand out the client's newest unexpired token for the same scopes, as DOP did."""
+        existing = (
+            AccessToken.objects.filter(
+                application=request.client,
+                user=request.client.user,
+                scope=token["scope"],
+                expires__gt=timezone.now(),
+            )
+            .order_by("-id")
+            .first()
+        )
+        if existing is None:
+            return False
+        token["access_token"] = existing.token
+        return True
 
     def get_default_scopes(self, client_id: str, request: Any, *args: Any, **kwargs: Any) -> list[str]:
         default_scopes = list(super().get_default_scopes(client_id, request, *args, **kwargs))
@@ -74,15 +160,42 @@ class EdxOAuth2Validator(OAuth2Validator):
     def validate_scopes(
         self, client_id: str, scopes: list[str], client: Any, request: Any, *args: Any, **kwargs: Any
     ) -> bool:
+        if faults.is_active("unknown-scope-500"):
+            # Looks each scope's description up before checking it is known: KeyError, HTTP 500.
+            [oauth2_settings.SCOPES[scope] for scope in scopes]
         available = get_scopes_backend().get_available_scopes(application=client, request=request)
         return set(scopes).issubset(set(available))
 
+    def revoke_token(
+        self, token: str, token_type_hint: str | None, request: Any, *args: Any, **kwargs: Any
+    ) -> None:
+        if faults.is_active("refresh-revoke-keeps-refresh"):
+            refresh = RefreshToken.objects.filter(token=token).select_related("access_token").first()
+            if refresh is not None:
+                # Only the access token issued with it goes; the refresh token stays usable.
+                if refresh.access_token is not None:
+                    refresh.access_token.revoke()
+                return
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+
     def _load_application(self, client_id: str, request: Any) -> Any:
         client = super()._load_application(client_id, request)
-        if (
-            client is not None
-            and faults.is_active("secret-prefix")
-            and not isinstance(client.client_secret, _PrefixMatchingSecret)
-        ):
-            client.client_secret = _PrefixMatchingSecret(client.client_secret)
+        if client is None or isinstance(client.client_secret, _LooselyComparedSecret):
+            return client
+        for name, compare in _SECRET_COMPARISONS.items():
+            if faults.is_active(name):
+                client.client_secret = _LooselyComparedSecret(client.client_secret, compare)
+                break
         return client
+
+
+def _basic_secret(request: Any) -> str | None:
+    """The secret of an HTTP Basic Authorization header, for the error-echoes-secret fault."""
+    header = (getattr(request, "headers", None) or {}).get("HTTP_AUTHORIZATION", "")
+    if not header.startswith("Basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:]).decode("utf-8")
+    except ValueError:
+        return None
+    return decoded.split(":", 1)[1] if ":" in decoded else None

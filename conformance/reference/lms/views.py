@@ -9,7 +9,8 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.utils.datastructures import MultiValueDict
 from django.utils.decorators import method_decorator
 from django.views.generic import View
 from django_ratelimit import ALL
@@ -22,7 +23,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conformance.reference.lms.authentication import BearerAuthenticationAllowInactiveUser
+from conformance.reference import faults
+from conformance.reference.lms.authentication import (
+    AnySchemeTokenAuthentication,
+    BearerAuthenticationAllowInactiveUser,
+    QueryStringJwtAuthentication,
+)
 from conformance.reference.lms.jwt import create_jwt_token_dict
 from conformance.reference.lms.models import UserProfile
 from conformance.reference.runtime import current
@@ -36,7 +42,36 @@ def _rate(group: str, request: HttpRequest) -> str:
 def get_token_type(request: HttpRequest) -> str:
     """``token_type`` from the form, else the ``X-Token-Type`` header; case-insensitive."""
     default = request.META.get("HTTP_X_TOKEN_TYPE", "no_token_type_supplied")
-    return str(request.POST.get("token_type", default)).lower()
+    value = str(request.POST.get("token_type", default))
+    return value if faults.is_active("token-type-case-sensitive") else value.lower()
+
+
+# What the token endpoint knows; the unknown-params-rejected fault refuses anything else.
+KNOWN_TOKEN_PARAMETERS = frozenset(
+    {
+        "grant_type",
+        "client_id",
+        "client_secret",
+        "scope",
+        "token_type",
+        "asymmetric_jwt",
+        "username",
+        "password",
+        "refresh_token",
+        "code",
+        "redirect_uri",
+        "code_verifier",
+    }
+)
+
+
+def _oauth_error(status_code: int, error: str, description: str | None = None) -> HttpResponse:
+    """An error response shaped as oauthlib's, for the faults that answer before DOT does."""
+    body = {"error": error, **({"error_description": description} if description else {})}
+    response = HttpResponse(json.dumps(body), status=status_code, content_type="application/json")
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
 
 
 class _TokenRecorder:
@@ -67,6 +102,12 @@ class AccessTokenView(View):
     dot_view = staticmethod(dot_views.TokenView.as_view())
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "GET" and faults.is_active("token-on-get"):
+            _serve_get_as_post(request)
+        if request.method == "POST" and faults.is_active("unknown-params-rejected"):
+            unknown = sorted(set(request.POST) - KNOWN_TOKEN_PARAMETERS)
+            if unknown:
+                return _oauth_error(400, "invalid_request", f"Unknown parameter: {unknown[0]}")
         response: HttpResponse = self.dot_view(request, *args, **kwargs)
         # OPTIONS also answers 200, with an empty body.
         if request.method != "POST" or response.status_code != 200:
@@ -76,11 +117,36 @@ class AccessTokenView(View):
         if get_token_type(request) == "jwt":
             # The raw form value: any non-empty string, "false" included, asks for RS512.
             use_asymmetric_key = bool(request.POST.get("asymmetric_jwt", ""))
+            if faults.is_active("asymmetric-jwt-ignored"):
+                use_asymmetric_key = False
             body = create_jwt_token_dict(body, use_asymmetric_key=use_asymmetric_key)
+            if faults.is_active("token-response-html"):
+                response = _rebuilt_without_content_type(response)
             response.content = json.dumps(body).encode("utf-8")
             issued.append(body["access_token"])
         RECORDER.record(*issued)
         return response
+
+
+def _serve_get_as_post(request: HttpRequest) -> None:
+    """The token-on-get fault: a GET is handled as a POST of its query string."""
+    form = request.GET.copy()
+    form._mutable = False
+    request.method = "POST"
+    request._post = form  # type: ignore[attr-defined]
+    request._files = MultiValueDict()  # type: ignore[attr-defined]
+    request.GET = QueryDict()
+    request.META["QUERY_STRING"] = ""
+
+
+def _rebuilt_without_content_type(response: HttpResponse) -> HttpResponse:
+    """A new HttpResponse for the JWT body, built without content_type (so text/html), keeping the
+    cache headers: the token-response-html fault."""
+    rebuilt = HttpResponse(status=response.status_code)
+    for header in ("Cache-Control", "Pragma"):
+        if header in response:
+            rebuilt[header] = response[header]
+    return rebuilt
 
 
 class RevokeTokenView(View):
@@ -89,6 +155,11 @@ class RevokeTokenView(View):
     dot_view = staticmethod(dot_views.RevokeTokenView.as_view())
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            if faults.is_active("revoke-missing-token-ok") and not request.POST.get("token"):
+                return HttpResponse(status=200)
+            if faults.is_active("revoke-requires-hint") and not request.POST.get("token_type_hint"):
+                return _oauth_error(400, "invalid_request", "Missing token_type_hint parameter.")
         return self.dot_view(request, *args, **kwargs)
 
 
@@ -108,6 +179,21 @@ class _AccountViewBase(APIView):
         SessionAuthenticationAllowInactiveUser,
     )
     permission_classes = (permissions.IsAuthenticated, CanGetAccountInfo)
+
+    def get_authenticators(self) -> list[Any]:
+        classes = list(self.authentication_classes)
+        if faults.is_active("bearer-not-accepted"):
+            classes.remove(BearerAuthenticationAllowInactiveUser)
+        if faults.is_active("query-token-accepted"):
+            classes.append(QueryStringJwtAuthentication)
+        if faults.is_active("scheme-agnostic-auth"):
+            classes.insert(0, AnySchemeTokenAuthentication)
+        return [auth() for auth in classes]
+
+    def get_permissions(self) -> list[Any]:
+        if faults.is_active("anonymous-allowed"):
+            return [permissions.AllowAny()]
+        return super().get_permissions()
 
 
 class MeView(_AccountViewBase):

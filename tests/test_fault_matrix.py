@@ -1,0 +1,207 @@
+"""The suite proves itself: against every fault of the reference instance, the real command line
+fails exactly the checks the fault table says it must (``catches``), and nothing else but the
+fault's declared ``collateral``; against the clean instance, with every profile overlay a fault
+uses, nothing fails.
+
+The runs are independent instances (own ports, state, databases) and run on a thread pool in one
+module fixture (``FAULT_MATRIX_WORKERS``, default 4); the time the whole matrix took is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("django")
+pytest.importorskip("oauth2_provider")
+
+from conformance._lib.profile import profile_from_data
+from conformance._lib.registry import AREAS
+from conformance.reference.faults import FAULTS, UNKILLABLE, Fault
+from conformance.reference.mutation import (
+    GENEROUS_RATE,
+    FaultRun,
+    MutationReport,
+    check_ids,
+    expected_exit,
+    run_fault,
+    run_suite,
+    to_toml,
+)
+from tests.conftest import run_cli
+
+WORKERS = int(os.environ.get("FAULT_MATRIX_WORKERS", "4"))
+LEVELS = check_ids()
+NAMES = [fault.name for fault in FAULTS]
+
+
+def _clean_variants() -> dict[str, tuple[dict[str, Any], str]]:
+    """The clean instance under every (profile overlay, rate limit) some fault runs with: an overlay
+    that made the clean instance fail would make its fault's catches meaningless."""
+    variants = {"clean": ({}, GENEROUS_RATE)}
+    for fault in FAULTS:
+        if fault.profile or fault.rate_limit:
+            variants[f"clean-as-{fault.name}"] = (fault.profile, fault.rate_limit or GENEROUS_RATE)
+    return variants
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, FaultRun]:
+    base = tmp_path_factory.mktemp("fault-matrix")
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        futures = {
+            name: pool.submit(run_suite, [], workdir=base / name, overlay=overlay, rate_limit=rate)
+            for name, (overlay, rate) in _clean_variants().items()
+        }
+        futures |= {fault.name: pool.submit(run_fault, fault, workdir=base / fault.name) for fault in FAULTS}
+        runs = {name: future.result() for name, future in futures.items()}
+    elapsed = time.monotonic() - started
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(
+                f"\nfault matrix: {len(FAULTS)} faults + {len(_clean_variants())} clean runs "
+                f"in {elapsed:.0f} s with {WORKERS} workers"
+            )
+    return runs
+
+
+def _cases(run: FaultRun, check_ids: list[str]) -> str:
+    """What the suite said about these checks, case by case, for an assertion message."""
+    lines = [
+        f"  {case}: {message[:400]}"
+        for case, message in run.outcomes.items()
+        if any(case == c or case.startswith(c + "[") for c in check_ids)
+    ]
+    return "\n".join(lines) + f"\n(suite seed {run.seed}; repeat with --seed {run.seed})"
+
+
+# The fault table, on its own -----------------------------------------------------------------------
+
+
+def test_fault_table_is_well_formed() -> None:
+    assert len(FAULTS) >= 30
+    assert len(set(NAMES)) == len(NAMES)
+    for fault in FAULTS:
+        assert fault.area in AREAS, fault.name
+        assert fault.description.endswith("."), fault.name
+        assert fault.catches, f"{fault.name} catches nothing"
+        unknown = [c for c in [*fault.catches, *fault.collateral] if c not in LEVELS]
+        assert not unknown, f"{fault.name}: unknown check ids {unknown}"
+        assert not set(fault.catches) & set(fault.collateral), fault.name
+        assert not set(fault.catches) & set(UNKILLABLE), fault.name
+        assert all(reason for reason in fault.collateral.values()), fault.name
+
+
+def test_every_area_but_transport_has_faults() -> None:
+    # transport checks need a non-loopback https instance: the reference is neither.
+    assert {fault.area for fault in FAULTS} == set(AREAS) - {"transport"}
+
+
+def test_every_killable_check_is_some_faults_catch() -> None:
+    caught = {c for fault in FAULTS for c in fault.catches}
+    assert set(UNKILLABLE) <= set(LEVELS)
+    assert sorted(set(LEVELS) - caught - set(UNKILLABLE)) == []
+
+
+def test_faults_fail_a_run_unless_only_may_checks_catch_them() -> None:
+    may_only = [fault.name for fault in FAULTS if expected_exit(fault, LEVELS) == 0]
+    for name in may_only:
+        assert {LEVELS[c] for c in next(f for f in FAULTS if f.name == name).catches} == {"MAY"}
+    # A MAY-only fault is recorded, never gates a deployment: keep them the exception.
+    assert may_only == ["gateway-path-alias"]
+
+
+@pytest.mark.parametrize("fault", [f for f in FAULTS if f.profile], ids=lambda f: f.name)
+def test_profile_overlays_are_valid_profile_keys(fault: Fault, tmp_path: Path) -> None:
+    from conformance.reference.mutation import _merge
+
+    base = {
+        "name": "reference",
+        "base_url": "http://127.0.0.1:8000",
+        "client": {"id": "x", "secret": "y"},
+        "services": [{"name": "discovery", "base_url": "http://127.0.0.1:8001", "probe": "/p"}],
+    }
+    data = _merge(base, fault.profile)
+    profile_from_data(data, env={})
+    (tmp_path / "profile.toml").write_text(to_toml(data))
+    import tomllib
+
+    assert tomllib.loads((tmp_path / "profile.toml").read_text()) == data
+
+
+# The matrix ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(_clean_variants()))
+def test_clean_instance_fails_nothing(matrix: dict[str, FaultRun], name: str) -> None:
+    run = matrix[name]
+    assert run.problem is None, run.problem
+    assert run.failed == {}, _cases(run, list(run.failed))
+    assert run.exit_code == 0, run.console[-3000:]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=NAMES)
+def test_fault_is_caught_by_its_checks_and_only_those(matrix: dict[str, FaultRun], fault: Fault) -> None:
+    run = matrix[fault.name]
+    assert run.problem is None, run.problem
+    missed = [c for c in fault.catches if c not in run.failed]
+    assert not missed, f"{fault.name} went unnoticed by {missed}:\n{_cases(run, missed)}"
+    unexpected = sorted(set(run.failed) - set(fault.catches) - set(fault.collateral))
+    assert not unexpected, f"{fault.name} also failed {unexpected}:\n{_cases(run, unexpected)}"
+    assert run.exit_code == expected_exit(fault, LEVELS), run.console[-3000:]
+
+
+def test_mutation_report_from_the_matrix(matrix: dict[str, FaultRun]) -> None:
+    report = MutationReport({name: matrix[name] for name in NAMES}, LEVELS)
+    assert report.killed == NAMES
+    assert report.unkilled == []
+    assert report.mismatches() == {}
+    assert report.ok
+    assert all(report.killers[c] for c in report.killable)
+
+
+# The mutation-score command ------------------------------------------------------------------------
+
+
+def test_mutation_score_command_reports_in_json(tmp_path: Path) -> None:
+    result = run_cli(
+        ["reference", "mutation-score", "--format", "json", "--workers", "2", "--fault", "no-pragma"],
+        timeout=600,
+    )
+    assert result.code == 0, result.console[-3000:]
+    report = json.loads(result.out)
+    assert (report["faults_total"], report["faults_killed"], report["faults_failing_run"]) == (1, 1, 1)
+    assert report["killers"]["response-schema.pragma.no-cache"] == ["no-pragma"]
+    assert report["unkillable"] == UNKILLABLE
+    assert report["mismatches"] == {}
+    assert "[1/1] no-pragma: killed" in result.err
+
+
+def test_mutation_score_text_names_unkillable_checks_and_reasons() -> None:
+    runs = {
+        "no-pragma": FaultRun(("no-pragma",), 1, failed={"response-schema.pragma.no-cache": ["x"]}),
+        "wrong-issuer": FaultRun(("wrong-issuer",), 0),
+    }
+    report = MutationReport(runs, LEVELS, seconds=3, workers=2)
+    text = report.as_text()
+    assert text.startswith("mutation score: 1/2 faults killed")
+    assert "SURVIVED wrong-issuer" in text
+    for check_id, reason in UNKILLABLE.items():
+        assert check_id in text and reason in text
+    assert "wrong-issuer: missed: jwt.claims.iss, resources.services.accept-jwt" in text
+    assert not report.ok
+
+
+def test_mutation_score_refuses_unknown_faults() -> None:
+    result = run_cli(["reference", "mutation-score", "--fault", "no-such-fault"])
+    assert result.code == 2
+    assert "unknown fault 'no-such-fault'" in result.err
