@@ -76,6 +76,8 @@ def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
         "-o",
         "console_output_style=count",
         "--strict-markers",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
         "-q",
         "-rfE",
         "--oauth-profile",
