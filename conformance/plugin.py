@@ -73,7 +73,6 @@ class RunState:
 
 
 STATE = pytest.StashKey[RunState]()
-SKIP_REASON = pytest.StashKey[str]()
 # pytest_runtest_logreport gets no config: the run's state, for this process.
 _config_state: dict[str, RunState] = {}
 
@@ -181,8 +180,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if meta is None:
             continue
         _label(item, meta, state.profile if state else None)
-        reason = missing_requirement(state.profile, meta.requires) if state else ("no --oauth-profile given")
-        if reason:
+        reason = missing_requirement(state.profile, meta.requires) if state else "no --oauth-profile given"
+        if reason:  # the labels above are marks too, so skipped checks are grouped in the report
             item.add_marker(pytest.mark.skip(reason=reason))
     if state is not None and state.waivers:
         _apply_waivers(state, items)
@@ -289,14 +288,6 @@ def fake(request: pytest.FixtureRequest) -> Faker:
     faker = Faker()
     faker.seed_instance(f"{state.seed}:{request.node.nodeid}")
     return faker
-
-
-@pytest.fixture(autouse=True)
-def _oauth_skip(request: pytest.FixtureRequest) -> None:
-    """Requirement skips happen here, after collection gave the item its report labels."""
-    reason = request.node.stash.get(SKIP_REASON, None)
-    if reason:
-        pytest.skip(reason)
 
 
 def _label(item: pytest.Item, meta: CheckMeta, profile: Profile | None) -> None:
