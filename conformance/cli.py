@@ -62,6 +62,8 @@ def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
         os.devnull,
         "--noconftest",
         "-p",
+        "allure_pytest.plugin",
+        "-p",
         "conformance.plugin",
         "-p",
         "no:cacheprovider",
@@ -100,7 +102,7 @@ def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
     for selector in args.deselect or []:
         argv += ["--oauth-deselect", selector]
     # --workers N: pytest-xdist spreads the checks; each worker fetches its shared tokens once.
-    argv += ["-n", str(args.workers)] if args.workers > 1 else ["-p", "no:xdist"]
+    argv += ["-p", "xdist.plugin", "-n", str(args.workers)] if args.workers > 1 else []
     return argv
 
 
@@ -125,6 +127,8 @@ def run_profile(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
     _out(f"seed {args.seed} (repeat this run's generated values with --seed {args.seed})")
     summary_path = report_dir / "summary.json"
     summary_path.unlink(missing_ok=True)  # never report an earlier run's result
+    # Only the plugins the suite needs: none of the operator's own (and no start-up cost for them).
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     code = int(pytest.main(pytest_args(profile_path, report_dir, args)))
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
     if code == pytest.ExitCode.INTERNAL_ERROR and (summary or {}).get("exit_code") != EXIT_UNREACHABLE:

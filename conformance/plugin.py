@@ -64,6 +64,7 @@ class RunState:
     other_requests: int = 0
     other_token_requests: int = 0
     notes: list[str] = field(default_factory=list)
+    faker: Faker | None = None
     _jwks: JwkSet | bool | None = False
 
     def jwks(self) -> JwkSet | None:
@@ -285,9 +286,10 @@ def jwks(request: pytest.FixtureRequest) -> JwkSet | None:
 def fake(request: pytest.FixtureRequest) -> Faker:
     """Faker seeded from the run's seed and the test id: a run is reproducible from its seed."""
     state = _state(request)
-    faker = Faker()
-    faker.seed_instance(f"{state.seed}:{request.node.nodeid}")
-    return faker
+    if state.faker is None:
+        state.faker = Faker()  # building one loads every locale provider: once per process
+    state.faker.seed_instance(f"{state.seed}:{request.node.nodeid}")
+    return state.faker
 
 
 def _label(item: pytest.Item, meta: CheckMeta, profile: Profile | None) -> None:

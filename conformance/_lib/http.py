@@ -243,7 +243,10 @@ class Http:
         # One deadline for the whole exchange (connect, TLS, headers, body): the per-read timeout
         # alone never fires against a server that trickles a byte at a time.
         limit = self.timeout_s * 2
-        late = f"{method} {_safe(url)}: no complete response within {limit:.0f} s"
+
+        def late() -> str:  # built only when needed: redacting a URL costs time on every request
+            return f"{method} {_safe(url)}: no complete response within {limit:.0f} s"
+
         request.extensions["trace"] = self._trace
         expired = threading.Event()
         watchdog = threading.Timer(limit, self._cut_off, args=(expired,))
@@ -261,13 +264,13 @@ class Http:
                         truncated = True
                         break
                     if expired.is_set() or time.monotonic() - started > limit:
-                        raise Unreachable(late)
+                        raise Unreachable(late())
                 raw = b"".join(chunks)[: self.max_body]
             finally:
                 response.close()
         except httpx.HTTPError as exc:
             if expired.is_set():
-                raise Unreachable(late) from None
+                raise Unreachable(late()) from None
             raise Unreachable(f"{method} {_safe(url)}: {_describe_error(exc)}") from None
         finally:
             watchdog.cancel()

@@ -40,7 +40,9 @@ class Redactor:
     def __init__(self) -> None:
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
-        self._pattern: re.Pattern[str] | None = None
+        self._stale = True  # a secret was added: the two lists below must be rebuilt
+        self._long: list[str] = []
+        self._short: re.Pattern[str] | None = None
 
     def add(self, *values: str | None) -> None:
         """Register secrets; short values (under 4 characters) would mask ordinary text."""
@@ -52,7 +54,7 @@ class Redactor:
         with self._lock:
             if not new <= self._secrets:
                 self._secrets |= new
-                self._pattern = None
+                self._stale = True
 
     def add_client(self, client_id: str, secret: str) -> None:
         """A client secret also travels as base64(id:secret) in a Basic header."""
@@ -65,24 +67,29 @@ class Redactor:
         with self._lock:
             return frozenset(self._secrets)
 
-    def _known_pattern(self) -> re.Pattern[str] | None:
+    def _known(self) -> tuple[list[str], re.Pattern[str] | None]:
+        """Long secrets (longest first, for plain replacement) and one pattern for the short ones,
+        rebuilt only when a secret was added since the last call."""
         with self._lock:
-            if self._pattern is None and self._secrets:
-                alternatives = sorted(self._secrets, key=len, reverse=True)
+            if self._stale:
+                ordered = sorted(self._secrets, key=len, reverse=True)
+                self._long = [s for s in ordered if len(s) >= SHORT]
+                short = "|".join(re.escape(s) for s in ordered if len(s) < SHORT)
                 # A short secret ("secret") is masked only as a whole word, so that it cannot mask
-                # words such as the check id jwt-attacks.weak-hmac-secret; longer ones everywhere.
-                long = "|".join(re.escape(s) for s in alternatives if len(s) >= SHORT)
-                short = "|".join(re.escape(s) for s in alternatives if len(s) < SHORT)
-                parts = ([long] if long else []) + ([rf"(?<![\w-])(?:{short})(?![\w-])"] if short else [])
-                self._pattern = re.compile("|".join(parts))
-            return self._pattern
+                # words such as the check id jwt-attacks.weak-hmac-secret.
+                self._short = re.compile(rf"(?<![\w-])(?:{short})(?![\w-])") if short else None
+                self._stale = False
+            return self._long, self._short
 
     def redact(self, text: str) -> str:
         if not text:
             return text
-        pattern = self._known_pattern()
-        if pattern is not None:
-            text = pattern.sub(MASK, text)
+        longs, short = self._known()
+        for secret in longs:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        if short is not None:
+            text = short.sub(MASK, text)
         text = _JWT.sub(lambda m: f"{m.group(1)}.{m.group(2)}.{MASK}", text)
         text = _AUTH_HEADER.sub(lambda m: m.group(1) + _mask_credentials(m.group(2)), text)
         text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
