@@ -150,6 +150,13 @@ class TokenFlows:
             "the password grant with good credentials issues a token",
         )
 
+    def refresh(self, refresh_token: str) -> Exchange:
+        """The refresh_token grant, by the public password-grant client that obtained the token."""
+        client_id = self.profile.data["password_grant"]["client_id"]
+        return self.request(
+            "refresh_token", auth="id", client_id=client_id, extra={"refresh_token": refresh_token}
+        )
+
     def revoke(
         self,
         token: str,
@@ -168,4 +175,6 @@ class TokenFlows:
             basic = (self.client_id, self.client_secret)
         elif auth == "body":
             form.update(client_id=self.client_id, client_secret=self.client_secret)
+        elif auth == "public":  # the password-grant client: public, it sends its id only
+            form["client_id"] = self.profile.data["password_grant"]["client_id"]
         return self.http.request(method, self.revoke_path, data=form, auth=basic)

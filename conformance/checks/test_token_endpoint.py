@@ -300,9 +300,8 @@ def test_refresh_rotation(tokens):
     first = expect_token(tokens.password_request(), "the password grant issues a token")
     old = first.get("refresh_token")
     expect(isinstance(old, str), "the password grant returns a refresh_token", "refresh_token", "none")
-    client_id = tokens.profile.data["password_grant"]["client_id"]
     refreshed = expect_token(
-        tokens.request("refresh_token", auth="id", client_id=client_id, extra={"refresh_token": old}),
+        tokens.refresh(old),
         "the refresh_token grant issues a new token",
     )
     expect(
@@ -311,7 +310,7 @@ def test_refresh_rotation(tokens):
         "a new refresh_token",
         "the same or no refresh_token",
     )
-    again = tokens.request("refresh_token", auth="id", client_id=client_id, extra={"refresh_token": old})
+    again = tokens.refresh(old)
     expect_oauth_error(again, 400, "invalid_grant", "a used refresh token is refused")
 
 
