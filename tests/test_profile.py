@@ -104,3 +104,11 @@ def test_example_profiles_are_valid(name, monkeypatch):
     }
     profile = load_profile(Path(__file__).parents[1] / "profiles" / name, env)
     assert profile.name == name.removesuffix(".toml")
+
+
+def test_any_value_may_come_from_the_environment(tmp_path):
+    text = MINIMAL.replace('"http://127.0.0.1:8000"', '"${LMS_URL}"')
+    profile = load_profile(write(tmp_path, text), dict(ENV, LMS_URL="http://127.0.0.1:8000"))
+    assert profile.base_url == "http://127.0.0.1:8000"
+    with pytest.raises(ProfileError, match="'base_url' is invalid"):
+        load_profile(write(tmp_path, text), dict(ENV, LMS_URL="not a url"))

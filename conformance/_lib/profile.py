@@ -183,7 +183,7 @@ def profile_from_data(
     schema = load_schema("profile")
     # Validate the shape before substitution, so that a missing key is named as such; then again
     # after, so that substituted values are checked too.
-    _validate(data, schema, source)
+    _validate(data, schema, source, before_substitution=True)
     data = _substitute(data, "", env, source)
     _validate(data, schema, source)
     _defaults(schema, data)
@@ -220,11 +220,15 @@ def _check_urls(data: dict[str, Any], source: str) -> None:
             ) from None
 
 
-def _validate(data: Any, schema: dict[str, Any], source: str) -> None:
+def _validate(data: Any, schema: dict[str, Any], source: str, before_substitution: bool = False) -> None:
     validator = jsonschema.Draft202012Validator(schema)
+    found = validator.iter_errors(data)
+    if before_substitution:
+        # `base_url = "${LMS_URL}"` is fine: its value is checked after substitution.
+        found = (e for e in found if not (isinstance(e.instance, str) and _VAR.search(e.instance)))
     # Unknown keys first: a typo ("clinet") also makes the real key look missing.
     errors = sorted(
-        validator.iter_errors(data),
+        found,
         key=lambda e: (len(e.absolute_path), e.validator != "additionalProperties", list(map(str, e.path))),
     )
     if errors:
