@@ -56,7 +56,10 @@ def render_html(
 ) -> str | None:
     """Render; returns None on success or a message saying why not (and how to render later)."""
     binary = allure_binary()
-    dirs = [results] if isinstance(results, Path) else list(results)
+    # Absolute paths: Allure runs in the output's parent folder, and report dirs may be relative.
+    dirs = [p.resolve() for p in ([results] if isinstance(results, Path) else results)]
+    output = output.resolve()
+    history = history.resolve() if history is not None else None
     later = f"npx allure generate {' '.join(map(str, dirs))} -o {output}"
     if binary is None:
         return f"Node or the allure package is missing (run bin/setup-env); render later with: {later}"

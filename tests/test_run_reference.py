@@ -73,3 +73,17 @@ def test_run_against_state_dir_profile_matches_default_run(clean_run, tmp_path):
     assert default.code == 0, default.console[-3000:]
     outcomes = {c["id"]: c["outcome"] for c in default.summary()["checks"]}
     assert outcomes == {c["id"]: c["outcome"] for c in clean_run.summary()["checks"]}
+
+
+def test_default_report_dir_is_relative_to_the_working_directory_and_gets_html(tmp_path):
+    """The quick start: no --report-dir, so reports/<name>/ under the current folder, HTML included."""
+    from conformance.html import allure_binary
+    from conformance.reference.launcher import running_reference
+
+    with running_reference(state_dir=tmp_path / "state", rate_limit="100000/m") as ref:
+        result = run_cli(["run", "--profile", str(ref.profile_path)], env=ref.env, cwd=tmp_path)
+    assert result.code == 0, result.console[-2000:]
+    assert (tmp_path / "reports" / "reference" / "summary.json").exists()
+    if allure_binary() is not None:
+        assert (tmp_path / "reports" / "reference" / "html" / "index.html").exists(), result.console[-2000:]
+        assert "no HTML report" not in result.console
