@@ -399,7 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="SHOULD failures fail the run too")
     run.add_argument("--select", action="append", metavar="ID", help="check id, prefix or area")
     run.add_argument("--deselect", action="append", metavar="ID", help="check id, prefix or area")
-    run.add_argument("--workers", type=int, default=1, metavar="N", help="run checks in N processes")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run checks in N processes (pays off against remote instances, not on loopback)",
+    )
     run.add_argument("--dry-run", action="store_true", help="list what would run; contact nothing")
     run.add_argument("--no-html", action="store_true", help="do not render the Allure HTML report")
     run.add_argument("--seed", type=int, help="seed for generated values (printed in the header)")

@@ -440,8 +440,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "requests": state.http.requests,
             "token_requests": state.http.token_requests,
             "secrets": sorted(REDACTOR.known()),
+            "rate_limited": state.http.rate_limited,
         }
         return
+    if state.http.rate_limited and state.http.rate_limited not in state.notes:
+        state.notes.append(state.http.rate_limited)  # one message, however many checks it skipped
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = exit_code(state)
     _finish(session.config, state)
@@ -482,3 +485,5 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     state.other_requests += int(data["requests"])
     state.other_token_requests += int(data["token_requests"])
     REDACTOR.add(*data["secrets"])
+    if data.get("rate_limited") and data["rate_limited"] not in state.notes:
+        state.notes.append(data["rate_limited"])
