@@ -32,8 +32,14 @@ class CliResult:
         return json.loads((self.report_dir / "summary.json").read_text())
 
 
-def run_cli(args: list[str], *, env: dict[str, str] | None = None, report_dir: Path | None = None,
-            timeout: float = 300, cwd: Path | None = None) -> CliResult:
+def run_cli(
+    args: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    report_dir: Path | None = None,
+    timeout: float = 300,
+    cwd: Path | None = None,
+) -> CliResult:
     """The real command in a fresh process, as an operator or a CI job runs it."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("EDX_")}
     full_env.update(env or {})
@@ -41,10 +47,12 @@ def run_cli(args: list[str], *, env: dict[str, str] | None = None, report_dir: P
     if report_dir is not None:
         argv += ["--report-dir", str(report_dir)]
     started = time.monotonic()
-    proc = subprocess.run(argv, capture_output=True, text=True, env=full_env, timeout=timeout,
-                          cwd=cwd or ROOT, check=False)
-    return CliResult(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started,
-                     report_dir or ROOT / "reports")
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd or ROOT, check=False
+    )
+    return CliResult(
+        proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started, report_dir or ROOT / "reports"
+    )
 
 
 @pytest.fixture(scope="session")

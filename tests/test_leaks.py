@@ -55,10 +55,13 @@ def searched_run(request, tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp(f"leaks-{request.param}")
     tokens_file = tmp / "issued-tokens.txt"
-    with running_reference(state_dir=tmp / "state", faults=SCENARIOS[request.param],
-                           record_tokens=tokens_file, rate_limit="100000/m") as ref:
-        result = run_cli(["run", "--profile", str(ref.profile_path)], env=ref.env,
-                         report_dir=tmp / "report")
+    with running_reference(
+        state_dir=tmp / "state",
+        faults=SCENARIOS[request.param],
+        record_tokens=tokens_file,
+        rate_limit="100000/m",
+    ) as ref:
+        result = run_cli(["run", "--profile", str(ref.profile_path)], env=ref.env, report_dir=tmp / "report")
         secrets = secrets_of(ref.env, tokens_file)
     return request.param, result, secrets
 
@@ -76,8 +79,12 @@ def test_no_secret_in_any_artifact_or_the_console(searched_run):
     places = artifact_texts(result.report_dir)
     places["console"] = result.console
     assert any("html" in p for p in places) or "no HTML report" in result.console
-    hits = [f"{what} in {where}" for what, value in secrets.items() for where, text in places.items()
-            if value in text]
+    hits = [
+        f"{what} in {where}"
+        for what, value in secrets.items()
+        for where, text in places.items()
+        if value in text
+    ]
     assert hits == [], f"{len(hits)} leaks of {len(secrets)} secrets searched: {hits[:5]}"
     print(f"{scenario}: 0 leaks of {len(secrets)} secrets in {len(places)} places")
 
@@ -85,8 +92,9 @@ def test_no_secret_in_any_artifact_or_the_console(searched_run):
 def test_redaction_keeps_reports_useful(searched_run):
     """Redaction hides values, not the story: JWT claims and request shapes stay readable."""
     _, result, _ = searched_run
-    attachments = "".join(p.read_text(errors="replace")
-                          for p in (result.report_dir / "allure-results").glob("*-attachment*"))
+    attachments = "".join(
+        p.read_text(errors="replace") for p in (result.report_dir / "allure-results").glob("*-attachment*")
+    )
     assert "preferred_username" in attachments
     assert "grant_type=client_credentials" in attachments
     assert "[REDACTED]" in attachments

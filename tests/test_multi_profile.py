@@ -19,12 +19,17 @@ def second_profile(ref, name, prefix):
 def test_two_profiles_run_concurrently_and_are_compared(tmp_path):
     from conformance.reference.launcher import running_reference
 
-    with running_reference(state_dir=tmp_path / "a", rate_limit="100000/m") as a, \
-            running_reference(state_dir=tmp_path / "b", faults=["wrong-issuer"], rate_limit="100000/m") as b:
+    with (
+        running_reference(state_dir=tmp_path / "a", rate_limit="100000/m") as a,
+        running_reference(state_dir=tmp_path / "b", faults=["wrong-issuer"], rate_limit="100000/m") as b,
+    ):
         path_a, env_a = second_profile(a, "staging", "A_")
         path_b, env_b = second_profile(b, "production", "B_")
-        result = run_cli(["run", "--profile", str(path_a), "--profile", str(path_b)],
-                         env={**env_a, **env_b}, report_dir=tmp_path / "reports")
+        result = run_cli(
+            ["run", "--profile", str(path_a), "--profile", str(path_b)],
+            env={**env_a, **env_b},
+            report_dir=tmp_path / "reports",
+        )
     assert result.code == 1, result.console  # production has a failing MUST check
     reports = tmp_path / "reports"
     assert json.loads((reports / "staging" / "summary.json").read_text())["counts"]["failed"] == 0

@@ -10,8 +10,11 @@ def test_rate_limited_instance_gives_one_message_and_skips(tmp_path):
     from conformance.reference.launcher import running_reference
 
     with running_reference(state_dir=tmp_path / "state", rate_limit="25/m") as ref:
-        result = run_cli(["run", "--profile", str(ref.profile_path), "--no-html"], env=ref.env,
-                         report_dir=tmp_path / "report")
+        result = run_cli(
+            ["run", "--profile", str(ref.profile_path), "--no-html"],
+            env=ref.env,
+            report_dir=tmp_path / "report",
+        )
     assert "Traceback" not in result.console
     summary = result.summary()
     limited = [c for c in summary["checks"] if c["outcome"] == "skipped" and "rate limiting" in c["message"]]

@@ -21,14 +21,30 @@ FAULT = "no-cache-headers"
 def browse(page: Path, *, screenshot: Path | None = None) -> str:
     """The DOM after the page's scripts ran (virtual time lets the Allure app render)."""
     with tempfile.TemporaryDirectory() as profile_dir:
-        argv = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={profile_dir}", "--virtual-time-budget=10000", "--window-size=1400,1000"]
+        argv = [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile_dir}",
+            "--virtual-time-budget=10000",
+            "--window-size=1400,1000",
+        ]
         if screenshot is not None:
-            subprocess.run([*argv, f"--screenshot={screenshot}", page.as_uri()], capture_output=True,
-                           timeout=120, check=False)
-        proc = subprocess.run([*argv, "--dump-dom", page.as_uri()], capture_output=True, text=True,
-                              timeout=120, check=False)
+            subprocess.run(
+                [*argv, f"--screenshot={screenshot}", page.as_uri()],
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
+        proc = subprocess.run(
+            [*argv, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=False
+        )
     return proc.stdout
 
 
@@ -40,8 +56,9 @@ def runs(tmp_path_factory):
     results = {}
     for name, faults in (("clean", []), ("fault", [FAULT])):
         with running_reference(state_dir=tmp / f"state-{name}", faults=faults, rate_limit="100000/m") as ref:
-            results[name] = run_cli(["run", "--profile", str(ref.profile_path)], env=ref.env,
-                                    report_dir=tmp / name)
+            results[name] = run_cli(
+                ["run", "--profile", str(ref.profile_path)], env=ref.env, report_dir=tmp / name
+            )
     return tmp, results
 
 
@@ -53,8 +70,16 @@ def test_single_file_report_renders_from_disk(runs):
     assert "googletagmanager" not in html and "gtag(" not in html
     dom = browse(index, screenshot=tmp / "clean-report.png")
     summary = results["clean"].summary()
-    for area in ("token-endpoint", "response-schema", "jwt", "bad-credentials", "resources", "jwt-attacks",
-                 "revocation", "transport"):
+    for area in (
+        "token-endpoint",
+        "response-schema",
+        "jwt",
+        "bad-credentials",
+        "resources",
+        "jwt-attacks",
+        "revocation",
+        "transport",
+    ):
         assert f">{area}<" in dom, area
     assert "Open edX OAuth conformance: reference" in dom
     assert f">{len(summary['checks'])}<" in dom  # the total
@@ -77,7 +102,9 @@ def test_comparison_shows_exactly_the_differences_first(runs, tmp_path):
     compared = run_cli(["compare", str(tmp / "clean"), str(tmp / "fault"), "--out", str(out)])
     assert compared.code == 0, compared.console
     failed = {c["id"] for c in results["fault"].summary()["checks"] if c["outcome"] == "failed"}
-    assert failed and all(i.startswith(("response-schema.cache-control", "response-schema.pragma")) for i in failed)
+    assert failed and all(
+        i.startswith(("response-schema.cache-control", "response-schema.pragma")) for i in failed
+    )
 
     data = json.loads((out / "comparison.json").read_text())
     differing = [c["id"] for c in data["checks"] if c["differs"]]
@@ -91,7 +118,9 @@ def test_comparison_shows_exactly_the_differences_first(runs, tmp_path):
 
     dom = browse(out / "comparison.html", screenshot=tmp / "comparison.png")
     rows = dom.split('<tr class="')[1:]
-    assert [r.startswith("differs") for r in rows] == [True] * len(failed) + [False] * (len(rows) - len(failed))
+    assert [r.startswith("differs") for r in rows] == [True] * len(failed) + [False] * (
+        len(rows) - len(failed)
+    )
     for check_id in failed:
         assert check_id in dom
     assert f"{len(failed)} of {len(data['checks'])} check cases differ" in dom

@@ -21,8 +21,11 @@ LEGITIMATE_SKIPS = {
 @pytest.fixture(scope="module")
 def clean_run(reference, tmp_path_factory):
     report_dir = tmp_path_factory.mktemp("clean")
-    return run_cli(["run", "--profile", str(reference.profile_path), "--no-html"],
-                   env=reference.env, report_dir=report_dir)
+    return run_cli(
+        ["run", "--profile", str(reference.profile_path), "--no-html"],
+        env=reference.env,
+        report_dir=report_dir,
+    )
 
 
 def test_clean_instance_passes(clean_run):
@@ -33,16 +36,24 @@ def test_clean_instance_passes(clean_run):
     assert failed == []
     ran = [c for c in summary["checks"] if c["outcome"] == "passed"]
     assert len(ran) >= 60, len(ran)
-    assert {c["area"] for c in ran} >= {"token-endpoint", "response-schema", "jwt", "bad-credentials",
-                                         "resources", "jwt-attacks", "revocation"}
+    assert {c["area"] for c in ran} >= {
+        "token-endpoint",
+        "response-schema",
+        "jwt",
+        "bad-credentials",
+        "resources",
+        "jwt-attacks",
+        "revocation",
+    }
 
 
 def test_every_skip_is_legitimate_and_says_why(clean_run):
     for check in clean_run.summary()["checks"]:
         if check["outcome"] != "skipped":
             continue
-        reason = next((why for prefix, why in LEGITIMATE_SKIPS.items() if check["id"].startswith(prefix)),
-                      None)
+        reason = next(
+            (why for prefix, why in LEGITIMATE_SKIPS.items() if check["id"].startswith(prefix)), None
+        )
         assert reason is not None, f"unexpected skip: {check['id']}: {check['message']}"
         assert reason in check["message"] or "https" in check["message"], check
         assert check["message"].startswith("not run:"), check["message"]

@@ -14,24 +14,30 @@ PAST = (dt.date.today() - dt.timedelta(days=1)).isoformat()
 
 
 def waiver(check: str, expires: str) -> str:
-    return (f'[[waiver]]\ncheck = "{check}"\nreason = "issuer migration in progress"\n'
-            f'link = "https://tracker.example.org/OPS-42"\nexpires = {expires}\n')
+    return (
+        f'[[waiver]]\ncheck = "{check}"\nreason = "issuer migration in progress"\n'
+        f'link = "https://tracker.example.org/OPS-42"\nexpires = {expires}\n'
+    )
 
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory):
     from conformance.reference.launcher import running_reference
 
-    with running_reference(state_dir=tmp_path_factory.mktemp("waivers"), faults=["wrong-issuer"],
-                           rate_limit="100000/m") as ref:
+    with running_reference(
+        state_dir=tmp_path_factory.mktemp("waivers"), faults=["wrong-issuer"], rate_limit="100000/m"
+    ) as ref:
         yield ref
 
 
 def run_with(ref, tmp_path, waivers: str):
     (ref.profile_path.with_name("profile.waivers.toml")).write_text(waivers)
     try:
-        return run_cli(["run", "--profile", str(ref.profile_path), "--no-html"], env=ref.env,
-                       report_dir=tmp_path / "report")
+        return run_cli(
+            ["run", "--profile", str(ref.profile_path), "--no-html"],
+            env=ref.env,
+            report_dir=tmp_path / "report",
+        )
     finally:
         ref.profile_path.with_name("profile.waivers.toml").unlink()
 
@@ -64,7 +70,9 @@ def test_expired_waiver_no_longer_waives(faulty, tmp_path):
 
 def test_stale_waiver_is_reported(faulty, tmp_path):
     # jwt.claims.aud passes on this instance: its waiver is stale.
-    result = run_with(faulty, tmp_path, WAIVE_ISSUER.format(expires=FUTURE) + waiver("jwt.claims.aud", FUTURE))
+    result = run_with(
+        faulty, tmp_path, WAIVE_ISSUER.format(expires=FUTURE) + waiver("jwt.claims.aud", FUTURE)
+    )
     stale = [c for c in result.summary()["checks"] if c["id"].startswith("jwt.claims.aud")]
     assert stale and all(c["outcome"] == "failed" and "stale waiver" in c["message"] for c in stale)
     assert result.code == 1
