@@ -98,3 +98,20 @@ def test_default_report_dir_is_relative_to_the_working_directory_and_gets_html(t
     if allure_binary() is not None:
         assert (tmp_path / "reports" / "reference" / "html" / "index.html").exists(), result.console[-2000:]
         assert "no HTML report" not in result.console
+
+
+def test_history_is_kept_across_runs_of_the_same_profile(tmp_path):
+    """Trends: each run of a profile into its report dir adds one entry to the Allure history."""
+    from conformance.html import allure_binary
+    from conformance.reference.launcher import running_reference
+
+    if allure_binary() is None:
+        pytest.skip("Node or the allure package is missing: no HTML report, no history")
+    with running_reference(state_dir=tmp_path / "state", rate_limit="100000/m") as ref:
+        for _ in range(2):
+            result = run_cli(
+                ["run", "--profile", str(ref.profile_path)], env=ref.env, report_dir=tmp_path / "r"
+            )
+            assert result.code == 0, result.console[-2000:]
+    history = (tmp_path / "r" / "history.jsonl").read_text().splitlines()
+    assert len(history) == 2
