@@ -30,7 +30,7 @@ from conformance._lib.profile import Profile, ProfileError, load_profile
 from conformance._lib.redact import REDACTOR, redact
 from conformance._lib.registry import CheckMeta, matches, missing_requirement
 from conformance._lib.spec import clause_url
-from conformance._lib.tokens import TokenFlows
+from conformance._lib.tokens import TokenFlows, export_shared, import_shared
 from conformance._lib.verify import ConformanceFailure
 from conformance._lib.waivers import Waiver, check_known, load_waivers, waivers_path
 from conformance.report import redact_tree, write_environment, write_summary
@@ -65,6 +65,7 @@ class RunState:
     other_token_requests: int = 0
     notes: list[str] = field(default_factory=list)
     faker: Faker | None = None
+    shared_tokens: list[dict[str, Any]] | None = None
     _jwks: JwkSet | bool | None = False
 
     def jwks(self) -> JwkSet | None:
@@ -127,6 +128,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     state.http.on_exchange = lambda ex: _record_exchange(state, ex)
     state.tokens = TokenFlows(state.http, profile)
+    shared = getattr(config, "workerinput", {}).get("oauth_shared_tokens")
+    if shared:
+        import_shared(state.tokens, shared)
     config.stash[STATE] = state
     _config_state["state"] = state
 
@@ -487,3 +491,15 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     REDACTOR.add(*data["secrets"])
     if data.get("rate_limited") and data["rate_limited"] not in state.notes:
         state.notes.append(data["rate_limited"])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Controller side of --workers: fetch the shared tokens once and hand them to every worker
+    (in memory, over execnet), instead of each worker asking the token endpoint again."""
+    state = _config_state.get("state")
+    if state is None or state.tokens is None or state.exit_code is not None:
+        return
+    if state.shared_tokens is None:
+        state.shared_tokens = export_shared(state.tokens)
+    node.workerinput["oauth_shared_tokens"] = state.shared_tokens

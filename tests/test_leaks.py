@@ -13,9 +13,12 @@ import pytest
 from tests.conftest import run_cli
 
 # Faults chosen so that failing checks print responses that carry tokens and secrets.
+FAILING = ["expires-in-string", "accept-alg-none", "secret-prefix", "wrong-issuer"]
+# name -> (faults, extra run arguments); --workers: secrets cross processes and the controller redacts.
 SCENARIOS = {
-    "clean": [],
-    "failing": ["expires-in-string", "accept-alg-none", "secret-prefix", "wrong-issuer"],
+    "clean": ([], []),
+    "failing": (FAILING, []),
+    "failing-workers": (FAILING, ["--workers", "2"]),
 }
 _B64 = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
 
@@ -57,11 +60,12 @@ def searched_run(request, tmp_path_factory):
     tokens_file = tmp / "issued-tokens.txt"
     with running_reference(
         state_dir=tmp / "state",
-        faults=SCENARIOS[request.param],
+        faults=SCENARIOS[request.param][0],
         record_tokens=tokens_file,
         rate_limit="100000/m",
     ) as ref:
-        result = run_cli(["run", "--profile", str(ref.profile_path)], env=ref.env, report_dir=tmp / "report")
+        argv = ["run", "--profile", str(ref.profile_path), *SCENARIOS[request.param][1]]
+        result = run_cli(argv, env=ref.env, report_dir=tmp / "report")
         secrets = secrets_of(ref.env, tokens_file)
     return request.param, result, secrets
 
@@ -70,7 +74,7 @@ def test_runs_exercise_failures_and_tokens(searched_run):
     scenario, result, secrets = searched_run
     assert result.code == (0 if scenario == "clean" else 1), result.console[-2000:]
     assert sum(name.startswith("issued token") for name in secrets) >= 25
-    if scenario == "failing":
+    if scenario != "clean":
         assert result.summary()["counts"]["failed"] >= 10
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conformance._lib.http import Exchange, Http
+import httpx
+
+from conformance._lib.http import Exchange, Http, HttpProblem
 from conformance._lib.profile import Profile
 from conformance._lib.verify import ConformanceFailure, expect_token
 
-__all__ = ["Issued", "TokenFlows"]
+__all__ = ["Issued", "TokenFlows", "export_shared", "import_shared"]
 
 
 @dataclass(frozen=True)
@@ -178,3 +181,55 @@ class TokenFlows:
         elif auth == "public":  # the password-grant client: public, it sends its id only
             form["client_id"] = self.profile.data["password_grant"]["client_id"]
         return self.http.request(method, self.revoke_path, data=form, auth=basic)
+
+
+def export_shared(flows: TokenFlows) -> list[dict[str, Any]]:
+    """Fetch the shared tokens once (the --workers controller) and describe them for the workers.
+    Only successes travel: a worker whose token is missing fetches it itself and reports why."""
+    wanted = {"jwt": flows.jwt, "asymmetric": flows.asymmetric_jwt}
+    if flows.profile.get("expect", "opaque_tokens"):
+        wanted["bearer"] = flows.bearer
+    if flows.profile.has_password_grant:
+        wanted["password"] = flows.password_jwt
+    shared = []
+    for key, fetch in wanted.items():
+        try:
+            issued = fetch()
+        except (ConformanceFailure, HttpProblem):
+            continue
+        ex = issued.exchange
+        shared.append(
+            {
+                "key": key,
+                "body": issued.body,
+                "exchange": {
+                    "method": ex.method,
+                    "url": ex.url,
+                    "request_headers": ex.request_headers,
+                    "request_body": base64.b64encode(ex.request_body).decode(),
+                    "status": ex.status,
+                    "headers": list(ex.headers.multi_items()),
+                    "body": base64.b64encode(ex.body).decode(),
+                    "elapsed_ms": ex.elapsed_ms,
+                },
+            }
+        )
+    return shared
+
+
+def import_shared(flows: TokenFlows, shared: list[dict[str, Any]]) -> None:
+    """A worker takes the controller's shared tokens instead of asking the instance again."""
+    for entry in shared:
+        ex = entry["exchange"]
+        exchange = Exchange(
+            method=ex["method"],
+            url=ex["url"],
+            request_headers=dict(ex["request_headers"]),
+            request_body=base64.b64decode(ex["request_body"]),
+            status=ex["status"],
+            headers=httpx.Headers(ex["headers"]),
+            body=base64.b64decode(ex["body"]),
+            elapsed_ms=ex["elapsed_ms"],
+        )
+        Http._register_tokens(exchange)
+        flows._cache[entry["key"]] = Issued(exchange, dict(entry["body"]))
