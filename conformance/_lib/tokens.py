@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,7 @@ class TokenFlows:
         self.revoke_path = profile.data["revoke_path"]
         self._cache: dict[str, Issued | ConformanceFailure] = {}
         self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
 
     @property
     def client_id(self) -> str:
@@ -112,6 +114,8 @@ class TokenFlows:
 
     def _cached(self, key: str, fetch: Callable[[], Exchange], requirement: str) -> Issued:
         with self._lock:
+            key_lock = self._locks.setdefault(key, threading.Lock())
+        with key_lock:  # one fetch per key; different keys may be fetched at the same time
             hit = self._cache.get(key)
             if hit is None:
                 try:
@@ -191,11 +195,19 @@ def export_shared(flows: TokenFlows) -> list[dict[str, Any]]:
         wanted["bearer"] = flows.bearer
     if flows.profile.has_password_grant:
         wanted["password"] = flows.password_jwt
-    shared = []
-    for key, fetch in wanted.items():
+
+    def attempt(fetch: Callable[[], Issued]) -> Issued | None:
         try:
-            issued = fetch()
+            return fetch()
         except (ConformanceFailure, HttpProblem):
+            return None
+
+    # Concurrently: against a remote instance this costs one round trip, not four.
+    with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+        results = dict(zip(wanted, pool.map(attempt, wanted.values()), strict=True))
+    shared = []
+    for key, issued in results.items():
+        if issued is None:
             continue
         ex = issued.exchange
         shared.append(
