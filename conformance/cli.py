@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import conformance
-from conformance._lib.profile import ProfileError, load_profile
+from conformance._lib.profile import Profile, ProfileError, load_profile
 from conformance._lib.redact import redact
 from conformance._lib.waivers import check_known, load_waivers, waivers_path
 
@@ -106,13 +106,12 @@ def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
     return argv
 
 
-def run_profile(profile_path: Path, report_dir: Path, args: argparse.Namespace) -> int:
+def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: argparse.Namespace) -> int:
     import pytest
 
     from conformance._lib.http import http_for, unreachable
 
     # Reachability before pytest starts: nothing answering is one message and exit 3.
-    profile = load_profile(profile_path)
     ca = args.ca_bundle or profile.data.get("ca_bundle")
     ca_path = Path(ca) if ca and (Path(ca).is_absolute() or args.ca_bundle) else profile.directory / str(ca)
     if ca and not ca_path.is_file():
@@ -230,7 +229,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         base = Path(args.report_dir) if args.report_dir else Path("reports")
         if len(loaded) == 1:
             report_dir = Path(args.report_dir) if args.report_dir else base / names[0]
-            return run_profile(loaded[0][0], report_dir, args)
+            return run_profile(*loaded[0], report_dir, args)
         return run_many(loaded, base, args)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance._lib.registry import AREAS
 from tests.conftest import run_cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -70,16 +71,7 @@ def test_single_file_report_renders_from_disk(runs):
     assert "googletagmanager" not in html and "gtag(" not in html
     dom = browse(index, screenshot=tmp / "clean-report.png")
     summary = results["clean"].summary()
-    for area in (
-        "token-endpoint",
-        "response-schema",
-        "jwt",
-        "bad-credentials",
-        "resources",
-        "jwt-attacks",
-        "revocation",
-        "transport",
-    ):
+    for area in AREAS:
         assert f">{area}<" in dom, area
     assert "Open edX OAuth conformance: reference" in dom
     assert f">{len(summary['checks'])}<" in dom  # the total
