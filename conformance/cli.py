@@ -109,12 +109,11 @@ def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
 def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: argparse.Namespace) -> int:
     import pytest
 
-    from conformance._lib.http import http_for, unreachable
+    from conformance._lib.http import ca_bundle_path, http_for, unreachable
 
     # Reachability before pytest starts: nothing answering is one message and exit 3.
-    ca = args.ca_bundle or profile.data.get("ca_bundle")
-    ca_path = Path(ca) if ca and (Path(ca).is_absolute() or args.ca_bundle) else profile.directory / str(ca)
-    if ca and not ca_path.is_file():
+    ca = ca_bundle_path(profile, args.ca_bundle)
+    if ca and not Path(ca).is_file():
         raise UsageError(f"the CA bundle {ca} does not exist (--ca-bundle or the profile's ca_bundle)")
     http = http_for(profile, args.ca_bundle)
     problem = unreachable(http, profile.data["token_path"])
@@ -137,8 +136,8 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
         code = int(summary["exit_code"])
     elif code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
         code = EXIT_USAGE
-    elif code == pytest.ExitCode.INTERRUPTED:
-        code = EXIT_USAGE if summary is None else EXIT_FAILED
+    elif code == pytest.ExitCode.INTERRUPTED:  # pytest.exit(returncode=2) before any summary
+        code = EXIT_USAGE
     elif code not in (EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE):
         _err(f"internal error in the suite (pytest exit {code}); see the output above")
         code = EXIT_FAILED

@@ -392,13 +392,20 @@ def _describe_error(exc: httpx.HTTPError) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def http_for(profile: Any, ca_bundle: str | None = None) -> Http:
-    """The client for a profile: its timeout, its CA bundle (relative to it), its request budget."""
-    import os
+def ca_bundle_path(profile: Any, override: str | None = None) -> str | None:
+    """The CA bundle to trust: --ca-bundle (relative to the working folder) or the profile's
+    ca_bundle (relative to the profile), as an absolute path; None for the system's CAs."""
+    from pathlib import Path
 
-    ca = ca_bundle or profile.data.get("ca_bundle")
-    if ca and not os.path.isabs(ca):
-        ca = str(profile.directory / ca)
+    if override:
+        return str(Path(override).resolve())
+    ca = profile.data.get("ca_bundle")
+    return str((profile.directory / ca).resolve()) if ca else None
+
+
+def http_for(profile: Any, ca_bundle: str | None = None) -> Http:
+    """The client for a profile: its timeout, its CA bundle, its request budget."""
+    ca = ca_bundle_path(profile, ca_bundle)
     options = profile.data["options"]
     return Http(
         profile.base_url,

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance._lib.http import Unreachable
+from conformance._lib.http import Unreachable, ca_bundle_path
 from conformance._lib.registry import check
 from conformance._lib.verify import expect, expect_header, expect_no_token
 
@@ -20,8 +20,7 @@ def _host_port(profile) -> tuple[str, int]:
 
 
 def _context(profile, **kw) -> ssl.SSLContext:
-    ca = profile.data.get("ca_bundle")
-    context = ssl.create_default_context(cafile=str(profile.directory / ca) if ca else None)
+    context = ssl.create_default_context(cafile=ca_bundle_path(profile))
     for key, value in kw.items():
         setattr(context, key, value)
     return context
