@@ -27,7 +27,12 @@ __all__ = ["Profile", "ProfileError", "is_loopback_url", "load_profile"]
 _VAR = re.compile(r"\$\{([^}]*)\}")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Keys whose values are secrets: a literal value there earns a warning, and the value is redacted.
-SECRET_KEYS = (("client", "secret"), ("password_grant", "password"), ("jwt", "hs256_secret"))
+SECRET_KEYS = (
+    ("client", "secret"),
+    ("password_grant", "password"),
+    ("jwt", "hs256_secret"),
+    ("login", "password"),
+)
 
 
 class ProfileError(Exception):
@@ -100,7 +105,7 @@ def _defaults(schema: Mapping[str, Any], data: dict[str, Any]) -> None:
     for key, sub in schema.get("properties", {}).items():
         if "default" in sub and key not in data:
             data[key] = copy.deepcopy(sub["default"])
-        if sub.get("type") == "object" and key not in ("client", "password_grant"):
+        if sub.get("type") == "object" and key not in ("client", "password_grant", "login"):
             section = data.setdefault(key, {})
             if isinstance(section, dict):
                 _defaults(sub, section)

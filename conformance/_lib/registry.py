@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,11 +17,17 @@ __all__ = [
     "LEVELS",
     "REGISTRY",
     "REQUIREMENTS",
+    "SKIP_KINDS",
     "CheckMeta",
+    "Requirement",
     "check",
     "matches",
     "missing_requirement",
     "need",
+    "not_applicable",
+    "not_verified",
+    "parse_skip",
+    "skip_reason",
 ]
 
 LEVELS = ("MUST", "SHOULD", "MAY")
@@ -34,22 +41,94 @@ AREAS = (
     "jwt-attacks",
     "revocation",
 )
-# What a check may require of a profile, and what the operator adds to provide it.
-REQUIREMENTS = {
-    "password_grant": "add a [password_grant] section (public client id, test user) to the profile",
-    "jwks": "add jwt.jwks (the public JWK set: a file, inline JSON, ${ENV} or an https URL)",
-    "hs256_secret": 'add jwt.hs256_secret = "${...}" (JWT_SECRET_KEY) to verify HS256 tokens '
-    "and re-sign test tokens",
-    "opaque_tokens": "set expect.opaque_tokens = true if the instance issues opaque Bearer tokens",
-    "bearer_resource": "set resources.bearer = true if the probe accepts Bearer tokens",
-    "services": "add a [[services]] entry (name, base_url, probe) for each service that must "
-    "accept the LMS's JWTs",
-    "https": "transport checks run only against a non-loopback https base_url",
-    "throttle_probe": "set options.throttle_probe = true to send repeated wrong secrets (uses up "
-    "the rate limit)",
-    "wait_for_expiry": "set options.wait_for_expiry = true to wait for a real token to expire",
-    "rfc9068": 'set jwt.mode = "rfc9068" for RFC 9068 access tokens',
-    "token_path_default": "runs only where token_path is the LMS's /oauth2/access_token",
+# Why a case did not reach a verdict. Kept apart everywhere (console, summary.json, JUnit, Allure):
+#   not-applicable  the profile describes no such thing (no [[services]], a loopback http instance)
+#   not-verified    the check applies but needs a profile key (the key is named)
+#   opt-in          a costly check the profile left off
+#   inconclusive    it applies and should have run, but a runtime reason stopped it (rate limit,
+#                   request budget, repeated timeouts, an interrupted run)
+SKIP_KINDS = ("not-applicable", "not-verified", "opt-in", "inconclusive")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What a check may require of a profile: the kind of skip without it, the profile key that
+    provides it, and what the operator adds."""
+
+    kind: str
+    key: str
+    hint: str
+    provided: Callable[[Profile], bool]
+
+
+REQUIREMENTS: dict[str, Requirement] = {
+    "password_grant": Requirement(
+        "not-verified",
+        "password_grant",
+        "add a [password_grant] section (public client id, test user) to the profile",
+        lambda p: p.has_password_grant,
+    ),
+    "jwks": Requirement(
+        "not-verified",
+        "jwt.jwks",
+        "add jwt.jwks (the public JWK set: a file, inline JSON, ${ENV} or an https URL)",
+        lambda p: bool(p.get("jwt", "jwks")),
+    ),
+    "hs256_secret": Requirement(
+        "not-verified",
+        "jwt.hs256_secret",
+        'add jwt.hs256_secret = "${...}" (JWT_SECRET_KEY) to verify HS256 tokens and re-sign test tokens',
+        lambda p: bool(p.get("jwt", "hs256_secret")),
+    ),
+    "opaque_tokens": Requirement(
+        "not-applicable",
+        "expect.opaque_tokens",
+        "set expect.opaque_tokens = true if the instance issues opaque Bearer tokens",
+        lambda p: bool(p.get("expect", "opaque_tokens")),
+    ),
+    "bearer_resource": Requirement(
+        "not-applicable",
+        "resources.bearer",
+        "set resources.bearer = true if the probe accepts Bearer tokens",
+        lambda p: bool(p.get("resources", "bearer")),
+    ),
+    "services": Requirement(
+        "not-applicable",
+        "services",
+        "add a [[services]] entry (name, base_url, probe) for each service that must accept the LMS's JWTs",
+        lambda p: bool(p.data.get("services")),
+    ),
+    "https": Requirement(
+        "not-applicable",
+        "base_url",
+        "transport checks run only against an https base_url that is not loopback "
+        "(or set options.loopback_tls = true for a loopback https instance)",
+        lambda p: p.is_https and (not p.is_loopback or bool(p.get("options", "loopback_tls"))),
+    ),
+    "throttle_probe": Requirement(
+        "opt-in",
+        "options.throttle_probe",
+        "set options.throttle_probe = true to send repeated wrong secrets (uses up the rate limit)",
+        lambda p: bool(p.get("options", "throttle_probe")),
+    ),
+    "wait_for_expiry": Requirement(
+        "opt-in",
+        "options.wait_for_expiry",
+        "set options.wait_for_expiry = true to wait for a real token to expire",
+        lambda p: bool(p.get("options", "wait_for_expiry")),
+    ),
+    "rfc9068": Requirement(
+        "not-applicable",
+        "jwt.mode",
+        'set jwt.mode = "rfc9068" for RFC 9068 access tokens',
+        lambda p: p.get("jwt", "mode") == "rfc9068",
+    ),
+    "token_path_default": Requirement(
+        "not-applicable",
+        "token_path",
+        "runs only where token_path is the LMS's /oauth2/access_token",
+        lambda p: p.data["token_path"] == "/oauth2/access_token",
+    ),
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -113,29 +192,50 @@ def check(
 
 
 def missing_requirement(profile: Profile, requires: tuple[str, ...] | list[str]) -> str | None:
-    """Why a check cannot run against this profile (what the operator should add), or None."""
-    have = {
-        "password_grant": profile.has_password_grant,
-        "jwks": bool(profile.get("jwt", "jwks")),
-        "hs256_secret": bool(profile.get("jwt", "hs256_secret")),
-        "opaque_tokens": bool(profile.get("expect", "opaque_tokens")),
-        "bearer_resource": bool(profile.get("resources", "bearer")),
-        "services": bool(profile.data.get("services")),
-        "https": profile.is_https and not profile.is_loopback,
-        "throttle_probe": bool(profile.get("options", "throttle_probe")),
-        "wait_for_expiry": bool(profile.get("options", "wait_for_expiry")),
-        "rfc9068": profile.get("jwt", "mode") == "rfc9068",
-        "token_path_default": profile.data["token_path"] == "/oauth2/access_token",
-    }
-    missing = [r for r in requires if not have[r]]
-    return f"not run: {REQUIREMENTS[missing[0]]}" if missing else None
+    """Why a check cannot run against this profile (a skip reason naming its kind and key), or None."""
+    missing = [r for r in requires if not REQUIREMENTS[r].provided(profile)]
+    if not missing:
+        return None
+    req = REQUIREMENTS[missing[0]]
+    return skip_reason(req.kind, req.key, req.hint)
 
 
 def need(profile: Profile, *requires: str) -> None:
-    """Skip the current case (with what to add to the profile) unless the profile provides it."""
+    """Skip the current case (with its kind and what to add to the profile) unless the profile
+    provides what it requires."""
     reason = missing_requirement(profile, requires)
     if reason:
         pytest.skip(reason)
+
+
+def skip_reason(kind: str, key: str, hint: str) -> str:
+    """The one spelling of a skip reason: `kind (key): hint`; `parse_skip` reads it back (it travels
+    as text through pytest's reports, JUnit and pytest-xdist)."""
+    if kind not in SKIP_KINDS:
+        raise ValueError(f"skip kind {kind!r} is not one of {SKIP_KINDS}")
+    return f"{kind} ({key}): {hint}" if key else f"{kind}: {hint}"
+
+
+_SKIP = re.compile(r"^(?:Skipped: )?(" + "|".join(SKIP_KINDS) + r")(?: \(([^)]*)\))?: (.*)$", re.S)
+
+
+def parse_skip(reason: str) -> tuple[str, str, str]:
+    """(kind, key, text) of a skip reason. A skip that names no kind is *inconclusive*: a check that
+    did not say why it stopped is never counted as covered or as not applicable."""
+    match = _SKIP.match(reason.strip())
+    if match is None:
+        return "inconclusive", "", reason.strip().removeprefix("Skipped: ")
+    return match.group(1), match.group(2) or "", match.group(3)
+
+
+def not_applicable(hint: str, key: str = "") -> None:
+    """Skip: the instance or profile has no such thing to check (say what would make it apply)."""
+    pytest.skip(skip_reason("not-applicable", key, hint))
+
+
+def not_verified(key: str, hint: str) -> None:
+    """Skip: the check applies but cannot reach a verdict without `key` (say what to add)."""
+    pytest.skip(skip_reason("not-verified", key, hint))
 
 
 def matches(meta: CheckMeta, selector: str) -> bool:
