@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import os
-import pkgutil
+import shutil
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import conformance
+from conformance._lib.outcomes import (
+    EXIT_FAILED,
+    EXIT_INCONCLUSIVE,
+    EXIT_INTERRUPTED,
+    EXIT_MEANINGS,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+)
 from conformance._lib.profile import Profile, ProfileError, load_profile
 from conformance._lib.redact import redact
+from conformance._lib.registry import CheckMeta, load_checks, matches, parse_skip, suggest
 from conformance._lib.waivers import check_known, load_waivers, waivers_path
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
 
@@ -40,20 +50,11 @@ def _err(text: str) -> None:
     sys.stderr.flush()
 
 
-def load_checks() -> dict[str, Any]:
-    """Import every check module so that the registry is complete (no instance contacted)."""
-    from conformance._lib.registry import REGISTRY
-
-    for module in pkgutil.iter_modules([str(CHECKS_DIR)]):
-        if module.name.startswith("test_"):
-            importlib.import_module(f"conformance.checks.{module.name}")
-    return dict(REGISTRY)
-
-
 # run ----------------------------------------------------------------------------------------------
 
 
-def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) -> list[str]:
+def pytest_args(profile_path: Path, report_dir: Path | None, args: argparse.Namespace) -> list[str]:
+    """The pytest command line of a run (report_dir None: the planning pass, which writes nothing)."""
     argv = [
         str(CHECKS_DIR),
         "--rootdir",
@@ -73,17 +74,29 @@ def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
         "no:randomly",
         "-o",
         "xfail_strict=true",
+        "--strict-markers",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        "--oauth-profile",
+        str(profile_path),
+        "--oauth-seed",
+        str(args.seed),
+        "--oauth-probed",
+    ]
+    if getattr(args, "ca_bundle", None):
+        argv += ["--oauth-ca-bundle", args.ca_bundle]
+    if report_dir is None:
+        return [*argv, "-p", "no:terminal", "--collect-only"]
+    argv += [
         "-o",
         "junit_family=xunit2",
         "-o",
         "console_output_style=count",
-        "--strict-markers",
-        "-W",
-        "ignore::pytest.PytestAssertRewriteWarning",
         "-q",
-        "-rfE",
-        "--oauth-profile",
-        str(profile_path),
+        "--tb=no",
+        "-p",
+        "no:warnings",
+        "--oauth-console",
         "--oauth-summary",
         str(report_dir / "summary.json"),
         "--alluredir",
@@ -94,9 +107,8 @@ def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
     ]
     if args.strict:
         argv.append("--oauth-strict")
-    argv += ["--oauth-seed", str(args.seed), "--oauth-probed"]
-    if getattr(args, "ca_bundle", None):
-        argv += ["--oauth-ca-bundle", args.ca_bundle]
+    if getattr(args, "require_complete", False):
+        argv.append("--oauth-require-complete")
     for selector in args.select or []:
         argv += ["--oauth-select", selector]
     for selector in args.deselect or []:
@@ -106,15 +118,68 @@ def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) 
     return argv
 
 
+class _Plan:
+    """The planning pass's catch: every case with its check and its static skip reason."""
+
+    def __init__(self) -> None:
+        self.cases: list[tuple[str, CheckMeta, str | None]] = []
+
+    def pytest_collection_finish(self, session: Any) -> None:
+        from conformance.plugin import STATE
+
+        state = session.config.stash.get(STATE, None)
+        self.cases = list(state.plan) if state is not None else []
+
+
+def plan_cases(profile_path: Path, args: argparse.Namespace) -> list[tuple[str, CheckMeta, str | None]]:
+    """Collect the suite for a profile without sending anything: the cases and why some will not run.
+    Selection and waivers are checked against it before the first request."""
+    import pytest
+
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    plan = _Plan()
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        code = pytest.main(pytest_args(profile_path, None, args), plugins=[plan])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) or not plan.cases:
+        raise UsageError(f"the checks could not be collected (pytest exit {int(code)})")
+    return plan.cases
+
+
+def select_cases(
+    cases: list[tuple[str, CheckMeta, str | None]], args: argparse.Namespace
+) -> list[tuple[str, CheckMeta, str | None]]:
+    """--select/--deselect over the planned cases; a selector that matches nothing is exit 2."""
+    for selector in [*(args.select or []), *(args.deselect or [])]:
+        if not any(matches(meta, selector, case) for case, meta, _ in cases):
+            hint = suggest(selector, [m for _, m, _ in cases], [c for c, _, _ in cases])
+            raise UsageError(f"--select/--deselect {selector!r} matches no check{hint}")
+    chosen = [
+        (case, meta, skip)
+        for case, meta, skip in cases
+        if (not args.select or any(matches(meta, s, case) for s in args.select))
+        and not any(matches(meta, s, case) for s in args.deselect or [])
+    ]
+    if not chosen:
+        raise UsageError("--select/--deselect leave no check to run")
+    return chosen
+
+
 def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: argparse.Namespace) -> int:
     import pytest
 
     from conformance._lib.http import ca_bundle_path, http_for, unreachable
 
-    # Reachability before pytest starts: nothing answering is one message and exit 3.
     ca = ca_bundle_path(profile, args.ca_bundle)
     if ca and not Path(ca).is_file():
         raise UsageError(f"the CA bundle {ca} does not exist (--ca-bundle or the profile's ca_bundle)")
+    # Everything that can be a usage error is settled before the first request.
+    cases = plan_cases(profile_path, args)
+    select_cases(cases, args)
+    try:
+        check_known(load_waivers(profile), [case for case, _, _ in cases], str(waivers_path(profile)))
+    except ProfileError as exc:
+        raise UsageError(f"profile error: {exc}") from None
+    # Reachability before pytest starts: nothing answering is one message and exit 3.
     http = http_for(profile, args.ca_bundle)
     problem = unreachable(http, profile.data["token_path"])
     http.close()
@@ -125,64 +190,128 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
     _out(f"seed {args.seed} (repeat this run's generated values with --seed {args.seed})")
     summary_path = report_dir / "summary.json"
     summary_path.unlink(missing_ok=True)  # never report an earlier run's result
+    html_dir = report_dir / "html"
+    shutil.rmtree(html_dir, ignore_errors=True)  # nor an earlier run's HTML
     # Only the plugins the suite needs: none of the operator's own (and no start-up cost for them).
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     code = int(pytest.main(pytest_args(profile_path, report_dir, args)))
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
-    if code == pytest.ExitCode.INTERNAL_ERROR and (summary or {}).get("exit_code") != EXIT_UNREACHABLE:
-        _err("internal error in the suite; see the output above")
-        code = EXIT_FAILED
-    elif summary is not None and summary.get("exit_code") is not None:
+    if summary is not None and summary.get("exit_code") is not None:
         code = int(summary["exit_code"])
+    elif code == pytest.ExitCode.INTERRUPTED:
+        code = EXIT_INTERRUPTED
     elif code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
         code = EXIT_USAGE
-    elif code == pytest.ExitCode.INTERRUPTED:  # pytest.exit(returncode=2) before any summary
-        code = EXIT_USAGE
-    elif code not in (EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE):
+    else:
         _err(f"internal error in the suite (pytest exit {code}); see the output above")
         code = EXIT_FAILED
     if summary is not None and not args.no_html:
-        from conformance.html import render_html
+        if summary.get("complete", True):
+            from conformance.html import render_html
 
-        problem = render_html(
-            report_dir / "allure-results",
-            report_dir / "html",
-            name=f"Open edX OAuth conformance: {summary['profile']}",
-            history=report_dir / "history.jsonl",
-        )
-        if problem:
-            _err(f"note: no HTML report: {problem}")
+            problem = render_html(
+                report_dir / "allure-results",
+                html_dir,
+                name=f"Open edX OAuth conformance: {summary['profile']}",
+                history=report_dir / "history.jsonl",
+            )
+            if problem:
+                _err(f"note: no HTML report: {problem}")
+        else:
+            _err("note: no HTML report: the run did not complete (summary.json says which checks ran)")
     if summary is not None:
-        print_summary(summary, report_dir, html=(report_dir / "html" / "index.html"))
+        print_summary(summary, report_dir, html=html_dir / "index.html")
     return code
 
 
+def failure_lines(summary: dict[str, Any]) -> list[str]:
+    """Each failure once, in the suite's words: id, level, clauses, then requirement / expected /
+    actual / fix as the check said them; waived and stale waivers called that."""
+    lines = []
+    for entry in summary["checks"]:
+        if entry["outcome"] == "failed":
+            stale = entry["message"].startswith("stale waiver")
+            lines.append(
+                f"{'STALE WAIVER' if stale else 'FAILED'} [{entry['level']}] {entry['id']} "
+                f"({', '.join(entry['spec'])}): {entry['title']}"
+            )
+            lines += ["    " + line for line in entry["message"].splitlines()[:8] if line.strip()]
+        elif entry["outcome"] == "waived":
+            lines.append(f"WAIVED [{entry['level']}] {entry['id']}: {entry['message'].splitlines()[0][:300]}")
+    return lines
+
+
+def not_run_lines(summary: dict[str, Any]) -> list[str]:
+    """What did not reach a verdict and what would make it run: not-verified grouped by the profile
+    key that would enable it, inconclusive with its reason, opt-in with its switch."""
+    lines: list[str] = []
+    skipped = [c for c in summary["checks"] if c["outcome"] == "skipped"]
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for entry in skipped:
+        kind = entry.get("skip_kind") or parse_skip(entry["message"])[0]
+        if kind == "not-verified":
+            by_key.setdefault(entry.get("skip_key") or "?", []).append(entry)
+    if by_key:
+        lines.append("Not verified (the check applies; the profile lacks what it needs):")
+        for key, entries in sorted(by_key.items(), key=lambda kv: -len(kv[1])):
+            levels = {lvl: sum(e["level"] == lvl for e in entries) for lvl in ("MUST", "SHOULD", "MAY")}
+            counted = ", ".join(f"{n} {lvl}" for lvl, n in levels.items() if n)
+            example = entries[0]
+            lines.append(f"  add {key}: {counted} case(s), e.g. {example['id']} ({example['title']})")
+            lines.append(f"      {example['message']}")
+    inconclusive = [c for c in skipped if c.get("skip_kind") == "inconclusive"]
+    if inconclusive:
+        reasons: dict[str, int] = {}
+        for entry in inconclusive:
+            reason = (entry["message"].splitlines() or ["(no reason given)"])[0][:200]
+            reasons[reason] = reasons.get(reason, 0) + 1
+        lines.append(f"Inconclusive ({len(inconclusive)} case(s) could not reach a verdict):")
+        lines += [f"  {n} x {reason}" for reason, n in reasons.items()]
+    opt_in = {c.get("skip_key") or c["message"] for c in skipped if c.get("skip_kind") == "opt-in"}
+    if opt_in:
+        lines.append("Opt-in checks left off: " + ", ".join(sorted(opt_in)))
+    return lines
+
+
+def result_line(summary: dict[str, Any]) -> str:
+    """The one-line result: complete, partial (a MUST check not verified) or incomplete."""
+    counts, skips = summary["counts"], summary.get("skips", {})
+    complete = summary.get("complete", True) and not skips.get("inconclusive")
+    state = (
+        "incomplete"
+        if not complete
+        else ("partial" if summary.get("coverage", {}).get("partial") else "complete")
+    )
+    code = summary.get("exit_code")
+    not_run = ", ".join(f"{n} {kind}" for kind, n in skips.items() if n)
+    requests = summary["requests"]
+    return (
+        f"{summary['profile']}: {state}: {counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['waived']} waived, {counts['skipped']} not run"
+        + (f" ({not_run})" if not_run else "")
+        + f"; {requests} request{'s' if requests != 1 else ''} in {summary['duration_s']} s; "
+        f"exit {code} ({EXIT_MEANINGS.get(code, '?') if isinstance(code, int) else '?'})"
+    )
+
+
 def print_summary(summary: dict[str, Any], report_dir: Path, html: Path | None = None) -> None:
-    counts = summary["counts"]
+    columns = ("passed", "failed", "waived", "not-applicable", "not-verified", "opt-in", "inconclusive")
     by_area: dict[str, dict[str, int]] = {}
     for entry in summary["checks"]:
-        tally = by_area.setdefault(entry["area"], {"passed": 0, "failed": 0, "skipped": 0, "waived": 0})
-        tally[entry["outcome"]] += 1
+        tally = by_area.setdefault(entry["area"], dict.fromkeys(columns, 0))
+        key = entry["outcome"] if entry["outcome"] != "skipped" else entry.get("skip_kind", "inconclusive")
+        tally[key] = tally.get(key, 0) + 1
     _out("")
-    _out(f"{'area':<18} {'passed':>6} {'failed':>6} {'skipped':>7} {'waived':>6}")
+    _out(f"{'area':<20}" + "".join(f"{c:>{max(len(c), 6) + 1}}" for c in columns))
     for area, c in by_area.items():
-        _out(f"{area:<18} {c['passed']:>6} {c['failed']:>6} {c['skipped']:>7} {c['waived']:>6}")
-    failed = [c for c in summary["checks"] if c["outcome"] == "failed"]
-    for entry in failed:
-        _out(f"FAILED [{entry['level']}] {entry['id']} ({', '.join(entry['spec'])}): {entry['title']}")
-        if entry["message"]:
-            _out("    " + entry["message"].splitlines()[0][:300])
-    for entry in summary["checks"]:
-        if entry["outcome"] == "waived":
-            _out(f"WAIVED {entry['id']}: {entry['message'].splitlines()[0][:300]}")
+        _out(f"{area:<20}" + "".join(f"{c[k]:>{max(len(k), 6) + 1}}" for k in columns))
+    for line in failure_lines(summary) + not_run_lines(summary):
+        _out(line)
     for note in summary.get("notes", []):
         _out(f"note: {note}")
-    _out(
-        f"{summary['profile']}: {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['skipped']} skipped, {counts['waived']} waived; {summary['requests']} requests "
-        f"in {summary['duration_s']} s; exit {summary.get('exit_code')}"
-    )
-    _out(f"report: {report_dir}/" + (f" (open {html})" if html and html.exists() else ""))
+    _out(result_line(summary))
+    shown = html is not None and html.exists()
+    _out(f"report: {report_dir}/" + (f" (open {html})" if shown else ""))
 
 
 @contextlib.contextmanager
@@ -216,7 +345,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for path in profiles:
             try:
                 profile = load_profile(path)
-                check_known(load_waivers(profile), load_checks(), str(waivers_path(profile)))
+                load_waivers(profile)
                 loaded.append((path, profile))
             except ProfileError as exc:
                 raise UsageError(f"profile error: {exc}") from None
@@ -233,25 +362,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def dry_run(loaded: list[tuple[Path, Any]], args: argparse.Namespace) -> int:
-    """What would run for each profile, and why the rest would be skipped; no request is sent."""
-    from conformance._lib.registry import matches, missing_requirement
-
-    checks = sorted(load_checks().values(), key=lambda m: (m.area, m.id))
-    for _, profile in loaded:
+    """What would run for each profile, case by case, and why the rest would not; nothing is sent.
+    It is the planning pass of a real run, so it says what the run would do."""
+    for path, profile in loaded:
+        cases = select_cases(plan_cases(path, args), args)
+        try:
+            check_known(load_waivers(profile), [c for c, _, _ in cases], str(waivers_path(profile)))
+        except ProfileError as exc:
+            raise UsageError(f"profile error: {exc}") from None
         _out(f"{profile.name} ({profile.base_url}):")
-        runs = 0
-        for meta in checks:
-            if args.select and not any(matches(meta, s) for s in args.select):
-                continue
-            if any(matches(meta, s) for s in args.deselect or []):
-                continue
-            reason = missing_requirement(profile, meta.requires)
-            runs += reason is None
-            _out(
-                f"  {'run ' if reason is None else 'skip'} [{meta.level:<6}] {meta.id}"
-                + (f": {reason}" if reason else "")
-            )
-        _out(f"  {runs} checks would run (parametrized ones in several cases); nothing was sent")
+        tally: dict[str, int] = {}
+        for case, meta, skip in sorted(cases, key=lambda c: (c[1].area, c[0])):
+            kind = parse_skip(skip)[0] if skip else "run"
+            tally[kind] = tally.get(kind, 0) + 1
+            text = f": {parse_skip(skip)[2]}" if skip else ""
+            _out(f"  {kind:<14} [{meta.level:<6}] {case}{text}")
+        summary = ", ".join(f"{n} {kind}" for kind, n in tally.items())
+        _out(f"  {len(cases)} cases: {summary}. Nothing was sent; a check may still find at run time")
+        _out("  that it does not apply (e.g. an alg the instance does not use) and say so.")
     return EXIT_OK
 
 
@@ -274,6 +402,7 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
             str(report_dir),
         ]
         argv += ["--strict"] if args.strict else []
+        argv += ["--require-complete"] if args.require_complete else []
         argv += ["--no-html"] if args.no_html else []
         argv += [a for s in (args.select or []) for a in ("--select", s)]
         argv += [a for s in (args.deselect or []) for a in ("--deselect", s)]
@@ -293,12 +422,32 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
         )
         _out(f"{profile.name}: running against {profile.base_url} ...")
     codes = []
+    try:
+        for _, _, _, proc in procs:
+            proc.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the children too (same process group); SIGTERM only this process: pass it on,
+        # and let each child write its incomplete summary and stop its instance.
+        for _, _, _, proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for _, _, _, proc in procs:
+            proc.wait()
+        raise
     for name, report_dir, log, proc in procs:
-        code = proc.wait()
         log.close()
+        code = proc.returncode
         codes.append(code)
-        lines = (report_dir / "console.log").read_text(encoding="utf-8").splitlines()
-        _out(f"{name}: exit {code}: " + (lines[-2] if len(lines) >= 2 else "(no output)"))
+        summary_file = report_dir / "summary.json"
+        if summary_file.exists():
+            summary = json.loads(summary_file.read_text(encoding="utf-8"))
+            _out(f"{name}: " + result_line(summary))
+            for line in failure_lines(summary):
+                _out("  " + line)
+        else:
+            lines = (report_dir / "console.log").read_text(encoding="utf-8").splitlines()
+            _out(f"{name}: exit {code}: " + (lines[-1] if lines else "(no output)"))
+        _out(f"  console output: {report_dir / 'console.log'}")
     done = [d for _, d, _, _ in procs if (d / "summary.json").exists()]
     if done and not args.no_html:
         from conformance.html import render_html
@@ -321,11 +470,18 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
             f"{len(comparison.differing)} of {len(comparison.rows)} check cases differ: "
             f"{base / 'comparison' / 'comparison.html'}"
         )
-    # Usage errors first, then unreachable, then failures.
-    for code in (EXIT_USAGE, EXIT_UNREACHABLE, EXIT_FAILED):
+    # Interrupted first, then usage errors, unreachable, failures, inconclusive.
+    for code in (
+        EXIT_TERMINATED,
+        EXIT_INTERRUPTED,
+        EXIT_USAGE,
+        EXIT_UNREACHABLE,
+        EXIT_FAILED,
+        EXIT_INCONCLUSIVE,
+    ):
         if code in codes:
             return code
-    return EXIT_OK
+    return EXIT_OK if all(c == EXIT_OK for c in codes) else EXIT_FAILED
 
 
 # compare ------------------------------------------------------------------------------------------
@@ -383,6 +539,29 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+RUN_EPILOG = """exit status:
+  0    every selected check that applies reached a verdict; no MUST check failed
+       (with --strict: no SHOULD either); waived failures aside
+  1    a check failed
+  2    usage or profile error (a selection that matches nothing included); nothing was sent
+  3    the instance could not be reached, or stopped answering during the run
+  4    inconclusive: a check that applies could not reach a verdict (rate limit, request
+       budget, token endpoint answering without OAuth); with --require-complete, also a
+       MUST check not verified for lack of a profile key
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM): summary.json says "complete": false
+"""
+
+
+def _workers(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="openedx-oauth-conformance",
@@ -391,15 +570,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=conformance.__version__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run the suite against profiles (default: the reference)")
+    run = sub.add_parser(
+        "run",
+        help="run the suite against profiles (default: the reference)",
+        description="Run the conformance checks against one or more instances (profiles); with no "
+        "--profile, against the embedded reference instance.",
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("--profile", action="append", metavar="PATH", help="profile TOML (repeatable)")
     run.add_argument("--report-dir", metavar="DIR", help="default: reports/<profile name>/")
     run.add_argument("--strict", action="store_true", help="SHOULD failures fail the run too")
-    run.add_argument("--select", action="append", metavar="ID", help="check id, prefix or area")
-    run.add_argument("--deselect", action="append", metavar="ID", help="check id, prefix or area")
+    run.add_argument(
+        "--require-complete",
+        action="store_true",
+        help="exit 4 when a MUST check was not verified for lack of a profile key",
+    )
+    run.add_argument(
+        "--select", action="append", metavar="ID", help="check id, prefix, area, ref, id[case] or a * glob"
+    )
+    run.add_argument(
+        "--deselect", action="append", metavar="ID", help="check id, prefix, area, ref, id[case] or a * glob"
+    )
     run.add_argument(
         "--workers",
-        type=int,
+        type=_workers,
         default=1,
         metavar="N",
         help="run checks in N processes (pays off against remote instances, not on loopback)",
@@ -438,14 +633,30 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.func(args))
     except UsageError as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE
+    except _Terminated:
+        _err("terminated: the run stopped; nothing it did not finish is counted as passed")
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
-        _err("interrupted")
-        return EXIT_FAILED
+        _err("interrupted: the run stopped; nothing it did not finish is counted as passed")
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM outside pytest (starting the reference, rendering HTML): unwind like Ctrl-C, so that
+    every `with` block (the reference instance and its temporary folder) is closed."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    del signum, frame
+    raise _Terminated()
 
 
 def cmd_jwks_from_pem(args: argparse.Namespace) -> int:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import sys
-import time
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from faker import Faker
 import conformance
 from conformance._lib.http import (
     BudgetExhausted,
+    CircuitOpen,
     Exchange,
     Http,
     HttpProblem,
@@ -25,53 +26,38 @@ from conformance._lib.http import (
     http_for,
     unreachable,
 )
-from conformance._lib.jwts import JwkSet, load_jwks
+from conformance._lib.jwts import JwkSet
+from conformance._lib.outcomes import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    Outcome,
+    RunState,
+    decide_exit,
+)
 from conformance._lib.profile import Profile, ProfileError, load_profile
 from conformance._lib.redact import REDACTOR, redact
-from conformance._lib.registry import CheckMeta, matches, missing_requirement
+from conformance._lib.registry import (
+    CheckMeta,
+    matches,
+    missing_requirement,
+    parse_skip,
+    skip_reason,
+    suggest,
+)
 from conformance._lib.spec import clause_url
 from conformance._lib.tokens import TokenFlows, export_shared, import_shared
 from conformance._lib.verify import ConformanceFailure
-from conformance._lib.waivers import Waiver, check_known, load_waivers, waivers_path
+from conformance._lib.waivers import check_known, load_waivers, waivers_path
 from conformance.report import redact_tree, write_environment, write_summary
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 SEVERITY = {"MUST": "critical", "SHOULD": "normal", "MAY": "minor"}
 
 
-@dataclass
-class Outcome:
-    meta: CheckMeta
-    case: str
-    outcome: str = "passed"
-    message: str = ""
-    duration: float = 0.0
-
-
-@dataclass
-class RunState:
-    profile: Profile
-    http: Http
-    seed: int
-    strict: bool
-    started: float = field(default_factory=time.time)
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-    exchanges: list[Exchange] = field(default_factory=list)
-    exit_code: int | None = None
-    exit_message: str = ""
-    tokens: TokenFlows | None = None
-    waivers: list[Waiver] = field(default_factory=list)
-    other_requests: int = 0
-    other_token_requests: int = 0
-    notes: list[str] = field(default_factory=list)
-    faker: Faker | None = None
-    shared_tokens: list[dict[str, Any]] | None = None
-    _jwks: JwkSet | bool | None = False
-
-    def jwks(self) -> JwkSet | None:
-        if self._jwks is False:
-            self._jwks = load_jwks(self.profile, self.http)
-        return self._jwks  # type: ignore[return-value]
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the run is, so that it stops like Ctrl-C does (pytest finishes the
+    session, the summary says incomplete, the reference instance is stopped), with status 143."""
 
 
 STATE = pytest.StashKey[RunState]()
@@ -84,6 +70,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--oauth-profile", help="profile TOML of the instance to check")
     group.addoption("--oauth-summary", help="write summary.json here")
     group.addoption("--oauth-strict", action="store_true", help="SHOULD failures fail the run")
+    group.addoption(
+        "--oauth-require-complete",
+        action="store_true",
+        help="a MUST check not verified for lack of a profile key makes the run inconclusive (4)",
+    )
     group.addoption("--oauth-seed", type=int, help="seed for generated values (default: random)")
     group.addoption("--oauth-ca-bundle", help="PEM bundle of a private CA to trust")
     group.addoption(
@@ -91,8 +82,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="the caller already probed the token endpoint once (the CLI): do not probe again",
     )
-    group.addoption("--oauth-select", action="append", help="check id, id prefix, area or ref")
-    group.addoption("--oauth-deselect", action="append", help="check id, id prefix, area or ref")
+    group.addoption("--oauth-select", action="append", help="check id, id prefix, area, ref or id[case]")
+    group.addoption("--oauth-deselect", action="append", help="check id, id prefix, area, ref or id[case]")
+    group.addoption(
+        "--oauth-console",
+        action="store_true",
+        help="the caller (the CLI) prints the results: no pytest failure sections or counts",
+    )
 
 
 def _exit(message: str, code: int) -> None:
@@ -124,6 +120,7 @@ def pytest_configure(config: pytest.Config) -> None:
         http=http_for(profile, ca_bundle),
         seed=seed,
         strict=bool(config.getoption("--oauth-strict")),
+        require_complete=bool(config.getoption("--oauth-require-complete")),
         waivers=waivers,
     )
     state.http.on_exchange = lambda ex: _record_exchange(state, ex)
@@ -141,6 +138,27 @@ def _wrap_terminal(config: pytest.Config) -> None:
     writer = getattr(reporter, "_tw", None)
     if writer is not None and not isinstance(writer._file, _RedactingStream):
         writer._file = _RedactingStream(writer._file)
+
+
+def _quiet_pytest_summary(config: pytest.Config) -> None:
+    """The CLI prints each failure once, in the suite's own words: pytest keeps its progress line
+    and drops its failure sections, short summary and counts (which speak of xfail and XPASS)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    for name in (
+        "summary_failures",
+        "summary_errors",
+        "summary_warnings",
+        "summary_passes",
+        "short_test_summary",
+        "summary_stats",
+    ):
+        if hasattr(reporter, name):
+            setattr(reporter, name, lambda *a, **k: None)
+    reporter._keyboardinterrupt_memo = None
+    if hasattr(reporter, "_report_keyboardinterrupt"):
+        reporter._report_keyboardinterrupt = lambda: None
 
 
 class _RedactingStream:
@@ -180,44 +198,71 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash.get(STATE, None)
-    for item in items:
-        meta = _meta(item)
-        if meta is None:
-            continue
-        _label(item, meta, state.profile if state else None)
-        reason = missing_requirement(state.profile, meta.requires) if state else "no --oauth-profile given"
-        if reason:  # the labels above are marks too, so skipped checks are grouped in the report
-            item.add_marker(pytest.mark.skip(reason=reason))
-    if state is not None and state.waivers:
-        _apply_waivers(state, items)
     selectors = config.getoption("--oauth-select") or []
     deselectors = config.getoption("--oauth-deselect") or []
+    checks = [(item, meta, _case_id(item, meta)) for item in items if (meta := _meta(item))]
     if selectors or deselectors:
-        keep: list[pytest.Item] = []
-        drop: list[pytest.Item] = []
-        for item in items:
-            meta = _meta(item)
-            ok = meta is not None and (not selectors or any(matches(meta, s) for s in selectors))
-            ok = ok and not any(matches(meta, s) for s in deselectors)  # type: ignore[arg-type]
-            (keep if ok else drop).append(item)
-        if drop:
-            config.hook.pytest_deselected(items=drop)
-            items[:] = keep
+        _select(config, items, checks, selectors, deselectors)
+        kept = set(items)
+        checks = [c for c in checks if c[0] in kept]
+    for item, meta, _ in checks:
+        _label(item, meta, state.profile if state else None)
+        callspec = getattr(item, "callspec", None)
+        requires = meta.requires_of(callspec.id if callspec else None)
+        reason = missing_requirement(state.profile, requires) if state else "no --oauth-profile given"
+        if reason:  # the labels above are marks too, so skipped checks are grouped in the report
+            item.add_marker(pytest.mark.skip(reason=reason))
+    if state is not None and not config.option.collectonly:  # (the CLI's planning pass checks them)
+        _apply_waivers(state, [(item, case) for item, _, case in checks])
+    if state is not None:
+        state.plan = [(case, meta, _static_skip(item)) for item, meta, case in checks]
 
 
-def _apply_waivers(state: RunState, items: list[pytest.Item]) -> None:
+def _select(
+    config: pytest.Config,
+    items: list[pytest.Item],
+    checks: list[tuple[pytest.Item, CheckMeta, str]],
+    selectors: list[str],
+    deselectors: list[str],
+) -> None:
+    """--oauth-select/--oauth-deselect; a selector that matches no check is a usage error: a typo
+    must never turn into an empty, green run."""
+    for selector in [*selectors, *deselectors]:
+        if not any(matches(meta, selector, case) for _, meta, case in checks):
+            metas = [meta for _, meta, _ in checks]
+            hint = suggest(selector, metas, [case for _, _, case in checks])
+            raise pytest.UsageError(f"--select/--deselect {selector!r} matches no check{hint}")
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    by_item = {item: (meta, case) for item, meta, case in checks}
+    for item in items:
+        meta, case = by_item.get(item, (None, ""))
+        ok = meta is not None and (not selectors or any(matches(meta, s, case) for s in selectors))
+        ok = ok and not any(matches(meta, s, case) for s in deselectors)  # type: ignore[arg-type]
+        (keep if ok else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _static_skip(item: pytest.Item) -> str | None:
+    mark = item.get_closest_marker("skip")
+    return str(mark.kwargs.get("reason", mark.args[0] if mark.args else "")) if mark else None
+
+
+def _apply_waivers(state: RunState, cases: list[tuple[pytest.Item, str]]) -> None:
     """Active waivers become strict xfails: a waived check that passes again is reported stale."""
-    cases = {item: _case_id(item, meta) for item in items if (meta := _meta(item))}
+    if not state.waivers:
+        return
     source = str(waivers_path(state.profile))
     try:
-        check_known(state.waivers, cases.values(), source)
+        check_known(state.waivers, [case for _, case in cases], source)
     except ProfileError as exc:
-        state.exit_code, state.exit_message = EXIT_USAGE, f"profile error: {exc}"
-        _exit(state.exit_message, EXIT_USAGE)
+        raise pytest.UsageError(f"profile error: {redact(str(exc))}") from None
     for expired in state.waivers:
         if expired.expired():
             state.notes.append(f"waiver for {expired.check} expired on {expired.expires}: no longer waives")
-    for item, case in cases.items():
+    for item, case in cases:
         waiver = next((w for w in state.waivers if w.matches(case) and not w.expired()), None)
         if waiver is not None:
             item.add_marker(pytest.mark.xfail(strict=True, reason=waiver.describe()))
@@ -243,6 +288,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     state = config.stash.get(STATE, None)
     if state is None or _is_worker(config) or config.option.collectonly:
         return
+    if config.getoption("--oauth-console"):
+        _quiet_pytest_summary(config)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     if config.getoption("--oauth-probed"):
         state.other_requests += 1  # the caller's probe, one token-endpoint request
         state.other_token_requests += 1
@@ -252,6 +301,21 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         state.exit_code, state.exit_message = EXIT_UNREACHABLE, problem
         _finish(config, state)
         _exit(problem, EXIT_UNREACHABLE)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    del signum, frame
+    raise Terminated()
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Ctrl-C or SIGTERM: the run stops where it is and says so (never as a pass)."""
+    state = _config_state.get("state")
+    if state is None:
+        return
+    state.complete = False
+    state.exit_code = EXIT_TERMINATED if isinstance(excinfo.value, Terminated) else EXIT_INTERRUPTED
+    state.exit_message = "terminated (SIGTERM)" if state.exit_code == EXIT_TERMINATED else "interrupted"
 
 
 # Fixtures -----------------------------------------------------------------------------------------
@@ -336,16 +400,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if meta is None:
         return
     exc = call.excinfo.value if call.excinfo is not None else None
+    state = item.config.stash.get(STATE, None)
     if hasattr(report, "wasxfail"):
         pass  # waived: keep pytest's xfail report
-    elif isinstance(exc, (RateLimited, BudgetExhausted)):
+    elif isinstance(exc, (RateLimited, BudgetExhausted, CircuitOpen)):
+        # No verdict, for a runtime reason: inconclusive, never a pass and never the instance's fault.
         report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {redact(str(exc))}")
+        reason = skip_reason("inconclusive", "", redact(str(exc)))
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {reason}")
+        if isinstance(exc, CircuitOpen) and state is not None and not _is_worker(item.config):
+            state.exit_code, state.exit_message = EXIT_UNREACHABLE, redact(str(exc))
+            item.session.shouldstop = redact(str(exc))
     elif isinstance(exc, (ConformanceFailure, HttpProblem)):
         # Requirement / expected / actual says it all; a traceback would only add plumbing
         # (and locals that may hold secrets).
         report.longrepr = redact(f"[{meta.level}] {', '.join(meta.spec)}: {exc}")
-    state = item.config.stash.get(STATE, None)
+        report.user_properties.append(("message", redact(str(exc))))
     if state is None:
         return
     if report.failed and call.when == "call" and state.exchanges:
@@ -366,14 +436,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Outcomes are recorded from the final report (after xfail handling made waivers waived)."""
+    """Outcomes are recorded from the final reports (after xfail handling made waivers waived). A
+    case is passed only when its call passed: one that started and never finished stays pending."""
     state = _config_state.get("state")
     props = {str(k): str(v) for k, v in report.user_properties}
     if state is None or "check_id" not in props:
         return
     meta = CheckMeta(props["check_id"], props["title"], props["level"], tuple(props["spec"].split()))
-    case_id = props["case"]
-    entry = state.outcomes.setdefault(report.nodeid, Outcome(meta, case_id))
+    entry = state.outcomes.setdefault(report.nodeid, Outcome(meta, props["case"]))
     entry.duration += report.duration
     if hasattr(report, "wasxfail") and report.skipped:
         entry.outcome = "waived"
@@ -382,16 +452,21 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     elif report.failed and "XPASS(strict)" in report.longreprtext:
         entry.outcome = "failed"
         entry.message = redact(
-            f"stale waiver: the check passes now; remove its waiver ({report.longreprtext.strip()})"
+            "stale waiver: the check passes now; remove its waiver "
+            f"({report.longreprtext.strip().removeprefix('[XPASS(strict)]').strip()})"
         )
     elif report.failed:
         if entry.outcome != "failed":
-            entry.outcome, entry.message = "failed", _failure_message(report)
+            entry.outcome = "failed"
+            entry.message = props.get("message") or _failure_message(report)
     elif report.skipped and entry.outcome != "failed":
-        entry.outcome = "skipped"
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-        entry.message = redact(reason.removeprefix("Skipped: "))
+        entry.outcome = "skipped"
+        entry.skip_kind, entry.skip_key, text = parse_skip(redact(reason))
+        entry.message = text
+    elif report.when == "call" and report.passed and entry.outcome == "pending":
+        entry.outcome = "passed"
 
 
 def call_failure(report: pytest.TestReport) -> str:
@@ -404,7 +479,7 @@ def _failure_message(report: pytest.TestReport) -> str:
     text = report.longreprtext
     error_lines = [line[2:] for line in text.splitlines() if line.startswith("E ")]
     message = "\n".join(error_lines) if error_lines else text
-    return redact(message.strip())[:2000]
+    return redact(message.strip())[:4000]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -415,18 +490,20 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     yield
 
 
-def exit_code(state: RunState) -> int:
-    if state.exit_code is not None:
-        return state.exit_code
-    failing = {"MUST", "SHOULD"} if state.strict else {"MUST"}
-    failed = any(o.outcome == "failed" and o.meta.level in failing for o in state.outcomes.values())
-    return EXIT_FAILED if failed else EXIT_OK
+def _settle(state: RunState) -> None:
+    """Cases that never finished (an interrupted run) are inconclusive, never passed."""
+    for entry in state.outcomes.values():
+        if entry.outcome == "pending":
+            state.complete = False
+            entry.outcome, entry.skip_kind = "skipped", "inconclusive"
+            entry.message = "the run stopped before this check reached a verdict"
 
 
 def _finish(config: pytest.Config, state: RunState) -> None:
+    _settle(state)
     summary = config.getoption("--oauth-summary")
     if summary:
-        write_summary(Path(summary), state, exit_code(state))
+        write_summary(Path(summary), state, decide_exit(state))
     alluredir = config.getoption("--alluredir", None)
     if alluredir:
         write_environment(Path(alluredir), state)
@@ -435,7 +512,7 @@ def _finish(config: pytest.Config, state: RunState) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
-    if state is None or state.exit_code == EXIT_UNREACHABLE:
+    if state is None or (state.exit_code == EXIT_UNREACHABLE and not state.outcomes):
         return
     if _is_worker(session.config):
         # The controller writes the artifacts; it needs this worker's counts and the secrets it
@@ -445,13 +522,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "token_requests": state.http.token_requests,
             "secrets": sorted(REDACTOR.known()),
             "rate_limited": state.http.rate_limited,
+            "broken": state.http.broken,
         }
         return
     if state.http.rate_limited and state.http.rate_limited not in state.notes:
         state.notes.append(state.http.rate_limited)  # one message, however many checks it skipped
-    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        session.exitstatus = exit_code(state)
-    _finish(session.config, state)
+    if exitstatus == pytest.ExitCode.INTERRUPTED and state.exit_code is None:
+        state.complete = False
+        state.exit_code, state.exit_message = EXIT_INTERRUPTED, "interrupted"
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED):
+        _finish(session.config, state)
+        session.exitstatus = decide_exit(state)
 
 
 @pytest.hookimpl(trylast=True)
@@ -491,6 +572,8 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     REDACTOR.add(*data["secrets"])
     if data.get("rate_limited") and data["rate_limited"] not in state.notes:
         state.notes.append(data["rate_limited"])
+    if data.get("broken") and state.exit_code is None:
+        state.exit_code, state.exit_message = EXIT_UNREACHABLE, str(data["broken"])
 
 
 @pytest.hookimpl(optionalhook=True)

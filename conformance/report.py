@@ -6,13 +6,12 @@ import datetime as dt
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import conformance
+from conformance._lib.outcomes import RunState, coverage
 from conformance._lib.redact import REDACTOR
-
-if TYPE_CHECKING:
-    from conformance.plugin import RunState
+from conformance._lib.registry import SKIP_KINDS
 
 __all__ = ["build_summary", "redact_tree", "write_environment", "write_summary"]
 
@@ -20,8 +19,10 @@ TEXT_SUFFIXES = {".json", ".xml", ".txt", ".properties", ".html", ".log", ".md",
 
 
 def build_summary(state: RunState, exit_code: int) -> dict[str, Any]:
-    checks = [
-        {
+    outcomes = list(state.outcomes.values())
+    checks = []
+    for o in outcomes:
+        entry = {
             "id": o.case,
             "title": o.meta.title,
             "area": o.meta.area,
@@ -30,8 +31,11 @@ def build_summary(state: RunState, exit_code: int) -> dict[str, Any]:
             "outcome": o.outcome,
             "message": o.message,
         }
-        for o in state.outcomes.values()
-    ]
+        if o.outcome == "skipped":
+            entry["skip_kind"] = o.skip_kind
+            if o.skip_key:
+                entry["skip_key"] = o.skip_key
+        checks.append(entry)
     counts = {k: sum(c["outcome"] == k for c in checks) for k in ("passed", "failed", "skipped", "waived")}
     return {
         "profile": state.profile.name,
@@ -43,9 +47,13 @@ def build_summary(state: RunState, exit_code: int) -> dict[str, Any]:
         "token_requests": state.http.token_requests + state.other_token_requests,
         "seed": state.seed,
         "strict": state.strict,
+        "require_complete": state.require_complete,
         "exit_code": exit_code,
+        "complete": state.complete,
         "counts": counts,
-        "notes": list(state.notes),
+        "skips": {kind: sum(c.get("skip_kind") == kind for c in checks) for kind in SKIP_KINDS},
+        "coverage": coverage(outcomes),
+        "notes": list(state.notes) + ([state.exit_message] if state.exit_message else []),
         "checks": checks,
     }
 

@@ -58,7 +58,7 @@ def test_active_waiver_turns_the_failing_run_into_exit_0(faulty, tmp_path):
     assert {"jwt.claims.iss[default]", "jwt.claims.iss[asymmetric]"} <= waived
     assert summary["counts"]["failed"] == 0 and summary["counts"]["waived"] == len(waived)
     assert all("OPS-42" in c["message"] for c in summary["checks"] if c["outcome"] == "waived")
-    assert "WAIVED jwt.claims.iss" in result.out
+    assert "WAIVED [MUST] jwt.claims.iss" in result.out
 
 
 def test_expired_waiver_no_longer_waives(faulty, tmp_path):
@@ -90,3 +90,27 @@ def test_malformed_waiver_file_is_a_usage_error(faulty, tmp_path):
     result = run_with(faulty, tmp_path, '[[waiver]]\ncheck = "jwt.claims.iss"\nreason = "x y z"\n')
     assert result.code == 2
     assert "profile.waivers.toml" in result.console
+
+
+def test_a_case_waiver_matches_that_case_literally(faulty, tmp_path):
+    """The documented `id[case]` form: brackets are the case, not a glob character class."""
+    waivers = waiver("jwt.claims.iss[default]", FUTURE) + waiver("jwt.claims.iss[asymmetric]", FUTURE)
+    result = run_with(faulty, tmp_path, waivers + waiver("resources.services.accept-jwt", FUTURE))
+    waived = {c["id"] for c in result.summary()["checks"] if c["outcome"] == "waived"}
+    assert {"jwt.claims.iss[default]", "jwt.claims.iss[asymmetric]"} <= waived, result.console[-2000:]
+
+
+def test_waiver_errors_come_before_any_request(tmp_path):
+    """A broken waiver is one line and exit 2 even against an instance that is not there: nothing was
+    sent (had the probe gone first, the run would have ended with exit 3)."""
+    profile = tmp_path / "p.toml"
+    profile.write_text(
+        'name = "gone"\nbase_url = "http://127.0.0.1:9"\n[client]\nid = "x"\nsecret = "${S}"\n'
+    )
+    (tmp_path / "p.waivers.toml").write_text(waiver("jwt.claims.iss[nonexistent-case]", FUTURE))
+    result = run_cli(
+        ["run", "--profile", str(profile), "--no-html"], env={"S": "s" * 20}, report_dir=tmp_path / "r"
+    )
+    assert result.code == 2, result.console
+    assert "names no existing check" in result.err and "did you mean" in result.err
+    assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.console

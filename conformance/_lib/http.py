@@ -3,6 +3,7 @@
 Exceptions (all derive from `HttpProblem`):
     HttpProblem
      +-- Unreachable       nothing answered (DNS, refused, TLS, timeout, reset)
+     |    +-- CircuitOpen  an origin failed several times in a row: the run stops (exit 3)
      +-- BudgetExhausted   the run used up its request budget (gentle on production)
      +-- RateLimited       the token endpoint said 403/429 without an OAuth error body
 """
@@ -29,6 +30,7 @@ from conformance._lib.redact import REDACTOR
 
 __all__ = [
     "BudgetExhausted",
+    "CircuitOpen",
     "Exchange",
     "Http",
     "HttpProblem",
@@ -37,6 +39,9 @@ __all__ = [
 ]
 
 MAX_BODY = 1_000_000
+# Consecutive failures (no answer: refused, reset, timeout) to one origin that open the circuit: with
+# the default 10 s timeout the run stops within about half a minute of an instance going silent.
+BREAKER_THRESHOLD = 3
 TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
 
 
@@ -46,6 +51,10 @@ class HttpProblem(Exception):
 
 class Unreachable(HttpProblem):
     pass
+
+
+class CircuitOpen(Unreachable):
+    """Several requests in a row to one origin got no answer: stop asking it (no cascade of timeouts)."""
 
 
 class BudgetExhausted(HttpProblem):
@@ -155,6 +164,8 @@ class Http:
         self.token_requests = 0
         self.on_exchange = on_exchange
         self.rate_limited: str | None = None
+        self.broken: str | None = None  # set when the circuit breaker opened: the one message
+        self._failures: dict[str, int] = {}  # consecutive failures per origin
         self._lock = threading.Lock()
         # Every socket this client opened, so that a request past its deadline can be cut off.
         self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
@@ -253,6 +264,9 @@ class Http:
         watchdog.daemon = True
         started = time.monotonic()
         watchdog.start()
+        origin = f"{request.url.scheme}://{request.url.netloc.decode('ascii', 'replace')}"
+        if self.broken:
+            raise CircuitOpen(self.broken)
         try:
             response = self._client.send(request, stream=True)
             try:
@@ -268,12 +282,17 @@ class Http:
                 raw = b"".join(chunks)[: self.max_body]
             finally:
                 response.close()
+        except Unreachable as exc:
+            self._failed(origin, str(exc))
+            raise
         except httpx.HTTPError as exc:
-            if expired.is_set():
-                raise Unreachable(late()) from None
-            raise Unreachable(f"{method} {_safe(url)}: {_describe_error(exc)}") from None
+            problem = late() if expired.is_set() else f"{method} {_safe(url)}: {_describe_error(exc)}"
+            self._failed(origin, problem)
+            raise Unreachable(problem) from None
         finally:
             watchdog.cancel()
+        with self._lock:
+            self._failures.pop(origin, None)
         elapsed = (time.monotonic() - started) * 1000
         exchange = Exchange(
             method=method,
@@ -298,6 +317,19 @@ class Http:
             )
             raise RateLimited(self.rate_limited)
         return exchange
+
+    def _failed(self, origin: str, problem: str) -> None:
+        """Count a request that got no answer; the third in a row to one origin opens the circuit
+        (raises CircuitOpen, and so does every later request)."""
+        with self._lock:
+            count = self._failures[origin] = self._failures.get(origin, 0) + 1
+            if count >= BREAKER_THRESHOLD and not self.broken:
+                self.broken = (
+                    f"{REDACTOR.redact(origin)} stopped answering: {count} requests in a row got no "
+                    f"answer (last: {problem}); the run stopped instead of waiting on every check"
+                )
+        if self.broken:
+            raise CircuitOpen(self.broken)
 
     def _trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore's trace hook: remember each new connection's socket."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,6 +23,7 @@ __all__ = [
     "CheckMeta",
     "Requirement",
     "check",
+    "load_checks",
     "matches",
     "missing_requirement",
     "need",
@@ -28,6 +31,7 @@ __all__ = [
     "not_verified",
     "parse_skip",
     "skip_reason",
+    "suggest",
 ]
 
 LEVELS = ("MUST", "SHOULD", "MAY")
@@ -142,6 +146,13 @@ class CheckMeta:
     spec: tuple[str, ...]
     ref: str = ""
     requires: tuple[str, ...] = field(default=())
+    # Requirements of single cases, known before anything is sent: ((case id, requirements), ...)
+    case_requires: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+
+    def requires_of(self, case: str | None) -> tuple[str, ...]:
+        """What a case needs of the profile: the check's requirements, then the case's own."""
+        extra = next((reqs for name, reqs in self.case_requires if name == case), ())
+        return self.requires + tuple(r for r in extra if r not in self.requires)
 
     @property
     def area(self) -> str:
@@ -170,14 +181,19 @@ def check(
     spec: list[str] | tuple[str, ...],
     ref: str = "",
     requires: list[str] | tuple[str, ...] = (),
+    case_requires: dict[str, list[str] | tuple[str, ...]] | None = None,
 ) -> Callable[[F], F]:
-    """Register a check; the plugin reads the `oauth_check` mark for labels, skips and summary."""
-    meta = CheckMeta(id, title, level, tuple(spec), ref, tuple(requires))
+    """Register a check; the plugin reads the `oauth_check` mark for labels, skips and summary.
+    `case_requires` names what single cases need ({"asymmetric": ["jwks"]}), so that a dry run and
+    the coverage report know before anything is sent."""
+    per_case = tuple((case, tuple(reqs)) for case, reqs in (case_requires or {}).items())
+    meta = CheckMeta(id, title, level, tuple(spec), ref, tuple(requires), per_case)
     if meta.level not in LEVELS:
         raise ValueError(f"{id}: level {level!r} is not one of {LEVELS}")
     if meta.area not in AREAS:
         raise ValueError(f"{id}: area {meta.area!r} is not one of {AREAS}")
-    unknown = set(meta.requires) - set(REQUIREMENTS)
+    unknown = {r for _, reqs in per_case for r in reqs} | set(meta.requires)
+    unknown -= set(REQUIREMENTS)
     if unknown:
         raise ValueError(f"{id}: unknown requirement(s) {sorted(unknown)}")
     if id in REGISTRY and REGISTRY[id] != meta:
@@ -238,12 +254,41 @@ def not_verified(key: str, hint: str) -> None:
     pytest.skip(skip_reason("not-verified", key, hint))
 
 
-def matches(meta: CheckMeta, selector: str) -> bool:
-    """A selector is a check id, an id prefix (dotted), an area, or a catalogue ref (TE-01)."""
+def matches(meta: CheckMeta, selector: str, case: str | None = None) -> bool:
+    """A selector is a check id, an id prefix (dotted), an area, a catalogue ref (TE-01), a case
+    (`id[case]`, literally), or a glob with `*` over ids and cases (`jwt.claims.*`)."""
     selector = selector.strip()
+    if "*" in selector:
+        pattern = selector.replace("[", "[[]")
+        return fnmatch.fnmatchcase(meta.id, pattern) or (
+            case is not None and fnmatch.fnmatchcase(case, pattern)
+        )
+    if "[" in selector:
+        return case == selector
     return (
         meta.id == selector
         or meta.id.startswith(selector.rstrip(".") + ".")
         or meta.area == selector
         or (bool(meta.ref) and meta.ref.lower() == selector.lower())
     )
+
+
+def suggest(selector: str, checks: Iterable[CheckMeta], cases: Iterable[str] = ()) -> str:
+    """' (did you mean ...?)' for a selector that matches nothing, or ''."""
+    names = {m.id for m in checks} | {m.area for m in checks} | {m.ref for m in checks if m.ref}
+    names |= set(cases)
+    guess = difflib.get_close_matches(selector.strip(), sorted(names), n=2, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(g) for g in guess)}?)" if guess else ""
+
+
+def load_checks() -> dict[str, CheckMeta]:
+    """Import every check module so that the registry is complete (no instance contacted)."""
+    import importlib
+    import pkgutil
+
+    import conformance.checks
+
+    for module in pkgutil.iter_modules(conformance.checks.__path__):
+        if module.name.startswith("test_"):
+            importlib.import_module(f"conformance.checks.{module.name}")
+    return dict(REGISTRY)

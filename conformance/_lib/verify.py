@@ -27,11 +27,13 @@ __all__ = [
 class ConformanceFailure(AssertionError):
     """The instance does not do what a requirement says."""
 
-    def __init__(self, requirement: str, expected: str, actual: str) -> None:
+    def __init__(self, requirement: str, expected: str, actual: str, hint: str = "") -> None:
         self.requirement = requirement
         self.expected = REDACTOR.redact(expected)
         self.actual = REDACTOR.redact(actual)
-        super().__init__(f"{requirement}\nexpected: {self.expected}\nactual:   {self.actual}")
+        self.hint = hint
+        text = f"{requirement}\nexpected: {self.expected}\nactual:   {self.actual}"
+        super().__init__(text + (f"\nfix:      {hint}" if hint else ""))
 
 
 def _short(value: Any, limit: int = 300) -> str:
@@ -47,9 +49,16 @@ def _body_summary(ex: Exchange) -> str:
     return f"{len(ex.body)} bytes of {kind}" + (": " + _short(ex.text, 120) if ex.body else "")
 
 
-def expect(condition: bool, requirement: str, expected: str, actual: str | Callable[[], str]) -> None:
+def expect(
+    condition: bool,
+    requirement: str,
+    expected: str,
+    actual: str | Callable[[], str],
+    hint: str = "",
+) -> None:
+    """The one assertion: requirement, expected, actual, and what the operator can do about it."""
     if not condition:
-        raise ConformanceFailure(requirement, expected, actual() if callable(actual) else actual)
+        raise ConformanceFailure(requirement, expected, actual() if callable(actual) else actual, hint)
 
 
 def expect_equal(actual: Any, expected: Any, requirement: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import fnmatch
 import tomllib
 from collections.abc import Iterable
@@ -29,9 +30,13 @@ class Waiver:
         return (today or dt.date.today()) > self.expires
 
     def matches(self, case_id: str) -> bool:
-        """`check` is an id (all its cases), an id[case], or a glob over either."""
+        """`check` is an id (all its cases) or an id[case], matched literally; a value with `*` is a
+        glob over either (brackets in it are literal: a case is never a character class)."""
         base = case_id.split("[", 1)[0]
-        return fnmatch.fnmatchcase(case_id, self.check) or fnmatch.fnmatchcase(base, self.check)
+        if "*" not in self.check:
+            return self.check in (case_id, base)
+        pattern = self.check.replace("[", "[[]")
+        return fnmatch.fnmatchcase(case_id, pattern) or fnmatch.fnmatchcase(base, pattern)
 
     def describe(self) -> str:
         return f"waived until {self.expires}: {self.reason} ({self.link})"
@@ -62,8 +67,10 @@ def load_waivers(profile: Profile) -> list[Waiver]:
     for entry in data.get("waiver", []) if isinstance(data.get("waiver"), list) else []:
         if isinstance(entry, dict) and isinstance(entry.get("expires"), dt.date):
             entry["expires"] = entry["expires"].isoformat()
-    errors = sorted(jsonschema.Draft202012Validator(load_schema("waivers")).iter_errors(data),
-                    key=lambda e: list(e.absolute_path))
+    errors = sorted(
+        jsonschema.Draft202012Validator(load_schema("waivers")).iter_errors(data),
+        key=lambda e: list(e.absolute_path),
+    )
     if errors:
         where = "/".join(map(str, errors[0].absolute_path)) or "(top level)"
         raise ProfileError(f"{path}: {where}: {errors[0].message}")
@@ -78,9 +85,12 @@ def load_waivers(profile: Profile) -> list[Waiver]:
 
 
 def check_known(waivers: Iterable[Waiver], known_ids: Iterable[str], source: str) -> None:
-    """A waiver that names no existing check is an error: it would silently waive nothing."""
+    """A waiver that names no existing check (or case) is an error: it would silently waive nothing.
+    `known_ids` are case ids (id[case]) where the caller has them, else check ids."""
     known = list(known_ids)
     for waiver in waivers:
-        base = waiver.check.split("[", 1)[0]
-        if not any(waiver.matches(case) or fnmatch.fnmatchcase(case, base) for case in known):
-            raise ProfileError(f"{source}: waiver '{waiver.check}' names no existing check")
+        if not any(waiver.matches(case) for case in known):
+            bases = sorted({case.split("[", 1)[0] for case in known})
+            guess = difflib.get_close_matches(waiver.check, known + bases, n=1)
+            hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+            raise ProfileError(f"{source}: waiver '{waiver.check}' names no existing check{hint}")
