@@ -259,6 +259,7 @@ def not_run_lines(summary: dict[str, Any]) -> list[str]:
             example = entries[0]
             lines.append(f"  add {key}: {counted} case(s), e.g. {example['id']} ({example['title']})")
             lines.append(f"      {example['message']}")
+    notes = set(summary.get("notes", []))  # a reason that is also a note is said once, there
     inconclusive = [c for c in skipped if c.get("skip_kind") == "inconclusive"]
     if inconclusive:
         reasons: dict[str, int] = {}
@@ -266,7 +267,11 @@ def not_run_lines(summary: dict[str, Any]) -> list[str]:
             reason = (entry["message"].splitlines() or ["(no reason given)"])[0][:200]
             reasons[reason] = reasons.get(reason, 0) + 1
         lines.append(f"Inconclusive ({len(inconclusive)} case(s) could not reach a verdict):")
-        lines += [f"  {n} x {reason}" for reason, n in reasons.items()]
+        lines += [
+            f"  {n} x {reason}"
+            for reason, n in reasons.items()
+            if not any(note.startswith(reason) for note in notes)
+        ]
     opt_in = {c.get("skip_key") or c["message"] for c in skipped if c.get("skip_kind") == "opt-in"}
     if opt_in:
         lines.append("Opt-in checks left off: " + ", ".join(sorted(opt_in)))

@@ -23,6 +23,7 @@ from conformance._lib.http import (
     Http,
     HttpProblem,
     RateLimited,
+    Unreachable,
     http_for,
     unreachable,
 )
@@ -314,6 +315,8 @@ def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> N
     if state is None:
         return
     state.complete = False
+    if state.exit_code is not None:
+        return  # the run stopped itself (the circuit breaker): that is the reason, not an interrupt
     state.exit_code = EXIT_TERMINATED if isinstance(excinfo.value, Terminated) else EXIT_INTERRUPTED
     state.exit_message = "terminated (SIGTERM)" if state.exit_code == EXIT_TERMINATED else "interrupted"
 
@@ -403,8 +406,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     state = item.config.stash.get(STATE, None)
     if hasattr(report, "wasxfail"):
         pass  # waived: keep pytest's xfail report
-    elif isinstance(exc, (RateLimited, BudgetExhausted, CircuitOpen)):
-        # No verdict, for a runtime reason: inconclusive, never a pass and never the instance's fault.
+    elif isinstance(exc, (RateLimited, BudgetExhausted, Unreachable)):
+        # No verdict, for a runtime reason (no answer at all, a rate limit, the request budget):
+        # inconclusive, never a pass and never a conformance failure. Unreachable again and again
+        # opens the circuit (CircuitOpen): the run stops with exit 3.
         report.outcome = "skipped"
         reason = skip_reason("inconclusive", "", redact(str(exc)))
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {reason}")

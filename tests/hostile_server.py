@@ -20,6 +20,9 @@ request on every path:
 and two more, each of which found a bug:
 
     slow-headers    the status line and headers one byte per second, never reaching the body
+    post-silent     GET answers like the LMS's token endpoint (405 JSON), a POST is read and never
+                    answered: the reachability probe passes, every check would time out
+    waf-403         a firewall in front of everything: 403 with an HTML page for every request
     opaque-token    a plausible OAuth server that issues opaque tokens even when a JWT is asked
                     for (token_type=jwt ignored): every POST 200 with a random opaque token
 
@@ -59,6 +62,8 @@ SCENARIOS = (
     "silent",
     "slow-headers",
     "opaque-token",
+    "waf-403",
+    "post-silent",
 )
 HUGE_BODY = 50 * 1024 * 1024
 CHUNK = 64 * 1024
@@ -265,6 +270,17 @@ class HostileServer:
             body = BROKEN_JSON[index % len(BROKEN_JSON)]
             status = (200, 400, 401)[index % 3]
             self._send(conn, _response(status, "application/json", body), log)
+            return True
+        if scenario == "post-silent":
+            if req.method != "POST":
+                self._send(conn, _response(405, "application/json", b'{"detail": "Method not allowed"}'), log)
+                return True
+            while not self._stop.wait(0.2):  # hold the line, say nothing
+                pass
+            return False
+        if scenario == "waf-403":  # a web application firewall in front: 403 HTML for everything
+            body = b"<html><body><h1>403 Forbidden</h1><p>Request blocked.</p></body></html>"
+            self._send(conn, _response(403, "text/html", body), log)
             return True
         if scenario == "5xx":
             body = b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"

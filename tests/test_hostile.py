@@ -210,6 +210,11 @@ RUNS: dict[str, Spec] = {
     "self-signed-ca-bundle": Spec("self-signed", 1, ("--ca-bundle", "{cert}", "--select", "token-endpoint")),
     "silent": Spec("silent", 3),
     "opaque-token": Spec("opaque-token", 1),
+    # 403 HTML to everything, the token endpoint included: the token checks are inconclusive (never
+    # green); the resource checks that got 403 where 401 is due fail, as they should.
+    "waf-403": Spec("waf-403", 1),
+    # The probe (a GET) is answered, every POST hangs: the circuit breaker stops the run (exit 3).
+    "post-silent": Spec("post-silent", 3),
     "unreachable": Spec(None, 3),
     # The JWK set from a URL (jwt.jwks = "https://..."): the jwt checks only, to keep them short.
     "jwks-huge": Spec("5xx", 1, ("--select", "jwt"), jwks="huge", bound=30),
@@ -359,7 +364,7 @@ def test_failed_checks_say_why(scenarios, name):
     assert failed, "exit 1 without a failed check"
     assert all(c["message"].strip() for c in failed), [c["id"] for c in failed if not c["message"].strip()]
     assert summary["requests"] <= 150  # the request budget holds even when nothing answers sensibly
-    assert run.message().endswith("exit 1"), run.message()
+    assert "exit 1 (failed)" in run.message(), run.message()
 
 
 @pytest.mark.parametrize("name", cases("not-broken", EXIT_1))
@@ -457,6 +462,25 @@ def test_self_signed_certificate_is_trusted_with_ca_bundle(scenarios):
     assert scenario.server.requests, "no request got through the TLS handshake"
     assert "certificate verify" not in run.console
     assert "DeprecationWarning" not in run.console
+
+
+def test_firewall_refusing_the_token_endpoint_is_inconclusive_not_green(scenarios):
+    _, run = get(scenarios, "waf-403")
+    summary = run.summary()
+    inconclusive = [c for c in summary["checks"] if c.get("skip_kind") == "inconclusive"]
+    assert len(inconclusive) >= 50 and summary["counts"]["passed"] < 10
+    assert run.out.count("or a firewall in front refusing this client") == 1
+    assert "incomplete" in run.message()
+
+
+def test_an_instance_that_stops_answering_trips_the_circuit_breaker(scenarios):
+    _, run = get(scenarios, "post-silent")
+    summary = run.summary()
+    assert summary["exit_code"] == 3 and summary["complete"] is False
+    assert summary["counts"]["passed"] == 0 or summary["counts"]["failed"] <= 3
+    assert run.console.count("stopped answering") >= 1
+    assert "FAILED" not in run.console or run.console.count("FAILED") <= 3  # no cascade
+    assert summary["requests"] <= 10, summary["requests"]
 
 
 def test_silent_server_is_given_up_after_the_timeout(scenarios):

@@ -311,9 +311,9 @@ class Http:
         limited = is_token and not expect_rate_limit and _looks_rate_limited(exchange)
         if limited and self._confirm_rate_limit():
             self.rate_limited = (
-                f"the token endpoint answered {exchange.status} without an OAuth error body: "
-                "rate limiting (the LMS allows 120 requests a minute per IP); the remaining "
-                "token checks were skipped, not failed"
+                f"the token endpoint answered {exchange.status} without an OAuth error body, and a GET "
+                "the same: rate limiting (the LMS allows 120 requests a minute per IP) or a firewall in "
+                "front refusing this client; the token checks it stopped are inconclusive, not failed"
             )
             raise RateLimited(self.rate_limited)
         return exchange
@@ -325,7 +325,8 @@ class Http:
             count = self._failures[origin] = self._failures.get(origin, 0) + 1
             if count >= BREAKER_THRESHOLD and not self.broken:
                 self.broken = (
-                    f"{REDACTOR.redact(origin)} stopped answering: {count} requests in a row got no "
+                    f"instance unreachable: {REDACTOR.redact(origin)} stopped answering: {count} "
+                    "requests in a row got no "
                     f"answer (last: {problem}); the run stopped instead of waiting on every check"
                 )
         if self.broken:
