@@ -23,6 +23,8 @@ from conformance._lib.outcomes import (
     EXIT_TERMINATED,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
+    TERMINATED,
+    on_sigterm,
 )
 from conformance._lib.profile import Profile, ProfileError, load_profile
 from conformance._lib.redact import redact
@@ -199,7 +201,7 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
     if summary is not None and summary.get("exit_code") is not None:
         code = int(summary["exit_code"])
     elif code == pytest.ExitCode.INTERRUPTED:
-        code = EXIT_INTERRUPTED
+        code = EXIT_TERMINATED if TERMINATED.is_set() else EXIT_INTERRUPTED
     elif code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
         code = EXIT_USAGE
     else:
@@ -267,11 +269,10 @@ def not_run_lines(summary: dict[str, Any]) -> list[str]:
             reason = (entry["message"].splitlines() or ["(no reason given)"])[0][:200]
             reasons[reason] = reasons.get(reason, 0) + 1
         lines.append(f"Inconclusive ({len(inconclusive)} case(s) could not reach a verdict):")
-        lines += [
-            f"  {n} x {reason}"
-            for reason, n in reasons.items()
-            if not any(note.startswith(reason) for note in notes)
-        ]
+        shown = [r for r in reasons if not any(note.startswith(r) for note in notes)]
+        lines += [f"  {reasons[r]} x {r}" for r in shown]
+        if len(shown) < len(reasons):
+            lines.append("  (why: see the note below)")
     opt_in = {c.get("skip_key") or c["message"] for c in skipped if c.get("skip_kind") == "opt-in"}
     if opt_in:
         lines.append("Opt-in checks left off: " + ", ".join(sorted(opt_in)))
@@ -638,30 +639,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         return int(args.func(args))
     except UsageError as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE
-    except _Terminated:
-        _err("terminated: the run stopped; nothing it did not finish is counted as passed")
-        return EXIT_TERMINATED
     except KeyboardInterrupt:
+        if TERMINATED.is_set():
+            _err("terminated: the run stopped; nothing it did not finish is counted as passed")
+            return EXIT_TERMINATED
         _err("interrupted: the run stopped; nothing it did not finish is counted as passed")
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM outside pytest (starting the reference, rendering HTML): unwind like Ctrl-C, so that
-    every `with` block (the reference instance and its temporary folder) is closed."""
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    del signum, frame
-    raise _Terminated()
 
 
 def cmd_jwks_from_pem(args: argparse.Namespace) -> int:

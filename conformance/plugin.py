@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,9 +31,11 @@ from conformance._lib.outcomes import (
     EXIT_TERMINATED,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
+    TERMINATED,
     Outcome,
     RunState,
     decide_exit,
+    install_sigterm,
 )
 from conformance._lib.profile import Profile, ProfileError, load_profile
 from conformance._lib.redact import REDACTOR, redact
@@ -54,11 +54,6 @@ from conformance._lib.waivers import check_known, load_waivers, waivers_path
 from conformance.report import redact_tree, write_environment, write_summary
 
 SEVERITY = {"MUST": "critical", "SHOULD": "normal", "MAY": "minor"}
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the run is, so that it stops like Ctrl-C does (pytest finishes the
-    session, the summary says incomplete, the reference instance is stopped), with status 143."""
 
 
 STATE = pytest.StashKey[RunState]()
@@ -98,6 +93,9 @@ def _exit(message: str, code: int) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "oauth_check(meta): an Open edX OAuth conformance check")
+    config.addinivalue_line(
+        "markers", "oauth_requires(*names): what a case needs of the profile (registry.REQUIREMENTS)"
+    )
     path = config.getoption("--oauth-profile")
     _wrap_terminal(config)
     if not path:
@@ -210,6 +208,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         _label(item, meta, state.profile if state else None)
         callspec = getattr(item, "callspec", None)
         requires = meta.requires_of(callspec.id if callspec else None)
+        requires += tuple(r for mark in item.iter_markers("oauth_requires") for r in mark.args)
         reason = missing_requirement(state.profile, requires) if state else "no --oauth-profile given"
         if reason:  # the labels above are marks too, so skipped checks are grouped in the report
             item.add_marker(pytest.mark.skip(reason=reason))
@@ -291,8 +290,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     if config.getoption("--oauth-console"):
         _quiet_pytest_summary(config)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    install_sigterm()
     if config.getoption("--oauth-probed"):
         state.other_requests += 1  # the caller's probe, one token-endpoint request
         state.other_token_requests += 1
@@ -304,11 +302,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         _exit(problem, EXIT_UNREACHABLE)
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    del signum, frame
-    raise Terminated()
-
-
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
     """Ctrl-C or SIGTERM: the run stops where it is and says so (never as a pass)."""
     state = _config_state.get("state")
@@ -317,7 +310,7 @@ def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> N
     state.complete = False
     if state.exit_code is not None:
         return  # the run stopped itself (the circuit breaker): that is the reason, not an interrupt
-    state.exit_code = EXIT_TERMINATED if isinstance(excinfo.value, Terminated) else EXIT_INTERRUPTED
+    state.exit_code = EXIT_TERMINATED if TERMINATED.is_set() else EXIT_INTERRUPTED
     state.exit_message = "terminated (SIGTERM)" if state.exit_code == EXIT_TERMINATED else "interrupted"
 
 
@@ -534,7 +527,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.notes.append(state.http.rate_limited)  # one message, however many checks it skipped
     if exitstatus == pytest.ExitCode.INTERRUPTED and state.exit_code is None:
         state.complete = False
-        state.exit_code, state.exit_message = EXIT_INTERRUPTED, "interrupted"
+        state.exit_code = EXIT_TERMINATED if TERMINATED.is_set() else EXIT_INTERRUPTED
+        state.exit_message = "terminated (SIGTERM)" if TERMINATED.is_set() else "interrupted"
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED):
         _finish(session.config, state)
         session.exitstatus = decide_exit(state)

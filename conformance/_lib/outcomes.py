@@ -14,6 +14,8 @@ Exit statuses (the contract; README and docs/ci.md list them too):
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -39,8 +41,10 @@ __all__ = [
     "EXIT_USAGE",
     "Outcome",
     "RunState",
+    "Terminated",
     "coverage",
     "decide_exit",
+    "on_sigterm",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INCONCLUSIVE = 0, 1, 2, 3, 4
@@ -54,6 +58,27 @@ EXIT_MEANINGS = {
     EXIT_INTERRUPTED: "interrupted",
     EXIT_TERMINATED: "terminated",
 }
+
+TERMINATED = threading.Event()  # set once SIGTERM arrived: 143, not 130, whoever catches the unwind
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the run is, so that it stops like Ctrl-C does (pytest finishes the
+    session, the summary says incomplete, `with` blocks stop the reference instance and remove its
+    temporary folder), with status 143."""
+
+
+def on_sigterm(signum: int, frame: Any) -> None:
+    """The SIGTERM handler of a run (the CLI's and the pytest plugin's)."""
+    del signum, frame
+    TERMINATED.set()
+    raise Terminated()
+
+
+def install_sigterm() -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_sigterm)
+
 
 # The outcome of a case: passed, failed, waived, or skipped with a kind (registry.SKIP_KINDS).
 # "pending" is a case that started and never finished (an interrupted run): never a pass.

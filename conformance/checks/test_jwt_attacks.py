@@ -16,8 +16,12 @@ VECTORS = load_vectors("jwt-attacks")
 
 
 def _cases(ref: str) -> pytest.MarkDecorator:
-    cases = [v for v in VECTORS if v["check"] == ref]
-    return pytest.mark.parametrize("vector", cases, ids=[v["id"] for v in cases])
+    cases = [
+        pytest.param(v, id=v["id"], marks=pytest.mark.oauth_requires(*v.get("requires", [])))
+        for v in VECTORS
+        if v["check"] == ref
+    ]
+    return pytest.mark.parametrize("vector", cases)
 
 
 def _attack(http, profile, tokens, jwks, fake, vector) -> None:
@@ -108,6 +112,11 @@ def test_kid(http, profile, tokens, jwks, fake, vector):
     level="MUST",
     spec=["RFC7519-4.1.4", "oauth-9"],
     ref="JA-07",
+    case_requires={
+        "resigned-expired": ["hs256_secret"],
+        "resigned-no-exp": ["hs256_secret"],
+        "real-expiry": ["wait_for_expiry"],
+    },
 )
 def test_expired(http, profile, tokens, case):
     genuine = tokens.jwt().token

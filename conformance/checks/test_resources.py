@@ -67,6 +67,7 @@ def test_no_credentials(http, profile):
     level="MUST",
     spec=["RFC6750-3.1"],
     ref="RU-04",
+    case_requires={"Bearer": ["bearer_resource"]},
 )
 def test_garbage_token(http, profile, fake, scheme):
     if scheme == "Bearer":
@@ -82,6 +83,7 @@ def test_garbage_token(http, profile, fake, scheme):
     level="SHOULD",
     spec=["RFC6750-2.3", "RFC6750-5.3"],
     ref="RU-05",
+    case_requires={"bearer": ["opaque_tokens"]},
 )
 @pytest.mark.parametrize("kind", ["jwt", "bearer"])
 def test_query_token(http, profile, tokens, kind):

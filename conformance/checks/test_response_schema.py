@@ -43,6 +43,7 @@ def _response(tokens, profile, kind, fake):
     level="MUST",
     spec=["RFC6749-5.1"],
     ref="RS-01",
+    case_requires={"bearer": ["opaque_tokens"]},
 )
 def test_token_schema(tokens, profile, kind):
     expect_schema(
@@ -116,6 +117,7 @@ def test_pragma(tokens, profile, fake, kind):
     level="MUST",
     spec=["RFC6749-7.1", "oauth-3"],
     ref="RS-05",
+    case_requires={"bearer": ["opaque_tokens"]},
 )
 def test_token_type_value(tokens, profile, kind):
     body = _issued(tokens, profile, kind).body
@@ -141,6 +143,7 @@ def test_token_type_value(tokens, profile, kind):
     level="SHOULD",
     spec=["RFC6749-5.1", "oauth-3"],
     ref="RS-06",
+    case_requires={"bearer": ["opaque_tokens"]},
 )
 def test_expires_in(tokens, profile, kind):
     expected = profile.data["expect"]["jwt_expires_in" if kind == "jwt" else "bearer_expires_in"]
@@ -157,6 +160,7 @@ def test_expires_in(tokens, profile, kind):
     level="SHOULD",
     spec=["RFC6749-4.4.3"],
     ref="RS-07",
+    case_requires={"bearer": ["opaque_tokens"]},
 )
 def test_no_refresh_token(tokens, profile, kind):
     body = _issued(tokens, profile, kind).body
@@ -193,6 +197,7 @@ def test_default_scope(tokens, profile):
     level="MUST",
     spec=["RFC6749-A.12", "RFC6749-10.10"],
     ref="RS-09",
+    case_requires={"vschar-bearer": ["opaque_tokens"], "opaque-unique": ["opaque_tokens"]},
 )
 def test_access_token_syntax(tokens, profile, case):
     if case == "vschar-jwt":
