@@ -51,7 +51,7 @@ from conformance._lib.spec import clause_url
 from conformance._lib.tokens import TokenFlows, export_shared, import_shared
 from conformance._lib.verify import ConformanceFailure
 from conformance._lib.waivers import check_known, load_waivers, waivers_path
-from conformance.report import redact_tree, write_environment, write_summary
+from conformance.report import polish_allure, redact_tree, write_environment, write_summary
 
 SEVERITY = {"MUST": "critical", "SHOULD": "normal", "MAY": "minor"}
 
@@ -215,6 +215,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if state is not None and not config.option.collectonly:  # (the CLI's planning pass checks them)
         _apply_waivers(state, [(item, case) for item, _, case in checks])
     if state is not None:
+        state.param_names = {
+            name for item, _, _ in checks if (cs := getattr(item, "callspec", None)) for name in cs.params
+        }
         state.plan = [(case, meta, _static_skip(item)) for item, meta, case in checks]
 
 
@@ -367,6 +370,7 @@ def _label(item: pytest.Item, meta: CheckMeta, profile: Profile | None) -> None:
             + (f" Catalogue: {meta.ref}." if meta.ref else "")
         )
     marks = [
+        allure.label("case", _case_id(item, meta)),
         allure.epic(meta.area),
         allure.feature(meta.area),
         allure.story(meta.title),
@@ -543,6 +547,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     _config_state.pop("state", None)
     if _is_worker(config):
         return
+    alluredir = config.getoption("--alluredir", None)
+    if alluredir:
+        polish_allure(Path(alluredir), state, state.param_names)
     for option in ("--alluredir", "--junitxml"):
         target = config.getoption(option, None)
         if target:

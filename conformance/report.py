@@ -13,7 +13,7 @@ from conformance._lib.outcomes import RunState, coverage
 from conformance._lib.redact import REDACTOR
 from conformance._lib.registry import SKIP_KINDS
 
-__all__ = ["build_summary", "redact_tree", "write_environment", "write_summary"]
+__all__ = ["build_summary", "polish_allure", "redact_tree", "write_environment", "write_summary"]
 
 TEXT_SUFFIXES = {".json", ".xml", ".txt", ".properties", ".html", ".log", ".md", ".csv", ".js", ""}
 
@@ -110,3 +110,55 @@ def _redact_text(file: Path, text: str) -> str:
         cleaned = REDACTOR.redact_json(data)
         return text if cleaned == data else json.dumps(cleaned)
     return REDACTOR.redact(text)
+
+
+SKIP_TITLES = {
+    "not-applicable": "Not applicable",
+    "not-verified": "Not verified",
+    "opt-in": "Opt-in, left off",
+    "inconclusive": "Inconclusive",
+}
+
+
+def polish_allure(alluredir: Path, state: RunState, param_names: set[str]) -> None:
+    """allure-pytest writes pytest's view; the report shows the suite's: each result's message is the
+    suite's own (no exception class, nothing cut), a skip's reason is a reason (kind first, no
+    trace), a waived check is `unknown` (neither skipped nor failed) with its waiver, a stale waiver
+    says so, and the parametrization pseudo-fixtures and their `<lambda>` finalizers are dropped."""
+    by_case = {o.case: o for o in state.outcomes.values()}
+    for path in alluredir.glob("*-result.json"):
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        case = next((x["value"] for x in result.get("labels", []) if x.get("name") == "case"), None)
+        outcome = by_case.get(case or "")
+        if outcome is None:
+            continue
+        details: dict[str, Any] = {}
+        if outcome.outcome == "failed":
+            details["message"] = f"[{outcome.meta.level}] {', '.join(outcome.meta.spec)}: {outcome.message}"
+            if outcome.message.startswith("stale waiver"):
+                result["status"] = "failed"
+        elif outcome.outcome == "skipped":
+            title = SKIP_TITLES.get(outcome.skip_kind, "Not run")
+            key = f" ({outcome.skip_key})" if outcome.skip_key else ""
+            details["message"] = f"{title}{key}: {outcome.message}"
+            result["status"] = "skipped"
+        elif outcome.outcome == "waived":
+            details["message"] = f"Waived: {outcome.message}"
+            result["status"] = "unknown"
+            result.setdefault("labels", []).append({"name": "tag", "value": "waived"})
+        if details:
+            result["statusDetails"] = details
+        path.write_text(json.dumps(result), encoding="utf-8")
+    for path in alluredir.glob("*-container.json"):
+        try:
+            container = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        container["befores"] = [b for b in container.get("befores", []) if b.get("name") not in param_names]
+        container["afters"] = [
+            a for a in container.get("afters", []) if not str(a.get("name", "")).endswith("<lambda>")
+        ]
+        path.write_text(json.dumps(container), encoding="utf-8")

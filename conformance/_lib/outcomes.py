@@ -125,6 +125,7 @@ class RunState:
     complete: bool = True
     # What collection decided, before anything is sent: (case id, check, static skip reason or None)
     plan: list[tuple[str, CheckMeta, str | None]] = field(default_factory=list)
+    param_names: set[str] = field(default_factory=set)  # parametrize argnames (not fixtures)
     _jwks: JwkSet | bool | None = False
 
     def jwks(self) -> JwkSet | None:
