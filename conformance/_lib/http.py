@@ -11,7 +11,6 @@ Exceptions (all derive from `HttpProblem`):
 from __future__ import annotations
 
 import base64
-import html
 import json
 import shlex
 import socket
@@ -21,12 +20,15 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlsplit
 
 import httpx
 
-from conformance._lib.redact import REDACTOR
+from conformance._lib.redact import REDACTOR, echoed_forms
+
+if TYPE_CHECKING:
+    from conformance._lib.profile import Profile
 
 __all__ = [
     "BudgetExhausted",
@@ -378,20 +380,6 @@ class Http:
         return self.request("POST", path_or_url, **kw)
 
 
-def echoed_forms(secret: str) -> tuple[str, ...]:
-    """A secret as a server may echo it back: raw (URL-encoded forms are added by the redactor),
-    HTML-escaped (a debug error page) and JSON-escaped (an error_description)."""
-    if len(secret) < 4:
-        return (secret,)
-    return (
-        secret,
-        html.escape(secret),
-        html.escape(secret).replace("&#x27;", "&#39;"),
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1].replace("/", "\\/"),
-    )
-
-
 def _basic(client_id: str, secret: str) -> str:
     """RFC 6749 2.3.1: id and secret are form-urlencoded, then joined and base64-encoded."""
     pair = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
@@ -425,7 +413,7 @@ def _describe_error(exc: httpx.HTTPError) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def ca_bundle_path(profile: Any, override: str | None = None) -> str | None:
+def ca_bundle_path(profile: Profile, override: str | None = None) -> str | None:
     """The CA bundle to trust: --ca-bundle (relative to the working folder) or the profile's
     ca_bundle (relative to the profile), as an absolute path; None for the system's CAs."""
     from pathlib import Path
@@ -436,7 +424,7 @@ def ca_bundle_path(profile: Any, override: str | None = None) -> str | None:
     return str((profile.directory / ca).resolve()) if ca else None
 
 
-def http_for(profile: Any, ca_bundle: str | None = None) -> Http:
+def http_for(profile: Profile, ca_bundle: str | None = None) -> Http:
     """The client for a profile: its timeout, its CA bundle, its request budget."""
     ca = ca_bundle_path(profile, ca_bundle)
     options = profile.data["options"]

@@ -18,8 +18,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from conformance._lib.http import echoed_forms
-from conformance._lib.redact import REDACTOR
+from conformance._lib.redact import REDACTOR, echoed_forms
 from conformance._lib.schemas import load_schema
 
 __all__ = ["Profile", "ProfileError", "is_loopback_url", "load_profile"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import html
+import json
 import re
 import threading
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["REDACTOR", "Redactor", "redact"]
+__all__ = ["REDACTOR", "Redactor", "echoed_forms", "redact"]
 
 MASK = "[REDACTED]"
 SHORT = 12  # secrets shorter than this are matched as whole words only
@@ -120,3 +122,17 @@ REDACTOR = Redactor()
 
 def redact(text: str) -> str:
     return REDACTOR.redact(text)
+
+
+def echoed_forms(secret: str) -> tuple[str, ...]:
+    """A secret as a server may echo it back: raw (URL-encoded forms are added by the redactor),
+    HTML-escaped (a debug error page) and JSON-escaped (an error_description)."""
+    if len(secret) < 4:
+        return (secret,)
+    return (
+        secret,
+        html.escape(secret),
+        html.escape(secret).replace("&#x27;", "&#39;"),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1].replace("/", "\\/"),
+    )
