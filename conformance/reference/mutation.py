@@ -297,7 +297,8 @@ class MutationReport:
 
     @property
     def failing_run(self) -> list[str]:
-        return [name for name, run in self.runs.items() if run.exit_code == 1]
+        # Exit 3 fails a run too: a fault that makes the instance unreachable (an expired certificate).
+        return [name for name, run in self.runs.items() if run.exit_code == 1 or run.unreachable]
 
     @property
     def killers(self) -> dict[str, list[str]]:
