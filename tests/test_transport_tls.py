@@ -91,6 +91,21 @@ def test_certificate_verifies_for_127_0_0_1_and_localhost(tls_reference: Running
             assert tls.version() in ("TLSv1.2", "TLSv1.3")
 
 
+def test_stopping_closes_every_listener(tmp_path: Path) -> None:
+    with running_reference(state_dir=tmp_path / "state", tls=True) as ref:
+        profile = _profile(ref)
+        ports = [
+            int(profile["base_url"].rsplit(":", 1)[1]),
+            int(profile["services"][0]["base_url"].rsplit(":", 1)[1]),
+            profile["options"]["plain_http_port"],
+        ]
+        for port in ports:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    for port in ports:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
 # The front behaves like Tutor's Caddy (plus HSTS) ---------------------------------------------
 
 
