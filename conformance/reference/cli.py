@@ -255,7 +255,9 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
     # Every start is a fresh instance: old databases would hold old applications and tokens, and
     # an old profile or env file must not pass for this run's before it is ready.
     stale = [f"{name}{suffix}" for name in DATABASE_FILES for suffix in ("", "-wal", "-shm", "-journal")]
-    for name in [*stale, JWKS_FILE, ENV_FILE, PROFILE_FILE]:
+    from conformance.reference.tls import CA_FILE, CERT_FILE, KEY_FILE
+
+    for name in [*stale, JWKS_FILE, ENV_FILE, PROFILE_FILE, CA_FILE, CERT_FILE, KEY_FILE]:
         (state_dir / name).unlink(missing_ok=True)
 
     try:
