@@ -321,7 +321,7 @@ def print_summary(summary: dict[str, Any], report_dir: Path, html: Path | None =
 
 
 @contextlib.contextmanager
-def _reference_profile() -> Iterator[Path]:
+def _reference_profile(tls: bool = False) -> Iterator[Path]:
     try:
         from conformance.reference.launcher import running_reference
     except ImportError as exc:
@@ -330,7 +330,7 @@ def _reference_profile() -> Iterator[Path]:
             f"pip install -e '.[reference]' ({exc.name} is missing)"
         ) from None
     _out("starting the embedded reference instance ...")
-    with running_reference() as ref:
+    with running_reference(tls=tls) as ref:
         # The reference instance's secrets are its own, fresh for this run: give them to the
         # profile's ${VAR} substitution in this process only.
         os.environ.update(ref.env)
@@ -343,9 +343,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         import random
 
         args.seed = random.SystemRandom().randrange(1, 2**31)
+    if args.profile and args.reference_tls:
+        raise UsageError("--reference-tls starts the reference instance: it cannot go with --profile")
     with contextlib.ExitStack() as stack:
         profiles = (
-            [Path(p) for p in args.profile] if args.profile else [stack.enter_context(_reference_profile())]
+            [Path(p) for p in args.profile]
+            if args.profile
+            else [stack.enter_context(_reference_profile(tls=args.reference_tls))]
         )
         loaded = []
         for path in profiles:
@@ -609,6 +613,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-html", action="store_true", help="do not render the Allure HTML report")
     run.add_argument("--seed", type=int, help="seed for generated values (printed in the header)")
     run.add_argument("--ca-bundle", metavar="PEM", help="trust this private CA")
+    run.add_argument(
+        "--reference-tls",
+        action="store_true",
+        help="without --profile: start the reference behind its TLS front, so the transport checks run",
+    )
     run.set_defaults(func=cmd_run)
 
     cmp = sub.add_parser("compare", help="compare report dirs of earlier runs side by side")

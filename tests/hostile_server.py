@@ -16,6 +16,9 @@ request on every path:
     reset           reads the request, then closes the connection with a TCP RST
     self-signed     TLS with a certificate made at start (CN 127.0.0.1), then as `html`
     silent          accepts the TCP connection and never says a word
+    tls-silent      TLS with a certificate made at start (as self-signed); GET answered like the
+                    LMS's token endpoint (405, Allow: POST), every POST read and never answered:
+                    the instance that passes the reachability probe and then hangs every check
 
 and two more, each of which found a bug:
 
@@ -64,6 +67,7 @@ SCENARIOS = (
     "opaque-token",
     "waf-403",
     "post-silent",
+    "tls-silent",
 )
 HUGE_BODY = 50 * 1024 * 1024
 CHUNK = 64 * 1024
@@ -155,9 +159,9 @@ class HostileServer:
         self._listener.settimeout(0.2)
         self.port: int = self._listener.getsockname()[1]
         self._tls: ssl.SSLContext | None = None
-        if self.scenario == "self-signed":
+        if self.scenario in ("self-signed", "tls-silent"):
             if self.tls_dir is None:
-                raise ValueError("self-signed needs tls_dir")
+                raise ValueError(f"{self.scenario} needs tls_dir")
             self.cert_path, key_path = make_self_signed(self.tls_dir)
             self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self._tls.load_cert_chain(self.cert_path, key_path)
@@ -331,6 +335,21 @@ class HostileServer:
                 except OSError:
                     log.ended = "client closed mid-headers"
                     return False
+            return False
+        if scenario == "tls-silent":
+            if req.method != "POST":
+                allow = {"Allow": "POST, OPTIONS"}
+                self._send(conn, _response(405, "text/html; charset=utf-8", b"", extra=allow), log)
+                return True
+            # Hold the line: read whatever else comes, answer nothing, until the client gives up.
+            conn.settimeout(0.2)
+            while not self._stop.is_set():
+                try:
+                    if not conn.recv(65536):
+                        break
+                except TimeoutError:
+                    continue
+            log.ended = "client closed"
             return False
         if scenario == "opaque-token":
             if req.method == "POST":

@@ -17,6 +17,7 @@ so that a check can be shown to pass against the stock stub and to fail against 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import hashlib
 import hmac
@@ -176,7 +177,7 @@ MUTATIONS: dict[str, str] = {
     "revoke-jwt-400": "revoking a JWT is 400 unsupported_token_type",
     "revoke-jwt-blocklist": "variant: a revoked JWT is refused afterwards",
     # transport
-    "redirect-to-http": "GET on the token endpoint redirects to http",
+    "redirect-to-http": "the token endpoint redirects to http (GET 301, POST 308)",
     "no-hsts": "no Strict-Transport-Security header",
     "plain-http-served": "plain http serves the LMS instead of redirecting",
     "plain-http-closed": "variant: nothing listens on plain http",
@@ -184,6 +185,7 @@ MUTATIONS: dict[str, str] = {
     "tls-legacy-accepted": "the server also accepts TLS 1.0 and 1.1",
     "cert-expiring": "the certificate expires in 10 days",
     "cert-wrong-host": "the certificate is for another host",
+    "tls-legacy-untrusted-cert": "TLS 1.0 and 1.1 accepted, with a certificate that does not verify",
 }
 
 
@@ -545,8 +547,9 @@ class StubLms:
         allow = {"Allow": "POST, OPTIONS"}
         if method == "OPTIONS":
             return httpx.Response(200, headers={**allow, "Content-Type": "text/html; charset=utf-8"})
-        if method == "GET" and self.has("redirect-to-http"):
-            return httpx.Response(301, headers={"Location": f"http://{LMS_HOST}{request.url.path}"})
+        if self.has("redirect-to-http"):
+            status = 301 if method == "GET" else 308
+            return httpx.Response(status, headers={"Location": f"http://{LMS_HOST}{request.url.path}"})
         any_method = self.has("token-endpoint-any-method") or self.has("query-credentials-accepted")
         if method != "POST" and not any_method:
             return httpx.Response(405, headers={**allow, "Content-Type": "text/html; charset=utf-8"})
@@ -941,12 +944,13 @@ class StubLms:
 
     # TLS (the transport checks' `_handshake`) -------------------------------------------------------
 
-    def handshake(self, profile: Any, context: ssl.SSLContext) -> tuple[str | None, dict[str, Any]]:
-        """What `ssl` would report for a handshake with this server under `context`."""
+    def handshake(self, profile: Any, context: ssl.SSLContext) -> tuple[str | None, dt.datetime | None]:
+        """What the transport checks' `_handshake` would report for this server under `context`:
+        the negotiated version and the certificate's notAfter (sent whether or not it is verified)."""
         offered = ["TLSv1.3", "TLSv1.2"]
         if self.has("tls-legacy-only"):
             offered = ["TLSv1.1", "TLSv1"]
-        elif self.has("tls-legacy-accepted"):
+        elif self.has("tls-legacy-accepted") or self.has("tls-legacy-untrusted-cert"):
             offered += ["TLSv1.1", "TLSv1"]
         low, high = _version_number(context.minimum_version, 0), _version_number(context.maximum_version, 999)
         usable = [v for v in offered if low <= _TLS[v] <= high]
@@ -954,24 +958,18 @@ class StubLms:
             refused = ssl.SSLError(1, "[SSL: UNSUPPORTED_PROTOCOL] unsupported protocol")
             refused.library, refused.reason = "SSL", "UNSUPPORTED_PROTOCOL"  # as the ssl module sets them
             raise refused
+        days = 10 if self.has("cert-expiring") else 80
+        not_after = dt.datetime.now(dt.UTC) + dt.timedelta(days=days, hours=1)
         if context.verify_mode == ssl.CERT_NONE:
-            return usable[0], {}
-        if self.has("cert-wrong-host"):
+            return usable[0], not_after
+        if self.has("cert-wrong-host") or self.has("tls-legacy-untrusted-cert"):
             error = ssl.SSLCertVerificationError(
                 1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
             )
             error.verify_code = 62
             error.verify_message = f"Hostname mismatch, certificate is not valid for '{LMS_HOST}'."
             raise error
-        days = 10 if self.has("cert-expiring") else 80
-        not_after = time.gmtime(time.time() + days * 86400 + 3600)
-        cert = {
-            "subject": ((("commonName", LMS_HOST),),),
-            "notAfter": time.strftime("%b ", not_after)
-            + f"{not_after.tm_mday:2d}"
-            + time.strftime(" %H:%M:%S %Y GMT", not_after),
-        }
-        return usable[0], cert
+        return usable[0], not_after
 
 
 _TLS = {"TLSv1": 769, "TLSv1.1": 770, "TLSv1.2": 771, "TLSv1.3": 772}

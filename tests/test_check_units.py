@@ -368,15 +368,20 @@ TABLE: dict[str, Unit] = {
     ),
     # transport (TLS through StubLms.handshake in place of the checks' `_handshake`)
     "transport.https.token-endpoint": unit(
-        fails("redirect-to-http", "the token endpoint stays on https"),
+        fails("redirect-to-http", "answers token requests over https itself", "answered-over-https"),
+        fails("wrong-issuer", "iss is an https URL", "https-issuer", actual="http://localhost:8000/oauth2"),
     ),
     "transport.tls.version": unit(
         fails("tls-legacy-only", "a modern TLS version is used", "negotiated"),
         fails("tls-legacy-accepted", "TLS 1.0 and 1.1 are refused", "legacy-refused"),
+        # A certificate the suite does not trust must not pass for a refused protocol.
+        fails("tls-legacy-untrusted-cert", "TLS 1.0 and 1.1 are refused", "legacy-refused", actual="TLSv1.1"),
     ),
     "transport.tls.certificate": unit(
-        fails("cert-expiring", "the certificate is renewed in time"),
         fails("cert-wrong-host", "the certificate verifies for the host"),
+    ),
+    "transport.tls.certificate-expiry": unit(
+        fails("cert-expiring", "the certificate is renewed in time", actual="10 days left"),
     ),
     "transport.hsts": unit(
         fails("no-hsts", "browsers are told to stay on https"),
@@ -414,7 +419,12 @@ SKIPS: list[tuple[str, str | None, tuple[str, ...], dict[str, Any], str]] = [
 
 
 # Checks that send no HTTP request: they read the profile's JWK set or do a TLS handshake.
-OFFLINE = {"jwt.jwks.well-formed", "transport.tls.version", "transport.tls.certificate"}
+OFFLINE = {
+    "jwt.jwks.well-formed",
+    "transport.tls.version",
+    "transport.tls.certificate",
+    "transport.tls.certificate-expiry",
+}
 
 
 # Running a check ------------------------------------------------------------------------------------

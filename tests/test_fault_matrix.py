@@ -41,26 +41,32 @@ LEVELS = check_ids()
 NAMES = [fault.name for fault in FAULTS]
 
 
-def _clean_variants() -> dict[str, tuple[dict[str, Any], str]]:
-    """The clean instance under every (profile overlay, rate limit) some fault runs with: an overlay
-    that made the clean instance fail would make its fault's catches meaningless."""
-    variants = {"clean": ({}, GENEROUS_RATE)}
+def _clean_variants() -> dict[str, tuple[dict[str, Any], str, bool]]:
+    """The clean instance under every (profile overlay, rate limit, TLS front) some fault runs with:
+    an overlay that made the clean instance fail would make its fault's catches meaningless."""
+    variants = {"clean": ({}, GENEROUS_RATE, False), "clean-tls": ({}, GENEROUS_RATE, True)}
     for fault in FAULTS:
         if fault.profile or fault.rate_limit:
-            variants[f"clean-as-{fault.name}"] = (fault.profile, fault.rate_limit or GENEROUS_RATE)
+            variants[f"clean-as-{fault.name}"] = (fault.profile, fault.rate_limit or GENEROUS_RATE, fault.tls)
     return variants
 
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, FaultRun]:
     base = tmp_path_factory.mktemp("fault-matrix")
+    wanted = _runs_wanted(request.session.items)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         futures = {
-            name: pool.submit(run_suite, [], workdir=base / name, overlay=overlay, rate_limit=rate)
-            for name, (overlay, rate) in _clean_variants().items()
+            name: pool.submit(run_suite, [], workdir=base / name, overlay=overlay, rate_limit=rate, tls=tls)
+            for name, (overlay, rate, tls) in _clean_variants().items()
+            if name in wanted
         }
-        futures |= {fault.name: pool.submit(run_fault, fault, workdir=base / fault.name) for fault in FAULTS}
+        futures |= {
+            fault.name: pool.submit(run_fault, fault, workdir=base / fault.name)
+            for fault in FAULTS
+            if fault.name in wanted
+        }
         runs = {name: future.result() for name, future in futures.items()}
     elapsed = time.monotonic() - started
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
@@ -68,10 +74,29 @@ def matrix(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     if reporter is not None and capture is not None:
         with capture.global_and_fixture_disabled():
             reporter.write_line(
-                f"\nfault matrix: {len(FAULTS)} faults + {len(_clean_variants())} clean runs "
+                f"\nfault matrix: {len(set(runs) & set(NAMES))} faults + "
+                f"{len(set(runs) - set(NAMES))} clean runs "
                 f"in {elapsed:.0f} s with {WORKERS} workers"
             )
     return runs
+
+
+def _runs_wanted(items: list[pytest.Item]) -> set[str]:
+    """The runs the selected tests read (`-k no-hsts` starts one instance, not the whole matrix)."""
+    wanted: set[str] = set()
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is None or module.__name__ != __name__:
+            continue
+        if item.name == "test_mutation_report_from_the_matrix":
+            wanted |= set(NAMES)
+        params = getattr(item, "callspec", None)
+        params = params.params if params is not None else {}
+        if isinstance(params.get("fault"), Fault):
+            wanted.add(params["fault"].name)
+        elif isinstance(params.get("name"), str):
+            wanted.add(params["name"])
+    return wanted
 
 
 def _cases(run: FaultRun, check_ids: list[str]) -> str:
@@ -93,7 +118,8 @@ def test_fault_table_is_well_formed() -> None:
     for fault in FAULTS:
         assert fault.area in AREAS, fault.name
         assert fault.description.endswith("."), fault.name
-        assert fault.catches, f"{fault.name} catches nothing"
+        assert fault.catches or fault.unreachable, f"{fault.name} catches nothing"
+        assert not fault.unreachable or fault.tls, f"{fault.name}: only a TLS front can be unreachable"
         unknown = [c for c in [*fault.catches, *fault.collateral] if c not in LEVELS]
         assert not unknown, f"{fault.name}: unknown check ids {unknown}"
         assert not set(fault.catches) & set(fault.collateral), fault.name
@@ -101,9 +127,10 @@ def test_fault_table_is_well_formed() -> None:
         assert all(reason for reason in fault.collateral.values()), fault.name
 
 
-def test_every_area_but_transport_has_faults() -> None:
-    # transport checks need a non-loopback https instance: the reference is neither.
-    assert {fault.area for fault in FAULTS} == set(AREAS) - {"transport"}
+def test_every_area_has_faults() -> None:
+    assert {fault.area for fault in FAULTS} == set(AREAS)
+    # Transport faults live in the TLS front (`serve --tls`), and only there.
+    assert {fault.area for fault in FAULTS if fault.tls} == {"transport"}
 
 
 def test_every_killable_check_is_some_faults_catch() -> None:
@@ -153,6 +180,12 @@ def test_clean_instance_fails_nothing(matrix: dict[str, FaultRun], name: str) ->
 def test_fault_is_caught_by_its_checks_and_only_those(matrix: dict[str, FaultRun], fault: Fault) -> None:
     run = matrix[fault.name]
     assert run.problem is None, run.problem
+    if fault.unreachable:
+        # Nothing can talk to the instance: one message naming the cause, no check run.
+        assert (run.exit_code, run.failed) == (3, {}), run.console[-3000:]
+        assert fault.unreachable in run.unreachable, run.console[-3000:]
+        assert run.console.count("instance unreachable") == 1, run.console[-3000:]
+        return
     missed = [c for c in fault.catches if c not in run.failed]
     assert not missed, f"{fault.name} went unnoticed by {missed}:\n{_cases(run, missed)}"
     unexpected = sorted(set(run.failed) - set(fault.catches) - set(fault.collateral))

@@ -19,7 +19,11 @@ SCENARIOS = {
     "clean": ([], []),
     "failing": (FAILING, []),
     "failing-workers": (FAILING, ["--workers", "2"]),
+    "tls-failing": ([*FAILING, "no-hsts", "tls-legacy-accepted"], []),
 }
+# Scenarios run against the reference behind its TLS front (`serve --tls`), whose private key joins
+# the secrets searched for.
+TLS = {"tls-failing"}
 _B64 = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
 
 
@@ -63,10 +67,14 @@ def searched_run(request, tmp_path_factory):
         faults=SCENARIOS[request.param][0],
         record_tokens=tokens_file,
         rate_limit="100000/m",
+        tls=request.param in TLS,
     ) as ref:
         argv = ["run", "--profile", str(ref.profile_path), *SCENARIOS[request.param][1]]
         result = run_cli(argv, env=ref.env, report_dir=tmp / "report")
         secrets = secrets_of(ref.env, tokens_file)
+        if request.param in TLS:
+            key_lines = (ref.state_dir / "tls-key.pem").read_text().splitlines()[1:-1]
+            secrets |= {f"TLS private key, line {i}": line for i, line in enumerate(key_lines)}
     return request.param, result, secrets
 
 

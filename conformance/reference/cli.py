@@ -71,6 +71,16 @@ name = "discovery"
 base_url = "{discovery_url}"
 probe = "/api/v1/catalogs/"
 """
+# `serve --tls`: trust the CA made at start, run the transport checks on this loopback instance,
+# and probe plain http where the front serves it.
+TLS_TOP = """\
+ca_bundle = "{ca}"
+"""
+TLS_OPTIONS = """\
+[options]
+loopback_tls = true
+plain_http_port = {http_port}
+"""
 
 
 def register(subparsers: Any) -> None:
@@ -93,6 +103,12 @@ def register(subparsers: Any) -> None:
         "--rate-limit", default="120/m", metavar="RATE", help="token endpoint limit per client IP (120/m)"
     )
     serve.add_argument("--record-tokens", metavar="FILE", help="append every token issued to FILE")
+    serve.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https behind a TLS front with a CA made at start (its certificate: ca.pem in the "
+        "state dir; the profile trusts it), plain http beside it redirecting to https",
+    )
     # For the launcher: stop when the process that started us goes away.
     serve.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
@@ -209,6 +225,9 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         return f"--latency-ms must not be negative, not {args.latency_ms}"
     if not RATE_RE.match(args.rate_limit):
         return f"--rate-limit must look like 120/m (a count per s, m, h or d), not {args.rate_limit!r}"
+    needs_tls = [name for name in args.fault if fault_table.BY_NAME[name].tls]
+    if needs_tls and not args.tls:
+        return f"fault(s) {', '.join(needs_tls)} live in the TLS front: add --tls"
     return None
 
 
@@ -236,7 +255,9 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
     # Every start is a fresh instance: old databases would hold old applications and tokens, and
     # an old profile or env file must not pass for this run's before it is ready.
     stale = [f"{name}{suffix}" for name in DATABASE_FILES for suffix in ("", "-wal", "-shm", "-journal")]
-    for name in [*stale, JWKS_FILE, ENV_FILE, PROFILE_FILE]:
+    from conformance.reference.tls import CA_FILE, CERT_FILE, KEY_FILE
+
+    for name in [*stale, JWKS_FILE, ENV_FILE, PROFILE_FILE, CA_FILE, CERT_FILE, KEY_FILE]:
         (state_dir / name).unlink(missing_ok=True)
 
     try:
@@ -245,6 +266,12 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
         _complain(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}")
         return EXIT_FAILED
     discovery_sock = _listen(0)
+    # With --tls the public sockets belong to the TLS front; the services get loopback ones of
+    # their own behind it, and a third public socket serves plain http.
+    public: dict[str, socket.socket] = {}
+    if args.tls:
+        public = {"lms": lms_sock, "discovery": discovery_sock, "http": _listen(0)}
+        lms_sock, discovery_sock = _listen(0), _listen(0)
 
     faults = tuple(dict.fromkeys(args.fault))
     material = keys.key_material(faults)
@@ -256,8 +283,8 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
         Path(record_tokens).touch(mode=0o600, exist_ok=True)
     config = RuntimeConfig(
         state_dir=str(state_dir),
-        lms_port=lms_sock.getsockname()[1],
-        discovery_port=discovery_sock.getsockname()[1],
+        lms_port=(public.get("lms") or lms_sock).getsockname()[1],
+        discovery_port=(public.get("discovery") or discovery_sock).getsockname()[1],
         # The weak-hs256-secret fault is the deployment's JWT_SECRET_KEY itself.
         jwt_secret=WEAK_JWT_SECRET if "weak-hs256-secret" in faults else _secret(),
         lms_secret_key=_secret(48),
@@ -275,12 +302,16 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
         latency_ms=args.latency_ms,
         rate_limit=args.rate_limit,
         record_tokens=record_tokens,
+        tls=args.tls,
+        http_port=public["http"].getsockname()[1] if args.tls else 0,
     )
     config_path = state_dir / RUNTIME_FILE
     config.write(config_path)
 
     children: dict[str, subprocess.Popen[bytes]] = {}
+    fronts: list[Any] = []
     try:
+        upstream = {"lms": lms_sock.getsockname()[1], "discovery": discovery_sock.getsockname()[1]}
         for role, sock in (("lms", lms_sock), ("discovery", discovery_sock)):
             children[role] = _start_service(role, config_path, sock)
         lms_sock.close()
@@ -291,11 +322,38 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
         if failure:
             _complain(failure)
             return EXIT_FAILED
+        if args.tls:
+            fronts = _start_fronts(state_dir, public, upstream, faults)
         _write_outputs(config, state_dir, material.published_jwks)
         _announce(config, state_dir, args, time.monotonic() - started, temporary)
         return _supervise(children, stop)
     finally:
+        for front in fronts:
+            front.stop()
+        for sock in public.values():
+            sock.close()
         _stop_children(children)
+
+
+def _start_fronts(
+    state_dir: Path, public: dict[str, socket.socket], upstream: dict[str, int], faults: tuple[str, ...]
+) -> list[Any]:
+    """The TLS front before each service, and plain http beside them (a redirect to https, or,
+    with the plain-http-token-endpoint fault, the LMS itself)."""
+    from conformance.reference.tls import Front, make_certificates, server_context
+
+    context = server_context(make_certificates(state_dir, faults), faults)
+    hsts = "no-hsts" not in faults
+    fronts = [
+        Front(public[role], upstream_port=upstream[role], tls=context, hsts=hsts)
+        for role in ("lms", "discovery")
+    ]
+    lms_port = public["lms"].getsockname()[1]
+    if "plain-http-token-endpoint" in faults:
+        fronts.append(Front(public["http"], upstream_port=upstream["lms"], tls=None))
+    else:
+        fronts.append(Front(public["http"], upstream_port=upstream["lms"], tls=None, redirect_to=lms_port))
+    return [front.start() for front in fronts]
 
 
 def _secret(nbytes: int = 32) -> str:
@@ -386,15 +444,19 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any]) -> None:
         "EDX_JWT_SECRET": config.jwt_secret,
     }
     write_private(state_dir / ENV_FILE, "".join(f"{name}={value}\n" for name, value in env.items()))
-    (state_dir / PROFILE_FILE).write_text(
-        PROFILE_TEMPLATE.format(
-            lms_url=config.lms_url,
-            issuer=config.issuer,
-            audience=config.audience,
-            jwks=JWKS_FILE,
-            discovery_url=config.discovery_url,
-        )
+    profile = PROFILE_TEMPLATE.format(
+        lms_url=config.lms_url,
+        issuer=config.issuer,
+        audience=config.audience,
+        jwks=JWKS_FILE,
+        discovery_url=config.discovery_url,
     )
+    if config.tls:
+        from conformance.reference.tls import CA_FILE
+
+        profile = profile.replace("\n[client]\n", "\n" + TLS_TOP.format(ca=CA_FILE) + "[client]\n", 1)
+        profile += TLS_OPTIONS.format(http_port=config.http_port)
+    (state_dir / PROFILE_FILE).write_text(profile)
 
 
 def _announce(
@@ -406,6 +468,8 @@ def _announce(
     _say(f"reference discovery  {config.discovery_url}")
     _say(f"state dir            {state_dir}  (profile.toml, env, jwks.json{lifetime})")
     _say(f"faults               {faults}")
+    if config.tls:
+        _say(f"tls                  CA {state_dir / 'ca.pem'}; plain http on port {config.http_port}")
     if args.latency_ms:
         _say(f"latency              {args.latency_ms} ms per response")
     _say(f"ready in             {ready_s:.1f} s")

@@ -35,6 +35,8 @@ TRUSTED_ISSUER = (
     if "discovery-wrong-issuer" in CONFIG.faults
     else CONFIG.issuer
 )
+if "issuer-http-behind-tls" in CONFIG.faults:  # the same http issuer as the LMS (Tutor renders both)
+    TRUSTED_ISSUER = CONFIG.issuer.replace("https://", "http://", 1)
 TRUSTED_SECRET = (
     CONFIG.discovery_secret_key if "discovery-secret-divergence" in CONFIG.faults else CONFIG.jwt_secret
 )

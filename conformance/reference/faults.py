@@ -18,15 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-# Check ids that no fault of a loopback, plain-http reference instance can make fail, and why.
+# Check ids that no fault of the reference instance can make fail, and why.
 UNKILLABLE: dict[str, str] = {
-    "transport.https.token-endpoint": "transport checks run only against a non-loopback https instance; "
-    "the reference binds 127.0.0.1 and serves plain http",
-    "transport.tls.version": "needs a TLS listener on a non-loopback host (the reference has neither)",
-    "transport.tls.certificate": "needs a TLS certificate on a non-loopback host (the reference has neither)",
-    "transport.hsts": "HSTS is checked only on a non-loopback https instance",
-    "transport.plain-http.no-token": "needs an https instance whose http port can be probed; the "
-    "reference is plain http on loopback",
+    "transport.tls.certificate": "a certificate that does not verify makes the instance unreachable for "
+    "every client: the run stops at its reachability probe with exit 3 naming the certificate error "
+    "(fault tls-cert-expired), before any check runs",
     "jwt.rfc9068.profile": "runs only in profile mode rfc9068; an Open edX LMS issues no RFC 9068 "
     "tokens (no typ at+jwt, client_id or jti), so that mode fails on a clean instance too",
 }
@@ -46,6 +42,11 @@ class Fault:
     collateral: dict[str, str] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
     rate_limit: str | None = None
+    # The fault lives in the TLS front: the instance is started with `serve --tls`.
+    tls: bool = False
+    # The fault makes the instance unreachable for every client (a certificate that does not
+    # verify): the run must stop at its probe with exit 3 and a message holding this text.
+    unreachable: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """What ``list-faults --format json`` prints for the fault."""
@@ -745,6 +746,67 @@ FAULTS: tuple[Fault, ...] = (
         description="The revocation endpoint answers 200 to a request without a token parameter.",
         area="revocation",
         catches=["revocation.request.malformed"],
+    ),
+    # ---- transport: the TLS front of `serve --tls` (where Caddy or the operator's proxy lives) -----
+    Fault(
+        name="tls-cert-expired",
+        description=(
+            "The front's certificate expired yesterday (its renewal failed unnoticed): no client that "
+            "verifies certificates can talk to the LMS."
+        ),
+        area="transport",
+        tls=True,
+        unreachable="certificate has expired",
+    ),
+    Fault(
+        name="tls-cert-expiring",
+        description=(
+            "The front's certificate expires in 10 days: the renewal Caddy attempts with 30 days left "
+            "has been failing for three weeks."
+        ),
+        area="transport",
+        catches=["transport.tls.certificate-expiry"],
+        tls=True,
+    ),
+    Fault(
+        name="tls-legacy-accepted",
+        description=(
+            "The front also accepts TLS 1.0 and 1.1 (an old protocol list kept in the proxy's "
+            "configuration, OpenSSL at security level 0)."
+        ),
+        area="transport",
+        catches=["transport.tls.version"],
+        tls=True,
+    ),
+    Fault(
+        name="no-hsts",
+        description=(
+            "The front sends no Strict-Transport-Security header: Tutor's stock Caddyfile, to which "
+            "nobody added one (Caddy sends none by itself)."
+        ),
+        area="transport",
+        catches=["transport.hsts"],
+        tls=True,
+    ),
+    Fault(
+        name="plain-http-token-endpoint",
+        description=(
+            "Plain http is proxied to the LMS instead of redirected to https: the token endpoint "
+            "answers OAuth, and would issue tokens, over http."
+        ),
+        area="transport",
+        catches=["transport.plain-http.no-token"],
+        tls=True,
+    ),
+    Fault(
+        name="issuer-http-behind-tls",
+        description=(
+            "ENABLE_HTTPS left false behind a TLS front: every service's JWT issuer is "
+            "http://<host>/oauth2 while the LMS is served, and named in the profile, over https."
+        ),
+        area="transport",
+        catches=["transport.https.token-endpoint", "jwt.claims.iss"],
+        tls=True,
     ),
 )
 

@@ -80,6 +80,10 @@ if "wrong-issuer" in FAULTS:
     JWT_ISSUER = f"http://localhost:{CONFIG.lms_port}/oauth2"
 if "issuer-https-scheme" in FAULTS:
     JWT_ISSUER = CONFIG.issuer.replace("http://", "https://", 1)
+# ENABLE_HTTPS left false behind a TLS front (`serve --tls`): Tutor renders an http issuer for
+# every service, so the services agree with each other and disagree with the URL operators use.
+if "issuer-http-behind-tls" in FAULTS:
+    JWT_ISSUER = CONFIG.issuer.replace("https://", "http://", 1)
 # Left at the platform's default on the LMS alone (signing and its own JWT_ISSUERS).
 JWT_AUDIENCE = "change-me" if "wrong-audience" in FAULTS else CONFIG.audience
 # Tutor signs HS256 with JWT_COMMON_SECRET_KEY and verifies with JWT_ISSUERS[0].SECRET_KEY.
@@ -132,3 +136,7 @@ RATELIMIT_ENABLE = "no-rate-limit" not in FAULTS
 RATELIMIT_RATE = CONFIG.rate_limit
 # One process serves every request, so the local-memory cache is the shared cache here.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# Open edX believes its front server about the scheme (openedx/edx-platform lms/envs/production.py);
+# behind `serve --tls` that is the TLS front, which always sets X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -62,6 +62,8 @@ class FaultRun:
     seed: int | None = None
     console: str = ""
     problem: str | None = None  # the run could not be made (instance or suite did not start)
+    # The run stopped at its reachability probe (exit 3) with the message the fault table expects.
+    unreachable: str = ""
 
     @property
     def name(self) -> str:
@@ -69,7 +71,7 @@ class FaultRun:
 
     @property
     def killed(self) -> bool:
-        return bool(self.failed)
+        return bool(self.failed) or bool(self.unreachable)
 
     def message(self, case: str) -> str:
         return self.outcomes.get(case, "")
@@ -168,6 +170,7 @@ def run_suite(
     rate_limit: str = GENEROUS_RATE,
     seed: int | None = None,
     strict: bool = True,
+    tls: bool = False,
 ) -> FaultRun:
     """Start the instance with ``faults``, run the real command line against it, read the summary."""
     from conformance.reference.launcher import running_reference
@@ -176,7 +179,9 @@ def run_suite(
     name = "+".join(faults) or "clean"
     report_dir = workdir / "report"
     try:
-        with running_reference(state_dir=workdir / "state", faults=faults, rate_limit=rate_limit) as ref:
+        with running_reference(
+            state_dir=workdir / "state", faults=faults, rate_limit=rate_limit, tls=tls
+        ) as ref:
             profile = overlay_profile(ref.profile_path, overlay or {}, name)
             argv = [sys.executable, "-m", "conformance", "run", "--profile", str(profile)]
             argv += ["--report-dir", str(report_dir), "--no-html"]
@@ -215,18 +220,28 @@ def run_suite(
 
 def run_fault(fault: Fault, *, workdir: Path, seed: int | None = None) -> FaultRun:
     """The suite against an instance with this fault, its profile overlay and its rate limit."""
-    return run_suite(
+    run = run_suite(
         [fault.name],
         workdir=workdir,
         overlay=fault.profile,
         rate_limit=fault.rate_limit or GENEROUS_RATE,
         seed=seed,
+        tls=fault.tls,
     )
+    if fault.unreachable and run.exit_code == 3:
+        # No summary: the run stopped before any check, with one message naming the cause.
+        line = next((ln for ln in run.console.splitlines() if fault.unreachable in ln), "")
+        if line:
+            run.unreachable, run.problem = line.strip(), None
+    return run
 
 
 def expected_exit(fault: Fault, levels: Mapping[str, str]) -> int:
     """The run's exit status under --strict: 1 when a MUST or SHOULD check catches the fault; 0 when
-    only MAY checks do (they are recorded as failed and never fail a run)."""
+    only MAY checks do (they are recorded as failed and never fail a run); 3 when the fault makes
+    the instance unreachable."""
+    if fault.unreachable:
+        return 3
     return 1 if any(levels.get(c) in ("MUST", "SHOULD") for c in fault.catches) else 0
 
 
@@ -282,7 +297,8 @@ class MutationReport:
 
     @property
     def failing_run(self) -> list[str]:
-        return [name for name, run in self.runs.items() if run.exit_code == 1]
+        # Exit 3 fails a run too: a fault that makes the instance unreachable (an expired certificate).
+        return [name for name, run in self.runs.items() if run.exit_code == 1 or run.unreachable]
 
     @property
     def killers(self) -> dict[str, list[str]]:
@@ -337,6 +353,7 @@ class MutationReport:
                     "exit_code": run.exit_code,
                     "killed": run.killed,
                     "failed": sorted(run.failed),
+                    "unreachable": run.unreachable,
                     "seconds": round(run.seconds, 1),
                     "seed": run.seed,
                 }
@@ -366,7 +383,7 @@ class MutationReport:
         width = max((len(n) for n in self.runs), default=0)
         for name, run in self.runs.items():
             state = "killed  " if run.killed else "SURVIVED"
-            detail = ", ".join(sorted(run.failed)) or (run.problem or "no check failed")
+            detail = ", ".join(sorted(run.failed)) or run.unreachable or run.problem or "no check failed"
             out.append(f"  {state} {name:<{width}}  exit {run.exit_code}  {detail}")
         out += ["", "check ids and the faults that kill them:"]
         width = max((len(c) for c in self.levels), default=0)
@@ -377,7 +394,7 @@ class MutationReport:
             out.append(f"  {check_id:<{width}}  {self.levels[check_id]:<6} {names}")
         out += ["", "check ids no fault kills:"]
         out += [f"  {c}" for c in self.unkilled] or ["  (none)"]
-        out += ["", "check ids no fault can kill on a loopback, plain-http reference instance:"]
+        out += ["", "check ids no fault of the reference instance can kill:"]
         out += [f"  {c:<{width}}  {UNKILLABLE[c]}" for c in self.levels if c in UNKILLABLE] or ["  (none)"]
         mismatches = self.mismatches()
         out += ["", "runs that disagree with the fault table:"]

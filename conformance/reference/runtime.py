@@ -40,14 +40,22 @@ class RuntimeConfig:
     # The JWK set the other services trust, when a key fault makes it differ from the LMS's own
     # JWT_PUBLIC_SIGNING_JWK_SET (None: the same set).
     services_jwks: str | None = None
+    # `serve --tls`: the public ports are the TLS front's (the services listen on loopback ports of
+    # their own behind it), and plain http is served on http_port.
+    tls: bool = False
+    http_port: int = 0
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     @property
     def lms_url(self) -> str:
-        return f"http://127.0.0.1:{self.lms_port}"
+        return f"{self.scheme}://127.0.0.1:{self.lms_port}"
 
     @property
     def discovery_url(self) -> str:
-        return f"http://127.0.0.1:{self.discovery_port}"
+        return f"{self.scheme}://127.0.0.1:{self.discovery_port}"
 
     @property
     def issuer(self) -> str:
