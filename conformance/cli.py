@@ -120,6 +120,7 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
     http.close()
     if problem:
         _err(f"error: {problem}")
+        _record_metrics(args, profile, None, EXIT_UNREACHABLE)
         return EXIT_UNREACHABLE
     report_dir.mkdir(parents=True, exist_ok=True)
     _out(f"seed {args.seed} (repeat this run's generated values with --seed {args.seed})")
@@ -154,7 +155,25 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
             _err(f"note: no HTML report: {problem}")
     if summary is not None:
         print_summary(summary, report_dir, html=(report_dir / "html" / "index.html"))
+    _record_metrics(args, profile, summary, code)
     return code
+
+
+def _record_metrics(args: argparse.Namespace, profile: Profile, summary: Any, code: int) -> None:
+    """--metrics FILE: OpenMetrics text for the textfile collector or a Pushgateway."""
+    if getattr(args, "metrics", None):
+        from conformance._lib.http import ca_bundle_path
+        from conformance.metrics import record_run
+
+        ca = ca_bundle_path(profile, args.ca_bundle)
+        record_run(
+            Path(args.metrics),
+            summary,
+            exit_code=code,
+            profile=profile.name,
+            base_url=profile.base_url,
+            cafile=ca,
+        )
 
 
 def print_summary(summary: dict[str, Any], report_dir: Path, html: Path | None = None) -> None:
@@ -282,6 +301,9 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
             argv += ["--seed", str(args.seed)]
         if args.ca_bundle:
             argv += ["--ca-bundle", args.ca_bundle]
+        if args.metrics:  # one file per instance beside the given one: oauth.prom -> oauth.<name>.prom
+            metrics = Path(args.metrics)
+            argv += ["--metrics", str(metrics.with_name(f"{metrics.stem}.{profile.name}{metrics.suffix}"))]
         log = (report_dir / "console.log").open("w", encoding="utf-8")
         procs.append(
             (
@@ -408,6 +430,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-html", action="store_true", help="do not render the Allure HTML report")
     run.add_argument("--seed", type=int, help="seed for generated values (printed in the header)")
     run.add_argument("--ca-bundle", metavar="PEM", help="trust this private CA")
+    run.add_argument(
+        "--metrics",
+        metavar="FILE",
+        help="write OpenMetrics text here (node_exporter textfile collector, Pushgateway); "
+        "several profiles: one FILE.<name> each",
+    )
     run.set_defaults(func=cmd_run)
 
     cmp = sub.add_parser("compare", help="compare report dirs of earlier runs side by side")

@@ -153,6 +153,8 @@ class Http:
         self.token_path = token_path
         self.requests = 0
         self.token_requests = 0
+        # How long each token-endpoint exchange took (monitoring: `run --metrics`).
+        self.token_latencies_ms: list[float] = []
         self.on_exchange = on_exchange
         self.rate_limited: str | None = None
         self._lock = threading.Lock()
@@ -275,6 +277,8 @@ class Http:
         finally:
             watchdog.cancel()
         elapsed = (time.monotonic() - started) * 1000
+        if is_token:
+            self.token_latencies_ms.append(elapsed)
         exchange = Exchange(
             method=method,
             url=str(request.url),
