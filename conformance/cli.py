@@ -19,6 +19,7 @@ from conformance._lib.redact import redact
 from conformance._lib.waivers import check_known, load_waivers, waivers_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_INCONCLUSIVE = 4
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
 
@@ -155,7 +156,31 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
             _err(f"note: no HTML report: {problem}")
     if summary is not None:
         print_summary(summary, report_dir, html=(report_dir / "html" / "index.html"))
+    code = _require_complete(args, summary, code)
     _record_metrics(args, profile, summary, code)
+    return code
+
+
+def _require_complete(args: argparse.Namespace, summary: Any, code: int) -> int:
+    """--require-complete: a MUST check that was not verified (a profile key missing) or ran into a
+    runtime limit makes a passing run inconclusive (exit 4)."""
+    from conformance._lib.registry import parse_skip
+
+    if not getattr(args, "require_complete", False) or summary is None or code != EXIT_OK:
+        return code
+    missing = [
+        c["id"]
+        for c in summary["checks"]
+        if c["level"] == "MUST"
+        and c["outcome"] == "skipped"
+        and parse_skip(c["message"])[0] in ("not-verified", "inconclusive")
+    ]
+    if missing:
+        _err(
+            f"inconclusive: {len(missing)} MUST check case(s) not verified (--require-complete), "
+            f"e.g. {missing[0]}; the report says which profile key each needs"
+        )
+        return EXIT_INCONCLUSIVE
     return code
 
 
@@ -293,6 +318,7 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
             str(report_dir),
         ]
         argv += ["--strict"] if args.strict else []
+        argv += ["--require-complete"] if args.require_complete else []
         argv += ["--no-html"] if args.no_html else []
         argv += [a for s in (args.select or []) for a in ("--select", s)]
         argv += [a for s in (args.deselect or []) for a in ("--deselect", s)]
@@ -343,8 +369,8 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
             f"{len(comparison.differing)} of {len(comparison.rows)} check cases differ: "
             f"{base / 'comparison' / 'comparison.html'}"
         )
-    # Usage errors first, then unreachable, then failures.
-    for code in (EXIT_USAGE, EXIT_UNREACHABLE, EXIT_FAILED):
+    # Usage errors first, then unreachable, then failures, then inconclusive runs.
+    for code in (EXIT_USAGE, EXIT_UNREACHABLE, EXIT_FAILED, EXIT_INCONCLUSIVE):
         if code in codes:
             return code
     return EXIT_OK
@@ -417,6 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", action="append", metavar="PATH", help="profile TOML (repeatable)")
     run.add_argument("--report-dir", metavar="DIR", help="default: reports/<profile name>/")
     run.add_argument("--strict", action="store_true", help="SHOULD failures fail the run too")
+    run.add_argument(
+        "--require-complete",
+        action="store_true",
+        help="exit 4 (inconclusive) when a MUST check could not be verified",
+    )
     run.add_argument("--select", action="append", metavar="ID", help="check id, prefix or area")
     run.add_argument("--deselect", action="append", metavar="ID", help="check id, prefix or area")
     run.add_argument(
