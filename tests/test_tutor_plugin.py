@@ -132,17 +132,27 @@ def test_do_tests_passes_against_the_reference(reference, tmp_path):
     profile = (report_dir / "profile.toml").read_text()
     assert "${OAUTH2_CLIENT_SECRET}" in profile and '"login-service-client-id"' in profile
     assert (report_dir / "junit.xml").is_file() and any((report_dir / "allure-results").iterdir())
+    from conformance.html import allure_binary
+
+    if allure_binary() is not None:  # rendered as `run` renders it
+        assert (report_dir / "html" / "index.html").is_file()
     assert_no_leak({"tutor output": output, **report_texts(report_dir)}, secrets_of(reference))
 
 
 def test_do_tests_fails_against_a_faulty_reference(tmp_path):
     from conformance.reference.launcher import running_reference
+    from tests.test_leaks import artifact_texts
+    from tests.test_leaks import secrets_of as run_secrets
 
-    with running_reference(state_dir=tmp_path / "reference", faults=["wrong-audience"]) as ref:
+    tokens_file = tmp_path / "issued-tokens.txt"
+    with running_reference(
+        state_dir=tmp_path / "reference", faults=["wrong-audience"], record_tokens=tokens_file
+    ) as ref:
         env = tutor_env(tmp_path)
         configure(env, ref)
         done = run_tests(env, ref, tmp_path)
-        secrets = secrets_of(ref)
+        # The private key, and every token and signature the reference issued during the run.
+        secrets = secrets_of(ref) + list(run_secrets(ref.env, tokens_file).values())
     output = done.stdout + done.stderr
     assert done.returncode != 0, output[-3000:]
     assert "Tests failed" in output
@@ -150,7 +160,8 @@ def test_do_tests_fails_against_a_faulty_reference(tmp_path):
     summary = json.loads((report_dir / "summary.json").read_text())
     failed = {c["id"] for c in summary["checks"] if c["outcome"] == "failed"}
     assert {"jwt.claims.aud[default]", "resources.services.accept-jwt[discovery]"} <= failed, failed
-    assert_no_leak({"tutor output": output, **report_texts(report_dir)}, secrets)
+    assert len(secrets) > 30
+    assert_no_leak({"tutor output": output, **artifact_texts(report_dir)}, secrets)
 
 
 # The profile the environment describes (no Tutor needed) -----------------------------------------

@@ -15,6 +15,7 @@ import pytest
 
 from conformance._lib.envprofile import ENV, EnvProfileError, env_profile_data, write_env_profile
 
+_REPORT_DIR = pytest.StashKey[Path]()
 # Tutor may run other suites (its smoke tests) in the same pytest session: their failures must still
 # fail the run, whatever the conformance verdict says.
 _other_failures: list[str] = []
@@ -31,6 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except EnvProfileError as exc:
         raise pytest.UsageError(f"oauth-conformance: {exc}") from None
     option = config.option
+    config.stash[_REPORT_DIR] = report_dir
     option.oauth_profile = str(path)
     option.oauth_summary = option.oauth_summary or str(report_dir / "summary.json")
     if getattr(option, "allure_report_dir", None) is None:
@@ -50,4 +52,22 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
     result = yield
     if _other_failures and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_unconfigure(config: pytest.Config) -> Generator[None, None, None]:
+    """The HTML report, as `openedx-oauth-conformance run` renders it, once every plugin (the
+    suite's redaction of allure-results included) is done; without Node, the results stay."""
+    result = yield
+    report_dir = config.stash.get(_REPORT_DIR, None)
+    if report_dir is not None and (report_dir / "allure-results").is_dir():
+        from conformance.html import render_html
+
+        render_html(
+            report_dir / "allure-results",
+            report_dir / "html",
+            name=f"Open edX OAuth conformance: {report_dir.name}",
+            history=report_dir / "history.jsonl",
+        )
     return result
