@@ -245,3 +245,24 @@ def test_tutor_plugin_passes_only_the_public_key(tmp_path):
     assert json.loads(env["OAUTH_CONFORMANCE_SERVICES"]) == [
         {"name": "discovery", "base_url": "http://discovery.lms", "probe": "/api/v1/catalogs/"}
     ]
+
+
+def test_suite_plugin_is_loaded_once_with_or_without_its_entry_point(monkeypatch):
+    """`-p conformance.plugin` only while no pytest11 entry point registers it (pytest would refuse
+    the same module under two names)."""
+    from importlib.metadata import EntryPoint
+
+    import tutor_oauth_conformance.plugin as tutor_plugin
+
+    def with_entry_points(*values: str):
+        points = [EntryPoint(name=f"ep{i}", value=v, group="pytest11") for i, v in enumerate(values)]
+        monkeypatch.setattr(tutor_plugin, "entry_points", lambda group: points)
+
+    with_entry_points("allure_pytest.plugin")
+    args = tutor_plugin.pytest_plugin_args({})
+    assert args == ["-p", "tutor_oauth_conformance.pytest_profile", "-p", "conformance.plugin"]
+    with_entry_points("allure_pytest.plugin", "conformance.plugin")
+    assert tutor_plugin.pytest_plugin_args({}) == ["-p", "tutor_oauth_conformance.pytest_profile"]
+    # Autoloading off: every plugin the suite needs is named.
+    args = tutor_plugin.pytest_plugin_args({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert {"conformance.plugin", "allure_pytest.plugin"} <= set(args)
