@@ -266,3 +266,28 @@ def test_suite_plugin_is_loaded_once_with_or_without_its_entry_point(monkeypatch
     # Autoloading off: every plugin the suite needs is named.
     args = tutor_plugin.pytest_plugin_args({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert {"conformance.plugin", "allure_pytest.plugin"} <= set(args)
+
+
+def test_other_suites_failures_still_fail_the_run(tmp_path):
+    """Tutor may run its smoke tests in the same pytest session: the suite's plugin sets the exit
+    status from the conformance verdict, and a failing smoke test must still fail the run."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "conftest.py").write_text(
+        "import pytest\n\n\n"
+        "@pytest.hookimpl(trylast=True)\n"
+        "def pytest_sessionfinish(session, exitstatus):\n"
+        "    session.exitstatus = 0  # what conformance.plugin does when every MUST check passed\n"
+    )
+    (project / "test_smoke.py").write_text("def test_smoke_fails():\n    assert False\n")
+    env = {**os.environ, **BASE, "OAUTH_CONFORMANCE_REPORT_DIR": str(tmp_path / "reports")}
+
+    def pytest_run(*args: str) -> int:
+        # No Allure: nothing to render into HTML afterwards.
+        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:allure_pytest"]
+        argv += args
+        return subprocess.run(argv, cwd=project, env=env, capture_output=True, check=False).returncode
+
+    assert pytest_run() == 0  # the stand-in alone hides the failure
+    assert pytest_run("-p", "tutor_oauth_conformance.pytest_profile") == pytest.ExitCode.TESTS_FAILED
+    assert (tmp_path / "reports" / "tutor" / "profile.toml").is_file()

@@ -23,6 +23,7 @@ _other_failures: list[str] = []
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    _other_failures.clear()  # one pytest session per process, but pytest.main may run again
     if config.getoption("--oauth-profile", None):
         return  # an explicit profile wins
     try:
@@ -34,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
     option = config.option
     config.stash[_REPORT_DIR] = report_dir
     option.oauth_profile = str(path)
-    option.oauth_summary = option.oauth_summary or str(report_dir / "summary.json")
+    option.oauth_summary = getattr(option, "oauth_summary", None) or str(report_dir / "summary.json")
     if getattr(option, "allure_report_dir", None) is None:
         option.allure_report_dir = str(report_dir / "allure-results")
         option.clean_alluredir = True
