@@ -187,6 +187,7 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
     http.close()
     if problem:
         _err(f"error: {problem}")
+        _record_metrics(args, profile, None, EXIT_UNREACHABLE)
         return EXIT_UNREACHABLE
     report_dir.mkdir(parents=True, exist_ok=True)
     _out(f"seed {args.seed} (repeat this run's generated values with --seed {args.seed})")
@@ -223,6 +224,7 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
             _err("note: no HTML report: the run did not complete (summary.json says which checks ran)")
     if summary is not None:
         print_summary(summary, report_dir, html=html_dir / "index.html")
+    _record_metrics(args, profile, summary, code)
     return code
 
 
@@ -298,6 +300,23 @@ def result_line(summary: dict[str, Any]) -> str:
         + f"; {requests} request{'s' if requests != 1 else ''} in {summary['duration_s']} s; "
         f"exit {code} ({EXIT_MEANINGS.get(code, '?') if isinstance(code, int) else '?'})"
     )
+
+
+def _record_metrics(args: argparse.Namespace, profile: Profile, summary: Any, code: int) -> None:
+    """--metrics FILE: OpenMetrics text for the textfile collector or a Pushgateway."""
+    if getattr(args, "metrics", None):
+        from conformance._lib.http import ca_bundle_path
+        from conformance.metrics import record_run
+
+        ca = ca_bundle_path(profile, args.ca_bundle)
+        record_run(
+            Path(args.metrics),
+            summary,
+            exit_code=code,
+            profile=profile.name,
+            base_url=profile.base_url,
+            cafile=ca,
+        )
 
 
 def print_summary(summary: dict[str, Any], report_dir: Path, html: Path | None = None) -> None:
@@ -421,6 +440,9 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
             argv += ["--seed", str(args.seed)]
         if args.ca_bundle:
             argv += ["--ca-bundle", args.ca_bundle]
+        if args.metrics:  # one file per instance beside the given one: oauth.prom -> oauth.<name>.prom
+            metrics = Path(args.metrics)
+            argv += ["--metrics", str(metrics.with_name(f"{metrics.stem}.{profile.name}{metrics.suffix}"))]
         log = (report_dir / "console.log").open("w", encoding="utf-8")
         procs.append(
             (
@@ -617,6 +639,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference-tls",
         action="store_true",
         help="without --profile: start the reference behind its TLS front, so the transport checks run",
+    )
+    run.add_argument(
+        "--metrics",
+        metavar="FILE",
+        help="write OpenMetrics text here (node_exporter textfile collector, Pushgateway); "
+        "several profiles: one FILE.<name> each",
     )
     run.set_defaults(func=cmd_run)
 

@@ -45,6 +45,7 @@ def build_summary(state: RunState, exit_code: int) -> dict[str, Any]:
         "duration_s": round(time.time() - state.started, 2),
         "requests": state.http.requests + state.other_requests,
         "token_requests": state.http.token_requests + state.other_token_requests,
+        "token_endpoint_ms": latency_summary(state.http.token_latencies_ms),
         "seed": state.seed,
         "strict": state.strict,
         "require_complete": state.require_complete,
@@ -55,6 +56,19 @@ def build_summary(state: RunState, exit_code: int) -> dict[str, Any]:
         "coverage": coverage(outcomes),
         "notes": list(state.notes) + ([state.exit_message] if state.exit_message else []),
         "checks": checks,
+    }
+
+
+def latency_summary(samples_ms: list[float]) -> dict[str, float] | None:
+    """Token-endpoint latency of this process's exchanges (under --workers: the controller's)."""
+    if not samples_ms:
+        return None
+    ordered = sorted(samples_ms)
+    return {
+        "count": len(ordered),
+        "median": round(ordered[len(ordered) // 2], 1),
+        "p90": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))], 1),
+        "max": round(ordered[-1], 1),
     }
 
 

@@ -26,7 +26,18 @@ from tests.test_docs import CHECKS, cli_commands, parse_cli, unknown_selectors
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-RECIPES = sorted(p for p in EXAMPLES.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml"))
+
+
+def is_recipe(path: Path) -> bool:
+    """A CI pipeline file: not a Kubernetes manifest, not a GitLab template other files include."""
+    if path.relative_to(EXAMPLES).parts[0] == "kubernetes":
+        return False
+    return not (path.name.endswith(".gitlab-ci.yml") and path.name != ".gitlab-ci.yml")
+
+
+RECIPES = sorted(
+    p for p in EXAMPLES.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml") and is_recipe(p)
+)
 EXAMPLE_PROFILES = sorted(
     p for p in (EXAMPLES / "profiles").glob("*.toml") if not p.name.endswith(".waivers.toml")
 )
@@ -70,6 +81,15 @@ class Invocation:
 def load_recipe(path: Path) -> dict[str, Any]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert isinstance(data, dict), f"{path}: not a YAML mapping"
+    # GitLab's `include: local:` (a path from the repository root): the included file first, the
+    # including file's keys over it.
+    includes = data.pop("include", None) or []
+    for entry in [includes] if isinstance(includes, dict | str) else includes:
+        local = entry.get("local") if isinstance(entry, dict) else entry
+        if isinstance(local, str):
+            included = ROOT / local.lstrip("/")
+            assert included.is_file(), f"{path}: includes {local}, which does not exist"
+            data = deep_merge(load_recipe(included), data)
     return data
 
 

@@ -70,6 +70,7 @@ def searched_run(request, tmp_path_factory):
         tls=request.param in TLS,
     ) as ref:
         argv = ["run", "--profile", str(ref.profile_path), *SCENARIOS[request.param][1]]
+        argv += ["--metrics", str(tmp / "report" / "metrics.prom")]  # searched with the rest
         result = run_cli(argv, env=ref.env, report_dir=tmp / "report")
         secrets = secrets_of(ref.env, tokens_file)
         if request.param in TLS:

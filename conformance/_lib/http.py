@@ -164,6 +164,8 @@ class Http:
         self.token_path = token_path
         self.requests = 0
         self.token_requests = 0
+        # How long each token-endpoint exchange took (monitoring: `run --metrics`).
+        self.token_latencies_ms: list[float] = []
         self.on_exchange = on_exchange
         self.rate_limited: str | None = None
         self.broken: str | None = None  # set when the circuit breaker opened: the one message
@@ -296,6 +298,8 @@ class Http:
         with self._lock:
             self._failures.pop(origin, None)
         elapsed = (time.monotonic() - started) * 1000
+        if is_token:
+            self.token_latencies_ms.append(elapsed)
         exchange = Exchange(
             method=method,
             url=str(request.url),

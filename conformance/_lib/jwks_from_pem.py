@@ -12,18 +12,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from conformance._lib.jwts import PRIVATE_MEMBERS, b64url
 
-__all__ = ["KeyFileError", "public_jwks"]
+__all__ = ["KeyFileError", "public_jwks", "public_jwks_from_bytes"]
 
 
 class KeyFileError(Exception):
     """The key file cannot be used; the message names the file, never key material."""
 
 
-def _load_private(path: Path) -> tuple[Any, str | None]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+def _load_private(path: str, raw: bytes) -> tuple[Any, str | None]:
     text = raw.decode("utf-8", "replace").strip()
     if text.startswith("{"):
         try:
@@ -40,14 +36,25 @@ def _load_private(path: Path) -> tuple[Any, str | None]:
 
 
 def public_jwks(path: Path, *, kid: str | None = None, alg: str = "RS512") -> dict[str, Any]:
-    key, jwk_kid = _load_private(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return public_jwks_from_bytes(raw, source=str(path), kid=kid, alg=alg)
+
+
+def public_jwks_from_bytes(
+    raw: bytes, *, source: str, kid: str | None = None, alg: str = "RS512"
+) -> dict[str, Any]:
+    """The same from key material in memory (Tutor's JWT_RSA_PRIVATE_KEY); `source` names it."""
+    key, jwk_kid = _load_private(source, raw)
     public = key.public_key() if hasattr(key, "public_key") else key
     if isinstance(public, rsa.RSAPublicKey):
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public))
     elif isinstance(public, ec.EllipticCurvePublicKey):
         jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public))
     else:
-        raise KeyFileError(f"{path}: only RSA and EC keys are supported")
+        raise KeyFileError(f"{source}: only RSA and EC keys are supported")
     jwk = {k: v for k, v in jwk.items() if k not in PRIVATE_MEMBERS}
     if not kid:
         kid = jwk_kid or _thumbprint(jwk)
