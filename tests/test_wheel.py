@@ -13,6 +13,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -252,3 +253,19 @@ def test_install_times_are_recorded(venv_with_reference: Venv, built: Built) -> 
     """Not a limit: the figures for the README and the report (printed with -s or on failure)."""
     print(f"build {built.seconds:.1f} s; installs {venv_with_reference.install_seconds}")
     assert set(venv_with_reference.install_seconds) == {"wheel", "reference extra"}
+
+
+def test_html_report_from_the_wheel(venv_with_reference: Venv, served: Path, tmp_path: Path) -> None:
+    """No checkout, no node_modules: Allure comes from npx (npm's cache or registry); without Node
+    the run says how to render later."""
+    venv = venv_with_reference
+    proc = venv.run(
+        venv.bin("openedx-oauth-conformance"), "run", "--profile", str(served / "profile.toml"),
+        "--report-dir", str(tmp_path), "--select", "jwt.claims", env=state_env(served), timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    if shutil.which("node") and shutil.which("npx"):
+        assert (tmp_path / "html" / "index.html").is_file(), proc.stderr[-2000:]
+        assert "no HTML report" not in proc.stderr
+    else:
+        assert f"render later with: openedx-oauth-conformance render {tmp_path}" in proc.stderr
