@@ -107,6 +107,10 @@ def test_pyargs_run_writes_what_run_writes_with_the_same_outcomes(
     results = list((report / "allure-results").glob("*-result.json"))
     assert len(results) == len(summary(report)["checks"])
     result.stdout.fnmatch_lines([f"HTML report: openedx-oauth-conformance render {report.resolve()}"])
+    secrets = [ref.env[n] for n in ("EDX_OAUTH_CLIENT_SECRET", "EDX_TEST_PASSWORD", "EDX_JWT_SECRET")]
+    written = [p.read_text(errors="replace") for p in report.rglob("*") if p.is_file()]
+    for text in [result.stdout.str(), result.stderr.str(), *written]:
+        assert not [s for s in secrets if s in text]  # redacted as in `run`'s artifacts
     cli = run_cli(["run", "--profile", str(ref.profile_path), "--no-html"], env=ref.env, report_dir=tmp_path)
     assert cli.code == 0, cli.console[-2000:]
     assert summary(report)["counts"] == cli.summary()["counts"]
