@@ -115,6 +115,15 @@ def test_run_without_allure_prints_the_command_that_renders_the_same_report(
     assert "googletagmanager" not in page and "Open edX OAuth conformance: reference" in page
     assert [p.name for p in (report / "html").iterdir() if p.suffix in {".js", ".css"}] == []  # one file
     assert len((report / "history.jsonl").read_text().splitlines()) == 1
+    # Several report dirs: one combined report beside them, as `run --profile a --profile b` writes.
+    other = tmp_path / "other"
+    shutil.copytree(report / "allure-results", other / "allure-results")
+    summary = json.loads((report / "summary.json").read_text())
+    (other / "summary.json").write_text(json.dumps({**summary, "profile": "other"}))
+    combined = run_cli(["render", str(report), str(other)])
+    assert combined.code == 0, combined.console[-2000:]
+    page = (tmp_path / "combined-html" / "index.html").read_text(encoding="utf-8")
+    assert "Open edX OAuth conformance: reference vs other" in page
 
 
 def test_render_needs_a_report_dir(tmp_path: Path) -> None:
