@@ -341,13 +341,12 @@ def print_summary(summary: dict[str, Any], report_dir: Path, html: Path | None =
 
 @contextlib.contextmanager
 def _reference_profile(tls: bool = False) -> Iterator[Path]:
-    try:
-        from conformance.reference.launcher import running_reference
-    except ImportError as exc:
-        raise UsageError(
-            "the embedded reference instance needs the 'reference' extra: "
-            f"pip install -e '.[reference]' ({exc.name} is missing)"
-        ) from None
+    from conformance.reference.cli import missing_reference_extra
+    from conformance.reference.launcher import running_reference
+
+    missing = missing_reference_extra()
+    if missing:
+        raise UsageError(f"{missing}; or give --profile PATH to check an instance of your own")
     _out("starting the embedded reference instance ...")
     with running_reference(tls=tls) as ref:
         # The reference instance's secrets are its own, fresh for this run: give them to the
@@ -657,6 +656,11 @@ def build_parser() -> argparse.ArgumentParser:
     lc.add_argument("--format", choices=("text", "json"), default="text")
     lc.set_defaults(func=cmd_list_checks)
 
+    rd = sub.add_parser("render", help="render the HTML report of earlier runs (when Allure was missing)")
+    rd.add_argument("dirs", nargs="+", metavar="REPORT_DIR", help="a run's report dir (several: combined)")
+    rd.add_argument("--out", metavar="DIR", help="default: REPORT_DIR/html (several: combined-html/ beside)")
+    rd.set_defaults(func=cmd_render)
+
     jw = sub.add_parser("jwks-from-pem", help="derive the public JWK set from a private key file")
     jw.add_argument("keyfile", help="PEM private key, or a JSON JWK (JWT_PRIVATE_SIGNING_JWK)")
     jw.add_argument("--kid", help="key id (default: the JWK's kid, else a thumbprint)")
@@ -706,4 +710,21 @@ def cmd_jwks_from_pem(args: argparse.Namespace) -> int:
         _err(f"wrote the public JWK set ({len(jwks['keys'])} key) to {args.output}")
     else:
         sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """The single-file HTML report of earlier runs, exactly as `run` renders it."""
+    from conformance.html import RenderError, render_report_dirs
+
+    try:
+        output, problem = render_report_dirs(
+            [Path(d) for d in args.dirs], Path(args.out) if args.out else None
+        )
+    except RenderError as exc:
+        raise UsageError(str(exc)) from None
+    if problem:
+        _err(f"error: no HTML report: {problem}")
+        return EXIT_FAILED
+    _out(f"report: {output / 'index.html'}")
     return EXIT_OK

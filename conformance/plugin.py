@@ -53,6 +53,10 @@ from conformance._lib.verify import ConformanceFailure
 from conformance._lib.waivers import check_known, load_waivers, waivers_path
 from conformance.report import polish_allure, redact_tree, write_environment, write_summary
 
+# Plain-pytest use (--oauth-report-dir, no profile = usage error): registered with this plugin, so
+# it is there however the plugin was loaded (entry point `openedx_oauth_conformance`, -p, conftest).
+pytest_plugins = ["conformance._standalone"]
+
 SEVERITY = {"MUST": "critical", "SHOULD": "normal", "MAY": "minor"}
 
 
@@ -97,9 +101,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "oauth_requires(*names): what a case needs of the profile (registry.REQUIREMENTS)"
     )
     path = config.getoption("--oauth-profile")
-    _wrap_terminal(config)
     if not path:
-        return
+        return  # a run of other tests: pytest's output is theirs, untouched
+    _wrap_terminal(config)
     try:
         profile = load_profile(path)
         waivers = load_waivers(profile)
@@ -558,7 +562,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`service` cases come from the profile's [[services]] (one case per service)."""
-    if "service" not in metafunc.fixturenames:
+    is_check = metafunc.definition.get_closest_marker("oauth_check") is not None
+    if "service" not in metafunc.fixturenames or not is_check:  # leave other tests' `service` alone
         return
     state = metafunc.config.stash.get(STATE, None)
     names = [s["name"] for s in state.profile.data.get("services", [])] if state else []

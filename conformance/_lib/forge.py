@@ -6,13 +6,13 @@ import functools
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from faker import Faker
 
+from conformance._lib.data import data_file
 from conformance._lib.jwts import JwkSet, b64url, parse_jwt, sign_hmac
 from conformance._lib.redact import REDACTOR
 
@@ -25,20 +25,19 @@ __all__ = [
     "weak_secrets",
 ]
 
-VECTORS_DIR = Path(__file__).resolve().parents[1] / "vectors"
+VECTORS_DIR = data_file("vectors")
 # Nothing listens on the discard port: a server that fetches jku/x5u gets nothing back.
 UNSERVED_URL = "http://127.0.0.1:9/keys.json"
 
 
 @functools.cache
 def load_vectors(name: str) -> list[dict[str, Any]]:
-    with (VECTORS_DIR / f"{name}.json").open(encoding="utf-8") as fh:
-        return list(json.load(fh)["cases"])
+    return list(json.loads(VECTORS_DIR.joinpath(f"{name}.json").read_text(encoding="utf-8"))["cases"])
 
 
 @functools.cache
 def weak_secrets() -> tuple[str, ...]:
-    lines = (VECTORS_DIR / "weak-jwt-secrets.txt").read_text(encoding="utf-8").splitlines()
+    lines = VECTORS_DIR.joinpath("weak-jwt-secrets.txt").read_text(encoding="utf-8").splitlines()
     return tuple(s for s in (line.strip() for line in lines) if s and not s.startswith("#"))
 
 
@@ -138,9 +137,7 @@ def forge_jwt(vector: dict[str, Any], genuine: str, jwks: JwkSet | None, fake: F
         return _rsa_sign({params["header"]: UNSERVED_URL, "kid": "attacker"}, claims)
     if transform == "kid_traversal":
         # The classic: a kid that points a file-based key lookup at /dev/null, HMAC with empty key.
-        return sign_hmac(
-            {**header, "alg": "HS256", "kid": "../" * 20 + "dev/null"}, claims, b"", "sha256"
-        )
+        return sign_hmac({**header, "alg": "HS256", "kid": "../" * 20 + "dev/null"}, claims, b"", "sha256")
     if transform == "kid_unknown":
         return _rsa_sign({"kid": fake.pystr(min_chars=8, max_chars=8)}, claims)
     raise KeyError(f"unknown transform {transform!r}")

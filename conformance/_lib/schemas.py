@@ -1,25 +1,32 @@
-"""JSON Schemas from the repository's `schemas/` folder, loaded once and validated with jsonschema."""
+"""JSON Schemas (the package's `schemas/`, the repository's top-level `schemas/`), loaded once and
+validated with jsonschema."""
 
 from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-__all__ = ["SCHEMA_DIR", "load_schema", "schema_errors"]
+from conformance._lib.data import data_file
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+__all__ = ["SCHEMA_DIR", "load_schema", "schema_errors", "schema_names"]
+
+SCHEMA_DIR = data_file("schemas")
+_SUFFIX = ".schema.json"
 
 
 @functools.cache
 def load_schema(name: str) -> dict[str, Any]:
-    with (SCHEMA_DIR / f"{name}.schema.json").open(encoding="utf-8") as fh:
-        schema: dict[str, Any] = json.load(fh)
+    schema: dict[str, Any] = json.loads(SCHEMA_DIR.joinpath(name + _SUFFIX).read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     return schema
+
+
+def schema_names() -> list[str]:
+    """The names of every schema the package carries (`profile`, `summary`, ...)."""
+    return sorted(f.name.removesuffix(_SUFFIX) for f in SCHEMA_DIR.iterdir() if f.name.endswith(_SUFFIX))
 
 
 def schema_errors(instance: Any, name: str) -> list[str]:

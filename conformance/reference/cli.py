@@ -35,6 +35,7 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 5.0
 RATE_RE = re.compile(r"^\d+/\d*[smhd]$")
 
+INSTALL_NAME = "openedx-oauth-conformance"
 SERVICE_USERNAME = "svc_worker"
 TEST_USERNAME = "conformance_learner"
 CLIENT_ID = "conformance-backend-service-key"
@@ -161,9 +162,9 @@ def cmd_mutation_score(args: argparse.Namespace) -> int:
     if args.workers < 1:
         _complain(f"--workers must be at least 1, not {args.workers}")
         return EXIT_USAGE
-    missing = _missing_reference_packages()
+    missing = missing_reference_extra()
     if missing:
-        _complain(f"the reference instance needs the 'reference' extra ({', '.join(missing)} missing)")
+        _complain(missing)
         return EXIT_USAGE
     from conformance.reference import mutation
 
@@ -192,12 +193,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem:
         _complain(problem)
         return EXIT_USAGE
-    missing = _missing_reference_packages()
+    missing = missing_reference_extra()
     if missing:
-        _complain(
-            f"the reference instance needs the 'reference' extra ({', '.join(missing)} missing): "
-            "pip install -e '.[reference]'"
-        )
+        _complain(missing)
         return EXIT_USAGE
 
     stop = threading.Event()
@@ -229,6 +227,17 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
     if needs_tls and not args.tls:
         return f"fault(s) {', '.join(needs_tls)} live in the TLS front: add --tls"
     return None
+
+
+def missing_reference_extra() -> str | None:
+    """None when the reference instance can start; else what to install, in one line."""
+    missing = _missing_reference_packages()
+    if not missing:
+        return None
+    return (
+        "the embedded reference instance needs the 'reference' extra: "
+        f"pip install '{INSTALL_NAME}[reference]' ({', '.join(missing)} missing)"
+    )
 
 
 def _missing_reference_packages() -> list[str]:
@@ -376,10 +385,9 @@ def _listen(port: int) -> socket.socket:
 
 
 def _start_service(role: str, config_path: Path, sock: socket.socket) -> subprocess.Popen[bytes]:
+    # The service runs on the same interpreter, so it imports the same installed package (editable
+    # or wheel); no PYTHONPATH of ours, which would put site-packages or a checkout ahead of others.
     env = dict(os.environ)
-    # The service must import this very package, even from a checkout that is not installed.
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.Popen(
         [
