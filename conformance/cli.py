@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import os
-import pkgutil
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -19,7 +17,6 @@ from conformance._lib.redact import redact
 from conformance._lib.waivers import check_known, load_waivers, waivers_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
-CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
 
 class UsageError(Exception):
@@ -40,20 +37,12 @@ def _err(text: str) -> None:
     sys.stderr.flush()
 
 
-def load_checks() -> dict[str, Any]:
-    """Import every check module so that the registry is complete (no instance contacted)."""
-    from conformance._lib.registry import REGISTRY
-
-    for module in pkgutil.iter_modules([str(CHECKS_DIR)]):
-        if module.name.startswith("test_"):
-            importlib.import_module(f"conformance.checks.{module.name}")
-    return dict(REGISTRY)
-
-
 # run ----------------------------------------------------------------------------------------------
 
 
 def pytest_args(profile_path: Path, report_dir: Path, args: argparse.Namespace) -> list[str]:
+    from conformance._lib.registry import CHECKS_DIR
+
     argv = [
         str(CHECKS_DIR),
         "--rootdir",
@@ -204,6 +193,8 @@ def _reference_profile() -> Iterator[Path]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from conformance._lib.registry import load_checks
+
     if args.seed is None:
         import random
 
@@ -234,7 +225,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def dry_run(loaded: list[tuple[Path, Any]], args: argparse.Namespace) -> int:
     """What would run for each profile, and why the rest would be skipped; no request is sent."""
-    from conformance._lib.registry import matches, missing_requirement
+    from conformance._lib.registry import load_checks, matches, missing_requirement
 
     checks = sorted(load_checks().values(), key=lambda m: (m.area, m.id))
     for _, profile in loaded:
@@ -361,6 +352,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_list_checks(args: argparse.Namespace) -> int:
+    from conformance._lib.registry import load_checks
     from conformance._lib.spec import clause_url
 
     checks = sorted(load_checks().values(), key=lambda m: (m.area, m.id))
@@ -374,6 +366,16 @@ def cmd_list_checks(args: argparse.Namespace) -> int:
 
 
 # main ---------------------------------------------------------------------------------------------
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of processes, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (1: in this process), not {value}")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -399,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--deselect", action="append", metavar="ID", help="check id, prefix or area")
     run.add_argument(
         "--workers",
-        type=int,
+        type=_workers,
         default=1,
         metavar="N",
         help="run checks in N processes (pays off against remote instances, not on loopback)",
@@ -431,7 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:
         pass
     else:
-        register(sub)
+        from conformance.selftest.cli import register as register_selftest
+
+        register_selftest(register(sub))
     return parser
 
 

@@ -26,10 +26,9 @@ from conformance._lib import profile as profile_module
 from conformance._lib.http import Http
 from conformance._lib.jwts import load_jwks
 from conformance._lib.profile import Profile, profile_from_data
-from conformance._lib.registry import missing_requirement
+from conformance._lib.registry import load_checks, missing_requirement
 from conformance._lib.tokens import TokenFlows
 from conformance._lib.verify import ConformanceFailure
-from conformance.cli import load_checks
 from tests.stub_lms import (
     AUDIENCE,
     CLIENT_ID,

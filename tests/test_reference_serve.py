@@ -282,8 +282,25 @@ def test_list_faults_json() -> None:
     table = json.loads(result.stdout)
     assert [entry["name"] for entry in table] == [fault.name for fault in FAULTS]
     for entry in table:
-        assert set(entry) == {"name", "description", "area", "catches"}
+        assert set(entry) == {
+            "name",
+            "description",
+            "area",
+            "catches",
+            "collateral",
+            "profile_overlay",
+            "rate_limit",
+        }
         assert isinstance(entry["catches"], list)
+    # What reproduces a fault run from outside the project: its profile overlay and its rate limit.
+    by_name = {entry["name"]: entry for entry in table}
+    for fault in FAULTS:
+        assert by_name[fault.name]["profile_overlay"] == fault.profile
+        assert by_name[fault.name]["rate_limit"] == fault.rate_limit
+        if fault.rate_limit is not None:
+            assert reference_cli.RATE_RE.match(fault.rate_limit)
+    assert any(entry["profile_overlay"] for entry in table)
+    assert any(entry["rate_limit"] for entry in table)
 
 
 def test_list_faults_text() -> None:

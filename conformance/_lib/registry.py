@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
@@ -14,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AREAS",
+    "CHECKS_DIR",
     "LEVELS",
     "REGISTRY",
     "REQUIREMENTS",
@@ -21,6 +25,7 @@ __all__ = [
     "CheckMeta",
     "Requirement",
     "check",
+    "load_checks",
     "matches",
     "missing_requirement",
     "need",
@@ -160,6 +165,16 @@ class CheckMeta:
 
 
 REGISTRY: dict[str, CheckMeta] = {}
+# The check modules (`test_<area>.py`): importing them fills REGISTRY.
+CHECKS_DIR = Path(__file__).resolve().parents[1] / "checks"
+
+
+def load_checks() -> dict[str, CheckMeta]:
+    """Every registered check by id, after importing every check module (no instance contacted)."""
+    for module in pkgutil.iter_modules([str(CHECKS_DIR)]):
+        if module.name.startswith("test_"):
+            importlib.import_module(f"conformance.checks.{module.name}")
+    return dict(REGISTRY)
 
 
 def check(

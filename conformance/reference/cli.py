@@ -73,8 +73,9 @@ probe = "/api/v1/catalogs/"
 """
 
 
-def register(subparsers: Any) -> None:
-    """Add ``reference serve`` and ``reference list-faults`` to the suite's command line."""
+def register(subparsers: Any) -> Any:
+    """Add ``reference serve`` and ``reference list-faults`` to a command line; returns the
+    ``reference`` subcommands, where others (``mutation-score``) may add theirs."""
     reference = subparsers.add_parser("reference", help="the embedded reference instance")
     commands = reference.add_subparsers(dest="reference_command", required=True)
 
@@ -101,23 +102,7 @@ def register(subparsers: Any) -> None:
     list_faults.add_argument("--format", choices=("text", "json"), default="text")
     list_faults.set_defaults(func=cmd_list_faults)
 
-    mutation = commands.add_parser(
-        "mutation-score",
-        help="run the suite against every fault: faults killed, and the faults that kill each check",
-        description=(
-            "Start the reference instance once per fault, run the suite against it (--strict) and "
-            "report the faults killed, the faults that kill each check id, the check ids no fault kills "
-            "and the runs that disagree with the fault table. Exit 0 when every fault is killed, every "
-            "killable check id is killed and the table is confirmed; 1 otherwise."
-        ),
-    )
-    mutation.add_argument("--format", choices=("text", "json"), default="text")
-    mutation.add_argument("--workers", type=int, default=4, metavar="N", help="runs at a time (4)")
-    mutation.add_argument(
-        "--fault", action="append", default=[], metavar="NAME", help="only this fault (repeatable)"
-    )
-    mutation.add_argument("--seed", type=int, help="seed for the suite's generated values, in every run")
-    mutation.set_defaults(func=cmd_mutation_score)
+    return commands
 
 
 # list-faults ---------------------------------------------------------------------------------------
@@ -133,41 +118,6 @@ def cmd_list_faults(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# mutation-score ------------------------------------------------------------------------------------
-
-
-def cmd_mutation_score(args: argparse.Namespace) -> int:
-    unknown = fault_table.unknown(args.fault)
-    if unknown:
-        known = ", ".join(fault.name for fault in fault_table.FAULTS)
-        _complain(f"unknown fault {', '.join(repr(name) for name in unknown)}; known faults: {known}")
-        return EXIT_USAGE
-    if args.workers < 1:
-        _complain(f"--workers must be at least 1, not {args.workers}")
-        return EXIT_USAGE
-    missing = _missing_reference_packages()
-    if missing:
-        _complain(f"the reference instance needs the 'reference' extra ({', '.join(missing)} missing)")
-        return EXIT_USAGE
-    from conformance.reference import mutation
-
-    chosen = [fault for fault in fault_table.FAULTS if not args.fault or fault.name in args.fault]
-    done = 0
-
-    def progress(fault: fault_table.Fault, run: mutation.FaultRun) -> None:
-        nonlocal done
-        done += 1
-        state = "killed" if run.killed else "SURVIVED"
-        sys.stderr.write(f"[{done}/{len(chosen)}] {fault.name}: {state} (exit {run.exit_code})\n")
-        sys.stderr.flush()
-
-    started = time.monotonic()
-    runs = mutation.run_faults(chosen, workers=args.workers, seed=args.seed, on_done=progress)
-    report = mutation.score(runs, seconds=time.monotonic() - started, workers=args.workers)
-    _say(json.dumps(report.as_json(), indent=2) if args.format == "json" else report.as_text())
-    return EXIT_OK if report.ok else EXIT_FAILED
-
-
 # serve ---------------------------------------------------------------------------------------------
 
 
@@ -176,7 +126,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem:
         _complain(problem)
         return EXIT_USAGE
-    missing = _missing_reference_packages()
+    missing = missing_reference_packages()
     if missing:
         _complain(
             f"the reference instance needs the 'reference' extra ({', '.join(missing)} missing): "
@@ -212,7 +162,7 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _missing_reference_packages() -> list[str]:
+def missing_reference_packages() -> list[str]:
     import importlib.util
 
     modules = {

@@ -48,12 +48,19 @@ class Fault:
     rate_limit: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """What ``list-faults --format json`` prints for the fault."""
+        """What ``list-faults --format json`` prints for the fault: enough to reproduce its run
+        (``reference serve --fault NAME --rate-limit RATE``, then the suite with the profile
+        overlay merged into the instance's profile.toml)."""
         return {
             "name": self.name,
             "description": self.description,
             "area": self.area,
             "catches": list(self.catches),
+            "collateral": dict(self.collateral),
+            # Keys merged into the generated profile.toml (tables merge key by key).
+            "profile_overlay": dict(self.profile),
+            # The token endpoint's rate for the fault's run; null: the matrix's generous rate.
+            "rate_limit": self.rate_limit,
         }
 
 
