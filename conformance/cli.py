@@ -23,13 +23,21 @@ class UsageError(Exception):
     """Exit 2 with this message."""
 
 
-def _out(text: str = "") -> None:
+def _out(text: str = "", *, redacted: bool = True) -> None:
+    """One line to stdout, through the redactor unless the text is the suite's own static data
+    (check ids, titles, clauses), which holds no secret and which the redactor's credential shapes
+    could mangle ("Authorization: Bearer  [RFC6750-2.1]" looks like a header with a value)."""
     try:
-        sys.stdout.write(redact(text) + "\n")
+        sys.stdout.write((redact(text) if redacted else text) + "\n")
         sys.stdout.flush()
     except BrokenPipeError:  # `... | head`: the reader has gone; stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(EXIT_OK) from None
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 request`, `2 requests`."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _err(text: str) -> None:
@@ -168,7 +176,7 @@ def print_summary(summary: dict[str, Any], report_dir: Path, html: Path | None =
         _out(f"note: {note}")
     _out(
         f"{summary['profile']}: {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['skipped']} skipped, {counts['waived']} waived; {summary['requests']} requests "
+        f"{counts['skipped']} skipped, {counts['waived']} waived; {_count(summary['requests'], 'request')} "
         f"in {summary['duration_s']} s; exit {summary.get('exit_code')}"
     )
     _out(f"report: {report_dir}/" + (f" (open {html})" if html and html.exists() else ""))
@@ -242,7 +250,7 @@ def dry_run(loaded: list[tuple[Path, Any]], args: argparse.Namespace) -> int:
                 f"  {'run ' if reason is None else 'skip'} [{meta.level:<6}] {meta.id}"
                 + (f": {reason}" if reason else "")
             )
-        _out(f"  {runs} checks would run (parametrized ones in several cases); nothing was sent")
+        _out(f"  {_count(runs, 'check')} would run (parametrized ones in several cases); nothing was sent")
     return EXIT_OK
 
 
@@ -357,10 +365,11 @@ def cmd_list_checks(args: argparse.Namespace) -> int:
 
     checks = sorted(load_checks().values(), key=lambda m: (m.area, m.id))
     if args.format == "json":
-        _out(json.dumps([dict(m.as_dict(), links=[clause_url(c) for c in m.spec]) for m in checks], indent=2))
+        listing = [dict(m.as_dict(), links=[clause_url(c) for c in m.spec]) for m in checks]
+        _out(json.dumps(listing, indent=2), redacted=False)
         return EXIT_OK
     for m in checks:
-        _out(f"{m.id:<58} {m.level:<6} {m.ref:<6} {m.title}  [{', '.join(m.spec)}]")
+        _out(f"{m.id:<58} {m.level:<6} {m.ref:<6} {m.title}  [{', '.join(m.spec)}]", redacted=False)
     _out(f"{len(checks)} checks in {len({m.area for m in checks})} areas")
     return EXIT_OK
 
@@ -463,7 +472,7 @@ def cmd_jwks_from_pem(args: argparse.Namespace) -> int:
     text = json.dumps(jwks, indent=2) + "\n"
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
-        _err(f"wrote the public JWK set ({len(jwks['keys'])} key) to {args.output}")
+        _err(f"wrote the public JWK set ({_count(len(jwks['keys']), 'key')}) to {args.output}")
     else:
         sys.stdout.write(text)
     return EXIT_OK

@@ -8,10 +8,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-__all__ = ["CATEGORIES", "allure_binary", "render_html", "strip_analytics"]
+__all__ = ["CATEGORIES", "HISTORY_LIMIT", "allure_binary", "render_html", "strip_analytics"]
 
 ROOT = Path(__file__).resolve().parents[1]
 CATEGORIES = Path(__file__).resolve().parent / "allure-categories.json"
+# Runs kept in a report dir's history.jsonl (the report's trends); Allure drops the oldest beyond it.
+HISTORY_LIMIT = 30
 _ANALYTICS = (
     re.compile(r"<script[^>]*googletagmanager[^>]*>\s*</script>\s*", re.I),
     re.compile(r"<script[^>]*>(?:(?!</script>).)*?\bgtag\((?:(?!</script>).)*?</script>\s*", re.I | re.S),
@@ -74,6 +76,7 @@ def render_html(
     }
     if history is not None:
         config["historyPath"] = str(history)
+        config["historyLimit"] = HISTORY_LIMIT
     # An .mjs config: Allure 3 environment matchers are functions, which JSON cannot hold.
     envs = ""
     if environments:

@@ -16,6 +16,8 @@ import pytest
 from faker import Faker
 
 import conformance
+from conformance import allure_tidy
+from conformance._lib.curl import curl_line
 from conformance._lib.http import (
     BudgetExhausted,
     Exchange,
@@ -105,6 +107,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _wrap_terminal(config)
     if not path:
         return
+    allure_tidy.register()
     try:
         profile = load_profile(path)
         waivers = load_waivers(profile)
@@ -350,7 +353,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     if report.failed and call.when == "call" and state.exchanges:
         allure.attach(
-            state.exchanges[-1].curl(),
+            curl_line(state.exchanges[-1], state.profile),
             name="reproduce with curl",
             attachment_type=allure.attachment_type.TEXT,
         )
@@ -456,6 +459,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
+    allure_tidy.unregister()
     state = config.stash.get(STATE, None)
     if state is None:
         return

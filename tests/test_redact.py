@@ -53,6 +53,7 @@ def test_jwt_signature_is_masked_but_claims_stay_readable(r):
         ("Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123", "abcdefghijklmnopqrstuvwxyz0123"),
         ("authorization: JWT abcdefghijklmnopqrstuvwxyz0123", "abcdefghijklmnopqrstuvwxyz0123"),
         ("curl -H 'Authorization: Token zzzzzzzzzzzz'", "zzzzzzzzzzzz"),
+        ("Authorization: bareopaquetoken77", "bareopaquetoken77"),
         ('\\"client_secret\\": \\"escapedsecretvalue\\"', "escapedsecretvalue"),
     ],
 )
@@ -66,6 +67,9 @@ def test_credential_shapes_are_masked_without_registration(r, text, leaked):
         "The token endpoint answers JWT requests with a JWT",
         "token_type=jwt&grant_type=client_credentials",
         "Bearer tokens are accepted",
+        # A header name followed by a scheme alone holds no credential (a check title says this).
+        "An opaque token is accepted with Authorization: Bearer",
+        "Authorization: JWT",
     ],
 )
 def test_prose_is_left_alone(r, prose):

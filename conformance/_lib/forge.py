@@ -19,6 +19,7 @@ from conformance._lib.redact import REDACTOR
 from conformance._lib.schemas import schema_errors
 
 __all__ = [
+    "FORGED",
     "JWT_TRANSFORMS",
     "SECRET_TRANSFORMS",
     "VECTORS_DIR",
@@ -171,10 +172,21 @@ JWT_TRANSFORMS: dict[str, Callable[[Forgery], str]] = {
 }
 
 
+# Forged tokens are no credential (the instance must refuse them): a reproduction spells them out.
+# token -> (what to spell, the variable that stands for the rest or ""): a tampered payload keeps a
+# genuine signature, which stays a secret.
+FORGED: dict[str, tuple[str, str]] = {}
+
+
 def forge_jwt(vector: Mapping[str, Any], genuine: str, jwks: JwkSet | None, fake: Faker) -> str:
     """Apply the vector's transform to a genuine token."""
     forgery = Forgery(genuine, parse_jwt(genuine), vector.get("params", {}), jwks, fake)
-    return JWT_TRANSFORMS[vector["transform"]](forgery)
+    token = JWT_TRANSFORMS[vector["transform"]](forgery)
+    keeps_genuine_signature = token.rsplit(".", 1)[-1] == genuine.rsplit(".", 1)[-1]
+    FORGED[token] = (
+        (token.rsplit(".", 1)[0] + ".", "GENUINE_JWT_SIGNATURE") if keeps_genuine_signature else (token, "")
+    )
+    return token
 
 
 # The vector files ----------------------------------------------------------------------------------

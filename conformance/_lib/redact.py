@@ -106,11 +106,15 @@ class Redactor:
             return {k: self.redact_json(v) for k, v in value.items()}
         return value
 
-    def redact_bytes(self, data: bytes) -> bytes:
-        return self.redact(data.decode("utf-8", "replace")).encode()
+
+# Scheme names alone carry no credential: prose such as a check title ("... with Authorization:
+# Bearer") keeps them.
+_SCHEMES = ("basic", "bearer", "jwt", "token", "digest")
 
 
 def _mask_credentials(value: str) -> str:
+    if value.strip().lower() in _SCHEMES:
+        return value
     scheme, _, rest = value.partition(" ")
     return f"{scheme} {MASK}" if rest else MASK
 
