@@ -48,11 +48,15 @@ RUNTIME_FILE = "runtime.json"
 JWKS_FILE = "jwks.json"
 ENV_FILE = "env"
 PROFILE_FILE = "profile.toml"
+# Held (flock) by the serve process for as long as it runs: a second serve on the same state dir
+# refuses; the kernel drops the lock when its holder dies, so a dead server's file is taken over.
+LOCK_FILE = "serve.lock"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # what a profile name may be
 DATABASE_FILES = ("lms.sqlite3", "discovery.sqlite3")
 
 PROFILE_TEMPLATE = """\
 # Written by `openedx-oauth-conformance reference serve`; the secrets are in the env file beside it.
-name = "reference"
+name = "{name}"
 base_url = "{lms_url}"
 [client]
 id = "${{EDX_OAUTH_CLIENT_ID}}"
@@ -94,6 +98,12 @@ def register(subparsers: Any) -> Any:
         "--rate-limit", default="120/m", metavar="RATE", help="token endpoint limit per client IP (120/m)"
     )
     serve.add_argument("--record-tokens", metavar="FILE", help="append every token issued to FILE")
+    serve.add_argument(
+        "--name",
+        default="reference",
+        metavar="NAME",
+        help="the name of the profile it writes, and so of its report folder (default: reference)",
+    )
     # For the launcher: stop when the process that started us goes away.
     serve.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
@@ -159,6 +169,8 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         return f"--latency-ms must not be negative, not {args.latency_ms}"
     if not RATE_RE.match(args.rate_limit):
         return f"--rate-limit must look like 120/m (a count per s, m, h or d), not {args.rate_limit!r}"
+    if not NAME_RE.match(args.name):
+        return f"--name must be letters, digits, '.', '_' or '-' (at most 64), not {args.name!r}"
     return None
 
 
@@ -177,12 +189,47 @@ def missing_reference_packages() -> list[str]:
 
 
 def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, temporary: bool) -> int:
-    from conformance.reference import keys
-    from conformance.reference.runtime import RuntimeConfig, write_private
-
     started = time.monotonic()
     if not state_dir.exists():
         state_dir.mkdir(mode=0o700, parents=True)
+    lock = _lock_state_dir(state_dir)
+    if lock is None:
+        return EXIT_FAILED
+    try:
+        return _serve_locked(args, state_dir, stop, temporary, started)
+    finally:
+        lock.close()
+
+
+def _lock_state_dir(state_dir: Path) -> IO[str] | None:
+    """The state dir's lock, held until closed; None (and one message) when a running serve holds it."""
+    import fcntl
+
+    handle = (state_dir / LOCK_FILE).open("a+", encoding="ascii")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        _complain(
+            f"the state dir {state_dir} is in use by another `reference serve` (pid {holder}); "
+            "stop it first or give this one another --state-dir"
+        )
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def _serve_locked(
+    args: argparse.Namespace, state_dir: Path, stop: threading.Event, temporary: bool, started: float
+) -> int:
+    from conformance.reference import keys
+    from conformance.reference.runtime import RuntimeConfig, write_private
+
     # Every start is a fresh instance: old databases would hold old applications and tokens, and
     # an old profile or env file must not pass for this run's before it is ready.
     stale = [f"{name}{suffix}" for name in DATABASE_FILES for suffix in ("", "-wal", "-shm", "-journal")]
@@ -241,7 +288,7 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
         if failure:
             _complain(failure)
             return EXIT_FAILED
-        _write_outputs(config, state_dir, material.published_jwks)
+        _write_outputs(config, state_dir, material.published_jwks, args.name)
         _announce(config, state_dir, args, time.monotonic() - started, temporary)
         return _supervise(children, stop)
     finally:
@@ -323,7 +370,7 @@ def _wait_until_ready(children: dict[str, subprocess.Popen[bytes]], stop: thread
     return None
 
 
-def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any]) -> None:
+def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any], name: str) -> None:
     from conformance.reference.runtime import write_private
 
     (state_dir / JWKS_FILE).write_text(json.dumps(jwks, indent=2) + "\n")
@@ -338,6 +385,7 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any]) -> None:
     write_private(state_dir / ENV_FILE, "".join(f"{name}={value}\n" for name, value in env.items()))
     (state_dir / PROFILE_FILE).write_text(
         PROFILE_TEMPLATE.format(
+            name=name,
             lms_url=config.lms_url,
             issuer=config.issuer,
             audience=config.audience,

@@ -57,9 +57,11 @@ def serve_command(
     record_tokens: str | os.PathLike[str] | None = None,
     rate_limit: str | None = None,
     port: int = 0,
+    name: str | None = None,
 ) -> list[str]:
     command = [sys.executable, "-m", "conformance", "reference", "serve", "--exit-with-parent"]
     command += ["--state-dir", str(state_dir), "--port", str(port)]
+    command += ["--name", name] if name else []
     for name in faults:
         command += ["--fault", name]
     if latency_ms:
@@ -80,6 +82,7 @@ def running_reference(
     rate_limit: str | None = None,
     port: int = 0,
     timeout: float = 30,
+    name: str | None = None,
 ) -> Iterator[RunningReference]:
     """Run the reference instance for the duration of the ``with`` block."""
     owned_dir = None if state_dir is not None else Path(tempfile.mkdtemp(prefix="openedx-reference-"))
@@ -88,7 +91,7 @@ def running_reference(
     # The server's errors go to a file: a pipe nobody reads would fill up and stall it.
     stderr = tempfile.TemporaryFile()
     process = subprocess.Popen(
-        serve_command(directory, faults, latency_ms, record_tokens, rate_limit, port),
+        serve_command(directory, faults, latency_ms, record_tokens, rate_limit, port, name),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=stderr,
