@@ -384,6 +384,9 @@ TABLE: dict[str, Unit] = {
         fails("plain-http-served", "the token endpoint is not served over plain http"),
         either=("plain-http-closed",),
     ),
+    "resources.jwt.scheme-case": unit(
+        fails("jwt-scheme-case-sensitive", "schemes are case-insensitive"),
+    ),
 }
 
 # Cases that skip by themselves (`need(...)`) when the profile or instance lacks something: the

@@ -753,6 +753,17 @@ FAULTS: tuple[Fault, ...] = (
         area="revocation",
         catches=["revocation.request.malformed"],
     ),
+    # ---- resources: a proxy in front of the API ------------------------------------------------------
+    Fault(
+        name="gateway-scheme-case-sensitive",
+        description=(
+            "A proxy in front of the LMS API forwards the Authorization header only when its scheme is "
+            "spelt exactly JWT or Bearer (a case-sensitive rule): 'jwt <token>' arrives without "
+            "credentials."
+        ),
+        area="resources",
+        catches=["resources.jwt.scheme-case"],
+    ),
 )
 
 BY_NAME: dict[str, Fault] = {fault.name: fault for fault in FAULTS}
