@@ -211,3 +211,20 @@ def test_secrets_the_profile_does_not_name_become_named_placeholders(server):
         profile,
     )
     assert wrong not in line and '"$WRONG_CLIENT_SECRET"' in line
+
+
+def test_an_undecodable_basic_header_is_a_placeholder():
+    import httpx
+
+    ex = Exchange(
+        "POST",
+        "http://127.0.0.1:9/oauth2/access_token",
+        {"Authorization": "Basic not*base64!"},
+        b"",
+        401,
+        httpx.Headers(),
+        b"",
+        1.0,
+    )
+    line = curl_line(ex)
+    assert '-u "$BASIC_CREDENTIALS"' in line and "not*base64!" not in line

@@ -114,8 +114,10 @@ def _basic_words(value: str, names: _Names) -> list[list[Segment]]:
     credentials = _basic(value, names)
     plain = [text for kind, text in credentials if kind != "var"]
     variables = [text for kind, text in credentials if kind == "var"]
-    encoded = base64.b64decode(value.partition(" ")[2] + "==").decode("utf-8", "replace")
-    if unquote_plus(encoded) == encoded or len(variables) != 2 or plain != [":"]:
+    if len(variables) != 2 or plain != [":"]:
+        return [[("lit", "-u")], credentials]
+    encoded = base64.b64decode(value.partition(" ")[2]).decode("utf-8")  # valid: _basic decoded it
+    if unquote_plus(encoded) == encoded:
         return [[("lit", "-u")], credentials]
     script = (
         "import base64,os,urllib.parse as u;"
