@@ -86,6 +86,7 @@ def test_profile_has_exactly_the_documented_shape(ref: RunningReference) -> None
     lms_port = ref.url.rsplit(":", 1)[1]
     discovery_port = ref.discovery_url.rsplit(":", 1)[1]
     expected = reference_cli.PROFILE_TEMPLATE.format(
+        name="reference",
         lms_url=f"http://127.0.0.1:{lms_port}",
         issuer=f"http://127.0.0.1:{lms_port}/oauth2",
         audience="openedx",

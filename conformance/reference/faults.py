@@ -34,6 +34,7 @@ UNKILLABLE: dict[str, str] = {
 # Collateral reasons used by several faults.
 _BASELINE = "its baseline (the genuine token is accepted at the probe) fails first"
 _SHARED_JWT = "it uses the run's shared default JWT, which the fault stops the endpoint issuing"
+_REFUSED_ANYWAY = "it sends the default JWT, which the fault makes the LMS API refuse under any scheme name"
 _SHARED_BODY = "it uses a token requested with credentials in the body, which the fault refuses"
 
 
@@ -130,6 +131,7 @@ FAULTS: tuple[Fault, ...] = (
         area="jwt",
         catches=["jwt.claims.times", "resources.jwt.accepted", "resources.services.accept-jwt"],
         collateral={
+            "resources.jwt.scheme-case": _REFUSED_ANYWAY,
             "jwt-attacks.tampered-payload": _BASELINE,
             "jwt-attacks.bad-signature": _BASELINE,
             "jwt-attacks.alg-none": _BASELINE,
@@ -439,6 +441,7 @@ FAULTS: tuple[Fault, ...] = (
         | {
             check_id: _SHARED_JWT
             for check_id in (
+                "resources.jwt.scheme-case",
                 "response-schema.token.schema",
                 "response-schema.content-type.json",
                 "response-schema.cache-control.no-store",
@@ -611,6 +614,7 @@ FAULTS: tuple[Fault, ...] = (
         area="resources",
         catches=["resources.jwt.accepted"],
         collateral={
+            "resources.jwt.scheme-case": _REFUSED_ANYWAY,
             "jwt-attacks.tampered-payload": _BASELINE,
             "jwt-attacks.bad-signature": _BASELINE,
             "jwt-attacks.alg-none": _BASELINE,
