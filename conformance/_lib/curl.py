@@ -42,6 +42,10 @@ class _Names:
 
     def __init__(self, profile: Profile | None) -> None:
         self.by_value: dict[str, str] = {}
+        # Shell variables the line sets itself: forged tokens, spelled out on a line of their own
+        # (`FORGED_TOKEN='eyJ...'`), where no credential shape can be read into them.
+        self.assigned: dict[str, list[Segment]] = {}
+        self.needed: set[str] = set()  # variables those lines use
         if profile is None:
             return
         ids = {
@@ -68,7 +72,9 @@ class _Names:
             return [("var", self.by_value[text])]
         if text in FORGED:
             spelled, rest = FORGED[text]
-            return [("raw", spelled)] + ([("var", rest)] if rest else [])
+            name = "FORGED_TOKEN" + (f"_{len(self.assigned) + 1}" if self.assigned else "")
+            self.assigned[name] = [("raw", spelled)] + ([("var", rest)] if rest else [])
+            return [("var", name)]
         if field in _FALLBACK and text and text in REDACTOR.known():
             return [("var", _FALLBACK[field] if field != "client_secret" else "WRONG_CLIENT_SECRET")]
         return self.within(text)
@@ -124,11 +130,21 @@ def _basic_words(value: str, names: _Names) -> list[list[Segment]]:
         "q=lambda v:u.quote_plus(os.environ[v]);"
         f'print(base64.b64encode((q("{variables[0]}")+":"+q("{variables[1]}")).encode()).decode())'
     )
-    header = f'"Authorization: Basic $(python3 -c {shlex.quote(script)})"'
-    return [[("lit", "-H")], [("shell", header)]]
+    # On a line of its own: after `Authorization:` the report's redaction pass masks all but a
+    # quoted scheme name.
+    names.assigned["BASIC_AUTH"] = [("shell", f"$(python3 -c {shlex.quote(script)})")]
+    names.needed.update(variables)
+    return [[("lit", "-H")], [("raw", "Authorization: Basic "), ("var", "BASIC_AUTH")]]
 
 
-def _word(segments: list[Segment]) -> str:
+_FLAG = re.compile(r"^-[A-Za-z-]+$|^[A-Z]+$|^curl$")  # curl, its options, the method
+
+
+def _needs_quotes(text: str) -> bool:
+    return not _FLAG.match(text)
+
+
+def _word(segments: list[Segment], quoted: bool = False) -> str:
     merged: list[Segment] = []
     for kind, text in segments:
         if kind == "lit":  # redacted on its own, then quoted with the raw text around it
@@ -144,7 +160,13 @@ def _word(segments: list[Segment]) -> str:
         elif kind == "shell":
             out.append(text)
         elif text:
-            out.append(shlex.quote(text))
+            # Always quoted, even when the shell would not need it: the redaction pass over the
+            # report reads `token_type=jwt http://...` as a JWT credential, never `'...=jwt' '...'`.
+            out.append(
+                "'" + text.replace("'", "'\"'\"'") + "'"
+                if quoted or len(merged) > 1 or _needs_quotes(text)
+                else text
+            )
     return "".join(out) or "''"
 
 
@@ -190,19 +212,12 @@ def curl_line(exchange: Exchange, profile: Profile | None = None) -> str:
     elif body:
         words += [[("lit", "--data-raw")], names.within(body)]
     words.append(_query(exchange.url, names))
-    used = sorted({text for word in words for kind, text in word if kind == "var"})
-    used += sorted(
-        {
-            v
-            for word in words
-            for kind, text in word
-            if kind == "shell"
-            for v in names.by_value.values()
-            if f'"{v}"' in text
-        }
-        - set(used)
-    )
-    line = " ".join(_word(word) for word in words)
+    prelude = [f"{name}={_word(value, quoted=True)}" for name, value in names.assigned.items()]
+    settable = [text for value in names.assigned.values() for kind, text in value if kind == "var"]
+    settable += sorted(names.needed)
+    used = sorted({text for word in words for kind, text in word if kind == "var"} - set(names.assigned))
+    used += sorted(set(settable) - set(used))
+    line = "\n".join([*prelude, " ".join(_word(word) for word in words)])
     if not used:
         return line
     note = "# export first: " + ", ".join(f"${v}" for v in used)

@@ -182,10 +182,13 @@ def forge_jwt(vector: Mapping[str, Any], genuine: str, jwks: JwkSet | None, fake
     """Apply the vector's transform to a genuine token."""
     forgery = Forgery(genuine, parse_jwt(genuine), vector.get("params", {}), jwks, fake)
     token = JWT_TRANSFORMS[vector["transform"]](forgery)
-    keeps_genuine_signature = token.rsplit(".", 1)[-1] == genuine.rsplit(".", 1)[-1]
-    FORGED[token] = (
-        (token.rsplit(".", 1)[0] + ".", "GENUINE_JWT_SIGNATURE") if keeps_genuine_signature else (token, "")
-    )
+    signature = token.rsplit(".", 1)[-1]
+    if signature == genuine.rsplit(".", 1)[-1]:
+        FORGED[token] = (token.rsplit(".", 1)[0] + ".", "GENUINE_JWT_SIGNATURE")
+    else:
+        FORGED[token] = (token, "")
+        if signature and token not in genuine:
+            REDACTOR.publish(token)  # shown as sent in the report's curl lines: it is no credential
     return token
 
 
