@@ -28,23 +28,29 @@ from conformance._lib.outcomes import (
 )
 from conformance._lib.profile import Profile, ProfileError, load_profile
 from conformance._lib.redact import redact
-from conformance._lib.registry import CheckMeta, load_checks, matches, parse_skip, suggest
+from conformance._lib.registry import CHECKS_DIR, CheckMeta, load_checks, matches, parse_skip, suggest
 from conformance._lib.waivers import check_known, load_waivers, waivers_path
-
-CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
 
 class UsageError(Exception):
     """Exit 2 with this message."""
 
 
-def _out(text: str = "") -> None:
+def _out(text: str = "", *, redacted: bool = True) -> None:
+    """One line to stdout, through the redactor unless the text is the suite's own static data
+    (check ids, titles, clauses), which holds no secret and which the redactor's credential shapes
+    could mangle ("Authorization: Bearer  [RFC6750-2.1]" looks like a header with a value)."""
     try:
-        sys.stdout.write(redact(text) + "\n")
+        sys.stdout.write((redact(text) if redacted else text) + "\n")
         sys.stdout.flush()
     except BrokenPipeError:  # `... | head`: the reader has gone; stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(EXIT_OK) from None
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 request`, `2 requests`."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _err(text: str) -> None:
@@ -357,6 +363,7 @@ def _reference_profile(tls: bool = False) -> Iterator[Path]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+
     if args.seed is None:
         import random
 
@@ -552,15 +559,26 @@ def cmd_list_checks(args: argparse.Namespace) -> int:
 
     checks = sorted(load_checks().values(), key=lambda m: (m.area, m.id))
     if args.format == "json":
-        _out(json.dumps([dict(m.as_dict(), links=[clause_url(c) for c in m.spec]) for m in checks], indent=2))
+        listing = [dict(m.as_dict(), links=[clause_url(c) for c in m.spec]) for m in checks]
+        _out(json.dumps(listing, indent=2), redacted=False)
         return EXIT_OK
     for m in checks:
-        _out(f"{m.id:<58} {m.level:<6} {m.ref:<6} {m.title}  [{', '.join(m.spec)}]")
+        _out(f"{m.id:<58} {m.level:<6} {m.ref:<6} {m.title}  [{', '.join(m.spec)}]", redacted=False)
     _out(f"{len(checks)} checks in {len({m.area for m in checks})} areas")
     return EXIT_OK
 
 
 # main ---------------------------------------------------------------------------------------------
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of processes, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (1: in this process), not {value}")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -581,16 +599,6 @@ RUN_EPILOG = """exit status:
        MUST check not verified for lack of a profile key
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM): summary.json says "complete": false
 """
-
-
-def _workers(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -673,7 +681,9 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:
         pass
     else:
-        register(sub)
+        from conformance.selftest.cli import register as register_selftest
+
+        register_selftest(register(sub))
     return parser
 
 
@@ -707,7 +717,7 @@ def cmd_jwks_from_pem(args: argparse.Namespace) -> int:
     text = json.dumps(jwks, indent=2) + "\n"
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
-        _err(f"wrote the public JWK set ({len(jwks['keys'])} key) to {args.output}")
+        _err(f"wrote the public JWK set ({_count(len(jwks['keys']), 'key')}) to {args.output}")
     else:
         sys.stdout.write(text)
     return EXIT_OK

@@ -23,6 +23,7 @@ __all__ = [
     "ALLURE_ENV",
     "ALLURE_VERSION",
     "CATEGORIES",
+    "HISTORY_LIMIT",
     "allure_binary",
     "allure_command",
     "render_command",
@@ -37,6 +38,8 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 CATEGORIES = data_file("allure-categories.json")
 ALLURE_ENV = "OPENEDX_CONFORMANCE_ALLURE"
 ALLURE_VERSION = "3.18.0"  # the version package.json pins (a test keeps them equal)
+# Runs kept in a report dir's history.jsonl (the report's trends); Allure drops the oldest beyond it.
+HISTORY_LIMIT = 30
 _ANALYTICS = (
     re.compile(r"<script[^>]*googletagmanager[^>]*>\s*</script>\s*", re.I),
     re.compile(r"<script[^>]*>(?:(?!</script>).)*?\bgtag\((?:(?!</script>).)*?</script>\s*", re.I | re.S),
@@ -148,6 +151,7 @@ def render_html(
     }
     if history is not None:
         config["historyPath"] = str(history)
+        config["historyLimit"] = HISTORY_LIMIT
     # An .mjs config: Allure 3 environment matchers are functions, which JSON cannot hold.
     envs = ""
     if environments:

@@ -14,6 +14,8 @@ import pytest
 from faker import Faker
 
 import conformance
+from conformance import allure_tidy
+from conformance._lib.curl import curl_line
 from conformance._lib.http import (
     BudgetExhausted,
     CircuitOpen,
@@ -104,6 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not path:
         return  # a run of other tests: pytest's output is theirs, untouched
     _wrap_terminal(config)
+    allure_tidy.register()
     try:
         profile = load_profile(path)
         waivers = load_waivers(profile)
@@ -426,7 +429,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     if report.failed and call.when == "call" and state.exchanges:
         allure.attach(
-            state.exchanges[-1].curl(),
+            curl_line(state.exchanges[-1], state.profile),
             name="reproduce with curl",
             attachment_type=allure.attachment_type.TEXT,
         )
@@ -544,6 +547,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
+    allure_tidy.unregister()
     state = config.stash.get(STATE, None)
     if state is None:
         return

@@ -186,6 +186,7 @@ MUTATIONS: dict[str, str] = {
     "cert-expiring": "the certificate expires in 10 days",
     "cert-wrong-host": "the certificate is for another host",
     "tls-legacy-untrusted-cert": "TLS 1.0 and 1.1 accepted, with a certificate that does not verify",
+    "jwt-scheme-case-sensitive": "the resource takes JWTs only under the exact scheme name JWT",
 }
 
 
@@ -813,6 +814,8 @@ class StubLms:
                 },
             )
         scheme = parts[0].lower()
+        if scheme == "jwt" and parts[0] != "JWT" and self.has("jwt-scheme-case-sensitive"):
+            raise self._resource_error(401, {"detail": "Authentication credentials were not provided."})
         if scheme == "jwt":
             if len(parts) > 2:
                 raise self._resource_error(401, {"detail": "Invalid token."})

@@ -73,3 +73,18 @@ def test_unknown_command_option_exits_2(tmp_path):
     result = run_cli(["run", "--frobnicate"], report_dir=None)
     assert result.code == 2
     assert "unrecognized arguments" in result.console
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["run", "--workers", "-1"], "--workers: must be at least 1"),
+        (["run", "--workers", "0"], "--workers: must be at least 1"),
+        (["run", "--workers", "two"], "--workers: must be a whole number"),
+        (["reference", "mutation-score", "--workers", "0"], "--workers: must be at least 1"),
+    ],
+)
+def test_workers_below_one_are_usage_errors(argv, says):
+    result = run_cli(argv)
+    assert result.code == 2
+    assert_one_clear_message(result, says)

@@ -6,9 +6,8 @@ import re
 
 import pytest
 
-from conformance._lib.registry import AREAS, LEVELS
+from conformance._lib.registry import AREAS, LEVELS, load_checks
 from conformance._lib.spec import clause_url
-from conformance.cli import load_checks
 
 CHECKS = sorted(load_checks().values(), key=lambda m: m.id)
 ID = re.compile(r"^[a-z-]+(\.[a-z0-9-]+)+$")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from _pytest.mark.structures import ParameterSet
 from faker import Faker
 
 import conformance.checks
@@ -26,10 +27,9 @@ from conformance._lib import profile as profile_module
 from conformance._lib.http import Http
 from conformance._lib.jwts import load_jwks
 from conformance._lib.profile import Profile, profile_from_data
-from conformance._lib.registry import missing_requirement
+from conformance._lib.registry import load_checks, missing_requirement
 from conformance._lib.tokens import TokenFlows
 from conformance._lib.verify import ConformanceFailure
-from conformance.cli import load_checks
 from tests.stub_lms import (
     AUDIENCE,
     CLIENT_ID,
@@ -390,6 +390,9 @@ TABLE: dict[str, Unit] = {
         fails("plain-http-served", "the token endpoint is not served over plain http"),
         either=("plain-http-closed",),
     ),
+    "resources.jwt.scheme-case": unit(
+        fails("jwt-scheme-case-sensitive", "schemes are case-insensitive"),
+    ),
 }
 
 # Cases that skip by themselves (`need(...)`) when the profile or instance lacks something: the
@@ -436,7 +439,12 @@ def cases_of(check_id: str) -> tuple[str | None, list[tuple[str | None, Any]]]:
     for mark in getattr(fn, "pytestmark", []):
         if mark.name == "parametrize":
             argname, values = mark.args[:2]
-            ids = mark.kwargs.get("ids") or [str(v) for v in values]
+            # pytest.param(value, id=..., marks=...) carries its own id (and requirement marks).
+            params = [v if isinstance(v, ParameterSet) else None for v in values]
+            values = [p.values[0] if p is not None else v for p, v in zip(params, values, strict=True)]
+            ids = mark.kwargs.get("ids") or [
+                p.id if p is not None and p.id else str(v) for p, v in zip(params, values, strict=True)
+            ]
             return argname, list(zip(ids, values, strict=True))
     if "service" in inspect.signature(fn).parameters:  # from the plugin's pytest_generate_tests
         return "service", [("discovery", "discovery")]

@@ -15,9 +15,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from conformance._lib.registry import AREAS, matches
+from conformance._lib.registry import AREAS, load_checks, matches
 from conformance._lib.schemas import load_schema
-from conformance.cli import build_parser, load_checks
+from conformance.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))

@@ -24,7 +24,7 @@ pytest.importorskip("oauth2_provider")
 from conformance._lib.profile import profile_from_data
 from conformance._lib.registry import AREAS
 from conformance.reference.faults import FAULTS, UNKILLABLE, Fault
-from conformance.reference.mutation import (
+from conformance.selftest.mutation import (
     GENEROUS_RATE,
     FaultRun,
     MutationReport,
@@ -149,7 +149,7 @@ def test_faults_fail_a_run_unless_only_may_checks_catch_them() -> None:
 
 @pytest.mark.parametrize("fault", [f for f in FAULTS if f.profile], ids=lambda f: f.name)
 def test_profile_overlays_are_valid_profile_keys(fault: Fault, tmp_path: Path) -> None:
-    from conformance.reference.mutation import _merge
+    from conformance.selftest.mutation import merge_overlay
 
     base = {
         "name": "reference",
@@ -157,7 +157,7 @@ def test_profile_overlays_are_valid_profile_keys(fault: Fault, tmp_path: Path) -
         "client": {"id": "x", "secret": "y"},
         "services": [{"name": "discovery", "base_url": "http://127.0.0.1:8001", "probe": "/p"}],
     }
-    data = _merge(base, fault.profile)
+    data = merge_overlay(base, fault.profile)
     profile_from_data(data, env={})
     (tmp_path / "profile.toml").write_text(to_toml(data))
     import tomllib

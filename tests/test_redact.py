@@ -53,6 +53,7 @@ def test_jwt_signature_is_masked_but_claims_stay_readable(r):
         ("Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123", "abcdefghijklmnopqrstuvwxyz0123"),
         ("authorization: JWT abcdefghijklmnopqrstuvwxyz0123", "abcdefghijklmnopqrstuvwxyz0123"),
         ("curl -H 'Authorization: Token zzzzzzzzzzzz'", "zzzzzzzzzzzz"),
+        ("Authorization: bareopaquetoken77", "bareopaquetoken77"),
         ('\\"client_secret\\": \\"escapedsecretvalue\\"', "escapedsecretvalue"),
     ],
 )
@@ -66,6 +67,9 @@ def test_credential_shapes_are_masked_without_registration(r, text, leaked):
         "The token endpoint answers JWT requests with a JWT",
         "token_type=jwt&grant_type=client_credentials",
         "Bearer tokens are accepted",
+        # A header name followed by a scheme alone holds no credential (a check title says this).
+        "An opaque token is accepted with Authorization: Bearer",
+        "Authorization: JWT",
     ],
 )
 def test_prose_is_left_alone(r, prose):
@@ -77,3 +81,17 @@ def test_a_short_secret_does_not_rename_checks(r):
     assert r.redact("jwt-attacks.weak-hmac-secret") == "jwt-attacks.weak-hmac-secret"
     assert r.redact("client_secret=secret&x=1") == f"client_secret={MASK}&x=1"
     assert r.redact('{"k": "secret"}') == '{"k": "' + MASK + '"}'
+
+
+def test_a_published_value_is_shown_whatever_its_shape(r):
+    forged = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.Zm9yZ2VkLXNpZ25hdHVyZS1ieS1hbi1hdHRhY2tlcg"
+    genuine = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.Z2VudWluZS1zaWduYXR1cmUtb2YtdGhlLWxtcw"
+    r.add(forged, genuine)
+    r.publish(forged)
+    out = r.redact(f"FORGED_TOKEN='{forged}' and {genuine}")
+    assert forged in out
+    assert "Z2VudWluZS1zaWduYXR1cmUtb2YtdGhlLWxtcw" not in out
+    r.add(forged)  # registering it again does not make it secret again
+    assert forged in r.redact(forged)
+    r.publish("short")  # too short to be set aside safely: ignored
+    assert r.redact("client_secret=short") == f"client_secret={MASK}"

@@ -86,6 +86,7 @@ def test_profile_has_exactly_the_documented_shape(ref: RunningReference) -> None
     lms_port = ref.url.rsplit(":", 1)[1]
     discovery_port = ref.discovery_url.rsplit(":", 1)[1]
     expected = reference_cli.PROFILE_TEMPLATE.format(
+        name="reference",
         lms_url=f"http://127.0.0.1:{lms_port}",
         issuer=f"http://127.0.0.1:{lms_port}/oauth2",
         audience="openedx",
@@ -282,8 +283,25 @@ def test_list_faults_json() -> None:
     table = json.loads(result.stdout)
     assert [entry["name"] for entry in table] == [fault.name for fault in FAULTS]
     for entry in table:
-        assert set(entry) == {"name", "description", "area", "catches"}
+        assert set(entry) == {
+            "name",
+            "description",
+            "area",
+            "catches",
+            "collateral",
+            "profile_overlay",
+            "rate_limit",
+        }
         assert isinstance(entry["catches"], list)
+    # What reproduces a fault run from outside the project: its profile overlay and its rate limit.
+    by_name = {entry["name"]: entry for entry in table}
+    for fault in FAULTS:
+        assert by_name[fault.name]["profile_overlay"] == fault.profile
+        assert by_name[fault.name]["rate_limit"] == fault.rate_limit
+        if fault.rate_limit is not None:
+            assert reference_cli.RATE_RE.match(fault.rate_limit)
+    assert any(entry["profile_overlay"] for entry in table)
+    assert any(entry["rate_limit"] for entry in table)
 
 
 def test_list_faults_text() -> None:
@@ -313,3 +331,54 @@ def test_cli_module_does_not_import_django() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
     )
     assert result.stdout.strip() == "False"
+
+
+# one state dir, one server; names --------------------------------------------------------------------
+
+
+def test_a_second_serve_on_the_same_state_dir_refuses(tmp_path: Path) -> None:
+    first = serve("--name", "first", state_dir=tmp_path)
+    try:
+        read_until_ready(first)
+        before = (tmp_path / "profile.toml").read_text()
+        second = run_cli("serve", "--state-dir", str(tmp_path), "--name", "second")
+        assert second.returncode == 1
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and "in use by another `reference serve`" in lines[0], second.stderr
+        assert f"pid {first.pid}" in lines[0]
+        # The running instance is untouched: same profile, still answering.
+        assert (tmp_path / "profile.toml").read_text() == before
+        assert not refuses_connections(tomllib.loads(before)["base_url"], within=0.5)
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=15)
+
+
+def test_a_dead_servers_lock_file_is_taken_over(tmp_path: Path) -> None:
+    # A lock file left by a process that is gone (no lock held): the next serve starts normally.
+    (tmp_path / reference_cli.LOCK_FILE).write_text("999999\n")
+    process = serve(state_dir=tmp_path)
+    try:
+        read_until_ready(process)
+        assert (tmp_path / reference_cli.LOCK_FILE).read_text().strip() == str(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+
+
+def test_two_named_instances_run_side_by_side(tmp_path: Path) -> None:
+    with (
+        running_reference(state_dir=tmp_path / "a", name="staging", faults=["no-pragma"]) as a,
+        running_reference(state_dir=tmp_path / "b", name="production") as b,
+    ):
+        names = {tomllib.loads(r.profile_path.read_text())["name"] for r in (a, b)}
+        assert names == {"staging", "production"}
+        assert a.url != b.url
+
+
+def test_default_name_is_reference_and_a_bad_name_is_a_usage_error(
+    ref: RunningReference, tmp_path: Path
+) -> None:
+    assert tomllib.loads(ref.profile_path.read_text())["name"] == "reference"
+    result = run_cli("serve", "--state-dir", str(tmp_path), "--name", "../etc")
+    assert result.returncode == 2 and "--name" in result.stderr

@@ -112,3 +112,37 @@ def test_history_is_kept_across_runs_of_the_same_profile(tmp_path):
             assert result.code == 0, result.console[-2000:]
     history = (tmp_path / "r" / "history.jsonl").read_text().splitlines()
     assert len(history) == 2
+
+
+def test_history_keeps_the_last_runs_only(tmp_path):
+    """history.jsonl is bounded: with HISTORY_LIMIT entries already there, a new run drops the oldest."""
+    import json
+    import uuid
+
+    from conformance.html import HISTORY_LIMIT, allure_binary, render_html
+
+    if allure_binary() is None:
+        pytest.skip("Node or the allure package is missing: no HTML report, no history")
+    results = tmp_path / "allure-results"
+    results.mkdir()
+    result = {
+        "uuid": str(uuid.uuid4()),
+        "historyId": "h1",
+        "name": "A check",
+        "fullName": "checks.test_x#test_a",
+        "status": "passed",
+        "stage": "finished",
+        "start": 1,
+        "stop": 2,
+        "labels": [],
+    }
+    (results / f"{result['uuid']}-result.json").write_text(json.dumps(result))
+    history = tmp_path / "history.jsonl"
+    assert render_html(results, tmp_path / "html", name="first", history=history) is None
+    first = history.read_text().splitlines()
+    assert len(first) == 1
+    history.write_text("\n".join(first * (HISTORY_LIMIT + 5)) + "\n")
+    assert render_html(results, tmp_path / "html", name="next", history=history) is None
+    kept = history.read_text().splitlines()
+    assert len(kept) == HISTORY_LIMIT
+    assert kept[-1] != first[0]  # the new run is the last entry

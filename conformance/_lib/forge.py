@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -13,26 +14,29 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from faker import Faker
 
 from conformance._lib.data import data_file
-from conformance._lib.jwts import JwkSet, b64url, parse_jwt, sign_hmac
+from conformance._lib.jwts import JwkSet, ParsedJwt, b64url, parse_jwt, sign_hmac
 from conformance._lib.redact import REDACTOR
+from conformance._lib.schemas import schema_errors
 
 __all__ = [
+    "FORGED",
+    "JWT_TRANSFORMS",
+    "SECRET_TRANSFORMS",
     "VECTORS_DIR",
+    "VECTOR_FILES",
+    "Forgery",
     "forge_jwt",
     "load_vectors",
     "resign",
     "secret_variant",
+    "vector_errors",
+    "vectors_for",
     "weak_secrets",
 ]
 
 VECTORS_DIR = data_file("vectors")
 # Nothing listens on the discard port: a server that fetches jku/x5u gets nothing back.
 UNSERVED_URL = "http://127.0.0.1:9/keys.json"
-
-
-@functools.cache
-def load_vectors(name: str) -> list[dict[str, Any]]:
-    return list(json.loads(VECTORS_DIR.joinpath(f"{name}.json").read_text(encoding="utf-8"))["cases"])
 
 
 @functools.cache
@@ -48,7 +52,9 @@ def _change_last(secret: str) -> str:
     return secret[:-1] + ("A" if secret[-1] != "A" else "B")
 
 
-_SECRET_TRANSFORMS: dict[str, Callable[[str, str, Faker], str | None]] = {
+# The transforms a secret-variants vector may name: (real secret, another client's id, Faker) -> the
+# wrong secret to send (None: send no client_secret field at all).
+SECRET_TRANSFORMS: dict[str, Callable[[str, str, Faker], str | None]] = {
     "empty": lambda s, other, f: "",
     "missing": lambda s, other, f: None,
     "change_last_char": lambda s, other, f: _change_last(s),
@@ -64,7 +70,7 @@ _SECRET_TRANSFORMS: dict[str, Callable[[str, str, Faker], str | None]] = {
 
 def secret_variant(transform: str, secret: str, other_client: str, fake: Faker) -> str | None:
     """A wrong secret derived from the real one; registered for redaction before it is sent."""
-    value = _SECRET_TRANSFORMS[transform](secret, other_client, fake)
+    value = SECRET_TRANSFORMS[transform](secret, other_client, fake)
     if value and len(value) >= 4:
         REDACTOR.add(value)
     return value
@@ -96,51 +102,140 @@ def _public_jwk() -> dict[str, Any]:
     return json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(_attacker_key().public_key()))
 
 
-def forge_jwt(vector: dict[str, Any], genuine: str, jwks: JwkSet | None, fake: Faker) -> str:
+@dataclass(frozen=True)
+class Forgery:
+    """What a JWT transform starts from: the genuine token taken apart, the vector's params, the
+    profile's key set and the run's Faker."""
+
+    genuine: str
+    parsed: ParsedJwt
+    params: Mapping[str, Any]
+    jwks: JwkSet | None
+    fake: Faker
+
+    @property
+    def header(self) -> dict[str, Any]:
+        return dict(self.parsed.header)
+
+    @property
+    def claims(self) -> dict[str, Any]:
+        return dict(self.parsed.claims)
+
+
+def _tamper_claim(f: Forgery) -> str:
+    claims, claim = f.claims, f.params["claim"]
+    if claim == "exp":
+        # Longer than any sane lifetime, and never the genuine value (a year-long token issued this
+        # second would otherwise be re-created byte for byte).
+        extended = int(time.time()) + 86400 * 366
+        claims[claim] = extended if extended != claims.get("exp") else extended + 86400
+    else:
+        claims[claim] = f.fake.user_name() + "x"
+    return _encode(f.header, claims) + "." + f.genuine.rsplit(".", 1)[1]
+
+
+def _key_confusion(f: Forgery) -> str:
+    if f.jwks is None or not f.jwks.rsa_keys():
+        raise LookupError("the profile's JWK set has no RSA key to confuse")
+    key = f.jwks.rsa_keys()[0]
+    secret = (
+        f.jwks.public_pem(key)
+        if f.params["form"] == "pem"
+        else json.dumps(key, separators=(",", ":")).encode()
+    )
+    digest = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}[f.params["alg"]]
+    return sign_hmac({**f.header, "alg": f.params["alg"]}, f.claims, secret, digest)
+
+
+def _kid_traversal(f: Forgery) -> str:
+    # The classic: a kid that points a file-based key lookup at /dev/null, HMAC with an empty key.
+    header = {**f.header, "alg": "HS256", "kid": "../" * 20 + "dev/null"}
+    return sign_hmac(header, f.claims, b"", "sha256")
+
+
+# The transforms a jwt-attacks vector may name (its `transform`), each from a genuine token.
+JWT_TRANSFORMS: dict[str, Callable[[Forgery], str]] = {
+    "tamper_claim": _tamper_claim,
+    "strip_signature": lambda f: f.parsed.signing_input + ".",
+    "foreign_hmac": lambda f: sign_hmac(
+        f.header, f.claims, f.fake.pystr(min_chars=32, max_chars=40).encode(), "sha256"
+    ),
+    "foreign_rsa": lambda f: _rsa_sign({k: v for k, v in f.header.items() if k != "alg"}, f.claims),
+    "alg_none": lambda f: _encode({**f.header, "alg": f.params["alg"]}, f.claims) + ".",
+    "key_confusion": _key_confusion,
+    "embedded_jwk": lambda f: _rsa_sign(
+        {"jwk": _public_jwk(), "kid": _public_jwk().get("kid", "attacker")}, f.claims
+    ),
+    "remote_key_url": lambda f: _rsa_sign({f.params["header"]: UNSERVED_URL, "kid": "attacker"}, f.claims),
+    "kid_traversal": _kid_traversal,
+    "kid_unknown": lambda f: _rsa_sign({"kid": f.fake.pystr(min_chars=8, max_chars=8)}, f.claims),
+}
+
+
+# Forged tokens are no credential (the instance must refuse them): a reproduction spells them out.
+# token -> (what to spell, the variable that stands for the rest or ""): a tampered payload keeps a
+# genuine signature, which stays a secret.
+FORGED: dict[str, tuple[str, str]] = {}
+
+
+def forge_jwt(vector: Mapping[str, Any], genuine: str, jwks: JwkSet | None, fake: Faker) -> str:
     """Apply the vector's transform to a genuine token."""
-    parsed = parse_jwt(genuine)
-    header, claims = dict(parsed.header), dict(parsed.claims)
-    params = vector.get("params", {})
-    transform = vector["transform"]
-    if transform == "tamper_claim":
-        claim = params["claim"]
-        if claim == "exp":
-            # Longer than any sane lifetime, and never the genuine value (a year-long token issued
-            # this second would otherwise be re-created byte for byte).
-            extended = int(time.time()) + 86400 * 366
-            claims[claim] = extended if extended != claims.get("exp") else extended + 86400
-        else:
-            claims[claim] = fake.user_name() + "x"
-        return _encode(parsed.header, claims) + "." + genuine.rsplit(".", 1)[1]
-    if transform == "strip_signature":
-        return parsed.signing_input + "."
-    if transform == "foreign_hmac":
-        return sign_hmac(header, claims, fake.pystr(min_chars=32, max_chars=40).encode(), "sha256")
-    if transform == "foreign_rsa":
-        return _rsa_sign({k: v for k, v in header.items() if k != "alg"}, claims)
-    if transform == "alg_none":
-        return _encode({**header, "alg": params["alg"]}, claims) + "."
-    if transform == "key_confusion":
-        if jwks is None or not jwks.rsa_keys():
-            raise LookupError("the profile's JWK set has no RSA key to confuse")
-        key = jwks.rsa_keys()[0]
-        secret = (
-            jwks.public_pem(key)
-            if params["form"] == "pem"
-            else json.dumps(key, separators=(",", ":")).encode()
-        )
-        digest = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}[params["alg"]]
-        return sign_hmac({**header, "alg": params["alg"]}, claims, secret, digest)
-    if transform == "embedded_jwk":
-        return _rsa_sign({"jwk": _public_jwk(), "kid": _public_jwk().get("kid", "attacker")}, claims)
-    if transform == "remote_key_url":
-        return _rsa_sign({params["header"]: UNSERVED_URL, "kid": "attacker"}, claims)
-    if transform == "kid_traversal":
-        # The classic: a kid that points a file-based key lookup at /dev/null, HMAC with empty key.
-        return sign_hmac({**header, "alg": "HS256", "kid": "../" * 20 + "dev/null"}, claims, b"", "sha256")
-    if transform == "kid_unknown":
-        return _rsa_sign({"kid": fake.pystr(min_chars=8, max_chars=8)}, claims)
-    raise KeyError(f"unknown transform {transform!r}")
+    forgery = Forgery(genuine, parse_jwt(genuine), vector.get("params", {}), jwks, fake)
+    token = JWT_TRANSFORMS[vector["transform"]](forgery)
+    signature = token.rsplit(".", 1)[-1]
+    if signature == genuine.rsplit(".", 1)[-1]:
+        FORGED[token] = (token.rsplit(".", 1)[0] + ".", "GENUINE_JWT_SIGNATURE")
+    else:
+        FORGED[token] = (token, "")
+        if signature and token not in genuine:
+            REDACTOR.publish(token)  # shown as sent in the report's curl lines: it is no credential
+    return token
+
+
+# The vector files ----------------------------------------------------------------------------------
+
+# Each vector file (`vectors/<name>.json`, schema `schemas/vectors-<name>.schema.json`) and the table
+# of transforms its vectors name.
+VECTOR_FILES: dict[str, Mapping[str, Callable[..., Any]]] = {
+    "jwt-attacks": JWT_TRANSFORMS,
+    "secret-variants": SECRET_TRANSFORMS,
+}
+
+
+def vector_errors(name: str, data: Any) -> list[str]:
+    """Why the content of vector file `name` is not usable (empty when it is): its schema, unique
+    ids, and a transform its table has."""
+    errors = schema_errors(data, f"vectors-{name}")
+    if errors:
+        return errors
+    transforms = VECTOR_FILES[name]
+    ids = [case["id"] for case in data["cases"]]
+    errors += [f"cases: id {i!r} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    errors += [
+        f"cases/{n}: transform {case['transform']!r} is not in the table of conformance/_lib/forge.py"
+        for n, case in enumerate(data["cases"])
+        if case["transform"] not in transforms
+    ]
+    return errors
+
+
+@functools.cache
+def load_vectors(name: str) -> tuple[dict[str, Any], ...]:
+    """The vectors of `vectors/<name>.json`, validated (a typo fails loudly instead of dropping a case)."""
+    with (VECTORS_DIR / f"{name}.json").open(encoding="utf-8") as fh:
+        data = json.load(fh)
+    errors = vector_errors(name, data)
+    if errors:
+        raise ValueError(f"vectors/{name}.json: " + "; ".join(errors))
+    return tuple(data["cases"])
+
+
+def vectors_for(name: str, check_id: str) -> list[dict[str, Any]]:
+    """The vectors of file `name` that feed check `check_id` (there must be some)."""
+    cases = [case for case in load_vectors(name) if case["check"] == check_id]
+    if not cases:
+        raise LookupError(f"vectors/{name}.json has no vector for check {check_id}")
+    return cases
 
 
 def resign(genuine: str, secret: str, **changes: Any) -> str:
@@ -151,7 +246,3 @@ def resign(genuine: str, secret: str, **changes: Any) -> str:
     token = jwt.encode(claims, secret, algorithm="HS256", headers={"typ": "JWT"})
     REDACTOR.add(token)
     return token
-
-
-def now() -> int:
-    return int(time.time())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shlex
 import socket
 import ssl
 import threading
@@ -117,27 +116,6 @@ class Exchange:
             f"--- {self.status} ({self.elapsed_ms:.0f} ms)\n{resp_headers}\n\n{body}"
         )
         return REDACTOR.redact(text)
-
-    def curl(self) -> str:
-        """A redacted curl command that reproduces the request (secrets as shell variables)."""
-        parts = ["curl", "-sS", "-i", "-X", self.method]
-        for k, v in self.request_headers.items():
-            if k.lower() in (
-                "host",
-                "content-length",
-                "accept-encoding",
-                "connection",
-                "user-agent",
-            ):
-                continue
-            if k.lower() == "authorization":
-                scheme = v.split(" ", 1)[0]
-                v = f"{scheme} $TOKEN" if scheme.lower() != "basic" else "Basic $BASIC_CREDENTIALS"
-            parts += ["-H", f"{k}: {v}"]
-        if self.request_body:
-            parts += ["--data-raw", self.request_body.decode("utf-8", "replace")]
-        parts.append(self.url)
-        return REDACTOR.redact(" ".join(shlex.quote(p) for p in parts))
 
 
 class Http:

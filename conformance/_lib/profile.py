@@ -43,6 +43,9 @@ class Profile:
     path: Path | None
     data: dict[str, Any]
     warnings: tuple[str, ...] = field(default=())
+    # Values that came whole from a `${VAR}`, and the variable: a reproduction (the curl line of a
+    # failing exchange) names the variable instead of the value.
+    placeholders: dict[str, str] = field(default_factory=dict)
 
     # The keys design.md fixes, with stock-LMS defaults for the rest.
     @property
@@ -108,6 +111,22 @@ def _defaults(schema: Mapping[str, Any], data: dict[str, Any]) -> None:
             section = data.setdefault(key, {})
             if isinstance(section, dict):
                 _defaults(sub, section)
+
+
+def _placeholders(raw: Any, substituted: Any) -> dict[str, str]:
+    """Substituted value -> variable name, for every value that was one whole `${VAR}`."""
+    found: dict[str, str] = {}
+    if isinstance(raw, dict) and isinstance(substituted, dict):
+        for key, value in raw.items():
+            found.update(_placeholders(value, substituted.get(key)))
+    elif isinstance(raw, list) and isinstance(substituted, list):
+        for value, done in zip(raw, substituted, strict=False):
+            found.update(_placeholders(value, done))
+    elif isinstance(raw, str) and isinstance(substituted, str) and substituted:
+        whole = _VAR.fullmatch(raw.strip())
+        if whole:
+            found.setdefault(substituted, whole.group(1))
+    return found
 
 
 def _substitute(value: Any, where: str, env: Mapping[str, str], source: str) -> Any:
@@ -188,11 +207,12 @@ def profile_from_data(
     # Validate the shape before substitution, so that a missing key is named as such; then again
     # after, so that substituted values are checked too.
     _validate(data, schema, source, before_substitution=True)
+    raw = data
     data = _substitute(data, "", env, source)
     _validate(data, schema, source)
     _defaults(schema, data)
     _check_urls(data, source)
-    profile = Profile(path=path, data=data, warnings=tuple(warnings))
+    profile = Profile(path=path, data=data, warnings=tuple(warnings), placeholders=_placeholders(raw, data))
     for section, key in SECRET_KEYS:
         value = profile.get(section, key)
         if isinstance(value, str):

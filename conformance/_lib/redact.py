@@ -45,6 +45,9 @@ class Redactor:
         self._stale = True  # a secret was added: the two lists below must be rebuilt
         self._long: list[str] = []
         self._short: re.Pattern[str] | None = None
+        # Values known to be no secret although shaped like one (forged tokens: the test input,
+        # refused by a conformant instance): shown as they are.
+        self._public: list[str] = []
 
     def add(self, *values: str | None) -> None:
         """Register secrets; short values (under 4 characters) would mask ordinary text."""
@@ -54,9 +57,21 @@ class Redactor:
                 continue
             new.update({value, quote(value, safe=""), quote_plus(value)})
         with self._lock:
+            new -= set(self._public)
             if not new <= self._secrets:
                 self._secrets |= new
                 self._stale = True
+
+    def publish(self, value: str) -> None:
+        """Declare a value no secret (a forged token): it is shown verbatim wherever it appears,
+        whatever its shape. Never for anything that carries a real credential."""
+        if len(value) < 20:
+            return  # short values could sit inside real secrets
+        with self._lock:
+            self._secrets -= {value, quote(value, safe=""), quote_plus(value)}
+            if value not in self._public:  # a new list, never changed in place under a reader
+                self._public = sorted([*self._public, value], key=len, reverse=True)
+            self._stale = True
 
     def add_client(self, client_id: str, secret: str) -> None:
         """A client secret also travels as base64(id:secret) in a Basic header."""
@@ -87,6 +102,9 @@ class Redactor:
         if not text:
             return text
         longs, short = self._known()
+        shown = [value for value in self._public if value in text]
+        for i, value in enumerate(shown):  # set aside, so that no rule below touches them
+            text = text.replace(value, f"\x00{i}\x00")
         for secret in longs:
             if secret in text:
                 text = text.replace(secret, MASK)
@@ -96,7 +114,10 @@ class Redactor:
         text = _AUTH_HEADER.sub(lambda m: m.group(1) + _mask_credentials(m.group(2)), text)
         text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
         text = _FORM.sub(lambda m: f"{m.group(1)}={MASK}", text)
-        return _JSON.sub(lambda m: f"{m.group(1)}{MASK}", text)
+        text = _JSON.sub(lambda m: f"{m.group(1)}{MASK}", text)
+        for i, value in enumerate(shown):
+            text = text.replace(f"\x00{i}\x00", value)
+        return text
 
     def redact_json(self, value: Any) -> Any:
         """Redact every string inside a JSON value, so that the result is still valid JSON."""
@@ -108,11 +129,15 @@ class Redactor:
             return {k: self.redact_json(v) for k, v in value.items()}
         return value
 
-    def redact_bytes(self, data: bytes) -> bytes:
-        return self.redact(data.decode("utf-8", "replace")).encode()
+
+# Scheme names alone carry no credential: prose such as a check title ("... with Authorization:
+# Bearer") keeps them.
+_SCHEMES = ("basic", "bearer", "jwt", "token", "digest")
 
 
 def _mask_credentials(value: str) -> str:
+    if value.strip().lower() in _SCHEMES:
+        return value
     scheme, _, rest = value.partition(" ")
     return f"{scheme} {MASK}" if rest else MASK
 

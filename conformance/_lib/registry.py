@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
+import pkgutil
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
@@ -16,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AREAS",
+    "CHECKS_DIR",
     "LEVELS",
     "REGISTRY",
     "REQUIREMENTS",
@@ -171,6 +175,16 @@ class CheckMeta:
 
 
 REGISTRY: dict[str, CheckMeta] = {}
+# The check modules (`test_<area>.py`): importing them fills REGISTRY.
+CHECKS_DIR = Path(__file__).resolve().parents[1] / "checks"
+
+
+def load_checks() -> dict[str, CheckMeta]:
+    """Every registered check by id, after importing every check module (no instance contacted)."""
+    for module in pkgutil.iter_modules([str(CHECKS_DIR)]):
+        if module.name.startswith("test_"):
+            importlib.import_module(f"conformance.checks.{module.name}")
+    return dict(REGISTRY)
 
 
 def check(
@@ -280,15 +294,3 @@ def suggest(selector: str, checks: Iterable[CheckMeta], cases: Iterable[str] = (
     guess = difflib.get_close_matches(selector.strip(), sorted(names), n=2, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(g) for g in guess)}?)" if guess else ""
 
-
-def load_checks() -> dict[str, CheckMeta]:
-    """Import every check module so that the registry is complete (no instance contacted)."""
-    import importlib
-    import pkgutil
-
-    import conformance.checks
-
-    for module in pkgutil.iter_modules(conformance.checks.__path__):
-        if module.name.startswith("test_"):
-            importlib.import_module(f"conformance.checks.{module.name}")
-    return dict(REGISTRY)

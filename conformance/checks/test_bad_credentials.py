@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conformance._lib.forge import load_vectors, secret_variant
+from conformance._lib.forge import secret_variant, vectors_for
 from conformance._lib.registry import check
 from conformance._lib.verify import expect, expect_header, expect_no_token, expect_oauth_error
 
-SECRET_VARIANTS = load_vectors("secret-variants")
+SECRET_VARIANTS = vectors_for("secret-variants", "bad-credentials.secret.variant")
 
 
 @check(

@@ -168,3 +168,17 @@ def test_services_accept(http, profile, tokens, service):
         "HTTP 200 for both",
         f"{answers}; {hint}",
     )
+
+
+@check(
+    "resources.jwt.scheme-case",
+    "The JWT scheme name is matched case-insensitively at the resource probe",
+    level="SHOULD",
+    spec=["RFC9110-11.1", "observed-4"],
+    ref="RU-09",
+)
+def test_jwt_scheme_case(http, profile, tokens):
+    ex = call(http, profile, tokens.jwt().token, scheme="jwt")
+    expect_status(
+        ex, 200, "a JWT sent as 'Authorization: jwt <token>' is accepted (schemes are case-insensitive)"
+    )

@@ -119,7 +119,7 @@ def test_https(tokens, profile, case):
     "transport.tls.version",
     "TLS 1.2 or newer is negotiated and TLS 1.0/1.1 are refused",
     level="MUST",
-    spec=["RFC8996", "RFC9325-3.1.1"],
+    spec=["RFC8996-4", "RFC8996-5", "RFC9325-3.1.1"],
     ref="TR-02",
     requires=["https"],
 )

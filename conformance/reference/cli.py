@@ -49,11 +49,15 @@ RUNTIME_FILE = "runtime.json"
 JWKS_FILE = "jwks.json"
 ENV_FILE = "env"
 PROFILE_FILE = "profile.toml"
+# Held (flock) by the serve process for as long as it runs: a second serve on the same state dir
+# refuses; the kernel drops the lock when its holder dies, so a dead server's file is taken over.
+LOCK_FILE = "serve.lock"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # what a profile name may be
 DATABASE_FILES = ("lms.sqlite3", "discovery.sqlite3")
 
 PROFILE_TEMPLATE = """\
 # Written by `openedx-oauth-conformance reference serve`; the secrets are in the env file beside it.
-name = "reference"
+name = "{name}"
 base_url = "{lms_url}"
 [client]
 id = "${{EDX_OAUTH_CLIENT_ID}}"
@@ -84,8 +88,9 @@ plain_http_port = {http_port}
 """
 
 
-def register(subparsers: Any) -> None:
-    """Add ``reference serve`` and ``reference list-faults`` to the suite's command line."""
+def register(subparsers: Any) -> Any:
+    """Add ``reference serve`` and ``reference list-faults`` to a command line; returns the
+    ``reference`` subcommands, where others (``mutation-score``) may add theirs."""
     reference = subparsers.add_parser("reference", help="the embedded reference instance")
     commands = reference.add_subparsers(dest="reference_command", required=True)
 
@@ -110,6 +115,12 @@ def register(subparsers: Any) -> None:
         help="serve https behind a TLS front with a CA made at start (its certificate: ca.pem in the "
         "state dir; the profile trusts it), plain http beside it redirecting to https",
     )
+    serve.add_argument(
+        "--name",
+        default="reference",
+        metavar="NAME",
+        help="the name of the profile it writes, and so of its report folder (default: reference)",
+    )
     # For the launcher: stop when the process that started us goes away.
     serve.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
@@ -118,23 +129,7 @@ def register(subparsers: Any) -> None:
     list_faults.add_argument("--format", choices=("text", "json"), default="text")
     list_faults.set_defaults(func=cmd_list_faults)
 
-    mutation = commands.add_parser(
-        "mutation-score",
-        help="run the suite against every fault: faults killed, and the faults that kill each check",
-        description=(
-            "Start the reference instance once per fault, run the suite against it (--strict) and "
-            "report the faults killed, the faults that kill each check id, the check ids no fault kills "
-            "and the runs that disagree with the fault table. Exit 0 when every fault is killed, every "
-            "killable check id is killed and the table is confirmed; 1 otherwise."
-        ),
-    )
-    mutation.add_argument("--format", choices=("text", "json"), default="text")
-    mutation.add_argument("--workers", type=int, default=4, metavar="N", help="runs at a time (4)")
-    mutation.add_argument(
-        "--fault", action="append", default=[], metavar="NAME", help="only this fault (repeatable)"
-    )
-    mutation.add_argument("--seed", type=int, help="seed for the suite's generated values, in every run")
-    mutation.set_defaults(func=cmd_mutation_score)
+    return commands
 
 
 # list-faults ---------------------------------------------------------------------------------------
@@ -148,41 +143,6 @@ def cmd_list_faults(args: argparse.Namespace) -> int:
     for fault in fault_table.FAULTS:
         _say(f"{fault.name:<{width}}  [{fault.area}] {fault.description}")
     return EXIT_OK
-
-
-# mutation-score ------------------------------------------------------------------------------------
-
-
-def cmd_mutation_score(args: argparse.Namespace) -> int:
-    unknown = fault_table.unknown(args.fault)
-    if unknown:
-        known = ", ".join(fault.name for fault in fault_table.FAULTS)
-        _complain(f"unknown fault {', '.join(repr(name) for name in unknown)}; known faults: {known}")
-        return EXIT_USAGE
-    if args.workers < 1:
-        _complain(f"--workers must be at least 1, not {args.workers}")
-        return EXIT_USAGE
-    missing = missing_reference_extra()
-    if missing:
-        _complain(missing)
-        return EXIT_USAGE
-    from conformance.reference import mutation
-
-    chosen = [fault for fault in fault_table.FAULTS if not args.fault or fault.name in args.fault]
-    done = 0
-
-    def progress(fault: fault_table.Fault, run: mutation.FaultRun) -> None:
-        nonlocal done
-        done += 1
-        state = "killed" if run.killed else "SURVIVED"
-        sys.stderr.write(f"[{done}/{len(chosen)}] {fault.name}: {state} (exit {run.exit_code})\n")
-        sys.stderr.flush()
-
-    started = time.monotonic()
-    runs = mutation.run_faults(chosen, workers=args.workers, seed=args.seed, on_done=progress)
-    report = mutation.score(runs, seconds=time.monotonic() - started, workers=args.workers)
-    _say(json.dumps(report.as_json(), indent=2) if args.format == "json" else report.as_text())
-    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 # serve ---------------------------------------------------------------------------------------------
@@ -226,12 +186,14 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
     needs_tls = [name for name in args.fault if fault_table.BY_NAME[name].tls]
     if needs_tls and not args.tls:
         return f"fault(s) {', '.join(needs_tls)} live in the TLS front: add --tls"
+    if not NAME_RE.match(args.name):
+        return f"--name must be letters, digits, '.', '_' or '-' (at most 64), not {args.name!r}"
     return None
 
 
 def missing_reference_extra() -> str | None:
     """None when the reference instance can start; else what to install, in one line."""
-    missing = _missing_reference_packages()
+    missing = missing_reference_packages()
     if not missing:
         return None
     return (
@@ -240,7 +202,7 @@ def missing_reference_extra() -> str | None:
     )
 
 
-def _missing_reference_packages() -> list[str]:
+def missing_reference_packages() -> list[str]:
     import importlib.util
 
     modules = {
@@ -255,12 +217,47 @@ def _missing_reference_packages() -> list[str]:
 
 
 def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, temporary: bool) -> int:
-    from conformance.reference import keys
-    from conformance.reference.runtime import RuntimeConfig, write_private
-
     started = time.monotonic()
     if not state_dir.exists():
         state_dir.mkdir(mode=0o700, parents=True)
+    lock = _lock_state_dir(state_dir)
+    if lock is None:
+        return EXIT_FAILED
+    try:
+        return _serve_locked(args, state_dir, stop, temporary, started)
+    finally:
+        lock.close()
+
+
+def _lock_state_dir(state_dir: Path) -> IO[str] | None:
+    """The state dir's lock, held until closed; None (and one message) when a running serve holds it."""
+    import fcntl
+
+    handle = (state_dir / LOCK_FILE).open("a+", encoding="ascii")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        _complain(
+            f"the state dir {state_dir} is in use by another `reference serve` (pid {holder}); "
+            "stop it first or give this one another --state-dir"
+        )
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def _serve_locked(
+    args: argparse.Namespace, state_dir: Path, stop: threading.Event, temporary: bool, started: float
+) -> int:
+    from conformance.reference import keys
+    from conformance.reference.runtime import RuntimeConfig, write_private
+
     # Every start is a fresh instance: old databases would hold old applications and tokens, and
     # an old profile or env file must not pass for this run's before it is ready.
     stale = [f"{name}{suffix}" for name in DATABASE_FILES for suffix in ("", "-wal", "-shm", "-journal")]
@@ -333,7 +330,7 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
             return EXIT_FAILED
         if args.tls:
             fronts = _start_fronts(state_dir, public, upstream, faults)
-        _write_outputs(config, state_dir, material.published_jwks)
+        _write_outputs(config, state_dir, material.published_jwks, args.name)
         _announce(config, state_dir, args, time.monotonic() - started, temporary)
         return _supervise(children, stop)
     finally:
@@ -439,7 +436,7 @@ def _wait_until_ready(children: dict[str, subprocess.Popen[bytes]], stop: thread
     return None
 
 
-def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any]) -> None:
+def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any], name: str) -> None:
     from conformance.reference.runtime import write_private
 
     (state_dir / JWKS_FILE).write_text(json.dumps(jwks, indent=2) + "\n")
@@ -453,6 +450,7 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any]) -> None:
     }
     write_private(state_dir / ENV_FILE, "".join(f"{name}={value}\n" for name, value in env.items()))
     profile = PROFILE_TEMPLATE.format(
+        name=name,
         lms_url=config.lms_url,
         issuer=config.issuer,
         audience=config.audience,

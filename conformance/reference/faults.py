@@ -30,6 +30,7 @@ UNKILLABLE: dict[str, str] = {
 # Collateral reasons used by several faults.
 _BASELINE = "its baseline (the genuine token is accepted at the probe) fails first"
 _SHARED_JWT = "it uses the run's shared default JWT, which the fault stops the endpoint issuing"
+_REFUSED_ANYWAY = "it sends the default JWT, which the fault makes the LMS API refuse under any scheme name"
 _SHARED_BODY = "it uses a token requested with credentials in the body, which the fault refuses"
 
 
@@ -49,12 +50,19 @@ class Fault:
     unreachable: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        """What ``list-faults --format json`` prints for the fault."""
+        """What ``list-faults --format json`` prints for the fault: enough to reproduce its run
+        (``reference serve --fault NAME --rate-limit RATE``, then the suite with the profile
+        overlay merged into the instance's profile.toml)."""
         return {
             "name": self.name,
             "description": self.description,
             "area": self.area,
             "catches": list(self.catches),
+            "collateral": dict(self.collateral),
+            # Keys merged into the generated profile.toml (tables merge key by key).
+            "profile_overlay": dict(self.profile),
+            # The token endpoint's rate for the fault's run; null: the matrix's generous rate.
+            "rate_limit": self.rate_limit,
         }
 
 
@@ -124,6 +132,7 @@ FAULTS: tuple[Fault, ...] = (
         area="jwt",
         catches=["jwt.claims.times", "resources.jwt.accepted", "resources.services.accept-jwt"],
         collateral={
+            "resources.jwt.scheme-case": _REFUSED_ANYWAY,
             "jwt-attacks.tampered-payload": _BASELINE,
             "jwt-attacks.bad-signature": _BASELINE,
             "jwt-attacks.alg-none": _BASELINE,
@@ -433,6 +442,7 @@ FAULTS: tuple[Fault, ...] = (
         | {
             check_id: _SHARED_JWT
             for check_id in (
+                "resources.jwt.scheme-case",
                 "response-schema.token.schema",
                 "response-schema.content-type.json",
                 "response-schema.cache-control.no-store",
@@ -605,6 +615,7 @@ FAULTS: tuple[Fault, ...] = (
         area="resources",
         catches=["resources.jwt.accepted"],
         collateral={
+            "resources.jwt.scheme-case": _REFUSED_ANYWAY,
             "jwt-attacks.tampered-payload": _BASELINE,
             "jwt-attacks.bad-signature": _BASELINE,
             "jwt-attacks.alg-none": _BASELINE,
@@ -807,6 +818,17 @@ FAULTS: tuple[Fault, ...] = (
         area="transport",
         catches=["transport.https.token-endpoint", "jwt.claims.iss"],
         tls=True,
+    ),
+    # ---- resources: a proxy in front of the API ------------------------------------------------------
+    Fault(
+        name="gateway-scheme-case-sensitive",
+        description=(
+            "A proxy in front of the LMS API forwards the Authorization header only when its scheme is "
+            "spelt exactly JWT or Bearer (a case-sensitive rule): 'jwt <token>' arrives without "
+            "credentials."
+        ),
+        area="resources",
+        catches=["resources.jwt.scheme-case"],
     ),
 )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,10 +54,6 @@ def public_jwk(key: rsa.RSAPrivateKey | rsa.RSAPublicKey, kid: str = KID) -> dic
 
 def public_jwk_set(key: rsa.RSAPrivateKey, kid: str = KID) -> dict[str, Any]:
     return {"keys": [public_jwk(key, kid)]}
-
-
-def public_jwk_set_json(key: rsa.RSAPrivateKey, kid: str = KID) -> str:
-    return json.dumps(public_jwk_set(key, kid))
 
 
 def private_jwk(key: rsa.RSAPrivateKey, kid: str = KID) -> dict[str, Any]:

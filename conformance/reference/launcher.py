@@ -58,11 +58,13 @@ def serve_command(
     rate_limit: str | None = None,
     port: int = 0,
     tls: bool = False,
+    name: str | None = None,
 ) -> list[str]:
     command = [sys.executable, "-m", "conformance", "reference", "serve", "--exit-with-parent"]
     command += ["--state-dir", str(state_dir), "--port", str(port)]
-    for name in faults:
-        command += ["--fault", name]
+    command += ["--name", name] if name else []
+    for fault in faults:
+        command += ["--fault", fault]
     if latency_ms:
         command += ["--latency-ms", str(latency_ms)]
     if record_tokens is not None:
@@ -84,6 +86,7 @@ def running_reference(
     port: int = 0,
     timeout: float = 30,
     tls: bool = False,
+    name: str | None = None,
 ) -> Iterator[RunningReference]:
     """Run the reference instance for the duration of the ``with`` block."""
     owned_dir = None if state_dir is not None else Path(tempfile.mkdtemp(prefix="openedx-reference-"))
@@ -92,7 +95,7 @@ def running_reference(
     # The server's errors go to a file: a pipe nobody reads would fill up and stall it.
     stderr = tempfile.TemporaryFile()
     process = subprocess.Popen(
-        serve_command(directory, faults, latency_ms, record_tokens, rate_limit, port, tls),
+        serve_command(directory, faults, latency_ms, record_tokens, rate_limit, port, tls, name),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=stderr,

@@ -14,6 +14,7 @@ from conformance.reference import faults
 
 TOKEN_PATHS = ("/oauth2/access_token", "/oauth2/access_token/")
 OAUTH_PREFIX = "/oauth2/"
+API_PREFIX = "/api/"
 
 
 def _replace_form(request: HttpRequest, pairs: list[tuple[str, str]]) -> None:
@@ -34,10 +35,15 @@ class TokenRequestFaultsMiddleware:
         self.strip_authorization = faults.is_active("authorization-header-stripped")
         self.json_body = faults.is_active("json-body-accepted")
         self.normalise_params = faults.is_active("gateway-normalises-params")
+        self.scheme_case_sensitive = faults.is_active("gateway-scheme-case-sensitive")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.strip_authorization and request.path.startswith(OAUTH_PREFIX):
             request.META.pop("HTTP_AUTHORIZATION", None)
+        if self.scheme_case_sensitive and request.path.startswith(API_PREFIX):
+            scheme = request.META.get("HTTP_AUTHORIZATION", "").split(" ", 1)[0]
+            if scheme.lower() in ("jwt", "bearer") and scheme not in ("JWT", "Bearer"):
+                request.META.pop("HTTP_AUTHORIZATION", None)
         if request.method == "POST" and request.path in TOKEN_PATHS:
             if self.json_body and request.content_type == "application/json":
                 self._form_from_json(request)

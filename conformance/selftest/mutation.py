@@ -36,6 +36,7 @@ __all__ = [
     "MutationReport",
     "check_ids",
     "expected_exit",
+    "merge_overlay",
     "overlay_profile",
     "run_fault",
     "run_faults",
@@ -79,7 +80,7 @@ class FaultRun:
 
 def check_ids() -> dict[str, str]:
     """Every check id of the catalogue with its level (imports the checks; contacts nothing)."""
-    from conformance.cli import load_checks
+    from conformance._lib.registry import load_checks
 
     return {check_id: meta.level for check_id, meta in sorted(load_checks().items())}
 
@@ -87,11 +88,11 @@ def check_ids() -> dict[str, str]:
 # Profiles ------------------------------------------------------------------------------------------
 
 
-def _merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+def merge_overlay(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in overlay.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge_overlay(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -138,7 +139,7 @@ def overlay_profile(profile_path: Path, overlay: Mapping[str, Any], name: str) -
         return profile_path
     import tomllib
 
-    data = _merge(tomllib.loads(profile_path.read_text()), overlay)
+    data = merge_overlay(tomllib.loads(profile_path.read_text()), overlay)
     target = profile_path.with_name(f"profile-{name}.toml")
     target.write_text(to_toml(data))
     return target

@@ -1,0 +1,242 @@
+"""The "reproduce with curl" line reproduces the request: run in a shell with the profile's
+variables exported, it makes a capture server receive what the suite sent; and it shows no secret."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import subprocess
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl, quote_plus
+
+import pytest
+from faker import Faker
+
+from conformance._lib.curl import curl_line
+from conformance._lib.forge import forge_jwt, vectors_for
+from conformance._lib.http import Exchange, Http
+from conformance._lib.jwts import sign_hmac
+from conformance._lib.profile import Profile, profile_from_data
+
+ENV = {
+    "EDX_OAUTH_CLIENT_ID": "curl-client-id",
+    "EDX_OAUTH_CLIENT_SECRET": "Curl-Secret_value-that-is-long-9dK2/+x",
+    "EDX_PUBLIC_CLIENT_ID": "curl-public-client",
+    "EDX_TEST_USERNAME": "curl_learner",
+    "EDX_TEST_PASSWORD": "pass word&with=odd+chars%41",
+}
+SECRETS = [ENV["EDX_OAUTH_CLIENT_SECRET"], ENV["EDX_TEST_PASSWORD"]]
+
+
+class _Capture(http.server.BaseHTTPRequestHandler):
+    seen: list[dict[str, Any]] = []
+
+    def _record(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode()
+        self.seen.append(
+            {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+        )
+        payload = b'{"error": "invalid_client"}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_POST = do_GET = _record
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    _Capture.seen = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Capture)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", _Capture.seen
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def profile_for(base_url: str) -> Profile:
+    data = {
+        "name": "curl",
+        "base_url": base_url,
+        "client": {"id": "${EDX_OAUTH_CLIENT_ID}", "secret": "${EDX_OAUTH_CLIENT_SECRET}"},
+        "password_grant": {
+            "client_id": "${EDX_PUBLIC_CLIENT_ID}",
+            "username": "${EDX_TEST_USERNAME}",
+            "password": "${EDX_TEST_PASSWORD}",
+        },
+    }
+    return profile_from_data(data, ENV)
+
+
+def send(base_url: str, **kwargs: Any) -> Exchange:
+    exchanges: list[Exchange] = []
+    http = Http(base_url, on_exchange=exchanges.append)
+    try:
+        http.request("POST", kwargs.pop("path", "/oauth2/access_token"), **kwargs)
+    finally:
+        http.close()
+    return exchanges[-1]
+
+
+def replay(line: str) -> subprocess.CompletedProcess[str]:
+    """Run the line as the report holds it: after the redaction pass over every artifact."""
+    from conformance._lib.redact import REDACTOR
+
+    return subprocess.run(
+        ["bash", "-c", REDACTOR.redact(line)],
+        env={"PATH": "/usr/bin:/bin", **ENV},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def header(request: dict[str, Any], name: str) -> str | None:
+    return next((v for k, v in request["headers"].items() if k.lower() == name.lower()), None)
+
+
+def assert_same_request(first: dict[str, Any], second: dict[str, Any]) -> None:
+    assert second["method"] == first["method"]
+    assert second["path"] == first["path"]
+    assert header(second, "Authorization") == header(first, "Authorization")
+    assert sorted(parse_qsl(second["body"], keep_blank_values=True)) == sorted(
+        parse_qsl(first["body"], keep_blank_values=True)
+    )
+
+
+def test_basic_auth_and_form_replay_with_the_profile_variables(server):
+    base_url, seen = server
+    profile = profile_for(base_url)
+    ex = send(
+        base_url,
+        auth=(ENV["EDX_OAUTH_CLIENT_ID"], ENV["EDX_OAUTH_CLIENT_SECRET"]),
+        data={"grant_type": "client_credentials", "token_type": "jwt"},
+    )
+    line = curl_line(ex, profile)
+    assert not any(secret in line for secret in SECRETS)
+    # The secret has characters that RFC 6749 2.3.1 form-encodes before base64: the shell computes it.
+    assert line.splitlines()[1].startswith("BASIC_AUTH=$(python3 -c ")
+    assert 'Basic \'"$BASIC_AUTH"' in line
+    assert line.startswith("# export first: $EDX_OAUTH_CLIENT_ID, $EDX_OAUTH_CLIENT_SECRET")
+    assert replay(line).returncode == 0
+    assert len(seen) == 2
+    assert_same_request(seen[0], seen[1])
+    pair = f"{quote_plus(ENV['EDX_OAUTH_CLIENT_ID'])}:{quote_plus(ENV['EDX_OAUTH_CLIENT_SECRET'])}"
+    expected = base64.b64encode(pair.encode())
+    assert header(seen[1], "Authorization") == f"Basic {expected.decode()}"
+
+
+def test_a_url_safe_secret_replays_with_curl_u(server):
+    base_url, seen = server
+    env = dict(ENV, EDX_OAUTH_CLIENT_SECRET="UrlSafe_secret-value-0123456789abcdefXYZ")
+    data = {"name": "curl", "base_url": base_url}
+    data["client"] = {"id": "${EDX_OAUTH_CLIENT_ID}", "secret": "${EDX_OAUTH_CLIENT_SECRET}"}
+    profile = profile_from_data(data, env)
+    ex = send(
+        base_url, auth=(env["EDX_OAUTH_CLIENT_ID"], env["EDX_OAUTH_CLIENT_SECRET"]), data={"grant_type": "x"}
+    )
+    line = curl_line(ex, profile)
+    assert ' -u "$EDX_OAUTH_CLIENT_ID"\':\'"$EDX_OAUTH_CLIENT_SECRET" ' in line
+    result = subprocess.run(
+        ["bash", "-c", line], env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    assert_same_request(seen[0], seen[1])
+
+
+def test_password_grant_in_the_body_replays(server):
+    base_url, seen = server
+    profile = profile_for(base_url)
+    ex = send(
+        base_url,
+        data={
+            "grant_type": "password",
+            "client_id": ENV["EDX_PUBLIC_CLIENT_ID"],
+            "username": ENV["EDX_TEST_USERNAME"],
+            "password": ENV["EDX_TEST_PASSWORD"],
+        },
+    )
+    line = curl_line(ex, profile)
+    assert '"$EDX_TEST_PASSWORD"' in line and ENV["EDX_TEST_PASSWORD"] not in line
+    assert replay(line).returncode == 0
+    assert_same_request(seen[0], seen[1])
+    assert dict(parse_qsl(seen[1]["body"]))["password"] == ENV["EDX_TEST_PASSWORD"]
+
+
+def test_a_forged_token_is_spelled_out(server):
+    base_url, seen = server
+    profile = profile_for(base_url)
+    genuine = sign_hmac(
+        {"alg": "HS256", "typ": "JWT"}, {"sub": "x", "exp": 2}, b"a genuine signing secret", "sha256"
+    )
+    vector = next(
+        v for v in vectors_for("jwt-attacks", "jwt-attacks.bad-signature") if v["id"] == "foreign-hmac-key"
+    )
+    forged = forge_jwt(vector, genuine, None, Faker())
+    ex = send(base_url, path="/api/user/v1/me", headers={"Authorization": f"JWT {forged}"})
+    line = curl_line(ex, profile)
+    assert forged in line  # the test input itself, not a credential
+    from conformance._lib.redact import REDACTOR
+
+    assert forged in REDACTOR.redact(line)  # and still there after the report's redaction pass
+    assert genuine not in line and genuine.rsplit(".", 1)[1] not in line
+    assert replay(line).returncode == 0
+    assert header(seen[1], "Authorization") == f"JWT {forged}"
+
+
+def test_a_tampered_token_keeps_its_genuine_signature_secret(server):
+    base_url, _ = server
+    genuine = sign_hmac(
+        {"alg": "HS256", "typ": "JWT"}, {"sub": "x", "exp": 2}, b"a genuine signing secret", "sha256"
+    )
+    vector = next(
+        v for v in vectors_for("jwt-attacks", "jwt-attacks.tampered-payload") if v["id"] == "exp-extended"
+    )
+    forged = forge_jwt(vector, genuine, None, Faker())
+    line = curl_line(send(base_url, path="/api/user/v1/me", headers={"Authorization": f"JWT {forged}"}))
+    assert forged.rsplit(".", 1)[0] in line
+    assert genuine.rsplit(".", 1)[1] not in line
+    assert '"$GENUINE_JWT_SIGNATURE"' in line
+
+
+def test_secrets_the_profile_does_not_name_become_named_placeholders(server):
+    base_url, _ = server
+    profile = profile_for(base_url)
+    wrong = ENV["EDX_OAUTH_CLIENT_SECRET"][:-1]  # a secret variant: derived from the real one
+    from conformance._lib.redact import REDACTOR
+
+    REDACTOR.add(wrong)
+    line = curl_line(
+        send(base_url, data={"grant_type": "client_credentials", "client_id": "x", "client_secret": wrong}),
+        profile,
+    )
+    assert wrong not in line and '"$WRONG_CLIENT_SECRET"' in line
+
+
+def test_an_undecodable_basic_header_is_a_placeholder():
+    import httpx
+
+    ex = Exchange(
+        "POST",
+        "http://127.0.0.1:9/oauth2/access_token",
+        {"Authorization": "Basic not*base64!"},
+        b"",
+        401,
+        httpx.Headers(),
+        b"",
+        1.0,
+    )
+    line = curl_line(ex)
+    assert '-u "$BASIC_CREDENTIALS"' in line and "not*base64!" not in line
+    assert "$BASIC_CREDENTIALS" in line.splitlines()[0]  # named in the note
