@@ -746,6 +746,91 @@ FAULTS: tuple[Fault, ...] = (
         area="revocation",
         catches=["revocation.request.malformed"],
     ),
+    # ---- services: another Open edX service's own JWT settings (the reference discovery service) --
+    Fault(
+        name="discovery-aud-not-verified",
+        description=(
+            "The discovery service runs an edx-drf-extensions older than 8.8.0 (pyjwkest verified the "
+            "signature only) with JWT_VERIFY_AUDIENCE: False, as course-discovery's and ecommerce's "
+            "settings have it: tokens minted for another audience are accepted. On the pinned 10.6.0 the "
+            "setting alone changes nothing (aud is checked at the signature step): the clean instance has it."
+        ),
+        area="services",
+        catches=["services.audience.checked"],
+    ),
+    Fault(
+        name="discovery-accept-expired",
+        description=(
+            "The discovery service runs an edx-drf-extensions older than 8.8.0 with JWT_VERIFY_EXPIRATION: "
+            "False: expired tokens are accepted (from 8.8.0 exp is checked at the signature step)."
+        ),
+        area="services",
+        catches=["services.expiry.checked"],
+    ),
+    Fault(
+        name="discovery-accept-alg-none",
+        description=(
+            "The discovery service's JWT decode handler lets unsigned tokens (alg: none) through to the "
+            "claims checks."
+        ),
+        area="services",
+        catches=["services.forged.refused"],
+    ),
+    Fault(
+        name="discovery-second-issuer-first",
+        description=(
+            "The discovery service's JWT_ISSUERS lists another issuer (an old LMS domain, its own secret) "
+            "before the LMS's: edx-drf-extensions verifies HS256 with the first entry's SECRET_KEY only, so "
+            "the LMS's HS256 tokens are refused and its RS512 tokens accepted."
+        ),
+        area="services",
+        catches=["services.genuine.accepted", "resources.services.accept-jwt"],
+        collateral={"services.forged.refused": _BASELINE},
+    ),
+    Fault(
+        name="discovery-missing-signing-key",
+        description=(
+            "The discovery service's JWT_PUBLIC_SIGNING_JWK_SET holds only a retired key, not the one the "
+            "LMS signs with (a rotation that skipped a service): its RS512 tokens are refused."
+        ),
+        area="services",
+        catches=["services.genuine.accepted", "resources.services.accept-jwt"],
+        collateral={"services.forged.refused": _BASELINE},
+    ),
+    # ---- key-rotation: the LMS's signing key and the sets over time -------------------------------
+    Fault(
+        name="private-jwk-missing-crt",
+        description=(
+            "JWT_PRIVATE_SIGNING_JWK lacks dp, dq and qi (as Tutor rendered it before v17): PyJWT refuses it "
+            "(InvalidKeyError), so every RS512 token request (and every login, on the platform) fails with "
+            "HTTP 500 while HS256 tokens are still issued."
+        ),
+        area="key-rotation",
+        catches=["key-rotation.lms.signing-key"],
+    ),
+    Fault(
+        name="rotation-key-not-published",
+        description=(
+            "Mid-rotation (phase 1): the new private key exists (the profile's jwt.rotation_key) but its "
+            "public half was added to no JWT_PUBLIC_SIGNING_JWK_SET: switching the LMS now would break "
+            "every service."
+        ),
+        area="key-rotation",
+        catches=[
+            "key-rotation.preflight.new-key",
+            "key-rotation.preflight.lms",
+            "key-rotation.preflight.service",
+        ],
+    ),
+    Fault(
+        name="discovery-missing-next-key",
+        description=(
+            "Mid-rotation (phase 1): the new public key is in the LMS's and the published set but not in the "
+            "discovery service's JWT_PUBLIC_SIGNING_JWK_SET."
+        ),
+        area="key-rotation",
+        catches=["key-rotation.preflight.service"],
+    ),
 )
 
 BY_NAME: dict[str, Fault] = {fault.name: fault for fault in FAULTS}

@@ -57,6 +57,7 @@ def serve_command(
     record_tokens: str | os.PathLike[str] | None = None,
     rate_limit: str | None = None,
     port: int = 0,
+    rotation_phase: int = 0,
 ) -> list[str]:
     command = [sys.executable, "-m", "conformance", "reference", "serve", "--exit-with-parent"]
     command += ["--state-dir", str(state_dir), "--port", str(port)]
@@ -68,6 +69,8 @@ def serve_command(
         command += ["--record-tokens", str(record_tokens)]
     if rate_limit is not None:
         command += ["--rate-limit", rate_limit]
+    if rotation_phase:
+        command += ["--rotation-phase", str(rotation_phase)]
     return command
 
 
@@ -80,6 +83,7 @@ def running_reference(
     rate_limit: str | None = None,
     port: int = 0,
     timeout: float = 30,
+    rotation_phase: int = 0,
 ) -> Iterator[RunningReference]:
     """Run the reference instance for the duration of the ``with`` block."""
     owned_dir = None if state_dir is not None else Path(tempfile.mkdtemp(prefix="openedx-reference-"))
@@ -88,7 +92,7 @@ def running_reference(
     # The server's errors go to a file: a pipe nobody reads would fill up and stall it.
     stderr = tempfile.TemporaryFile()
     process = subprocess.Popen(
-        serve_command(directory, faults, latency_ms, record_tokens, rate_limit, port),
+        serve_command(directory, faults, latency_ms, record_tokens, rate_limit, port, rotation_phase),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=stderr,
