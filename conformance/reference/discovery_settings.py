@@ -50,7 +50,12 @@ if "discovery-second-issuer-first" in CONFIG.faults:
             "SECRET_KEY": CONFIG.discovery_secret_key,
         },
     )
-JWT_DECODERS = {"discovery-aud-not-verified", "discovery-accept-expired", "discovery-accept-alg-none"}
+JWT_DECODERS = {
+    "discovery-aud-not-verified",
+    "discovery-accept-expired",
+    "discovery-accept-alg-none",
+    "discovery-iss-not-checked",
+}
 JWT_AUTH = {
     "JWT_ISSUERS": JWT_ISSUERS,
     "JWT_ISSUER": TRUSTED_ISSUER,

@@ -777,6 +777,16 @@ FAULTS: tuple[Fault, ...] = (
         catches=["services.forged.refused"],
     ),
     Fault(
+        name="discovery-iss-not-checked",
+        description=(
+            "The discovery service's own JWT_DECODE_HANDLER verifies the signature, aud and exp like "
+            "edx-drf-extensions but skips its issuer check (iss must equal some JWT_ISSUERS entry): a token "
+            "any holder of the key signs for any issuer is accepted."
+        ),
+        area="services",
+        catches=["services.issuer.checked"],
+    ),
+    Fault(
         name="discovery-second-issuer-first",
         description=(
             "The discovery service's JWT_ISSUERS lists another issuer (an old LMS domain, its own secret) "
