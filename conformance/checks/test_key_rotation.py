@@ -88,6 +88,13 @@ def _asymmetric(tokens):
 )
 def test_signing_key(tokens, jwks):
     token = _asymmetric(tokens)
+    alg = parse_jwt(token).header.get("alg")
+    expect(
+        str(alg).startswith("RS"),
+        "a token requested with asymmetric_jwt is signed with the LMS's RSA key",
+        "alg RS512",
+        f"alg {alg!r}: the LMS never uses its private signing key, so rotating it proves nothing",
+    )
     key = key_for(token, jwks)
     expect(
         key is not None,

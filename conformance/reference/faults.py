@@ -35,6 +35,8 @@ UNKILLABLE: dict[str, str] = {
 _BASELINE = "its baseline (the genuine token is accepted at the probe) fails first"
 _SHARED_JWT = "it uses the run's shared default JWT, which the fault stops the endpoint issuing"
 _SHARED_BODY = "it uses a token requested with credentials in the body, which the fault refuses"
+_SHARED_RS = "it uses the run's shared RS512 token, which the fault stops the endpoint issuing"
+_SERVICE_BASELINE = "its baseline (the genuine tokens are accepted at the service) fails first"
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ FAULTS: tuple[Fault, ...] = (
             "configured with the real issuer refuse them."
         ),
         area="jwt",
-        catches=["jwt.claims.iss", "resources.services.accept-jwt"],
+        catches=["jwt.claims.iss", "resources.services.accept-jwt", "services.genuine.accepted"],
+        collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
         name="issuer-https-scheme",
@@ -76,7 +79,8 @@ FAULTS: tuple[Fault, ...] = (
             "proxy without X-Forwarded-Proto): only the scheme of iss differs from what services trust."
         ),
         area="jwt",
-        catches=["jwt.claims.iss", "resources.services.accept-jwt"],
+        catches=["jwt.claims.iss", "resources.services.accept-jwt", "services.genuine.accepted"],
+        collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
         name="wrong-audience",
@@ -85,7 +89,8 @@ FAULTS: tuple[Fault, ...] = (
             "JWT_ISSUERS) while other services expect 'openedx'."
         ),
         area="jwt",
-        catches=["jwt.claims.aud", "resources.services.accept-jwt"],
+        catches=["jwt.claims.aud", "resources.services.accept-jwt", "services.genuine.accepted"],
+        collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
         name="asymmetric-jwt-ignored",
@@ -94,7 +99,7 @@ FAULTS: tuple[Fault, ...] = (
             "asked for."
         ),
         area="jwt",
-        catches=["jwt.header.alg"],
+        catches=["jwt.header.alg", "key-rotation.lms.signing-key"],
     ),
     Fault(
         name="signing-key-not-published",
@@ -103,7 +108,13 @@ FAULTS: tuple[Fault, ...] = (
             "profile and the other services use (they still hold the old key)."
         ),
         area="jwt",
-        catches=["jwt.signature.verifies", "resources.services.accept-jwt"],
+        catches=[
+            "jwt.signature.verifies",
+            "resources.services.accept-jwt",
+            "services.genuine.accepted",
+            "key-rotation.lms.signing-key",
+        ],
+        collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
         name="kid-not-in-jwks",
@@ -112,7 +123,7 @@ FAULTS: tuple[Fault, ...] = (
             "public set publishes the same key under kid 'openedx'."
         ),
         area="jwt",
-        catches=["jwt.signature.verifies", "jwt.header.kid"],
+        catches=["jwt.signature.verifies", "jwt.header.kid", "key-rotation.lms.kid"],
     ),
     Fault(
         name="clock-ahead",
@@ -121,8 +132,14 @@ FAULTS: tuple[Fault, ...] = (
             "resource servers with a correct clock (the LMS's own API included) refuse them."
         ),
         area="jwt",
-        catches=["jwt.claims.times", "resources.jwt.accepted", "resources.services.accept-jwt"],
+        catches=[
+            "jwt.claims.times",
+            "resources.jwt.accepted",
+            "resources.services.accept-jwt",
+            "services.genuine.accepted",
+        ],
         collateral={
+            "services.forged.refused": _SERVICE_BASELINE,
             "jwt-attacks.tampered-payload": _BASELINE,
             "jwt-attacks.bad-signature": _BASELINE,
             "jwt-attacks.alg-none": _BASELINE,
@@ -138,7 +155,7 @@ FAULTS: tuple[Fault, ...] = (
             "says expires_in 3600."
         ),
         area="jwt",
-        catches=["jwt.claims.lifetime"],
+        catches=["jwt.claims.lifetime", "key-rotation.retired-key.lifetime"],
     ),
     Fault(
         name="missing-openedx-claims",
@@ -177,13 +194,13 @@ FAULTS: tuple[Fault, ...] = (
             "the public set belongs."
         ),
         area="jwt",
-        catches=["jwt.jwks.well-formed"],
+        catches=["jwt.jwks.well-formed", "key-rotation.jwks.keys"],
     ),
     Fault(
         name="rsa-1024-key",
         description="The RS512 signing key is a 1024-bit RSA key (made with an old openssl genrsa default).",
         area="jwt",
-        catches=["jwt.jwks.well-formed"],
+        catches=["jwt.jwks.well-formed", "key-rotation.jwks.keys"],
     ),
     Fault(
         name="jwks-duplicate-kid",
@@ -192,7 +209,7 @@ FAULTS: tuple[Fault, ...] = (
             "'openedx'."
         ),
         area="jwt",
-        catches=["jwt.jwks.well-formed"],
+        catches=["jwt.jwks.well-formed", "key-rotation.jwks.keys"],
     ),
     Fault(
         name="weak-hs256-secret",
@@ -262,7 +279,7 @@ FAULTS: tuple[Fault, ...] = (
         name="expires-in-year",
         description="JWT_ACCESS_TOKEN_EXPIRE_SECONDS is a year: year-long JWTs that cannot be revoked.",
         area="response-schema",
-        catches=["response-schema.expires-in.value"],
+        catches=["response-schema.expires-in.value", "key-rotation.retired-key.lifetime"],
     ),
     Fault(
         name="narrow-default-scopes",
@@ -460,6 +477,12 @@ FAULTS: tuple[Fault, ...] = (
                 "resources.jwt.wrong-audience-or-issuer",
                 "resources.scheme.mismatch",
                 "resources.services.accept-jwt",
+                "services.genuine.accepted",
+                "services.forged.refused",
+                "services.audience.checked",
+                "services.issuer.checked",
+                "services.expiry.checked",
+                "key-rotation.retired-key.lifetime",
             )
         },
     ),
@@ -500,6 +523,11 @@ FAULTS: tuple[Fault, ...] = (
                 "resources.query-token.refused",
                 "revocation.opaque.revoked",
                 "revocation.jwt.not-revocable",
+                "services.genuine.accepted",
+                "services.forged.refused",
+                "key-rotation.lms.signing-key",
+                "key-rotation.lms.kid",
+                "key-rotation.retired-key.lifetime",
             )
         }
         | {"revocation.unknown-token": "the revocation request authenticates with body credentials too"},
@@ -584,7 +612,8 @@ FAULTS: tuple[Fault, ...] = (
             "issues (the classic cross-service issuer mismatch)."
         ),
         area="resources",
-        catches=["resources.services.accept-jwt"],
+        catches=["resources.services.accept-jwt", "services.genuine.accepted"],
+        collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
         name="discovery-secret-divergence",
@@ -593,7 +622,8 @@ FAULTS: tuple[Fault, ...] = (
             "refuses HS256 JWTs and accepts RS512 ones."
         ),
         area="resources",
-        catches=["resources.services.accept-jwt"],
+        catches=["resources.services.accept-jwt", "services.genuine.accepted"],
+        collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
         name="lms-secret-divergence",
@@ -762,10 +792,11 @@ FAULTS: tuple[Fault, ...] = (
         name="discovery-accept-expired",
         description=(
             "The discovery service runs an edx-drf-extensions older than 8.8.0 with JWT_VERIFY_EXPIRATION: "
-            "False: expired tokens are accepted (from 8.8.0 exp is checked at the signature step)."
+            "False: expired tokens are accepted (from 8.8.0 exp is checked at the signature step). With "
+            "the stock JWT_VERIFY_AUDIENCE: False that old library ignores aud too."
         ),
         area="services",
-        catches=["services.expiry.checked"],
+        catches=["services.expiry.checked", "services.audience.checked"],
     ),
     Fault(
         name="discovery-accept-alg-none",
@@ -816,7 +847,31 @@ FAULTS: tuple[Fault, ...] = (
             "HTTP 500 while HS256 tokens are still issued."
         ),
         area="key-rotation",
-        catches=["key-rotation.lms.signing-key"],
+        catches=["key-rotation.lms.signing-key", "jwt.signature.verifies", "resources.jwt.accepted"],
+        collateral={
+            check_id: _SHARED_RS
+            for check_id in (
+                "jwt-attacks.alg-none",
+                "jwt-attacks.bad-signature",
+                "jwt-attacks.header-keys",
+                "jwt-attacks.key-confusion",
+                "jwt-attacks.kid",
+                "jwt-attacks.tampered-payload",
+                "jwt.claims.aud",
+                "jwt.claims.iss",
+                "jwt.claims.lifetime",
+                "jwt.claims.times",
+                "jwt.header.alg",
+                "jwt.header.kid",
+                "jwt.structure.compact-jws",
+                "key-rotation.lms.kid",
+                "key-rotation.retired-key.lifetime",
+                "resources.services.accept-jwt",
+                "response-schema.token.schema",
+                "services.forged.refused",
+                "services.genuine.accepted",
+            )
+        },
     ),
     Fault(
         name="rotation-key-not-published",
