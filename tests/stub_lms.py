@@ -187,7 +187,32 @@ MUTATIONS: dict[str, str] = {
     "cert-wrong-host": "the certificate is for another host",
     "tls-legacy-untrusted-cert": "TLS 1.0 and 1.1 accepted, with a certificate that does not verify",
     "jwt-scheme-case-sensitive": "the resource takes JWTs only under the exact scheme name JWT",
+    # services (the discovery service's own edx-drf-extensions settings)
+    "discovery-other-secret": "discovery verifies HS256 with another JWT_ISSUERS[0] secret",
+    "discovery-accept-alg-none": "discovery accepts unsigned JWTs (alg none)",
+    "discovery-no-aud-check": "discovery does not check aud",
+    "discovery-no-iss-check": "discovery does not check iss",
+    "discovery-accept-expired": "discovery does not check exp",
+    # key rotation
+    "private-jwk-no-crt": "the private signing JWK lacks dp, dq and qi: RS512 token requests are 500",
+    "rotation-phase-1": "variant: a next key is published and trusted everywhere; the LMS signs the old",
+    "rotation-next-key-unpublished": "with rotation-phase-1: the next key is in no public set",
+    "lms-missing-next-key": "with rotation-phase-1: the LMS's own set lacks the next key",
+    "discovery-missing-next-key": "with rotation-phase-1: discovery's set lacks the next key",
 }
+
+NEXT_KID = "stub-lms-next"
+
+
+def next_key_pem() -> str:
+    """The rotation's NEW private key (PEM), as an operator gives it in jwt.rotation_key."""
+    return (
+        rsa_key("next")
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
 
 
 # Users and applications -----------------------------------------------------------------------------
@@ -371,7 +396,15 @@ class StubLms:
             keys.append(public_jwk(rsa_key("weak", 1024), "stub-lms-weak"))
         if self.has("jwks-duplicate-kid"):
             keys.append(public_jwk(rsa_key("rotated"), KID))
+        if self._next_key_trusted("profile"):
+            keys.append(public_jwk(rsa_key("next"), NEXT_KID))
         return json.dumps({"keys": keys})
+
+    def _next_key_trusted(self, where: str) -> bool:
+        """Phase 1 of a rotation: the next key's public half is in this set (profile, lms, discovery)."""
+        if not self.has("rotation-phase-1") or self.has("rotation-next-key-unpublished"):
+            return False
+        return not self.has(f"{where}-missing-next-key")
 
     def _trust(self, service: str) -> _Trust:
         lms = service == "lms"
@@ -385,7 +418,12 @@ class StubLms:
         if not lms and self.has("discovery-wrong-issuer"):
             issuer = "https://lms.other.example.org/oauth2"
         audience = self.audience if lms else AUDIENCE
-        return _Trust(issuer, audience, self.signing_secret, frozenset(hmac_algs), keys)
+        secret = self.signing_secret
+        if not lms and self.has("discovery-other-secret"):
+            secret = "discovery-own-" + secret
+        if self._next_key_trusted(service):
+            keys.append(rsa_key("next").public_key())
+        return _Trust(issuer, audience, secret, frozenset(hmac_algs), keys)
 
     def now(self) -> float:
         return self.clock.time()
@@ -656,6 +694,8 @@ class StubLms:
             if app.grant == "password":
                 scopes = [*scopes, "user_id"]  # the platform adds user_id for the password grant
             asymmetric = bool(params.get("asymmetric_jwt")) and not self.has("asymmetric-ignored")
+            if (asymmetric or self.has("default-rs512")) and self.has("private-jwk-no-crt"):
+                return _html(500, "<h1>Server Error (500)</h1>")
             token = self._make_jwt(app, user, scopes, lifetime, asymmetric or self.has("default-rs512"))
             kind = "Bearer" if self.has("token-type-swapped") else "JWT"
         else:
@@ -875,16 +915,22 @@ class StubLms:
         if exp is None:
             if not (lms and self.has("exp-optional")):
                 raise invalid
-        elif not isinstance(exp, int | float) or (exp <= now and not (lms and self.has("accept-expired"))):
+        elif not isinstance(exp, int | float) or (
+            exp <= now
+            and not (lms and self.has("accept-expired"))
+            and not (not lms and self.has("discovery-accept-expired"))
+        ):
             raise invalid  # exp == now is expired: the signature step allows no leeway
         if not isinstance(claims.get("iat"), int | float):
             raise invalid
         trust = self._trust(service)
-        if claims.get("iss") != trust.issuer and not (lms and self.has("me-no-iss-check")):
+        skip_iss = self.has("me-no-iss-check") if lms else self.has("discovery-no-iss-check")
+        if claims.get("iss") != trust.issuer and not skip_iss:
             raise invalid
         aud = claims.get("aud")
         aud_ok = aud == trust.audience or (isinstance(aud, list) and trust.audience in aud)
-        if not aud_ok and not (lms and self.has("me-no-aud-check")):
+        skip_aud = self.has("me-no-aud-check") if lms else self.has("discovery-no-aud-check")
+        if not aud_ok and not skip_aud:
             raise invalid
         try:
             if int(str(claims.get("version", "1.0.0")).split(".")[0]) > 1:
@@ -904,6 +950,8 @@ class StubLms:
     ) -> bool:
         alg = str(header.get("alg"))
         algorithms = get_default_algorithms()
+        if not lms and self.has("discovery-accept-alg-none") and alg.lower() == "none":
+            return True
         if lms:
             if self.has("accept-alg-none") and alg.lower() == "none":
                 return True

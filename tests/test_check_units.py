@@ -42,6 +42,7 @@ from tests.stub_lms import (
     MUTATIONS,
     PUBLIC_CLIENT_ID,
     StubLms,
+    next_key_pem,
 )
 
 REGISTRY = load_checks()
@@ -393,6 +394,74 @@ TABLE: dict[str, Unit] = {
     "resources.jwt.scheme-case": unit(
         fails("jwt-scheme-case-sensitive", "schemes are case-insensitive"),
     ),
+    # services (one case per [[services]] entry: the stub's discovery)
+    "services.genuine.accepted": unit(
+        fails(
+            "discovery-other-secret", "discovery accepts every JWT the LMS issues", actual="key: the HS256"
+        ),
+        fails("discovery-hs256-only", "discovery accepts every JWT the LMS issues", actual="lacks the key"),
+        fails(
+            "discovery-wrong-issuer",
+            "discovery accepts every JWT the LMS issues",
+            actual="issuer or audience",
+        ),
+        fails(
+            "wrong-issuer", "discovery accepts every JWT the LMS issues", actual="issuer: the LMS signs iss="
+        ),
+        fails(
+            "wrong-audience", "discovery accepts every JWT the LMS issues", actual="audience: the LMS signs"
+        ),
+    ),
+    "services.forged.refused": unit(
+        fails("discovery-accept-alg-none", "discovery refuses every forged token", actual="alg-none"),
+    ),
+    "services.audience.checked": unit(
+        fails(
+            "discovery-no-aud-check", "discovery refuses a validly signed token", actual="JWT_VERIFY_AUDIENCE"
+        ),
+    ),
+    "services.issuer.checked": unit(
+        fails("discovery-no-iss-check", "discovery refuses a validly signed token whose iss is wrong"),
+    ),
+    "services.expiry.checked": unit(
+        fails("discovery-accept-expired", "discovery refuses a validly signed token whose exp is wrong"),
+    ),
+    # key-rotation
+    "key-rotation.jwks.keys": unit(
+        fails("jwks-not-json", "the JWK set loads"),
+        fails("jwks-private", "every key a service is given", actual="PRIVATE members"),
+        fails("jwks-weak-key", "every key a service is given", actual="1024-bit"),
+        fails("jwks-duplicate-kid", "every key a service is given", actual="kid shared"),
+    ),
+    "key-rotation.lms.signing-key": unit(
+        fails("rotated-keys", "the key the LMS signs with is in the JWK set"),
+        fails("private-jwk-no-crt", "asymmetric_jwt issues a token", actual="dp, dq and qi"),
+    ),
+    "key-rotation.lms.kid": unit(
+        fails("kid-unknown", "the kid in the LMS's tokens names the key that signed them"),
+        either=("kid-published",),
+    ),
+    "key-rotation.retired-key.lifetime": unit(
+        fails("long-lived-jwt", "the wait before a retired public key may be removed is short"),
+    ),
+    "key-rotation.preflight.new-key": unit(
+        fails("rotation-next-key-unpublished", "phase 1: the new public key is in the JWK set"),
+        base=("rotation-phase-1",),
+        profile={"jwt": {"rotation_key": next_key_pem()}},
+    ),
+    "key-rotation.preflight.lms": unit(
+        fails(
+            "lms-missing-next-key", "phase 1: the LMS's JWT_PUBLIC_SIGNING_JWK_SET holds the new public key"
+        ),
+        fails("rotation-next-key-unpublished", "phase 1: the LMS's JWT_PUBLIC_SIGNING_JWK_SET holds"),
+        base=("rotation-phase-1",),
+        profile={"jwt": {"rotation_key": next_key_pem()}},
+    ),
+    "key-rotation.preflight.service": unit(
+        fails("discovery-missing-next-key", "phase 1: discovery's JWT_PUBLIC_SIGNING_JWK_SET holds"),
+        base=("rotation-phase-1",),
+        profile={"jwt": {"rotation_key": next_key_pem()}},
+    ),
 }
 
 # Cases that skip by themselves (`need(...)`) when the profile or instance lacks something: the
@@ -418,6 +487,15 @@ SKIPS: list[tuple[str, str | None, tuple[str, ...], dict[str, Any], str]] = [
         "expect.opaque_tokens",
     ),
     ("resources.garbage-token.refused", "Bearer", (), {"resources": {"bearer": False}}, "resources.bearer"),
+    ("services.forged.refused", "discovery", (), {"jwt": {"jwks": None}}, "need the public key set"),
+    ("services.audience.checked", "discovery", (), {"jwt": {"hs256_secret": None}}, "jwt.hs256_secret"),
+    (
+        "services.expiry.checked",
+        "discovery",
+        ("discovery-other-secret",),
+        {},
+        "refuses even a token re-signed",
+    ),
 ]
 
 
@@ -428,6 +506,7 @@ OFFLINE = {
     "transport.tls.certificate",
     "transport.tls.certificate-expiry",
 }
+OFFLINE |= {"key-rotation.jwks.keys", "key-rotation.preflight.new-key"}
 
 
 # Running a check ------------------------------------------------------------------------------------

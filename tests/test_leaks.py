@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from pathlib import Path
 
@@ -20,6 +21,8 @@ SCENARIOS = {
     "failing": (FAILING, []),
     "failing-workers": (FAILING, ["--workers", "2"]),
     "tls-failing": ([*FAILING, "no-hsts", "tls-legacy-accepted"], []),
+    # Mid-rotation: the profile's jwt.rotation_key (a private JWK) signs control tokens that fail.
+    "rotation": ([*FAILING, "discovery-missing-next-key", "discovery-aud-not-verified"], []),
 }
 # Scenarios run against the reference behind its TLS front (`serve --tls`), whose private key joins
 # the secrets searched for.
@@ -41,7 +44,7 @@ def artifact_texts(report_dir: Path) -> dict[str, str]:
     return texts
 
 
-def secrets_of(env: dict[str, str], tokens_file: Path) -> dict[str, str]:
+def secrets_of(env: dict[str, str], tokens_file: Path, state_dir: Path | None = None) -> dict[str, str]:
     secrets = {
         "client secret": env["EDX_OAUTH_CLIENT_SECRET"],
         "client secret minus its last character": env["EDX_OAUTH_CLIENT_SECRET"][:-1],
@@ -53,6 +56,11 @@ def secrets_of(env: dict[str, str], tokens_file: Path) -> dict[str, str]:
         secrets[f"issued token #{i}"] = token
         if token.count(".") == 2:
             secrets[f"signature of issued JWT #{i}"] = token.rsplit(".", 1)[1]
+    next_key = state_dir / "jwt-next-private.json" if state_dir else None
+    if next_key is not None and next_key.exists():
+        jwk = json.loads(next_key.read_text())
+        for member in ("d", "p", "q", "dp", "dq", "qi"):
+            secrets[f"rotation key member {member}"] = jwk[member]
     return secrets
 
 
@@ -72,7 +80,7 @@ def searched_run(request, tmp_path_factory):
         argv = ["run", "--profile", str(ref.profile_path), *SCENARIOS[request.param][1]]
         argv += ["--metrics", str(tmp / "report" / "metrics.prom")]  # searched with the rest
         result = run_cli(argv, env=ref.env, report_dir=tmp / "report")
-        secrets = secrets_of(ref.env, tokens_file)
+        secrets = secrets_of(ref.env, tokens_file, ref.state_dir)
         if request.param in TLS:
             key_lines = (ref.state_dir / "tls-key.pem").read_text().splitlines()[1:-1]
             secrets |= {f"TLS private key, line {i}": line for i, line in enumerate(key_lines)}

@@ -92,6 +92,7 @@ def test_profile_has_exactly_the_documented_shape(ref: RunningReference) -> None
         audience="openedx",
         jwks="jwks.json",
         discovery_url=f"http://127.0.0.1:{discovery_port}",
+        rotation_key="",  # only mid-rotation (--rotation-phase 1 to 3)
     )
     text = ref.profile_path.read_text()
     assert text == expected

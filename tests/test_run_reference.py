@@ -16,6 +16,7 @@ LEGITIMATE_SKIPS = {
     "bad-credentials.throttling": "throttle_probe",  # opt-in: it uses up the rate limit
     "jwt-attacks.expired[real-expiry]": "wait_for_expiry",  # opt-in: it waits an hour
     "jwt.rfc9068.": "rfc9068",  # an LMS issues Open edX JWTs, not RFC 9068 ones
+    "key-rotation.preflight.": "rotation_key",  # only mid-rotation (reference serve --rotation-phase 1)
 }
 
 

@@ -130,6 +130,7 @@ class Http:
         max_requests: int = 150,
         max_token_requests: int = 60,
         token_path: str = "/oauth2/access_token",
+        max_service_requests: int = 60,
         max_body: int = MAX_BODY,
         on_exchange: Callable[[Exchange], None] | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -140,10 +141,15 @@ class Http:
         self.max_requests = max_requests
         self.max_token_requests = max_token_requests
         self.token_path = token_path
-        self.requests = 0
+        self.requests = 0  # every request, to the LMS or elsewhere (summary.json counts these)
         self.token_requests = 0
         # How long each token-endpoint exchange took (monitoring: `run --metrics`).
         self.token_latencies_ms: list[float] = []
+        # Requests to other origins (the profile's [[services]]) have a budget per origin, so that
+        # listing more services never starves the LMS's own checks (and vice versa).
+        self.max_service_requests = max_service_requests
+        self.lms_requests = 0
+        self.service_requests: dict[str, int] = {}
         self.on_exchange = on_exchange
         self.rate_limited: str | None = None
         self.broken: str | None = None  # set when the circuit breaker opened: the one message
@@ -184,10 +190,17 @@ class Http:
         is_token = urlsplit(url).path.rstrip("/") == (
             urlsplit(self.base_url).path.rstrip("/") + self.token_path.rstrip("/")
         )
+        origin = _origin(url)
+        other = origin != _origin(self.base_url)
         with self._lock:
             if is_token and self.rate_limited:
                 raise RateLimited(self.rate_limited)
-            if not opted_in and self.requests >= self.max_requests:
+            if other and not opted_in and self.service_requests.get(origin, 0) >= self.max_service_requests:
+                raise BudgetExhausted(
+                    f"request budget of {self.max_service_requests} for {origin} used up "
+                    "(options.max_service_requests)"
+                )
+            if not other and not opted_in and self.lms_requests >= self.max_requests:
                 raise BudgetExhausted(f"request budget of {self.max_requests} used up (options.max_requests)")
             if not opted_in and is_token and self.token_requests >= self.max_token_requests:
                 raise BudgetExhausted(
@@ -196,6 +209,10 @@ class Http:
                 )
             self.requests += 1
             self.token_requests += is_token
+            if other:
+                self.service_requests[origin] = self.service_requests.get(origin, 0) + 1
+            else:
+                self.lms_requests += 1
         return is_token
 
     def request(
@@ -375,6 +392,11 @@ def _looks_rate_limited(exchange: Exchange) -> bool:
     return exchange.status == 403 and not (isinstance(body, dict) and "error" in body)
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 def _safe(url: str) -> str:
     parts = urlsplit(url)
     return REDACTOR.redact(f"{parts.scheme}://{parts.netloc}{parts.path}")
@@ -417,6 +439,7 @@ def http_for(profile: Profile, ca_bundle: str | None = None) -> Http:
         max_requests=int(options["max_requests"]),
         max_token_requests=int(options["max_token_requests"]),
         token_path=profile.data["token_path"],
+        max_service_requests=int(options.get("max_service_requests", 60)),
     )
 
 

@@ -48,6 +48,8 @@ AREAS = (
     "transport",
     "jwt-attacks",
     "revocation",
+    "services",
+    "key-rotation",
 )
 # Why a case did not reach a verdict. Kept apart everywhere (console, summary.json, JUnit, Allure):
 #   not-applicable  the profile describes no such thing (no [[services]], a loopback http instance)
@@ -136,6 +138,13 @@ REQUIREMENTS: dict[str, Requirement] = {
         "token_path",
         "runs only where token_path is the LMS's /oauth2/access_token",
         lambda p: p.data["token_path"] == "/oauth2/access_token",
+    ),
+    "rotation_key": Requirement(
+        "not-applicable",
+        "jwt.rotation_key",
+        "during a signing-key rotation, set jwt.rotation_key to the NEW private key (a file or ${ENV}) "
+        "before the LMS switches to it: the preflight signs a control token with it",
+        lambda p: bool(p.get("jwt", "rotation_key")),
     ),
 }
 

@@ -28,6 +28,7 @@ OPENEDX_CLAUSES = (
     "observed-4",
     "observed-5",
     "edx-api-guide",
+    "edx-drf-extensions",
 )
 # The page that states them. The project has no published home yet, so the link goes to the copy
 # beside the installed package (a checkout); a published one would replace this.

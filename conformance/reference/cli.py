@@ -45,6 +45,8 @@ WEAK_JWT_SECRET = "lms-secret"
 
 # Files in the state directory.
 PRIVATE_KEY_FILE = "jwt-private.pem"
+PRIVATE_JWK_FILE = "jwt-private.json"
+NEXT_KEY_FILE = "jwt-next-private.json"
 RUNTIME_FILE = "runtime.json"
 JWKS_FILE = "jwks.json"
 ENV_FILE = "env"
@@ -67,7 +69,7 @@ issuer = "{issuer}"
 audience = "{audience}"
 jwks = "{jwks}"
 hs256_secret = "${{EDX_JWT_SECRET}}"
-[password_grant]
+{rotation_key}[password_grant]
 client_id = "${{EDX_PUBLIC_CLIENT_ID}}"
 username = "${{EDX_TEST_USERNAME}}"
 password = "${{EDX_TEST_PASSWORD}}"
@@ -120,6 +122,15 @@ def register(subparsers: Any) -> Any:
         default="reference",
         metavar="NAME",
         help="the name of the profile it writes, and so of its report folder (default: reference)",
+    )
+    serve.add_argument(
+        "--rotation-phase",
+        type=int,
+        default=0,
+        choices=(0, 1, 2, 3, 4),
+        metavar="N",
+        help="signing-key rotation phase (docs/key-rotation.md): 0 one key; 1 a new key published "
+        "everywhere, the LMS still signs with the old; 2 (3) the LMS signs with the new; 4 the old removed",
     )
     # For the launcher: stop when the process that started us goes away.
     serve.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
@@ -280,9 +291,17 @@ def _serve_locked(
         lms_sock, discovery_sock = _listen(0), _listen(0)
 
     faults = tuple(dict.fromkeys(args.fault))
-    material = keys.key_material(faults)
+    material = keys.key_material(faults, getattr(args, "rotation_phase", 0))
     key_path = state_dir / PRIVATE_KEY_FILE
     write_private(key_path, keys.private_pem(material.private_key).decode("ascii"))
+    jwk_path = state_dir / PRIVATE_JWK_FILE
+    write_private(jwk_path, json.dumps(material.signing_jwk))
+    (state_dir / NEXT_KEY_FILE).unlink(missing_ok=True)
+    if material.next_key is not None:
+        # The rotation's new private key, as generate_jwt_signing_key prints it: the profile's
+        # jwt.rotation_key points here (never printed, like every secret of the state dir).
+        next_jwk = keys.private_jwk(material.next_key, material.next_kid)
+        write_private(state_dir / NEXT_KEY_FILE, json.dumps(next_jwk))
     record_tokens = str(Path(args.record_tokens).resolve()) if args.record_tokens else None
     if record_tokens:
         Path(record_tokens).parent.mkdir(parents=True, exist_ok=True)
@@ -310,6 +329,8 @@ def _serve_locked(
         record_tokens=record_tokens,
         tls=args.tls,
         http_port=public["http"].getsockname()[1] if args.tls else 0,
+        private_jwk_path=str(jwk_path),
+        rotation_phase=material.rotation_phase,
     )
     config_path = state_dir / RUNTIME_FILE
     config.write(config_path)
@@ -456,6 +477,9 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any], name: str
         audience=config.audience,
         jwks=JWKS_FILE,
         discovery_url=config.discovery_url,
+        rotation_key=(
+            f'rotation_key = "{NEXT_KEY_FILE}"\n' if (state_dir / NEXT_KEY_FILE).exists() else ""
+        ),
     )
     if config.tls:
         from conformance.reference.tls import CA_FILE
@@ -476,6 +500,8 @@ def _announce(
     _say(f"faults               {faults}")
     if config.tls:
         _say(f"tls                  CA {state_dir / 'ca.pem'}; plain http on port {config.http_port}")
+    if config.rotation_phase:
+        _say(f"key rotation phase   {config.rotation_phase} (docs/key-rotation.md)")
     if args.latency_ms:
         _say(f"latency              {args.latency_ms} ms per response")
     _say(f"ready in             {ready_s:.1f} s")

@@ -40,16 +40,43 @@ if "issuer-http-behind-tls" in CONFIG.faults:  # the same http issuer as the LMS
 TRUSTED_SECRET = (
     CONFIG.discovery_secret_key if "discovery-secret-divergence" in CONFIG.faults else CONFIG.jwt_secret
 )
+JWT_ISSUERS = [{"ISSUER": TRUSTED_ISSUER, "AUDIENCE": CONFIG.audience, "SECRET_KEY": TRUSTED_SECRET}]
+if "discovery-second-issuer-first" in CONFIG.faults:
+    # Another issuer's entry (an old LMS domain) was put first: edx-drf-extensions uses only the
+    # first entry's SECRET_KEY and AUDIENCE to verify signatures, every entry's ISSUER for iss.
+    JWT_ISSUERS.insert(
+        0,
+        {
+            "ISSUER": "https://lms.old-domain.example/oauth2",
+            "AUDIENCE": CONFIG.audience,
+            "SECRET_KEY": CONFIG.discovery_secret_key,
+        },
+    )
+JWT_DECODERS = {
+    "discovery-aud-not-verified",
+    "discovery-accept-expired",
+    "discovery-accept-alg-none",
+    "discovery-iss-not-checked",
+}
 JWT_AUTH = {
-    "JWT_ISSUERS": [{"ISSUER": TRUSTED_ISSUER, "AUDIENCE": CONFIG.audience, "SECRET_KEY": TRUSTED_SECRET}],
+    "JWT_ISSUERS": JWT_ISSUERS,
     "JWT_ISSUER": TRUSTED_ISSUER,
     "JWT_AUDIENCE": CONFIG.audience,
     "JWT_SECRET_KEY": TRUSTED_SECRET,
     "JWT_ALGORITHM": "HS256",
-    "JWT_VERIFY_EXPIRATION": True,
+    "JWT_VERIFY_EXPIRATION": "discovery-accept-expired" not in CONFIG.faults,
+    # Off, as course-discovery's and ecommerce's base settings have it: the pinned edx-drf-extensions
+    # (>= 8.8.0) checks aud at the signature step anyway, so the clean service still refuses tokens
+    # for another audience; the discovery-aud-not-verified fault runs the pre-8.8.0 signature step
+    # (conformance.reference.discovery.jwt), under which this setting was the only audience check.
+    "JWT_VERIFY_AUDIENCE": False,
     "JWT_LEEWAY": 1,
     "JWT_PAYLOAD_GET_USERNAME_HANDLER": lambda payload: payload.get("preferred_username"),
-    "JWT_DECODE_HANDLER": "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler",
+    "JWT_DECODE_HANDLER": (
+        "conformance.reference.discovery.jwt.decode_handler"
+        if JWT_DECODERS & set(CONFIG.faults)
+        else "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler"
+    ),
     "JWT_PUBLIC_SIGNING_JWK_SET": CONFIG.discovery_jwks,
     "JWT_AUTH_COOKIE_HEADER_PAYLOAD": "edx-jwt-cookie-header-payload",
     "JWT_AUTH_COOKIE_SIGNATURE": "edx-jwt-cookie-signature",

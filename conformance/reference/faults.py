@@ -32,6 +32,8 @@ _BASELINE = "its baseline (the genuine token is accepted at the probe) fails fir
 _SHARED_JWT = "it uses the run's shared default JWT, which the fault stops the endpoint issuing"
 _REFUSED_ANYWAY = "it sends the default JWT, which the fault makes the LMS API refuse under any scheme name"
 _SHARED_BODY = "it uses a token requested with credentials in the body, which the fault refuses"
+_SHARED_RS = "it uses the run's shared RS512 token, which the fault stops the endpoint issuing"
+_SERVICE_BASELINE = "its baseline (the genuine tokens are accepted at the service) fails first"
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,8 @@ FAULTS: tuple[Fault, ...] = (
             "configured with the real issuer refuse them."
         ),
         area="jwt",
-        catches=["jwt.claims.iss", "resources.services.accept-jwt"],
+        catches=["jwt.claims.iss", "resources.services.accept-jwt", "services.genuine.accepted"],
+        collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
         name="issuer-https-scheme",
@@ -85,7 +88,8 @@ FAULTS: tuple[Fault, ...] = (
             "proxy without X-Forwarded-Proto): only the scheme of iss differs from what services trust."
         ),
         area="jwt",
-        catches=["jwt.claims.iss", "resources.services.accept-jwt"],
+        catches=["jwt.claims.iss", "resources.services.accept-jwt", "services.genuine.accepted"],
+        collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
         name="wrong-audience",
@@ -94,7 +98,8 @@ FAULTS: tuple[Fault, ...] = (
             "JWT_ISSUERS) while other services expect 'openedx'."
         ),
         area="jwt",
-        catches=["jwt.claims.aud", "resources.services.accept-jwt"],
+        catches=["jwt.claims.aud", "resources.services.accept-jwt", "services.genuine.accepted"],
+        collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
         name="asymmetric-jwt-ignored",
@@ -103,7 +108,7 @@ FAULTS: tuple[Fault, ...] = (
             "asked for."
         ),
         area="jwt",
-        catches=["jwt.header.alg"],
+        catches=["jwt.header.alg", "key-rotation.lms.signing-key"],
     ),
     Fault(
         name="signing-key-not-published",
@@ -112,7 +117,13 @@ FAULTS: tuple[Fault, ...] = (
             "profile and the other services use (they still hold the old key)."
         ),
         area="jwt",
-        catches=["jwt.signature.verifies", "resources.services.accept-jwt"],
+        catches=[
+            "jwt.signature.verifies",
+            "resources.services.accept-jwt",
+            "services.genuine.accepted",
+            "key-rotation.lms.signing-key",
+        ],
+        collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
         name="kid-not-in-jwks",
@@ -121,7 +132,7 @@ FAULTS: tuple[Fault, ...] = (
             "public set publishes the same key under kid 'openedx'."
         ),
         area="jwt",
-        catches=["jwt.signature.verifies", "jwt.header.kid"],
+        catches=["jwt.signature.verifies", "jwt.header.kid", "key-rotation.lms.kid"],
     ),
     Fault(
         name="clock-ahead",
@@ -130,9 +141,15 @@ FAULTS: tuple[Fault, ...] = (
             "resource servers with a correct clock (the LMS's own API included) refuse them."
         ),
         area="jwt",
-        catches=["jwt.claims.times", "resources.jwt.accepted", "resources.services.accept-jwt"],
+        catches=[
+            "jwt.claims.times",
+            "resources.jwt.accepted",
+            "resources.services.accept-jwt",
+            "services.genuine.accepted",
+        ],
         collateral={
             "resources.jwt.scheme-case": _REFUSED_ANYWAY,
+            "services.forged.refused": _SERVICE_BASELINE,
             "jwt-attacks.tampered-payload": _BASELINE,
             "jwt-attacks.bad-signature": _BASELINE,
             "jwt-attacks.alg-none": _BASELINE,
@@ -148,7 +165,7 @@ FAULTS: tuple[Fault, ...] = (
             "says expires_in 3600."
         ),
         area="jwt",
-        catches=["jwt.claims.lifetime"],
+        catches=["jwt.claims.lifetime", "key-rotation.retired-key.lifetime"],
     ),
     Fault(
         name="missing-openedx-claims",
@@ -187,13 +204,13 @@ FAULTS: tuple[Fault, ...] = (
             "the public set belongs."
         ),
         area="jwt",
-        catches=["jwt.jwks.well-formed"],
+        catches=["jwt.jwks.well-formed", "key-rotation.jwks.keys"],
     ),
     Fault(
         name="rsa-1024-key",
         description="The RS512 signing key is a 1024-bit RSA key (made with an old openssl genrsa default).",
         area="jwt",
-        catches=["jwt.jwks.well-formed"],
+        catches=["jwt.jwks.well-formed", "key-rotation.jwks.keys"],
     ),
     Fault(
         name="jwks-duplicate-kid",
@@ -202,7 +219,7 @@ FAULTS: tuple[Fault, ...] = (
             "'openedx'."
         ),
         area="jwt",
-        catches=["jwt.jwks.well-formed"],
+        catches=["jwt.jwks.well-formed", "key-rotation.jwks.keys"],
     ),
     Fault(
         name="weak-hs256-secret",
@@ -272,7 +289,7 @@ FAULTS: tuple[Fault, ...] = (
         name="expires-in-year",
         description="JWT_ACCESS_TOKEN_EXPIRE_SECONDS is a year: year-long JWTs that cannot be revoked.",
         area="response-schema",
-        catches=["response-schema.expires-in.value"],
+        catches=["response-schema.expires-in.value", "key-rotation.retired-key.lifetime"],
     ),
     Fault(
         name="narrow-default-scopes",
@@ -471,6 +488,12 @@ FAULTS: tuple[Fault, ...] = (
                 "resources.jwt.wrong-audience-or-issuer",
                 "resources.scheme.mismatch",
                 "resources.services.accept-jwt",
+                "services.genuine.accepted",
+                "services.forged.refused",
+                "services.audience.checked",
+                "services.issuer.checked",
+                "services.expiry.checked",
+                "key-rotation.retired-key.lifetime",
             )
         },
     ),
@@ -511,6 +534,11 @@ FAULTS: tuple[Fault, ...] = (
                 "resources.query-token.refused",
                 "revocation.opaque.revoked",
                 "revocation.jwt.not-revocable",
+                "services.genuine.accepted",
+                "services.forged.refused",
+                "key-rotation.lms.signing-key",
+                "key-rotation.lms.kid",
+                "key-rotation.retired-key.lifetime",
             )
         }
         | {"revocation.unknown-token": "the revocation request authenticates with body credentials too"},
@@ -595,7 +623,8 @@ FAULTS: tuple[Fault, ...] = (
             "issues (the classic cross-service issuer mismatch)."
         ),
         area="resources",
-        catches=["resources.services.accept-jwt"],
+        catches=["resources.services.accept-jwt", "services.genuine.accepted"],
+        collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
         name="discovery-secret-divergence",
@@ -604,7 +633,8 @@ FAULTS: tuple[Fault, ...] = (
             "refuses HS256 JWTs and accepts RS512 ones."
         ),
         area="resources",
-        catches=["resources.services.accept-jwt"],
+        catches=["resources.services.accept-jwt", "services.genuine.accepted"],
+        collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
         name="lms-secret-divergence",
@@ -829,6 +859,126 @@ FAULTS: tuple[Fault, ...] = (
         ),
         area="resources",
         catches=["resources.jwt.scheme-case"],
+    ),
+    # ---- services: another Open edX service's own JWT settings (the reference discovery service) --
+    Fault(
+        name="discovery-aud-not-verified",
+        description=(
+            "The discovery service runs an edx-drf-extensions older than 8.8.0 (pyjwkest verified the "
+            "signature only) with JWT_VERIFY_AUDIENCE: False, as course-discovery's and ecommerce's "
+            "settings have it: tokens minted for another audience are accepted. On the pinned 10.6.0 the "
+            "setting alone changes nothing (aud is checked at the signature step): the clean instance has it."
+        ),
+        area="services",
+        catches=["services.audience.checked"],
+    ),
+    Fault(
+        name="discovery-accept-expired",
+        description=(
+            "The discovery service runs an edx-drf-extensions older than 8.8.0 with JWT_VERIFY_EXPIRATION: "
+            "False: expired tokens are accepted (from 8.8.0 exp is checked at the signature step). With "
+            "the stock JWT_VERIFY_AUDIENCE: False that old library ignores aud too."
+        ),
+        area="services",
+        catches=["services.expiry.checked", "services.audience.checked"],
+    ),
+    Fault(
+        name="discovery-accept-alg-none",
+        description=(
+            "The discovery service's JWT decode handler lets unsigned tokens (alg: none) through to the "
+            "claims checks."
+        ),
+        area="services",
+        catches=["services.forged.refused"],
+    ),
+    Fault(
+        name="discovery-iss-not-checked",
+        description=(
+            "The discovery service's own JWT_DECODE_HANDLER verifies the signature, aud and exp like "
+            "edx-drf-extensions but skips its issuer check (iss must equal some JWT_ISSUERS entry): a token "
+            "any holder of the key signs for any issuer is accepted."
+        ),
+        area="services",
+        catches=["services.issuer.checked"],
+    ),
+    Fault(
+        name="discovery-second-issuer-first",
+        description=(
+            "The discovery service's JWT_ISSUERS lists another issuer (an old LMS domain, its own secret) "
+            "before the LMS's: edx-drf-extensions verifies HS256 with the first entry's SECRET_KEY only, so "
+            "the LMS's HS256 tokens are refused and its RS512 tokens accepted."
+        ),
+        area="services",
+        catches=["services.genuine.accepted", "resources.services.accept-jwt"],
+        collateral={"services.forged.refused": _BASELINE},
+    ),
+    Fault(
+        name="discovery-missing-signing-key",
+        description=(
+            "The discovery service's JWT_PUBLIC_SIGNING_JWK_SET holds only a retired key, not the one the "
+            "LMS signs with (a rotation that skipped a service): its RS512 tokens are refused."
+        ),
+        area="services",
+        catches=["services.genuine.accepted", "resources.services.accept-jwt"],
+        collateral={"services.forged.refused": _BASELINE},
+    ),
+    # ---- key-rotation: the LMS's signing key and the sets over time -------------------------------
+    Fault(
+        name="private-jwk-missing-crt",
+        description=(
+            "JWT_PRIVATE_SIGNING_JWK lacks dp, dq and qi (as Tutor rendered it before v17): PyJWT refuses it "
+            "(InvalidKeyError), so every RS512 token request (and every login, on the platform) fails with "
+            "HTTP 500 while HS256 tokens are still issued."
+        ),
+        area="key-rotation",
+        catches=["key-rotation.lms.signing-key", "jwt.signature.verifies", "resources.jwt.accepted"],
+        collateral={
+            check_id: _SHARED_RS
+            for check_id in (
+                "jwt-attacks.alg-none",
+                "jwt-attacks.bad-signature",
+                "jwt-attacks.header-keys",
+                "jwt-attacks.key-confusion",
+                "jwt-attacks.kid",
+                "jwt-attacks.tampered-payload",
+                "jwt.claims.aud",
+                "jwt.claims.iss",
+                "jwt.claims.lifetime",
+                "jwt.claims.times",
+                "jwt.header.alg",
+                "jwt.header.kid",
+                "jwt.structure.compact-jws",
+                "key-rotation.lms.kid",
+                "key-rotation.retired-key.lifetime",
+                "resources.services.accept-jwt",
+                "response-schema.token.schema",
+                "services.forged.refused",
+                "services.genuine.accepted",
+            )
+        },
+    ),
+    Fault(
+        name="rotation-key-not-published",
+        description=(
+            "Mid-rotation (phase 1): the new private key exists (the profile's jwt.rotation_key) but its "
+            "public half was added to no JWT_PUBLIC_SIGNING_JWK_SET: switching the LMS now would break "
+            "every service."
+        ),
+        area="key-rotation",
+        catches=[
+            "key-rotation.preflight.new-key",
+            "key-rotation.preflight.lms",
+            "key-rotation.preflight.service",
+        ],
+    ),
+    Fault(
+        name="discovery-missing-next-key",
+        description=(
+            "Mid-rotation (phase 1): the new public key is in the LMS's and the published set but not in the "
+            "discovery service's JWT_PUBLIC_SIGNING_JWK_SET."
+        ),
+        area="key-rotation",
+        catches=["key-rotation.preflight.service"],
     ),
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,17 +75,42 @@ def private_jwk(key: rsa.RSAPrivateKey, kid: str = KID) -> dict[str, Any]:
 class KeyMaterial:
     """The signing key and three JWK sets: the LMS's own (JWT_PUBLIC_SIGNING_JWK_SET), the one the
     other services trust, and the one published to operators (the profile's jwks.json). A sound
-    instance has one key in all three; the key faults make them differ."""
+    instance has one key in all three; the key faults make them differ. During a rotation
+    (``rotation_phase`` 1-4) ``next_key`` is the rotation's new key (the profile's jwt.rotation_key)
+    and ``signing_jwk`` is the private JWK the LMS signs with (JWT_PRIVATE_SIGNING_JWK)."""
 
     private_key: rsa.RSAPrivateKey
     lms_jwks: dict[str, Any]
     services_jwks: dict[str, Any]
     published_jwks: dict[str, Any]
+    signing_jwk: dict[str, Any] | None = None
+    next_key: rsa.RSAPrivateKey | None = None
+    next_kid: str = ""
+    rotation_phase: int = 0
 
 
-def key_material(faults: Iterable[str] = ()) -> KeyMaterial:
-    """Tutor's single 2048-bit key with kid "openedx", or what a key fault makes of it."""
+# The rotation's new key: generate_jwt_signing_key gives each key its own kid.
+NEXT_KID = "openedx-2026"
+# Faults that only make sense mid-rotation: they put the instance in phase 1 (new key published,
+# the LMS still signing with the old one) and break one part of it.
+PHASE_1_FAULTS = frozenset({"discovery-missing-next-key", "rotation-key-not-published"})
+# Private members PyJWT needs together with p and q (Tutor < 17 rendered n, e, d, p, q only).
+CRT_MEMBERS = ("dp", "dq", "qi")
+
+
+def rotation_phase_for(faults: Iterable[str], phase: int) -> int:
+    return max(phase, 1 if PHASE_1_FAULTS & set(faults) else 0)
+
+
+def key_material(faults: Iterable[str] = (), rotation_phase: int = 0) -> KeyMaterial:
+    """Tutor's single 2048-bit key with kid "openedx", a rotation's phase, or what a key fault makes
+    of them. Phases (docs/key-rotation.md): 0 one key; 1 the new key's public half added to every
+    set, the LMS still signs with the old key; 2 (and 3, the wait) the LMS signs with the new key,
+    both public keys everywhere; 4 the old public key removed."""
     active = set(faults)
+    phase = rotation_phase_for(active, rotation_phase)
+    if phase:
+        return _rotation_material(active, phase)
     key = generate_private_key(1024 if "rsa-1024-key" in active else 2048)
     lms_jwks = services_jwks = published = public_jwk_set(key)
     if "signing-key-not-published" in active:
@@ -98,7 +124,59 @@ def key_material(faults: Iterable[str] = ()) -> KeyMaterial:
     if "jwks-private-members" in active:
         # Published only: a resource server given the private JWK could not verify with it at all.
         published = {"keys": [private_jwk(key)]}
-    return KeyMaterial(key, lms_jwks, services_jwks, published)
+    if "discovery-missing-signing-key" in active:
+        # The LMS's key was replaced everywhere but in the discovery service's settings.
+        services_jwks = {"keys": [public_jwk(generate_private_key(), "openedx-2024")]}
+    return KeyMaterial(key, lms_jwks, services_jwks, published, signing_jwk=_signing_jwk(key, KID, active))
+
+
+def _signing_jwk(key: rsa.RSAPrivateKey, kid: str, active: set[str]) -> dict[str, Any]:
+    jwk = private_jwk(key, kid)
+    if "private-jwk-missing-crt" in active:
+        for member in CRT_MEMBERS:
+            del jwk[member]
+    return jwk
+
+
+def _rotation_material(active: set[str], phase: int) -> KeyMaterial:
+    old, new = generate_private_key(), generate_private_key()
+    old_public, new_public = public_jwk(old), public_jwk(new, NEXT_KID)
+    current, current_kid = (old, KID) if phase == 1 else (new, NEXT_KID)
+    if phase == 1:
+        everywhere = [old_public, new_public]
+    elif phase in (2, 3):  # 3 is the wait after the switch: nothing changes in the settings
+        everywhere = [new_public, old_public]  # generate_jwt_signing_key puts the new key first
+    else:
+        everywhere = [new_public]
+    lms_jwks = services_jwks = published = {"keys": everywhere}
+    if "rotation-key-not-published" in active:
+        lms_jwks = services_jwks = published = {"keys": [old_public]}
+    if "discovery-missing-next-key" in active:
+        services_jwks = {"keys": [old_public]}
+    if "discovery-missing-signing-key" in active:
+        # A service that missed phase 1: it holds only the key the LMS no longer signs with.
+        services_jwks = {
+            "keys": [old_public if phase > 1 else public_jwk(generate_private_key(), "openedx-2024")]
+        }
+    return KeyMaterial(
+        current,
+        lms_jwks,
+        services_jwks,
+        published,
+        signing_jwk=_signing_jwk(current, current_kid, active),
+        next_key=new if phase < 4 else None,
+        next_kid=NEXT_KID,
+        rotation_phase=phase,
+    )
+
+
+@functools.cache
+def load_signing_jwk(path: str) -> Any:
+    """The LMS's JWT_PRIVATE_SIGNING_JWK, loaded the way the platform signs since Quince: PyJWT's
+    PyJWK (which refuses a JWK with p and q but without dp, dq and qi: InvalidKeyError)."""
+    import jwt
+
+    return jwt.PyJWK(json.loads(Path(path).read_text()), ALGORITHM).key
 
 
 @functools.cache

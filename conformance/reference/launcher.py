@@ -59,6 +59,7 @@ def serve_command(
     port: int = 0,
     tls: bool = False,
     name: str | None = None,
+    rotation_phase: int = 0,
 ) -> list[str]:
     command = [sys.executable, "-m", "conformance", "reference", "serve", "--exit-with-parent"]
     command += ["--state-dir", str(state_dir), "--port", str(port)]
@@ -73,6 +74,8 @@ def serve_command(
         command += ["--rate-limit", rate_limit]
     if tls:
         command.append("--tls")
+    if rotation_phase:
+        command += ["--rotation-phase", str(rotation_phase)]
     return command
 
 
@@ -87,6 +90,7 @@ def running_reference(
     timeout: float = 30,
     tls: bool = False,
     name: str | None = None,
+    rotation_phase: int = 0,
 ) -> Iterator[RunningReference]:
     """Run the reference instance for the duration of the ``with`` block."""
     owned_dir = None if state_dir is not None else Path(tempfile.mkdtemp(prefix="openedx-reference-"))
@@ -95,7 +99,9 @@ def running_reference(
     # The server's errors go to a file: a pipe nobody reads would fill up and stall it.
     stderr = tempfile.TemporaryFile()
     process = subprocess.Popen(
-        serve_command(directory, faults, latency_ms, record_tokens, rate_limit, port, tls, name),
+        serve_command(
+            directory, faults, latency_ms, record_tokens, rate_limit, port, tls, name, rotation_phase
+        ),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=stderr,

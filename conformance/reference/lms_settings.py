@@ -106,6 +106,9 @@ JWT_AUTH = {
     # The platform keeps the private JWK here as JSON; we keep a path to the 0600 PEM instead and
     # parse it once per process (conformance.reference.keys.load_private_key).
     "JWT_PRIVATE_SIGNING_KEY_FILE": CONFIG.private_key_path,
+    # The private JWK itself (JWT_PRIVATE_SIGNING_JWK), when written: signing goes through PyJWT's
+    # PyJWK as on the platform, so a JWK without dp/dq/qi fails where it fails there.
+    "JWT_PRIVATE_SIGNING_JWK_FILE": CONFIG.private_jwk_path,
     "JWT_PUBLIC_SIGNING_JWK_SET": CONFIG.public_jwks,
     "JWT_ISSUER": JWT_ISSUER,
     "JWT_AUDIENCE": JWT_AUDIENCE,

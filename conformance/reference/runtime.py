@@ -40,6 +40,10 @@ class RuntimeConfig:
     # The JWK set the other services trust, when a key fault makes it differ from the LMS's own
     # JWT_PUBLIC_SIGNING_JWK_SET (None: the same set).
     services_jwks: str | None = None
+    # JWT_PRIVATE_SIGNING_JWK, as a 0600 JSON file (the LMS signs RS512 with it through PyJWT).
+    private_jwk_path: str | None = None
+    # 0 (no rotation) to 4: see conformance.reference.keys.key_material.
+    rotation_phase: int = 0
     # `serve --tls`: the public ports are the TLS front's (the services listen on loopback ports of
     # their own behind it), and plain http is served on http_port.
     tls: bool = False

@@ -9,6 +9,7 @@ supervisor goes away, so it never outlives ``serve``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -57,6 +58,11 @@ def _prepare(role: str) -> None:
         seed(config)
         # Parse the private key and resolve the URLconf now, not on the first request.
         keys.load_private_key(config.private_key_path)
+        if config.private_jwk_path:
+            # A JWK PyJWT refuses (the private-jwk-missing-crt fault) fails when the LMS signs, as
+            # on the platform, not at start-up.
+            with contextlib.suppress(Exception):
+                keys.load_signing_jwk(config.private_jwk_path)
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018

@@ -161,8 +161,11 @@ _CLAIM_HANDLERS = {"email": _attach_email, "profile": _attach_profile, "user_id"
 
 def encode_and_sign(payload: dict[str, Any], use_asymmetric_key: bool) -> str:
     jwt_auth = settings.JWT_AUTH
-    if use_asymmetric_key:
-        key: Any = keys.load_private_key(jwt_auth["JWT_PRIVATE_SIGNING_KEY_FILE"])
+    if use_asymmetric_key and jwt_auth.get("JWT_PRIVATE_SIGNING_JWK_FILE"):
+        key: Any = keys.load_signing_jwk(jwt_auth["JWT_PRIVATE_SIGNING_JWK_FILE"])
+        algorithm = jwt_auth["JWT_SIGNING_ALGORITHM"]
+    elif use_asymmetric_key:
+        key = keys.load_private_key(jwt_auth["JWT_PRIVATE_SIGNING_KEY_FILE"])
         algorithm = jwt_auth["JWT_SIGNING_ALGORITHM"]
     else:
         key = jwt_auth["JWT_SECRET_KEY"].encode("utf-8")

@@ -1,0 +1,185 @@
+"""Other Open edX services as resource servers: their probe, and why one refuses the LMS's tokens.
+
+A service (course discovery, ecommerce, credentials, an IDA) validates the LMS's JWTs with its own
+edx-drf-extensions `JWT_AUTH` (edx-drf-extensions `auth/jwt/decoder.py`, 10.6.0):
+- the signature is tried against every key of `JWT_PUBLIC_SIGNING_JWK_SET` (RS256/RS512), then with
+  `JWT_ISSUERS[0]['SECRET_KEY']` (HS256): only the FIRST issuer entry's secret is used;
+- `aud` is checked against `JWT_ISSUERS[0]['AUDIENCE']` at that signature step, whatever
+  `JWT_VERIFY_AUDIENCE` says, since 8.8.0 (PR #311 replaced pyjwkest, which checked the signature
+  only; before it, `JWT_VERIFY_AUDIENCE: False` let tokens of any audience through);
+- `exp` is checked there too (no leeway), then `iss` must equal some `JWT_ISSUERS[*]['ISSUER']`.
+Every refusal is the same 401 "Invalid token.", so the cause is found by comparing signing paths
+(HS256 vs RS512) and, with the profile's HS256 secret, by re-signing variants of the claims.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from conformance._lib.forge import resign
+from conformance._lib.http import Exchange, Http
+from conformance._lib.jwts import JwkSet, parse_jwt
+from conformance._lib.profile import Profile
+from conformance._lib.rotation import key_for, thumbprint
+from conformance._lib.tokens import Issued, TokenFlows
+
+__all__ = [
+    "AUDIENCE_NOTE",
+    "Genuine",
+    "diagnose_refusal",
+    "genuine_tokens",
+    "probe",
+    "remember",
+    "service_entry",
+]
+
+# Settled from edx-drf-extensions' history (CHANGELOG 8.8.0; decoder.py at 8.7.0 / 8.8.0 / 10.6.0).
+AUDIENCE_NOTE = (
+    "JWT_VERIFY_AUDIENCE is off there and its edx-drf-extensions is older than 8.8.0: before 8.8.0 "
+    "(pyjwkest checked the signature only) that setting turned the audience check off entirely; "
+    "from 8.8.0 on, aud is checked against JWT_ISSUERS[0]['AUDIENCE'] at the signature step whatever "
+    "the setting. Set JWT_VERIFY_AUDIENCE: True, or upgrade edx-drf-extensions"
+)
+# Audiences seen in real deployments: Tutor's, the platform default, devstack's.
+KNOWN_AUDIENCES = ("openedx", "change-me", "lms-key")
+
+
+def service_entry(profile: Profile, name: str) -> dict[str, Any]:
+    return dict(next(s for s in profile.data["services"] if s["name"] == name))
+
+
+def probe(http: Http, svc: dict[str, Any], token: str | None, *, scheme: str = "JWT") -> Exchange:
+    """GET the service's probe with `Authorization: <scheme> <token>`."""
+    headers = {"Authorization": f"{scheme} {token}"} if token is not None else {}
+    return http.get(str(svc["base_url"]).rstrip("/") + str(svc["probe"]), headers=headers)
+
+
+@dataclass(frozen=True)
+class Genuine:
+    """One kind of token the LMS issues, with how to get it."""
+
+    label: str
+    fetch: Callable[[], Issued]
+
+
+def genuine_tokens(tokens: TokenFlows, profile: Profile) -> list[Genuine]:
+    """The LMS's tokens a service must accept: the default (HS256) and asymmetric (RS512)
+    client-credentials JWTs, and with [password_grant] a user's password-grant JWT."""
+    kinds = [
+        Genuine("default (HS256)", tokens.jwt),
+        Genuine("asymmetric (RS512)", tokens.asymmetric_jwt),
+    ]
+    if profile.has_password_grant:
+        kinds.append(Genuine("password grant", tokens.password_jwt))
+    return kinds
+
+
+# Results other checks of the same run may reuse (a control token's verdict), per client.
+_MEMO: weakref.WeakKeyDictionary[Http, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def remember(http: Http, key: Any, compute: Callable[[], Any]) -> Any:
+    """Compute once per run (per HTTP client) and reuse: the positive control every re-signed case
+    of a service needs is sent once."""
+    memo = _MEMO.setdefault(http, {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def _key_name(token: str, jwks: JwkSet | None) -> str:
+    header = parse_jwt(token).header
+    key = key_for(token, jwks)
+    if key is not None:
+        return f"kid {key.get('kid')!r} (thumbprint {thumbprint(key)})"
+    if header.get("kid"):
+        return f"kid {header['kid']!r}"
+    return "the LMS's current RS512 key (no key of the profile's jwt.jwks verifies it)"
+
+
+def diagnose_refusal(
+    http: Http,
+    profile: Profile,
+    svc: dict[str, Any],
+    answers: dict[str, int],
+    tokens: dict[str, str],
+    jwks: JwkSet | None,
+) -> str:
+    """Which of issuer, audience or key differs between the LMS and the service, from which tokens
+    the service refused (`answers`: label -> status) and, when the profile gives the HS256 secret,
+    re-signed variants of the default token's claims."""
+    hs, rs = answers.get("default (HS256)"), answers.get("asymmetric (RS512)")
+    claims = parse_jwt(tokens["default (HS256)"]).claims
+    iss, aud = claims.get("iss"), claims.get("aud")
+    name = svc["name"]
+    if any(status == 403 for status in answers.values()):
+        return (
+            f"{name} authenticated a token but refused the request (403): a permission of its probe "
+            "view (a restricted application, a staff-only API), not its JWT settings; choose a probe "
+            "any authenticated service user may read"
+        )
+    if hs == 200 and rs == 200:
+        return (
+            "the service tokens pass and the password-grant (user) token does not: issuer, audience "
+            "and keys match; the probe's permissions refuse that user"
+        )
+    if hs != 200 and rs == 200:
+        return (
+            f"key: the HS256 secret differs. Issuer {iss!r} and audience {aud!r} match (the RS512 token "
+            f"passes); {name} verifies HS256 with JWT_AUTH['JWT_ISSUERS'][0]['SECRET_KEY'] (only the "
+            "FIRST entry's secret and audience are used: an entry for another issuer listed first "
+            "breaks it), which must equal the LMS's JWT_SECRET_KEY (oauth §9.4)"
+        )
+    if hs == 200 and rs != 200:
+        return (
+            f"key: {name}'s JWT_PUBLIC_SIGNING_JWK_SET lacks the key the LMS signs RS512 tokens with "
+            f"({_key_name(tokens['asymmetric (RS512)'], jwks)}); issuer and audience match (the HS256 "
+            "token passes). Add the LMS's current public key to the service's set (docs/key-rotation.md)"
+        )
+    secret = profile.get("jwt", "hs256_secret")
+    compare = (
+        f"compare {name}'s JWT_AUTH['JWT_ISSUERS'][0]: ISSUER must be {iss!r}, AUDIENCE {aud!r}, "
+        "SECRET_KEY the LMS's JWT_SECRET_KEY; and its JWT_PUBLIC_SIGNING_JWK_SET must hold "
+        f"{_key_name(tokens['asymmetric (RS512)'], jwks)} (oauth §9.1-4)"
+    )
+    if not secret:
+        return (
+            "issuer or audience (both signing methods are refused, so keys alone do not explain it): "
+            f"{compare}. Add jwt.hs256_secret to the profile to let the suite tell which"
+        )
+    genuine = tokens["default (HS256)"]
+    for claim, value in _variants(profile, str(iss), str(aud)):
+        if probe(http, svc, resign(genuine, secret, **{claim: value})).status == 200:
+            what = "issuer" if claim == "iss" else "audience"
+            signed = iss if claim == "iss" else aud
+            setting = "ISSUER" if claim == "iss" else "AUDIENCE"
+            return (
+                f"{what}: the LMS signs {claim}={signed!r}, {name} accepts {claim}={value!r} (a re-signed "
+                f"token with that {claim} passes). Make JWT_AUTH['JWT_ISSUERS'][0]['{setting}'] of the "
+                f"service and the LMS's JWT_{'ISSUER' if claim == 'iss' else 'AUDIENCE'} agree"
+            )
+    return (
+        "issuer or audience, or both keys (both signing methods are refused, and no usual issuer or "
+        f"audience variant passes): {compare}"
+    )
+
+
+def _variants(profile: Profile, iss: str, aud: str) -> list[tuple[str, str]]:
+    """Claim values a drifted service may trust: the profile's own issuer and audience first, then
+    the usual drifts (http vs https, a trailing slash; the platform's default audiences)."""
+    issuers = [profile.issuer]
+    if iss.startswith("http://"):
+        issuers.append("https://" + iss.removeprefix("http://"))
+    elif iss.startswith("https://"):
+        issuers.append("http://" + iss.removeprefix("https://"))
+    issuers.append(iss[:-1] if iss.endswith("/") else iss + "/")
+    audiences = [profile.audience, *KNOWN_AUDIENCES]
+    found: list[tuple[str, str]] = []
+    for claim, values, current in (("iss", issuers, iss), ("aud", audiences, aud)):
+        for value in values:
+            if value != current and (claim, value) not in found:
+                found.append((claim, value))
+    return found[:7]

@@ -1,0 +1,182 @@
+"""Every Open edX service the profile lists is a resource server under test (one case per service):
+it accepts the LMS's genuine JWTs, refuses the forged set the LMS's own probe gets, and refuses
+re-signed tokens with a wrong aud, a wrong iss or a past exp (RFC 7519 4.1.1, 4.1.3, 4.1.4)."""
+
+from __future__ import annotations
+
+import time
+
+from conformance._lib.forge import forge_jwt, load_vectors, resign
+from conformance._lib.registry import check, missing_requirement, not_verified
+from conformance._lib.rotation import RotationKeyError, load_rotation_key, sign_control
+from conformance._lib.services import (
+    AUDIENCE_NOTE,
+    diagnose_refusal,
+    genuine_tokens,
+    probe,
+    remember,
+    service_entry,
+)
+from conformance._lib.verify import expect
+
+VECTORS = load_vectors("jwt-attacks")
+
+
+@check(
+    "services.genuine.accepted",
+    "Each service accepts every kind of JWT the LMS issues",
+    level="MUST",
+    spec=["RFC8725-3.8", "RFC8725-3.9", "oauth-9", "edx-drf-extensions"],
+    ref="SV-01",
+    requires=["services"],
+)
+def test_genuine_accepted(http, profile, tokens, jwks, service):
+    svc = service_entry(profile, service)
+    issued = {kind.label: kind.fetch().token for kind in genuine_tokens(tokens, profile)}
+    answers = {label: probe(http, svc, token).status for label, token in issued.items()}
+    if all(status == 200 for status in answers.values()):
+        return
+    expect(
+        False,
+        f"{service} accepts every JWT the LMS issues",
+        "HTTP 200 at its probe for " + ", ".join(answers),
+        lambda: f"{answers}; {diagnose_refusal(http, profile, svc, answers, issued, jwks)}",
+    )
+
+
+@check(
+    "services.forged.refused",
+    "Each service refuses the forged JWTs the LMS's own API must refuse",
+    level="MUST",
+    spec=["RFC7515-5.2", "RFC7518-3.6", "RFC8725-2.1", "RFC8725-3.2", "RFC8725-3.10"],
+    ref="SV-02",
+    requires=["services"],
+)
+def test_forged_refused(http, profile, tokens, jwks, fake, service):
+    svc = service_entry(profile, service)
+    genuine = {"hs": tokens.jwt().token, "rs": tokens.asymmetric_jwt().token}
+    baseline = {base: probe(http, svc, token).status for base, token in genuine.items()}
+    expect(
+        all(status == 200 for status in baseline.values()),
+        f"baseline: {service} accepts the genuine tokens the forgeries start from",
+        "HTTP 200 for the HS256 and the RS512 token",
+        f"{baseline} (services.genuine.accepted says why)",
+    )
+    accepted, left_out = [], []
+    for vector in VECTORS:
+        if missing_requirement(profile, vector.get("requires", [])):
+            left_out.append(vector["id"])
+            continue
+        forged = forge_jwt(vector, genuine[vector["base"]], jwks, fake)
+        ex = probe(http, svc, forged)
+        if 200 <= ex.status < 300:
+            accepted.append(f"{vector['id']} ({vector['check']})")
+    expect(
+        not accepted,
+        f"{service} refuses every forged token",
+        f"401/403 for all {len(VECTORS) - len(left_out)} forgeries",
+        f"ACCEPTED: {', '.join(accepted)}: its JWT_DECODE_HANDLER or authentication class does not "
+        "verify signatures the way edx-drf-extensions does (oauth §6)",
+    )
+    if left_out:
+        not_verified(
+            "jwt.jwks",
+            f"the other forgeries were refused; {', '.join(left_out)} need the public key set: add jwt.jwks",
+        )
+
+
+def _signer(profile):
+    """How the suite re-signs test tokens: the LMS's HS256 secret, else the rotation key."""
+    secret = profile.get("jwt", "hs256_secret")
+    if secret:
+        return "jwt.hs256_secret (HS256)", "hs", lambda genuine, **changes: resign(genuine, secret, **changes)
+    if profile.get("jwt", "rotation_key"):
+        try:
+            key = load_rotation_key(profile)
+        except RotationKeyError as exc:
+            not_verified("jwt.hs256_secret", f"{exc}; add jwt.hs256_secret to re-sign test tokens")
+        return (
+            "jwt.rotation_key (RS512)",
+            "rs",
+            lambda genuine, **changes: sign_control(genuine, key, **changes),
+        )
+    not_verified(
+        "jwt.hs256_secret",
+        "add jwt.hs256_secret (the LMS's JWT_SECRET_KEY), or jwt.rotation_key, so that the suite can "
+        "re-sign test tokens with a wrong aud, iss or exp",
+    )
+    raise AssertionError("unreachable")  # not_verified raises
+
+
+def _resigned_refused(http, profile, tokens, service, claim, changes, why):
+    """After a positive control (a re-signed token with the genuine claims IS accepted), a re-signed
+    token with `changes` to `claim` must be refused."""
+    svc = service_entry(profile, service)
+    name, base, sign = _signer(profile)
+    genuine = (tokens.jwt() if base == "hs" else tokens.asymmetric_jwt()).token
+    control = remember(
+        http, ("resign-control", service, name), lambda: probe(http, svc, sign(genuine)).status
+    )
+    if control != 200:
+        not_verified(
+            name.split(" ")[0],
+            f"{service} refuses even a token re-signed with {name} and the genuine claims (HTTP {control}): "
+            "its verifying key is not that one, so a refusal below would prove nothing",
+        )
+    ex = probe(http, svc, sign(genuine, **changes))
+    expect(
+        not 200 <= ex.status < 300,
+        f"{service} refuses a validly signed token whose {claim} is wrong",
+        "HTTP 401 (Invalid token.)",
+        lambda: f"HTTP {ex.status}: the token was ACCEPTED; {why}",
+    )
+
+
+@check(
+    "services.audience.checked",
+    "Each service refuses a validly signed JWT minted for another audience",
+    level="MUST",
+    spec=["RFC7519-4.1.3", "RFC8725-3.9", "edx-drf-extensions"],
+    ref="SV-03",
+    requires=["services"],
+)
+def test_audience_checked(http, profile, tokens, fake, service):
+    audience = f"{fake.word()}-service"
+    _resigned_refused(
+        http, profile, tokens, service, "aud", {"aud": audience}, f"aud={audience!r}: {AUDIENCE_NOTE}"
+    )
+
+
+@check(
+    "services.issuer.checked",
+    "Each service refuses a validly signed JWT from an issuer it does not trust",
+    level="MUST",
+    spec=["RFC7519-4.1.1", "RFC8725-3.8", "edx-drf-extensions"],
+    ref="SV-04",
+    requires=["services"],
+)
+def test_issuer_checked(http, profile, tokens, fake, service):
+    issuer = f"https://{fake.domain_name()}/oauth2"
+    why = (
+        f"iss={issuer!r}: edx-drf-extensions requires iss to equal some JWT_ISSUERS[*]['ISSUER']; this "
+        "service's JWT_DECODE_HANDLER (or its JWT_ISSUERS) lets any issuer through"
+    )
+    _resigned_refused(http, profile, tokens, service, "iss", {"iss": issuer}, why)
+
+
+@check(
+    "services.expiry.checked",
+    "Each service refuses a validly signed JWT past its exp",
+    level="MUST",
+    spec=["RFC7519-4.1.4", "oauth-9"],
+    ref="SV-05",
+    requires=["services"],
+)
+def test_expiry_checked(http, profile, tokens, service):
+    now = int(time.time())
+    why = (
+        "an expired token works there: JWT_VERIFY_EXPIRATION is off with an edx-drf-extensions older "
+        "than 8.8.0 (from 8.8.0 exp is checked at the signature step whatever the setting), or a custom "
+        "decoder skips exp; a leaked or retired token then never stops working"
+    )
+    _resigned_refused(http, profile, tokens, service, "exp", {"iat": now - 3720, "exp": now - 120}, why)
