@@ -23,7 +23,7 @@ import pytest
 pytest.importorskip("django")
 
 from conformance.reference.faults import FAULTS, Fault
-from conformance.reference.mutation import GENEROUS_RATE, _merge, check_ids, to_toml
+from conformance.selftest.mutation import GENEROUS_RATE, _merge, check_ids, to_toml
 from tests.conftest import run_cli
 
 WORKERS = int(os.environ.get("FAULT_MATRIX_WORKERS", "4"))
