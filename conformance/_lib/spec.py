@@ -13,6 +13,12 @@ _OPENEDX = {
     "edx-drf-extensions": "https://github.com/openedx/edx-drf-extensions/blob/master/edx_rest_framework_extensions/auth/jwt/decoder.py",
     "openedx-auth": "https://github.com/openedx/openedx-platform/blob/master/openedx/core/lib/api/authentication.py",
     "edx-api-guide": "https://course-catalog-api-guide.readthedocs.io/en/latest/authentication/",
+    # sign-in flows (authorization-code, jwt-cookies)
+    "openedx-cookies": "https://github.com/openedx/openedx-platform/blob/master/openedx/core/djangoapps/user_authn/cookies.py",
+    "openedx-login": "https://github.com/openedx/openedx-platform/blob/master/openedx/core/djangoapps/user_authn/views/login.py",
+    "openedx-logout": "https://github.com/openedx/openedx-platform/blob/master/openedx/core/djangoapps/user_authn/views/logout.py",
+    "edx-drf-cookies": "https://github.com/openedx/edx-drf-extensions/blob/master/edx_rest_framework_extensions/auth/jwt/middleware.py",
+    "RFC6265bis-4.1.2.7": "https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-4.1.2.7",
 }
 _OPENEDX_SECTION = re.compile(r"^(oauth|observed)-(\d+(?:\.\d+)?)$")
 

@@ -70,6 +70,16 @@ password = "${{EDX_TEST_PASSWORD}}"
 name = "discovery"
 base_url = "{discovery_url}"
 probe = "/api/v1/catalogs/"
+[login]
+username = "${{EDX_TEST_USERNAME}}"
+password = "${{EDX_TEST_PASSWORD}}"
+[[sso_clients]]
+name = "discovery"
+client_id = "{sso_client_id}"
+redirect_uri = "{sso_redirect_uri}"
+client_secret = "${{EDX_SSO_CLIENT_SECRET}}"
+[jwt_cookies]
+mfe_origin = "{mfe_origin}"
 """
 
 
@@ -275,6 +285,7 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
         latency_ms=args.latency_ms,
         rate_limit=args.rate_limit,
         record_tokens=record_tokens,
+        sso_client_secret=_secret(),
     )
     config_path = state_dir / RUNTIME_FILE
     config.write(config_path)
@@ -384,6 +395,7 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any]) -> None:
         "EDX_TEST_USERNAME": config.test_username,
         "EDX_TEST_PASSWORD": config.test_password,
         "EDX_JWT_SECRET": config.jwt_secret,
+        "EDX_SSO_CLIENT_SECRET": config.sso_client_secret,
     }
     write_private(state_dir / ENV_FILE, "".join(f"{name}={value}\n" for name, value in env.items()))
     (state_dir / PROFILE_FILE).write_text(
@@ -393,6 +405,10 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any]) -> None:
             audience=config.audience,
             jwks=JWKS_FILE,
             discovery_url=config.discovery_url,
+            sso_client_id=config.sso_client_id,
+            sso_redirect_uri=config.sso_redirect_uri,
+            # The MFEs on the LMS's host (another port: cookies are not port-bound, RFC 6265 8.5).
+            mfe_origin="http://127.0.0.1:1999",
         )
     )
 

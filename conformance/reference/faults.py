@@ -35,6 +35,7 @@ UNKILLABLE: dict[str, str] = {
 _BASELINE = "its baseline (the genuine token is accepted at the probe) fails first"
 _SHARED_JWT = "it uses the run's shared default JWT, which the fault stops the endpoint issuing"
 _SHARED_BODY = "it uses a token requested with credentials in the body, which the fault refuses"
+_NO_CODE = "it needs an authorization code for the registered redirect URI, which the fault prevents"
 
 
 @dataclass(frozen=True)
@@ -745,6 +746,102 @@ FAULTS: tuple[Fault, ...] = (
         description="The revocation endpoint answers 200 to a request without a token parameter.",
         area="revocation",
         catches=["revocation.request.malformed"],
+    ),
+    # ---- authorization-code: the SSO clients' sign-in (DOT's authorization view and validator) ----
+    Fault(
+        name="sso-redirect-uri-other-scheme",
+        description=(
+            "The SSO application's redirect URI was registered with the other scheme (Tutor's init ran "
+            "before ENABLE_HTTPS changed): the service's real redirect URI gets 'Mismatching redirect "
+            "URI.'. On an https LMS this is the http URI registered under https."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.redirect-uri.registered"],
+        collateral={
+            "authorization-code.redirect-uri.unregistered-refused": "its other-scheme case is now "
+            "the registered URI, which the LMS rightly redirects to",
+            "authorization-code.state.preserved": _NO_CODE,
+            "authorization-code.exchange.token": _NO_CODE,
+            "authorization-code.code.single-use": _NO_CODE,
+            "authorization-code.code.bound": _NO_CODE,
+            "authorization-code.pkce.enforced": _NO_CODE,
+            "authorization-code.pkce.s256": _NO_CODE,
+        },
+    ),
+    Fault(
+        name="redirect-uri-prefix-match",
+        description=(
+            "The OAuth validator accepts any redirect URI that starts with a registered one (an override "
+            "meant to allow sub-paths): an open redirect that leaks codes to any path on the host."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.redirect-uri.unregistered-refused"],
+    ),
+    Fault(
+        name="authorization-code-reusable",
+        description=(
+            "The validator never deletes an exchanged grant (invalidate_authorization_code is a no-op): "
+            "the same code is exchanged again for new tokens."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.code.single-use"],
+    ),
+    Fault(
+        name="pkce-ignored",
+        description=(
+            "The validator never returns the stored code_challenge (get_code_challenge overridden): a "
+            "code requested with PKCE is exchanged without, or with any, code_verifier."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.pkce.enforced"],
+    ),
+    Fault(
+        name="authorize-state-dropped",
+        description=(
+            "An authorization-view override rebuilds the redirect as redirect_uri?code=...: the client's "
+            "state (its CSRF protection) and the redirect URI's own query are dropped."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.state.preserved", "authorization-code.redirect-uri.extra-query"],
+    ),
+    # ---- jwt-cookies: the micro-frontends' cookies (user_authn cookies, services' middleware) -------
+    Fault(
+        name="jwt-cookie-not-httponly",
+        description=(
+            "set_logged_in_cookies sets edx-jwt-cookie-signature without HttpOnly: any script on the LMS "
+            "origin (an XSS) reads a whole JWT."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.flags.httponly"],
+    ),
+    Fault(
+        name="jwt-cookie-domain-narrow",
+        description=(
+            "SHARED_COOKIE_DOMAIN names a host the MFEs are not served from ('localhost' while LMS and "
+            "MFEs are on 127.0.0.1; in production: lms.example.org with MFEs on apps.example.org)."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.domain.covers-mfe"],
+    ),
+    Fault(
+        name="jwt-cookie-samesite-none-insecure",
+        description=(
+            "The JWT cookies are set with SameSite=None (copied from Tutor's https settings) but without "
+            "Secure (request.is_secure() is false behind a TLS proxy whose X-Forwarded-Proto is not "
+            "trusted, or plain http): browsers drop them. Meant for the https reference; it shows on "
+            "the http one too."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.flags.samesite"],
+    ),
+    Fault(
+        name="discovery-no-jwt-cookie-middleware",
+        description=(
+            "The discovery service's MIDDLEWARE lacks edx-drf-extensions' JwtAuthCookieMiddleware: the "
+            "MFEs' two cookies are never reassembled there, and their calls are anonymous (401)."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.services.accept-cookies"],
     ),
 )
 

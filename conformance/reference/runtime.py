@@ -40,6 +40,9 @@ class RuntimeConfig:
     # The JWK set the other services trust, when a key fault makes it differ from the LMS's own
     # JWT_PUBLIC_SIGNING_JWK_SET (None: the same set).
     services_jwks: str | None = None
+    # The SSO application the discovery-like service signs users in with (authorization code).
+    sso_client_id: str = "discovery-sso"
+    sso_client_secret: str = ""
 
     @property
     def lms_url(self) -> str:
@@ -48,6 +51,11 @@ class RuntimeConfig:
     @property
     def discovery_url(self) -> str:
         return f"http://127.0.0.1:{self.discovery_port}"
+
+    @property
+    def sso_redirect_uri(self) -> str:
+        """The redirect URI social-auth's edx-oauth2 backend uses on the service."""
+        return f"{self.discovery_url}/complete/edx-oauth2/"
 
     @property
     def issuer(self) -> str:
