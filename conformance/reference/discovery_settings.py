@@ -64,6 +64,13 @@ JWT_AUTH = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": (
+        # The discovery-cookie-payload-trusted fault: a service that takes the user from the MFEs'
+        # readable header-payload cookie, as the MFEs themselves do, without any signature.
+        *(
+            ["conformance.reference.discovery.views.HeaderPayloadCookieAuthentication"]
+            if "discovery-cookie-payload-trusted" in CONFIG.faults
+            else []
+        ),
         "edx_rest_framework_extensions.auth.jwt.authentication.JwtAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ),

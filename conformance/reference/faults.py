@@ -29,12 +29,17 @@ UNKILLABLE: dict[str, str] = {
     "reference is plain http on loopback",
     "jwt.rfc9068.profile": "runs only in profile mode rfc9068; an Open edX LMS issues no RFC 9068 "
     "tokens (no typ at+jwt, client_id or jti), so that mode fails on a clean instance too",
+    "authorization-code.redirect-uri.https": "runs only against an https LMS: needs the TLS reference "
+    "(reference serve --tls, branch h/tls)",
+    "jwt-cookies.flags.secure": "runs only against an https LMS (cookies are Secure only there): needs "
+    "the TLS reference (reference serve --tls, branch h/tls)",
 }
 
 # Collateral reasons used by several faults.
 _BASELINE = "its baseline (the genuine token is accepted at the probe) fails first"
 _SHARED_JWT = "it uses the run's shared default JWT, which the fault stops the endpoint issuing"
 _SHARED_BODY = "it uses a token requested with credentials in the body, which the fault refuses"
+_NO_COOKIES = "it reads the JWT cookies of the login, which the fault does not set"
 _NO_CODE = "it needs an authorization code for the registered redirect URI, which the fault prevents"
 
 
@@ -842,6 +847,89 @@ FAULTS: tuple[Fault, ...] = (
         ),
         area="jwt-cookies",
         catches=["jwt-cookies.services.accept-cookies"],
+    ),
+    Fault(
+        name="implicit-grant-for-sso",
+        description=(
+            "The validator lets every application use every response_type: response_type=token gives "
+            "the SSO client an access token in the redirect's fragment (the implicit grant)."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.response-type.refused"],
+    ),
+    Fault(
+        name="code-redirect-uri-not-confirmed",
+        description=(
+            "The validator never compares the redirect_uri of the code exchange with the one the code "
+            "was issued for (confirm_redirect_uri always true)."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.code.bound"],
+    ),
+    Fault(
+        name="pkce-method-lost",
+        description=(
+            "The grant's code_challenge_method is lost (read back as plain): an S256 challenge is "
+            "compared with the verifier itself, and the right verifier is refused."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.pkce.s256"],
+    ),
+    Fault(
+        name="jwt-cookies-not-set",
+        description=(
+            "Login and /login_refresh set no JWT cookies (JWT_AUTH['JWT_LOGIN_CLIENT_ID'] names no "
+            "application): MFEs find the user signed in but hold no JWT."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.login.set", "jwt-cookies.refresh.renews"],
+        collateral={
+            "jwt-cookies.flags.httponly": _NO_COOKIES,
+            "jwt-cookies.flags.samesite": _NO_COOKIES,
+            "jwt-cookies.domain.covers-mfe": _NO_COOKIES,
+            "jwt-cookies.jwt.conformant": _NO_COOKIES,
+            "jwt-cookies.lms.accepts-cookies": _NO_COOKIES,
+            "jwt-cookies.services.accept-cookies": _NO_COOKIES,
+            "jwt-cookies.logout.clears": "logout deletes cookies that were never set; a deletion is "
+            "still sent, but the check's sign-in finds no cookies first",
+        },
+    ),
+    Fault(
+        name="login-refresh-jwt-cookie-auth",
+        description=(
+            "/login_refresh also authenticates with the JWT cookie it refreshes: a stolen cookie pair "
+            "is renewed forever without a session."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.refresh.requires-session"],
+        collateral={"jwt-cookies.logout.clears": "the signed-out browser's JWT cookies still refresh"},
+    ),
+    Fault(
+        name="lms-no-jwt-cookie-middleware",
+        description=(
+            "The LMS's MIDDLEWARE lacks edx-drf-extensions' JwtAuthCookieMiddleware: the MFEs' calls to "
+            "the LMS API with the two cookies are anonymous (401)."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.lms.accepts-cookies"],
+    ),
+    Fault(
+        name="discovery-cookie-payload-trusted",
+        description=(
+            "The discovery service takes the user from the readable header-payload cookie (as the MFEs "
+            "do) without checking the signature cookie: anyone can forge a user there."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.services.mismatched-refused"],
+    ),
+    Fault(
+        name="logout-keeps-jwt-cookies",
+        description=(
+            "A customised logout page flushes the session but never deletes the JWT cookies: the next "
+            "user of a shared computer calls the MFEs' APIs as the previous one until the JWT expires."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.logout.clears"],
     ),
 )
 

@@ -32,7 +32,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "edx_rest_framework_extensions.auth.jwt.middleware.EnsureJWTAuthSettingsMiddleware",
     # edx-drf-extensions 10: the MFEs' two JWT cookies reassembled for JwtAuthentication.
-    "edx_rest_framework_extensions.auth.jwt.middleware.JwtAuthCookieMiddleware",
+    *(
+        []
+        if "lms-no-jwt-cookie-middleware" in FAULTS
+        else ["edx_rest_framework_extensions.auth.jwt.middleware.JwtAuthCookieMiddleware"]
+    ),
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "conformance.reference.lms.middleware.TokenResponseFaultsMiddleware",
     "conformance.reference.lms.middleware.TokenRequestFaultsMiddleware",

@@ -82,6 +82,8 @@ def _cookie_jwt(user: Any) -> str:
 
 
 def set_jwt_cookies(request: HttpRequest, response: HttpResponse, user: Any) -> None:
+    if faults.is_active("jwt-cookies-not-set"):
+        return  # no login client (JWT_AUTH['JWT_LOGIN_CLIENT_ID']): the platform logs and sets none
     header, payload, signature = _cookie_jwt(user).split(".")
     options = _cookie_settings(request, settings.JWT_AUTH["JWT_IN_COOKIE_EXPIRATION"])
     response.set_cookie(HEADER_PAYLOAD, f"{header}.{payload}", **options)
@@ -162,6 +164,11 @@ class LoginSessionView(APIView):
 @require_http_methods(["POST"])
 def login_refresh(request: HttpRequest) -> HttpResponse:
     """Refreshes the JWT cookies of a signed-in session; a JWT cookie alone is not a session."""
+    if faults.is_active("login-refresh-jwt-cookie-auth") and request.user.is_anonymous:
+        # A "DRF-ified" refresh view that also authenticates with the JWT cookie it refreshes.
+        user = _jwt_cookie_user(request)
+        if user is not None:
+            request.user = user
     if not request.user.is_authenticated or request.user.is_anonymous:
         return _json("Unauthorized", 401)
     now = int(time.time())
@@ -177,12 +184,25 @@ def login_refresh(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _jwt_cookie_user(request: HttpRequest) -> Any:
+    """The user of a valid JWT cookie pair (edx-drf-extensions' JwtAuthentication on the cookie)."""
+    from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
+    from rest_framework.request import Request
+
+    try:
+        found = JwtAuthentication().authenticate(Request(request))
+    except Exception:
+        return None
+    return found[0] if found else None
+
+
 @csrf_exempt
 def logout_view(request: HttpRequest) -> HttpResponse:
     """LogoutView (GET and POST): Django logout (the session is flushed), the logged-in cookies go."""
     logout(request)
     response = HttpResponse("<html><body><h1>You have signed out.</h1></body></html>")
-    delete_logged_in_cookies(response)
+    if not faults.is_active("logout-keeps-jwt-cookies"):
+        delete_logged_in_cookies(response)
     return response
 
 

@@ -211,6 +211,37 @@ class EdxOAuth2Validator(OAuth2Validator):
         challenge = super().get_code_challenge(code, request)
         return str(challenge) if challenge else None
 
+    def get_code_challenge_method(self, code: str, request: Any) -> str | None:
+        if faults.is_active("pkce-method-lost"):
+            return "plain"  # the stored method is lost: an S256 challenge is compared as plain
+        method = super().get_code_challenge_method(code, request)
+        return str(method) if method else None
+
+    def confirm_redirect_uri(
+        self,
+        client_id: str,
+        code: str,
+        redirect_uri: str,
+        client: Any,
+        request: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        if faults.is_active("code-redirect-uri-not-confirmed"):
+            return True  # the grant's redirect URI is never compared with the exchange's
+        return bool(
+            super().confirm_redirect_uri(client_id, code, redirect_uri, client, request, *args, **kwargs)
+        )
+
+    def validate_response_type(
+        self, client_id: str, response_type: str, client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        if faults.is_active("implicit-grant-for-sso"):
+            return True  # every application may use every response type (implicit included)
+        return bool(
+            super().validate_response_type(client_id, response_type, client, request, *args, **kwargs)
+        )
+
 
 def _basic_secret(request: Any) -> str | None:
     """The secret of an HTTP Basic Authorization header, for the error-echoes-secret fault."""
