@@ -31,6 +31,7 @@ from rest_framework.views import APIView
 
 from conformance.reference import faults
 from conformance.reference.lms.jwt import FILTER_USER_ME, create_jwt, updated_scopes
+from conformance.reference.lms.views import RECORDER
 
 HEADER_PAYLOAD = "edx-jwt-cookie-header-payload"
 SIGNATURE = "edx-jwt-cookie-signature"
@@ -84,7 +85,9 @@ def _cookie_jwt(user: Any) -> str:
 def set_jwt_cookies(request: HttpRequest, response: HttpResponse, user: Any) -> None:
     if faults.is_active("jwt-cookies-not-set"):
         return  # no login client (JWT_AUTH['JWT_LOGIN_CLIENT_ID']): the platform logs and sets none
-    header, payload, signature = _cookie_jwt(user).split(".")
+    token = _cookie_jwt(user)
+    header, payload, signature = token.split(".")
+    RECORDER.record(token, f"{header}.{payload}", signature)  # for the leak tests
     options = _cookie_settings(request, settings.JWT_AUTH["JWT_IN_COOKIE_EXPIRATION"])
     response.set_cookie(HEADER_PAYLOAD, f"{header}.{payload}", **options)
     signature_options = dict(options, httponly=not faults.is_active("jwt-cookie-not-httponly"))
@@ -136,6 +139,7 @@ def login_user(request: HttpRequest) -> HttpResponse:
         )
     django_login(request, user, backend="django.contrib.auth.backends.AllowAllUsersModelBackend")
     request.session.set_expiry(SESSION_AGE)
+    RECORDER.record(request.session.session_key)  # for the leak tests
     response = _json({"success": True, "redirect_url": None})
     set_logged_in_cookies(request, response, user)
     return response
@@ -224,6 +228,8 @@ class AuthorizationView(dot_views.AuthorizationView):
         return HttpResponse(format_html("<h2>Authorize {}?</h2>", getattr(app, "name", "")), status=status)
 
     def redirect(self, redirect_to: str, application: Any, token: Any = None) -> HttpResponse:
+        code = dict(parse_qsl(urlsplit(redirect_to).query)).get("code")
+        RECORDER.record(code)  # for the leak tests
         if faults.is_active("authorize-state-dropped"):
             redirect_to = _without_state(redirect_to)
         return super().redirect(redirect_to, application, token)
