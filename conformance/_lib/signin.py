@@ -360,7 +360,9 @@ class SignIn:
         secret: str | None = None,
     ) -> Exchange:
         """The code exchange at the token endpoint (grant_type=authorization_code, token_type=jwt),
-        the client authenticated with HTTP Basic as social-auth's edx-oauth2 backend does."""
+        client_id and client_secret in the body as the services send them: auth-backends'
+        EdXOAuth2.auth_complete_params adds token_type=jwt to social-core's BaseOAuth2 parameters,
+        which carry the client credentials in the body (USE_BASIC_AUTH off)."""
         fields = {
             "code": code,
             "redirect_uri": client["redirect_uri"] if redirect_uri is None else redirect_uri,
@@ -369,6 +371,7 @@ class SignIn:
             fields["code_verifier"] = verifier
         return self.tokens.request(
             "authorization_code",
+            auth="body",
             client_id=client["client_id"] if client_id is None else client_id,
             secret=client["client_secret"] if secret is None else secret,
             extra=fields,
