@@ -72,6 +72,7 @@ def _variant(uri: str, case: str) -> str:
     "The registered redirect URI of an SSO client receives an authorization code",
     level="MUST",
     spec=["RFC6749-4.1.2", "RFC6749-3.1.2.3"],
+    ref="AC-01",
     requires=["sso_clients", "login"],
 )
 def test_registered_redirect_uri(signin, profile, sso_client):
@@ -97,6 +98,7 @@ def test_registered_redirect_uri(signin, profile, sso_client):
     "The SSO redirect URI uses https when the LMS does",
     level="SHOULD",
     spec=["RFC6749-3.1.2.1", "RFC9700-4.1"],
+    ref="AC-02",
     requires=["sso_clients", "login", "https_base_url"],
 )
 def test_redirect_uri_https(signin, profile, sso_client):
@@ -122,6 +124,7 @@ def test_redirect_uri_https(signin, profile, sso_client):
     "An unregistered redirect URI is refused without a redirect to it",
     level="MUST",
     spec=["RFC6749-3.1.2.4", "RFC6749-4.1.2.1", "RFC9700-4.1"],
+    ref="AC-03",
     requires=["sso_clients", "login"],
 )
 def test_unregistered_redirect_uri(signin, profile, sso_client, case):
@@ -141,6 +144,7 @@ def test_unregistered_redirect_uri(signin, profile, sso_client, case):
     "A redirect URI with an added query is refused or kept whole",
     level="MAY",
     spec=["RFC9700-2.1", "RFC6749-3.1.2"],
+    ref="AC-04",
     requires=["sso_clients", "login"],
 )
 def test_extra_query(signin, profile, sso_client):
@@ -170,6 +174,7 @@ def test_extra_query(signin, profile, sso_client):
     "A response_type other than code issues no code and no token",
     level="MUST",
     spec=["RFC6749-3.1.1", "RFC6749-4.1.2.1"],
+    ref="AC-05",
     requires=["sso_clients", "login"],
 )
 def test_response_type(signin, profile, sso_client, case):
@@ -198,6 +203,7 @@ def test_response_type(signin, profile, sso_client, case):
     "state comes back unchanged with the code",
     level="MUST",
     spec=["RFC6749-4.1.2", "RFC6749-10.12"],
+    ref="AC-06",
     requires=["sso_clients", "login"],
 )
 def test_state(signin, profile, sso_client):
@@ -215,6 +221,7 @@ def test_state(signin, profile, sso_client):
     "An SSO client exchanges its code for a conformant JWT",
     level="MUST",
     spec=["RFC6749-4.1.3", "RFC6749-4.1.4", "RFC6749-5.1", "oauth-5"],
+    ref="AC-07",
     requires=["sso_clients", "login", "sso_client_secret"],
 )
 def test_exchange(signin, profile, jwks, sso_client):
@@ -235,6 +242,7 @@ def test_exchange(signin, profile, jwks, sso_client):
     "An authorization code cannot be exchanged twice",
     level="MUST",
     spec=["RFC6749-4.1.2", "RFC6749-10.5", "RFC9700-4.5"],
+    ref="AC-08",
     requires=["sso_clients", "login", "sso_client_secret"],
 )
 def test_single_use(http, profile, signin, sso_client):
@@ -260,6 +268,7 @@ def test_single_use(http, profile, signin, sso_client):
     "A code is refused for another client or another redirect URI",
     level="MUST",
     spec=["RFC6749-4.1.3", "RFC6749-10.6"],
+    ref="AC-09",
     requires=["sso_clients", "login", "sso_client_secret"],
 )
 def test_code_bound(profile, signin, sso_client, case):
@@ -289,6 +298,7 @@ def test_code_bound(profile, signin, sso_client, case):
     "A code requested with a PKCE challenge needs the matching verifier",
     level="MUST",
     spec=["RFC7636-4.4.1", "RFC7636-4.6", "RFC9700-2.1.1"],
+    ref="AC-10",
     requires=["sso_clients", "login", "sso_client_secret"],
 )
 def test_pkce_enforced(profile, signin, sso_client, case):
@@ -307,6 +317,7 @@ def test_pkce_enforced(profile, signin, sso_client, case):
     "PKCE with S256 is supported",
     level="MUST",
     spec=["RFC7636-4.2", "RFC7636-4.6", "RFC9700-2.1.1"],
+    ref="AC-11",
     requires=["sso_clients", "login", "sso_client_secret"],
 )
 def test_pkce_s256(profile, signin, sso_client):

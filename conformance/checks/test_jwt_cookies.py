@@ -63,6 +63,7 @@ def _mismatched(signin, tokens):
     "Signing in sets both JWT cookies",
     level="MUST",
     spec=["openedx-cookies", "edx-drf-cookies"],
+    ref="JC-01",
     requires=["login"],
 )
 def test_cookies_set(signin):
@@ -84,6 +85,7 @@ def test_cookies_set(signin):
     "The signature cookie is HttpOnly and the header-payload cookie readable",
     level="MUST",
     spec=["RFC6265-4.1.2.6", "openedx-cookies"],
+    ref="JC-02",
     requires=["login"],
 )
 def test_httponly(signin, cookie):
@@ -110,6 +112,7 @@ def test_httponly(signin, cookie):
     "The JWT cookies are Secure on an https LMS",
     level="MUST",
     spec=["RFC6265-4.1.2.5", "openedx-cookies"],
+    ref="JC-03",
     requires=["login", "https_base_url"],
 )
 def test_secure(signin, cookie):
@@ -123,6 +126,7 @@ def test_secure(signin, cookie):
     "A JWT cookie with SameSite=None is also Secure",
     level="MUST",
     spec=["RFC6265bis-4.1.2.7", "openedx-cookies"],
+    ref="JC-04",
     requires=["login"],
 )
 def test_samesite(signin, cookie):
@@ -143,6 +147,7 @@ def test_samesite(signin, cookie):
     "The JWT cookies' domain covers the MFE host",
     level="MUST",
     spec=["RFC6265-5.1.3", "RFC6265-4.1.2.3", "openedx-cookies"],
+    ref="JC-05",
     requires=["login", "mfe_origin"],
 )
 def test_domain(signin, profile, cookie):
@@ -168,6 +173,7 @@ def test_domain(signin, profile, cookie):
     "The JWT the cookies carry passes the JWT checks",
     level="MUST",
     spec=["RFC7519-4.1.1", "RFC7519-4.1.3", "RFC7515-5.2", "oauth-5"],
+    ref="JC-06",
     requires=["login"],
 )
 def test_cookie_jwt(signin, profile, jwks):
@@ -182,6 +188,7 @@ def test_cookie_jwt(signin, profile, jwks):
     "POST /login_refresh renews both JWT cookies for a session",
     level="MUST",
     spec=["openedx-login"],
+    ref="JC-07",
     requires=["login"],
 )
 def test_refresh_renews(signin):
@@ -205,6 +212,7 @@ def test_refresh_renews(signin):
     "POST /login_refresh without a session is 401",
     level="MUST",
     spec=["openedx-login"],
+    ref="JC-08",
     requires=["login"],
 )
 def test_refresh_requires_session(signin):
@@ -224,6 +232,7 @@ def test_refresh_requires_session(signin):
     "The LMS API accepts a request carrying only the JWT cookies",
     level="MUST",
     spec=["edx-drf-cookies"],
+    ref="JC-09",
     requires=["login"],
 )
 def test_lms_accepts(http, profile, signin):
@@ -246,6 +255,7 @@ def test_lms_accepts(http, profile, signin):
     "The LMS API refuses JWT cookies whose signature does not match",
     level="MUST",
     spec=["RFC7515-5.2", "edx-drf-cookies"],
+    ref="JC-10",
     requires=["login"],
 )
 def test_lms_mismatched(http, profile, signin, tokens):
@@ -258,6 +268,7 @@ def test_lms_mismatched(http, profile, signin, tokens):
     "Every listed service accepts a request carrying only the JWT cookies",
     level="MUST",
     spec=["edx-drf-cookies", "oauth-9"],
+    ref="JC-11",
     requires=["login", "services"],
 )
 def test_service_accepts(http, profile, signin, service):
@@ -275,6 +286,7 @@ def test_service_accepts(http, profile, signin, service):
     "Every listed service refuses JWT cookies whose signature does not match",
     level="MUST",
     spec=["RFC7515-5.2", "edx-drf-cookies"],
+    ref="JC-12",
     requires=["login", "services"],
 )
 def test_service_mismatched(http, profile, signin, tokens, service):
@@ -288,6 +300,7 @@ def test_service_mismatched(http, profile, signin, tokens, service):
     "Signing out deletes the JWT cookies and ends the session",
     level="MUST",
     spec=["openedx-logout"],
+    ref="JC-13",
     requires=["login"],
 )
 def test_logout(signin):
