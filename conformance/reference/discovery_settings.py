@@ -67,7 +67,7 @@ REST_FRAMEWORK = {
         # The discovery-cookie-payload-trusted fault: a service that takes the user from the MFEs'
         # readable header-payload cookie, as the MFEs themselves do, without any signature.
         *(
-            ["conformance.reference.discovery.views.HeaderPayloadCookieAuthentication"]
+            ["conformance.reference.discovery.authentication.HeaderPayloadCookieAuthentication"]
             if "discovery-cookie-payload-trusted" in CONFIG.faults
             else []
         ),

@@ -39,6 +39,10 @@ UNKILLABLE: dict[str, str] = {
 _BASELINE = "its baseline (the genuine token is accepted at the probe) fails first"
 _SHARED_JWT = "it uses the run's shared default JWT, which the fault stops the endpoint issuing"
 _SHARED_BODY = "it uses a token requested with credentials in the body, which the fault refuses"
+_ERROR_AS_200 = "its no-token verdict needs an error status, and the fault answers errors with 200"
+_BODY_EXCHANGE = (
+    "the services' code exchange sends the client credentials in the body, which the fault ignores"
+)
 _NO_COOKIES = "it reads the JWT cookies of the login, which the fault does not set"
 _NO_CODE = "it needs an authorization code for the registered redirect URI, which the fault prevents"
 
@@ -73,7 +77,13 @@ FAULTS: tuple[Fault, ...] = (
             "configured with the real issuer refuse them."
         ),
         area="jwt",
-        catches=["jwt.claims.iss", "resources.services.accept-jwt"],
+        catches=[
+            "jwt.claims.iss",
+            "resources.services.accept-jwt",
+            "authorization-code.exchange.token",
+            "jwt-cookies.jwt.conformant",
+            "jwt-cookies.services.accept-cookies",
+        ],
     ),
     Fault(
         name="issuer-https-scheme",
@@ -82,7 +92,13 @@ FAULTS: tuple[Fault, ...] = (
             "proxy without X-Forwarded-Proto): only the scheme of iss differs from what services trust."
         ),
         area="jwt",
-        catches=["jwt.claims.iss", "resources.services.accept-jwt"],
+        catches=[
+            "jwt.claims.iss",
+            "resources.services.accept-jwt",
+            "authorization-code.exchange.token",
+            "jwt-cookies.jwt.conformant",
+            "jwt-cookies.services.accept-cookies",
+        ],
     ),
     Fault(
         name="wrong-audience",
@@ -91,7 +107,13 @@ FAULTS: tuple[Fault, ...] = (
             "JWT_ISSUERS) while other services expect 'openedx'."
         ),
         area="jwt",
-        catches=["jwt.claims.aud", "resources.services.accept-jwt"],
+        catches=[
+            "jwt.claims.aud",
+            "resources.services.accept-jwt",
+            "authorization-code.exchange.token",
+            "jwt-cookies.jwt.conformant",
+            "jwt-cookies.services.accept-cookies",
+        ],
     ),
     Fault(
         name="asymmetric-jwt-ignored",
@@ -109,7 +131,12 @@ FAULTS: tuple[Fault, ...] = (
             "profile and the other services use (they still hold the old key)."
         ),
         area="jwt",
-        catches=["jwt.signature.verifies", "resources.services.accept-jwt"],
+        catches=[
+            "jwt.signature.verifies",
+            "resources.services.accept-jwt",
+            "jwt-cookies.jwt.conformant",
+            "jwt-cookies.services.accept-cookies",
+        ],
     ),
     Fault(
         name="kid-not-in-jwks",
@@ -118,7 +145,7 @@ FAULTS: tuple[Fault, ...] = (
             "public set publishes the same key under kid 'openedx'."
         ),
         area="jwt",
-        catches=["jwt.signature.verifies", "jwt.header.kid"],
+        catches=["jwt.signature.verifies", "jwt.header.kid", "jwt-cookies.jwt.conformant"],
     ),
     Fault(
         name="clock-ahead",
@@ -127,7 +154,15 @@ FAULTS: tuple[Fault, ...] = (
             "resource servers with a correct clock (the LMS's own API included) refuse them."
         ),
         area="jwt",
-        catches=["jwt.claims.times", "resources.jwt.accepted", "resources.services.accept-jwt"],
+        catches=[
+            "jwt.claims.times",
+            "resources.jwt.accepted",
+            "resources.services.accept-jwt",
+            "authorization-code.exchange.token",
+            "jwt-cookies.jwt.conformant",
+            "jwt-cookies.lms.accepts-cookies",
+            "jwt-cookies.services.accept-cookies",
+        ],
         collateral={
             "jwt-attacks.tampered-payload": _BASELINE,
             "jwt-attacks.bad-signature": _BASELINE,
@@ -150,13 +185,23 @@ FAULTS: tuple[Fault, ...] = (
         name="missing-openedx-claims",
         description="JWTs lack the Open edX claims version and filters (an outdated custom JWT builder).",
         area="jwt",
-        catches=["jwt.structure.compact-jws", "jwt.claims.openedx"],
+        catches=[
+            "jwt.structure.compact-jws",
+            "jwt.claims.openedx",
+            "authorization-code.exchange.token",
+            "jwt-cookies.jwt.conformant",
+        ],
     ),
     Fault(
         name="sub-is-username",
         description="The sub claim is the username instead of the anonymous user id.",
         area="jwt",
-        catches=["jwt.structure.compact-jws", "jwt.claims.openedx"],
+        catches=[
+            "jwt.structure.compact-jws",
+            "jwt.claims.openedx",
+            "authorization-code.exchange.token",
+            "jwt-cookies.jwt.conformant",
+        ],
     ),
     Fault(
         name="grant-type-underscore",
@@ -165,7 +210,7 @@ FAULTS: tuple[Fault, ...] = (
             "instead of the application's (client-credentials)."
         ),
         area="jwt",
-        catches=["jwt.structure.compact-jws", "jwt.claims.openedx"],
+        catches=["jwt.structure.compact-jws", "jwt.claims.openedx", "authorization-code.exchange.token"],
     ),
     Fault(
         name="claims-ignore-scopes",
@@ -226,7 +271,12 @@ FAULTS: tuple[Fault, ...] = (
         name="expires-in-string",
         description='Token responses send expires_in as a JSON string ("3600") instead of a number.',
         area="response-schema",
-        catches=["response-schema.token.schema", "response-schema.expires-in.value", "jwt.claims.lifetime"],
+        catches=[
+            "response-schema.token.schema",
+            "response-schema.expires-in.value",
+            "jwt.claims.lifetime",
+            "authorization-code.exchange.token",
+        ],
     ),
     Fault(
         name="token-response-html",
@@ -241,13 +291,22 @@ FAULTS: tuple[Fault, ...] = (
         name="token-type-bearer-for-jwt",
         description='JWT token responses say token_type "bearer" (an RFC 6750 "fix") instead of "JWT".',
         area="response-schema",
-        catches=["response-schema.token-type.value", "token-endpoint.token-type.case-insensitive"],
+        catches=[
+            "response-schema.token-type.value",
+            "token-endpoint.token-type.case-insensitive",
+            "authorization-code.exchange.token",
+        ],
     ),
     Fault(
         name="scope-as-list",
         description="Token responses give scope as a JSON list instead of a space-delimited string.",
         area="response-schema",
-        catches=["response-schema.token.schema", "response-schema.scope.default", "jwt.claims.openedx"],
+        catches=[
+            "response-schema.token.schema",
+            "response-schema.scope.default",
+            "jwt.claims.openedx",
+            "authorization-code.exchange.token",
+        ],
     ),
     Fault(
         name="refresh-token-for-client-credentials",
@@ -312,6 +371,11 @@ FAULTS: tuple[Fault, ...] = (
             "response-schema.error.schema",
             "revocation.refresh-token.revoked",
         ],
+        collateral={
+            "authorization-code.code.bound": _ERROR_AS_200,
+            "authorization-code.code.single-use": _ERROR_AS_200,
+            "authorization-code.pkce.enforced": _ERROR_AS_200,
+        },
     ),
     Fault(
         name="invalid-grant-for-unsupported",
@@ -438,6 +502,8 @@ FAULTS: tuple[Fault, ...] = (
         | {
             check_id: _SHARED_JWT
             for check_id in (
+                "jwt-cookies.lms.mismatched-refused",
+                "jwt-cookies.services.mismatched-refused",
                 "response-schema.token.schema",
                 "response-schema.content-type.json",
                 "response-schema.cache-control.no-store",
@@ -476,7 +542,7 @@ FAULTS: tuple[Fault, ...] = (
             "client_id and client_secret in the body, as edx-rest-api-client sends them, are refused."
         ),
         area="token-endpoint",
-        catches=["token-endpoint.client-credentials.body-auth"],
+        catches=["token-endpoint.client-credentials.body-auth", "authorization-code.exchange.token"],
         collateral={
             check_id: _SHARED_BODY
             for check_id in (
@@ -590,7 +656,7 @@ FAULTS: tuple[Fault, ...] = (
             "issues (the classic cross-service issuer mismatch)."
         ),
         area="resources",
-        catches=["resources.services.accept-jwt"],
+        catches=["resources.services.accept-jwt", "jwt-cookies.services.accept-cookies"],
     ),
     Fault(
         name="discovery-secret-divergence",
@@ -613,6 +679,10 @@ FAULTS: tuple[Fault, ...] = (
             "jwt-attacks.tampered-payload": _BASELINE,
             "jwt-attacks.bad-signature": _BASELINE,
             "jwt-attacks.alg-none": _BASELINE,
+        }
+        | {
+            "authorization-code.code.single-use": _BODY_EXCHANGE,
+            "authorization-code.pkce.s256": _BODY_EXCHANGE,
         },
     ),
     Fault(
@@ -628,7 +698,11 @@ FAULTS: tuple[Fault, ...] = (
         name="anonymous-allowed",
         description="The probe API's permission is AllowAny: a request without credentials gets 200.",
         area="resources",
-        catches=["resources.no-credentials.refused", "resources.query-token.refused"],
+        catches=[
+            "resources.no-credentials.refused",
+            "resources.query-token.refused",
+            "jwt-cookies.lms.mismatched-refused",
+        ],
     ),
     Fault(
         name="query-token-accepted",
@@ -692,6 +766,7 @@ FAULTS: tuple[Fault, ...] = (
             "jwt-attacks.key-confusion",
             "jwt-attacks.header-keys",
             "jwt-attacks.kid",
+            "jwt-cookies.lms.mismatched-refused",
         ],
     ),
     Fault(

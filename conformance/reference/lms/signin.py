@@ -193,6 +193,12 @@ def _jwt_cookie_user(request: HttpRequest) -> Any:
     from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
     from rest_framework.request import Request
 
+    header_payload, signature = request.COOKIES.get(HEADER_PAYLOAD), request.COOKIES.get(SIGNATURE)
+    if not header_payload or not signature:
+        return None
+    # What JwtAuthCookieMiddleware does for DRF views (this plain view gets no such help).
+    request.COOKIES["edx-jwt-cookie"] = f"{header_payload}.{signature}"
+    request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]  # the view is csrf_exempt
     try:
         found = JwtAuthentication().authenticate(Request(request))
     except Exception:
