@@ -574,7 +574,11 @@ FAULTS: tuple[Fault, ...] = (
                 "revocation.jwt.not-revocable",
             )
         }
-        | {"revocation.unknown-token": "the revocation request authenticates with body credentials too"},
+        | {"revocation.unknown-token": "the revocation request authenticates with body credentials too"}
+        | {
+            "authorization-code.code.single-use": _BODY_EXCHANGE,
+            "authorization-code.pkce.s256": _BODY_EXCHANGE,
+        },
     ),
     # ---- bad-credentials: client authentication ----------------------------------------------------
     Fault(
@@ -679,10 +683,6 @@ FAULTS: tuple[Fault, ...] = (
             "jwt-attacks.tampered-payload": _BASELINE,
             "jwt-attacks.bad-signature": _BASELINE,
             "jwt-attacks.alg-none": _BASELINE,
-        }
-        | {
-            "authorization-code.code.single-use": _BODY_EXCHANGE,
-            "authorization-code.pkce.s256": _BODY_EXCHANGE,
         },
     ),
     Fault(
