@@ -43,6 +43,15 @@ def run_with(ref, tmp_path, waivers: str):
 
 
 WAIVE_ISSUER = waiver("jwt.claims.iss", "{expires}") + waiver("resources.services.accept-jwt", "{expires}")
+# The sign-in checks that the wrong issuer fails too (the SSO token, the cookie JWT at the LMS and services).
+WAIVE_ISSUER += "".join(
+    waiver(check, "{expires}")
+    for check in (
+        "authorization-code.exchange.token",
+        "jwt-cookies.jwt.conformant",
+        "jwt-cookies.services.accept-cookies",
+    )
+)
 
 
 def test_without_waivers_the_fault_fails_the_run(faulty, tmp_path):

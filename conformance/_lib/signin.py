@@ -28,7 +28,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from conformance._lib.http import Exchange, Http
+from conformance._lib.http import Exchange, Http, HttpProblem
 from conformance._lib.jwts import JwkSet, b64url, parse_jwt, verify_signature
 from conformance._lib.profile import Profile
 from conformance._lib.redact import REDACTOR
@@ -253,7 +253,7 @@ class SignIn:
         self.profile = profile
         self.tokens = tokens
         self._lock = threading.Lock()
-        self._shared: SignedIn | ConformanceFailure | None = None
+        self._shared: SignedIn | ConformanceFailure | HttpProblem | None = None
         self._authorized: dict[str, Authorized] = {}
 
     @property
@@ -292,14 +292,15 @@ class SignIn:
         return SignedIn(browser, login, parse_set_cookies(login))
 
     def shared(self) -> SignedIn:
-        """The run's one signed-in browser (checks that only read it share it)."""
+        """The run's one signed-in browser (checks that only read it share it). A login that failed,
+        or got no answer, is tried once a run: every check that needs it reports the same reason."""
         with self._lock:
             if self._shared is None:
                 try:
                     self._shared = self.sign_in()
-                except ConformanceFailure as failure:
+                except (ConformanceFailure, HttpProblem) as failure:
                     self._shared = failure
-        if isinstance(self._shared, ConformanceFailure):
+        if isinstance(self._shared, ConformanceFailure | HttpProblem):
             raise self._shared
         return self._shared
 
