@@ -49,6 +49,7 @@ from conformance._lib.registry import (
     skip_reason,
     suggest,
 )
+from conformance._lib.signin import SignIn
 from conformance._lib.spec import clause_url
 from conformance._lib.tokens import TokenFlows, export_shared, import_shared
 from conformance._lib.verify import ConformanceFailure
@@ -356,6 +357,13 @@ def jwks(request: pytest.FixtureRequest) -> JwkSet | None:
     return _state(request).jwks()
 
 
+@pytest.fixture(scope="session")
+def signin(request: pytest.FixtureRequest, tokens: TokenFlows) -> SignIn:
+    """The sign-in flows (login API, /oauth2/authorize): one signed-in browser per run (per worker)."""
+    state = _state(request)
+    return SignIn(state.http, state.profile, tokens)
+
+
 @pytest.fixture
 def fake(request: pytest.FixtureRequest) -> Faker:
     """Faker seeded from the run's seed and the test id: a run is reproducible from its seed."""
@@ -566,12 +574,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`service` cases come from the profile's [[services]] (one case per service)."""
+    if "sso_client" in metafunc.fixturenames:
+        _parametrize_sso_clients(metafunc)
     is_check = metafunc.definition.get_closest_marker("oauth_check") is not None
     if "service" not in metafunc.fixturenames or not is_check:  # leave other tests' `service` alone
         return
     state = metafunc.config.stash.get(STATE, None)
     names = [s["name"] for s in state.profile.data.get("services", [])] if state else []
     metafunc.parametrize("service", names or ["none"])
+
+
+def _parametrize_sso_clients(metafunc: pytest.Metafunc) -> None:
+    """`sso_client` cases come from the profile's [[sso_clients]] (one case per client)."""
+    state = metafunc.config.stash.get(STATE, None)
+    names = [c["name"] for c in state.profile.data.get("sso_clients", [])] if state else []
+    metafunc.parametrize("sso_client", names or ["none"])
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -461,6 +461,9 @@ class StubLms:
             return self._revoke(request)
         if path == "/api/user/v1/me":
             return self._me(request)
+        signin = stub_signin().handle(self, request)  # login API, /oauth2/authorize, JWT cookies
+        if signin is not None:
+            return signin
         if path == "/":
             return _html(200, "<html><body><h1>Welcome to Your Platform Name Here</h1></body></html>")
         return _html(404, "<h1>Not Found</h1><p>The requested resource was not found on this server.</p>")
@@ -619,6 +622,8 @@ class StubLms:
         grant = params.get("grant_type")
         if not grant and self.has("missing-grant-defaults-client-credentials"):
             grant = "client_credentials"
+        if grant == "authorization_code":
+            return stub_signin().exchange(self, request, params)
         if grant not in ("client_credentials", "password", "refresh_token"):
             if grant and self.has("unknown-grant-invalid-request"):
                 raise self._oauth_error(400, "invalid_request", "Unknown grant type.")
@@ -841,6 +846,9 @@ class StubLms:
                 token = query["access_token"]
                 header = f"{'JWT' if token.count('.') == 2 else 'Bearer'} {token}"
         if header is None:
+            cookie_user = stub_signin().cookie_user(self, request, service)
+            if cookie_user is not None:
+                return cookie_user
             if lms and self.has("anonymous-allowed"):
                 return "anonymous"
             raise self._resource_error(401, {"detail": "Authentication credentials were not provided."})
@@ -1062,3 +1070,12 @@ def _html(status: int, text: str) -> httpx.Response:
 def _revoked() -> httpx.Response:
     """A successful revocation: empty text/html, no cache headers (observed §5)."""
     return httpx.Response(200, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+# Sign-in flows (tests/stub_signin.py): the login API, /oauth2/authorize, the JWT cookies -----------
+
+
+def stub_signin() -> Any:
+    from tests import stub_signin as module
+
+    return module

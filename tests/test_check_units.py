@@ -28,6 +28,7 @@ from conformance._lib.http import Http
 from conformance._lib.jwts import load_jwks
 from conformance._lib.profile import Profile, profile_from_data
 from conformance._lib.registry import load_checks, missing_requirement
+from conformance._lib.signin import SignIn
 from conformance._lib.tokens import TokenFlows
 from conformance._lib.verify import ConformanceFailure
 from tests.stub_lms import (
@@ -44,6 +45,7 @@ from tests.stub_lms import (
     StubLms,
     next_key_pem,
 )
+from tests.stub_signin import MFE_ORIGIN, SSO_CLIENT_ID, SSO_REDIRECT_URI, SSO_SECRET
 
 REGISTRY = load_checks()
 CHECK_MODULES = {
@@ -462,6 +464,96 @@ TABLE: dict[str, Unit] = {
         base=("rotation-phase-1",),
         profile={"jwt": {"rotation_key": next_key_pem()}},
     ),
+    # authorization-code (tests/stub_signin.py)
+    "authorization-code.redirect-uri.registered": unit(
+        fails("redirect-uri-mismatch", "back to its registered redirect URI with a code"),
+    ),
+    "authorization-code.redirect-uri.https": unit(
+        fails(
+            "sso-redirect-http",
+            "the code travels back over TLS",
+            profile={
+                "sso_clients": [
+                    {
+                        "name": "studio",
+                        "client_id": SSO_CLIENT_ID,
+                        "redirect_uri": SSO_REDIRECT_URI.replace("https://", "http://"),
+                    }
+                ]
+            },
+        ),
+    ),
+    "authorization-code.redirect-uri.unregistered-refused": unit(
+        fails("redirect-uri-unchecked", "is refused and the browser is not sent there"),
+        fails("redirect-uri-prefix-match", "(path-suffix) is refused", "path-suffix"),
+    ),
+    "authorization-code.redirect-uri.extra-query": unit(
+        fails("extra-query-dropped", "keeps its query component"),
+        either=("extra-query-refused",),
+    ),
+    "authorization-code.response-type.refused": unit(
+        fails("response-type-ignored", "is refused for an authorization-code client"),
+    ),
+    "authorization-code.state.preserved": unit(
+        fails("state-dropped", "the state the client sent comes back exactly"),
+    ),
+    "authorization-code.exchange.token": unit(
+        fails("wrong-issuer", "the SSO access token: iss is the profile's issuer"),
+    ),
+    "authorization-code.code.single-use": unit(
+        fails("code-reusable", "a used authorization code is refused"),
+    ),
+    "authorization-code.code.bound": unit(
+        fails("code-not-bound", "a code issued to one client is refused to another", "other-client"),
+        fails("code-not-bound", "only with the redirect URI it was issued for", "other-redirect-uri"),
+    ),
+    "authorization-code.pkce.enforced": unit(
+        fails("pkce-ignored", "a code bound to a PKCE challenge is refused"),
+    ),
+    "authorization-code.pkce.s256": unit(
+        fails("pkce-s256-unsupported", "issues an authorization code"),
+    ),
+    # jwt-cookies (tests/stub_signin.py)
+    "jwt-cookies.login.set": unit(
+        fails("jwt-cookies-not-set", "the login sets edx-jwt-cookie"),
+    ),
+    "jwt-cookies.flags.httponly": unit(
+        fails("jwt-cookie-not-httponly", "a script (XSS) never gets a whole JWT", "signature"),
+        fails("jwt-cookie-payload-httponly", "readable by the MFEs", "header-payload"),
+    ),
+    "jwt-cookies.flags.secure": unit(
+        fails("jwt-cookie-not-secure", "never travel over plain http"),
+    ),
+    "jwt-cookies.flags.samesite": unit(
+        fails("jwt-cookie-samesite-none-insecure", "SameSite=None comes with Secure"),
+    ),
+    "jwt-cookies.domain.covers-mfe": unit(
+        fails("jwt-cookie-host-only", "receive the cookie"),
+    ),
+    "jwt-cookies.jwt.conformant": unit(
+        fails("wrong-issuer", "the cookie JWT: iss is the profile's issuer"),
+    ),
+    "jwt-cookies.refresh.renews": unit(
+        fails("jwt-cookies-not-set", "/login_refresh sets a new"),
+    ),
+    "jwt-cookies.refresh.requires-session": unit(
+        fails("refresh-without-session", "JWT cookies without a session do not mint new ones"),
+    ),
+    "jwt-cookies.lms.accepts-cookies": unit(
+        fails("lms-no-cookie-middleware", "the LMS reassembles the JWT cookies"),
+    ),
+    "jwt-cookies.lms.mismatched-refused": unit(
+        fails("cookie-signature-ignored", "whose signature is another token's is refused"),
+    ),
+    "jwt-cookies.services.accept-cookies": unit(
+        fails("discovery-no-cookie-middleware", "reassembles the MFEs' JWT cookies"),
+    ),
+    "jwt-cookies.services.mismatched-refused": unit(
+        fails("discovery-cookie-signature-ignored", "refuses a cookie pair"),
+    ),
+    "jwt-cookies.logout.clears": unit(
+        fails("logout-keeps-cookies", "logout deletes"),
+    ),
 }
 
 # Cases that skip by themselves (`need(...)`) when the profile or instance lacks something: the
@@ -495,6 +587,13 @@ SKIPS: list[tuple[str, str | None, tuple[str, ...], dict[str, Any], str]] = [
         ("discovery-other-secret",),
         {},
         "refuses even a token re-signed",
+    ),
+    (
+        "authorization-code.exchange.token",
+        None,
+        (),
+        {"sso_clients": [{"name": "studio", "client_id": SSO_CLIENT_ID, "redirect_uri": SSO_REDIRECT_URI}]},
+        "sso_clients.client_secret",
     ),
 ]
 
@@ -561,6 +660,16 @@ def stub_profile(stub: StubLms, changes: Mapping[str, Any] | None = None) -> Pro
             "password": "${EDX_TEST_PASSWORD}",
         },
         "services": [{"name": "discovery", "base_url": DISCOVERY_URL, "probe": DISCOVERY_PROBE}],
+        # sign-in flows: [login] defaults to [password_grant]'s user
+        "sso_clients": [
+            {
+                "name": "studio",
+                "client_id": "${EDX_SSO_CLIENT_ID}",
+                "redirect_uri": SSO_REDIRECT_URI,
+                "client_secret": "${EDX_SSO_CLIENT_SECRET}",
+            }
+        ],
+        "jwt_cookies": {"mfe_origin": MFE_ORIGIN},
     }
     env = {
         "EDX_OAUTH_CLIENT_ID": CLIENT_ID,
@@ -569,6 +678,8 @@ def stub_profile(stub: StubLms, changes: Mapping[str, Any] | None = None) -> Pro
         "EDX_PUBLIC_CLIENT_ID": PUBLIC_CLIENT_ID,
         "EDX_TEST_USERNAME": LEARNER.username,
         "EDX_TEST_PASSWORD": LEARNER.password,
+        "EDX_SSO_CLIENT_ID": SSO_CLIENT_ID,
+        "EDX_SSO_CLIENT_SECRET": SSO_SECRET,
     }
     return profile_from_data(merge(data, changes or {}), env=env)
 
@@ -614,6 +725,8 @@ def run_check(monkeypatch: pytest.MonkeyPatch, faker_instance: Faker) -> Iterato
             "jwks": load_jwks(profile),
             "fake": faker_instance,
         }
+        fixtures["signin"] = SignIn(http, profile, fixtures["tokens"])
+        fixtures["sso_client"] = "studio"
         argname, cases = cases_of(check_id)
         if argname is not None:
             fixtures[argname] = dict(cases)[case]

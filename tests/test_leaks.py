@@ -15,6 +15,8 @@ from tests.conftest import run_cli
 
 # Faults chosen so that failing checks print responses that carry tokens and secrets.
 FAILING = ["expires-in-string", "accept-alg-none", "secret-prefix", "wrong-issuer"]
+# Sign-in faults whose failing checks print authorization codes, JWT cookies and session cookies.
+FAILING += ["authorize-state-dropped", "jwt-cookie-not-httponly", "login-refresh-jwt-cookie-auth"]
 # name -> (faults, extra run arguments); --workers: secrets cross processes and the controller redacts.
 SCENARIOS = {
     "clean": ([], []),
@@ -50,6 +52,7 @@ def secrets_of(env: dict[str, str], tokens_file: Path, state_dir: Path | None = 
         "client secret minus its last character": env["EDX_OAUTH_CLIENT_SECRET"][:-1],
         "test user password": env["EDX_TEST_PASSWORD"],
         "JWT signing secret": env["EDX_JWT_SECRET"],
+        "SSO client secret": env["EDX_SSO_CLIENT_SECRET"],
     }
     tokens = [t for t in tokens_file.read_text().splitlines() if t.strip()]
     for i, token in enumerate(tokens):
@@ -91,6 +94,11 @@ def test_runs_exercise_failures_and_tokens(searched_run):
     scenario, result, secrets = searched_run
     assert result.code == (0 if scenario == "clean" else 1), result.console[-2000:]
     assert sum(name.startswith("issued token") for name in secrets) >= 25
+    # The reference records sign-in secrets too: session ids, authorization codes, JWT cookie halves.
+    recorded = [v for k, v in secrets.items() if k.startswith("issued token")]
+    assert sum(len(v) == 32 and v.isalnum() and v.islower() for v in recorded) >= 2, "session ids"
+    assert sum(len(v) == 30 and "." not in v for v in recorded) >= 5, "codes and opaque tokens"
+    assert sum(v.count(".") == 1 for v in recorded) >= 2, "JWT cookie header.payload halves"
     if scenario != "clean":
         assert result.summary()["counts"]["failed"] >= 10
 

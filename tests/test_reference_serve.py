@@ -32,8 +32,9 @@ ENV_NAMES = [
     "EDX_TEST_USERNAME",
     "EDX_TEST_PASSWORD",
     "EDX_JWT_SECRET",
+    "EDX_SSO_CLIENT_SECRET",
 ]
-SECRETS = ["EDX_OAUTH_CLIENT_SECRET", "EDX_TEST_PASSWORD", "EDX_JWT_SECRET"]
+SECRETS = ["EDX_OAUTH_CLIENT_SECRET", "EDX_TEST_PASSWORD", "EDX_JWT_SECRET", "EDX_SSO_CLIENT_SECRET"]
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
@@ -93,6 +94,9 @@ def test_profile_has_exactly_the_documented_shape(ref: RunningReference) -> None
         jwks="jwks.json",
         discovery_url=f"http://127.0.0.1:{discovery_port}",
         rotation_key="",  # only mid-rotation (--rotation-phase 1 to 3)
+        sso_client_id="discovery-sso",
+        sso_redirect_uri=f"http://127.0.0.1:{discovery_port}/complete/edx-oauth2/",
+        mfe_origin="http://127.0.0.1:1999",
     )
     text = ref.profile_path.read_text()
     assert text == expected

@@ -17,6 +17,9 @@ LEGITIMATE_SKIPS = {
     "jwt-attacks.expired[real-expiry]": "wait_for_expiry",  # opt-in: it waits an hour
     "jwt.rfc9068.": "rfc9068",  # an LMS issues Open edX JWTs, not RFC 9068 ones
     "key-rotation.preflight.": "rotation_key",  # only mid-rotation (reference serve --rotation-phase 1)
+    # sign-in flows: https-only checks (cookies are Secure, redirect URIs https, only on https)
+    "authorization-code.redirect-uri.https": "https",
+    "jwt-cookies.flags.secure": "https",
 }
 
 
@@ -66,8 +69,9 @@ def test_artifacts_are_written(clean_run):
 
 def test_request_budget_is_respected(clean_run):
     summary = clean_run.summary()
-    assert summary["token_requests"] <= 60, summary["token_requests"]
-    assert summary["requests"] <= 150, summary["requests"]
+    # The defaults (options.max_token_requests 75, max_requests 200) hold a default run.
+    assert summary["token_requests"] <= 75, summary["token_requests"]
+    assert summary["requests"] <= 200, summary["requests"]
 
 
 def test_console_summary(clean_run):

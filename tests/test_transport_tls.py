@@ -26,8 +26,8 @@ pytest.importorskip("django")
 pytest.importorskip("oauth2_provider")
 
 from conformance.reference.launcher import RunningReference, running_reference
-from conformance.selftest.mutation import to_toml
 from conformance.reference.tls import HSTS, Front, make_certificates, server_context
+from conformance.selftest.mutation import to_toml
 from tests.conftest import run_cli
 from tests.hostile_server import HostileServer
 

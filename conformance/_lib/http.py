@@ -19,6 +19,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlsplit
 
@@ -174,6 +175,9 @@ class Http:
             headers={"User-Agent": "openedx-oauth-conformance"},
             trust_env=False,
             transport=transport,
+            # No cookie jar: a session cookie kept here would sign every later request in (the
+            # "no credentials" checks included); the sign-in helper sends its cookies explicitly.
+            cookies=CookieJar(policy=_NoCookies()),
         )
 
     def close(self) -> None:
@@ -377,6 +381,13 @@ class Http:
 
     def post(self, path_or_url: str, **kw: Any) -> Exchange:
         return self.request("POST", path_or_url, **kw)
+
+
+class _NoCookies(DefaultCookiePolicy):
+    """A cookie policy that stores nothing."""
+
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        return False
 
 
 def _basic(client_id: str, secret: str) -> str:

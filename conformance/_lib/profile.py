@@ -82,6 +82,14 @@ class Profile:
         return "password_grant" in self.data
 
     @property
+    def login(self) -> dict[str, str] | None:
+        """The user the sign-in checks sign in as: [login], else [password_grant]'s user."""
+        section = self.data.get("login") or self.data.get("password_grant")
+        if not section:
+            return None
+        return {"username": str(section["username"]), "password": str(section["password"])}
+
+    @property
     def directory(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
 
@@ -203,6 +211,14 @@ def profile_from_data(
             warnings.append(
                 f"{source}: key '{section}.{key}' holds a literal secret; use ${{ENV_VAR}} instead"
             )
+    clients = data.get("sso_clients")
+    for index, client in enumerate(clients if isinstance(clients, list) else []):
+        value = client.get("client_secret") if isinstance(client, dict) else None
+        if isinstance(value, str) and value and not _VAR.fullmatch(value.strip()):
+            warnings.append(
+                f"{source}: key 'sso_clients[{index}].client_secret' holds a literal secret; "
+                "use ${ENV_VAR} instead"
+            )
     schema = load_schema("profile")
     # Validate the shape before substitution, so that a missing key is named as such; then again
     # after, so that substituted values are checked too.
@@ -220,6 +236,10 @@ def profile_from_data(
             REDACTOR.add(*echoed_forms(value))
     if "client" in data:
         REDACTOR.add_client(data["client"]["id"], data["client"]["secret"])
+    for client in data.get("sso_clients", []):
+        if client.get("client_secret"):
+            REDACTOR.add(*echoed_forms(client["client_secret"]))
+            REDACTOR.add_client(client["client_id"], client["client_secret"])
     url = urlsplit(profile.base_url)
     if url.scheme == "http" and not profile.is_loopback:
         raise ProfileError(
@@ -233,6 +253,12 @@ def _check_urls(data: dict[str, Any], source: str) -> None:
     """The schema's URL pattern lets through what urllib cannot parse ("http://[", a port of 99999)."""
     urls = [("base_url", data["base_url"])]
     urls += [(f"services[{i}].base_url", s["base_url"]) for i, s in enumerate(data.get("services", []))]
+    urls += [
+        (f"sso_clients[{i}].redirect_uri", c["redirect_uri"])
+        for i, c in enumerate(data.get("sso_clients", []))
+    ]
+    if data.get("jwt_cookies", {}).get("mfe_origin"):
+        urls.append(("jwt_cookies.mfe_origin", data["jwt_cookies"]["mfe_origin"]))
     for where, url in urls:
         try:
             parts = urlsplit(url)

@@ -24,6 +24,15 @@ SENSITIVE_KEYS = (
     "id_token",
     "hs256_secret",
     "secret",
+    # sign-in flows: authorization codes, PKCE verifiers, session and CSRF cookies, the JWT cookies
+    "code",
+    "code_verifier",
+    "sessionid",
+    "csrftoken",
+    "csrfmiddlewaretoken",
+    "csrfToken",
+    "edx-jwt-cookie-header-payload",
+    "edx-jwt-cookie-signature",
 )
 _JWT = re.compile(r"\b(eyJ[A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]{8,})")
 # Credentials after a scheme name; 20+ characters so that prose ("JWT requests") is left alone.

@@ -50,6 +50,8 @@ AREAS = (
     "revocation",
     "services",
     "key-rotation",
+    "authorization-code",
+    "jwt-cookies",
 )
 # Why a case did not reach a verdict. Kept apart everywhere (console, summary.json, JUnit, Allure):
 #   not-applicable  the profile describes no such thing (no [[services]], a loopback http instance)
@@ -145,6 +147,39 @@ REQUIREMENTS: dict[str, Requirement] = {
         "during a signing-key rotation, set jwt.rotation_key to the NEW private key (a file or ${ENV}) "
         "before the LMS switches to it: the preflight signs a control token with it",
         lambda p: bool(p.get("jwt", "rotation_key")),
+    ),
+    # ---- sign-in flows (authorization-code, jwt-cookies) ----
+    "login": Requirement(
+        "not-verified",
+        "login",
+        "add a [login] section (a test user's username and password; [password_grant]'s user is "
+        "the default) so that the suite may sign in through the LMS's login API",
+        lambda p: p.login is not None,
+    ),
+    "sso_clients": Requirement(
+        "not-applicable",
+        "sso_clients",
+        "add an [[sso_clients]] entry (name, client_id, redirect_uri) for each service that signs "
+        "users in through the LMS (Tutor: cms-sso)",
+        lambda p: bool(p.data.get("sso_clients")),
+    ),
+    "sso_client_secret": Requirement(
+        "not-verified",
+        "sso_clients.client_secret",
+        'add client_secret = "${...}" to the [[sso_clients]] entry to exchange its codes',
+        lambda p: any(c.get("client_secret") for c in p.data.get("sso_clients", [])),
+    ),
+    "mfe_origin": Requirement(
+        "not-verified",
+        "jwt_cookies.mfe_origin",
+        'add [jwt_cookies] mfe_origin = "https://apps.example.org" (where the MFEs are served)',
+        lambda p: bool(p.get("jwt_cookies", "mfe_origin")),
+    ),
+    "https_base_url": Requirement(
+        "not-applicable",
+        "base_url",
+        "runs only when base_url is https (cookies are Secure only on https)",
+        lambda p: p.is_https,
     ),
 }
 

@@ -29,6 +29,11 @@ OPENEDX_CLAUSES = (
     "observed-5",
     "edx-api-guide",
     "edx-drf-extensions",
+    "openedx-cookies",
+    "openedx-login",
+    "openedx-logout",
+    "edx-drf-cookies",
+    "samesite-none-secure",
 )
 # The page that states them. The project has no published home yet, so the link goes to the copy
 # beside the installed package (a checkout); a published one would replace this.

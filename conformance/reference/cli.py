@@ -77,6 +77,16 @@ password = "${{EDX_TEST_PASSWORD}}"
 name = "discovery"
 base_url = "{discovery_url}"
 probe = "/api/v1/catalogs/"
+[login]
+username = "${{EDX_TEST_USERNAME}}"
+password = "${{EDX_TEST_PASSWORD}}"
+[[sso_clients]]
+name = "discovery"
+client_id = "{sso_client_id}"
+redirect_uri = "{sso_redirect_uri}"
+client_secret = "${{EDX_SSO_CLIENT_SECRET}}"
+[jwt_cookies]
+mfe_origin = "{mfe_origin}"
 """
 # `serve --tls`: trust the CA made at start, run the transport checks on this loopback instance,
 # and probe plain http where the front serves it.
@@ -331,6 +341,7 @@ def _serve_locked(
         http_port=public["http"].getsockname()[1] if args.tls else 0,
         private_jwk_path=str(jwk_path),
         rotation_phase=material.rotation_phase,
+        sso_client_secret=_secret(),
     )
     config_path = state_dir / RUNTIME_FILE
     config.write(config_path)
@@ -468,6 +479,7 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any], name: str
         "EDX_TEST_USERNAME": config.test_username,
         "EDX_TEST_PASSWORD": config.test_password,
         "EDX_JWT_SECRET": config.jwt_secret,
+        "EDX_SSO_CLIENT_SECRET": config.sso_client_secret,
     }
     write_private(state_dir / ENV_FILE, "".join(f"{name}={value}\n" for name, value in env.items()))
     profile = PROFILE_TEMPLATE.format(
@@ -480,6 +492,10 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any], name: str
         rotation_key=(
             f'rotation_key = "{NEXT_KEY_FILE}"\n' if (state_dir / NEXT_KEY_FILE).exists() else ""
         ),
+        sso_client_id=config.sso_client_id,
+        sso_redirect_uri=config.sso_redirect_uri,
+        # The MFEs on the LMS's host (another port: cookies are not port-bound, RFC 6265 8.5).
+        mfe_origin="http://127.0.0.1:1999",
     )
     if config.tls:
         from conformance.reference.tls import CA_FILE

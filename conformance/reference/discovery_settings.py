@@ -26,6 +26,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # course-discovery lists it (settings/base.py); the discovery-no-jwt-cookie-middleware fault
+    # is a service that does not, so the MFEs' cookies never become a JWT there.
+    *(
+        []
+        if "discovery-no-jwt-cookie-middleware" in CONFIG.faults
+        else ["edx_rest_framework_extensions.auth.jwt.middleware.JwtAuthCookieMiddleware"]
+    ),
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -78,6 +85,7 @@ JWT_AUTH = {
         else "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler"
     ),
     "JWT_PUBLIC_SIGNING_JWK_SET": CONFIG.discovery_jwks,
+    "JWT_AUTH_COOKIE": "edx-jwt-cookie",
     "JWT_AUTH_COOKIE_HEADER_PAYLOAD": "edx-jwt-cookie-header-payload",
     "JWT_AUTH_COOKIE_SIGNATURE": "edx-jwt-cookie-signature",
     "JWT_AUTH_HEADER_PREFIX": "JWT",
@@ -85,6 +93,13 @@ JWT_AUTH = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": (
+        # The discovery-cookie-payload-trusted fault: a service that takes the user from the MFEs'
+        # readable header-payload cookie, as the MFEs themselves do, without any signature.
+        *(
+            ["conformance.reference.discovery.authentication.HeaderPayloadCookieAuthentication"]
+            if "discovery-cookie-payload-trusted" in CONFIG.faults
+            else []
+        ),
         "edx_rest_framework_extensions.auth.jwt.authentication.JwtAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ),

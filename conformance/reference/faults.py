@@ -25,6 +25,10 @@ UNKILLABLE: dict[str, str] = {
     "(fault tls-cert-expired), before any check runs",
     "jwt.rfc9068.profile": "runs only in profile mode rfc9068; an Open edX LMS issues no RFC 9068 "
     "tokens (no typ at+jwt, client_id or jti), so that mode fails on a clean instance too",
+    "authorization-code.redirect-uri.https": "runs only against an https LMS: needs the TLS reference "
+    "(reference serve --tls, branch h/tls)",
+    "jwt-cookies.flags.secure": "runs only against an https LMS (cookies are Secure only there): needs "
+    "the TLS reference (reference serve --tls, branch h/tls)",
 }
 
 # Collateral reasons used by several faults.
@@ -34,6 +38,12 @@ _REFUSED_ANYWAY = "it sends the default JWT, which the fault makes the LMS API r
 _SHARED_BODY = "it uses a token requested with credentials in the body, which the fault refuses"
 _SHARED_RS = "it uses the run's shared RS512 token, which the fault stops the endpoint issuing"
 _SERVICE_BASELINE = "its baseline (the genuine tokens are accepted at the service) fails first"
+_ERROR_AS_200 = "its no-token verdict needs an error status, and the fault answers errors with 200"
+_BODY_EXCHANGE = (
+    "the services' code exchange sends the client credentials in the body, which the fault ignores"
+)
+_NO_COOKIES = "it reads the JWT cookies of the login, which the fault does not set"
+_NO_CODE = "it needs an authorization code for the registered redirect URI, which the fault prevents"
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,14 @@ FAULTS: tuple[Fault, ...] = (
             "configured with the real issuer refuse them."
         ),
         area="jwt",
-        catches=["jwt.claims.iss", "resources.services.accept-jwt", "services.genuine.accepted"],
+        catches=[
+            "jwt.claims.iss",
+            "resources.services.accept-jwt",
+            "services.genuine.accepted",
+            "authorization-code.exchange.token",
+            "jwt-cookies.jwt.conformant",
+            "jwt-cookies.services.accept-cookies",
+        ],
         collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
@@ -88,7 +105,14 @@ FAULTS: tuple[Fault, ...] = (
             "proxy without X-Forwarded-Proto): only the scheme of iss differs from what services trust."
         ),
         area="jwt",
-        catches=["jwt.claims.iss", "resources.services.accept-jwt", "services.genuine.accepted"],
+        catches=[
+            "jwt.claims.iss",
+            "resources.services.accept-jwt",
+            "services.genuine.accepted",
+            "authorization-code.exchange.token",
+            "jwt-cookies.jwt.conformant",
+            "jwt-cookies.services.accept-cookies",
+        ],
         collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
@@ -98,7 +122,14 @@ FAULTS: tuple[Fault, ...] = (
             "JWT_ISSUERS) while other services expect 'openedx'."
         ),
         area="jwt",
-        catches=["jwt.claims.aud", "resources.services.accept-jwt", "services.genuine.accepted"],
+        catches=[
+            "jwt.claims.aud",
+            "resources.services.accept-jwt",
+            "services.genuine.accepted",
+            "authorization-code.exchange.token",
+            "jwt-cookies.jwt.conformant",
+            "jwt-cookies.services.accept-cookies",
+        ],
         collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
@@ -122,6 +153,8 @@ FAULTS: tuple[Fault, ...] = (
             "resources.services.accept-jwt",
             "services.genuine.accepted",
             "key-rotation.lms.signing-key",
+            "jwt-cookies.jwt.conformant",
+            "jwt-cookies.services.accept-cookies",
         ],
         collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
@@ -132,7 +165,12 @@ FAULTS: tuple[Fault, ...] = (
             "public set publishes the same key under kid 'openedx'."
         ),
         area="jwt",
-        catches=["jwt.signature.verifies", "jwt.header.kid", "key-rotation.lms.kid"],
+        catches=[
+            "jwt.signature.verifies",
+            "jwt.header.kid",
+            "key-rotation.lms.kid",
+            "jwt-cookies.jwt.conformant",
+        ],
     ),
     Fault(
         name="clock-ahead",
@@ -146,6 +184,10 @@ FAULTS: tuple[Fault, ...] = (
             "resources.jwt.accepted",
             "resources.services.accept-jwt",
             "services.genuine.accepted",
+            "authorization-code.exchange.token",
+            "jwt-cookies.jwt.conformant",
+            "jwt-cookies.lms.accepts-cookies",
+            "jwt-cookies.services.accept-cookies",
         ],
         collateral={
             "resources.jwt.scheme-case": _REFUSED_ANYWAY,
@@ -171,13 +213,23 @@ FAULTS: tuple[Fault, ...] = (
         name="missing-openedx-claims",
         description="JWTs lack the Open edX claims version and filters (an outdated custom JWT builder).",
         area="jwt",
-        catches=["jwt.structure.compact-jws", "jwt.claims.openedx"],
+        catches=[
+            "jwt.structure.compact-jws",
+            "jwt.claims.openedx",
+            "authorization-code.exchange.token",
+            "jwt-cookies.jwt.conformant",
+        ],
     ),
     Fault(
         name="sub-is-username",
         description="The sub claim is the username instead of the anonymous user id.",
         area="jwt",
-        catches=["jwt.structure.compact-jws", "jwt.claims.openedx"],
+        catches=[
+            "jwt.structure.compact-jws",
+            "jwt.claims.openedx",
+            "authorization-code.exchange.token",
+            "jwt-cookies.jwt.conformant",
+        ],
     ),
     Fault(
         name="grant-type-underscore",
@@ -186,7 +238,7 @@ FAULTS: tuple[Fault, ...] = (
             "instead of the application's (client-credentials)."
         ),
         area="jwt",
-        catches=["jwt.structure.compact-jws", "jwt.claims.openedx"],
+        catches=["jwt.structure.compact-jws", "jwt.claims.openedx", "authorization-code.exchange.token"],
     ),
     Fault(
         name="claims-ignore-scopes",
@@ -247,7 +299,12 @@ FAULTS: tuple[Fault, ...] = (
         name="expires-in-string",
         description='Token responses send expires_in as a JSON string ("3600") instead of a number.',
         area="response-schema",
-        catches=["response-schema.token.schema", "response-schema.expires-in.value", "jwt.claims.lifetime"],
+        catches=[
+            "response-schema.token.schema",
+            "response-schema.expires-in.value",
+            "jwt.claims.lifetime",
+            "authorization-code.exchange.token",
+        ],
     ),
     Fault(
         name="token-response-html",
@@ -262,13 +319,22 @@ FAULTS: tuple[Fault, ...] = (
         name="token-type-bearer-for-jwt",
         description='JWT token responses say token_type "bearer" (an RFC 6750 "fix") instead of "JWT".',
         area="response-schema",
-        catches=["response-schema.token-type.value", "token-endpoint.token-type.case-insensitive"],
+        catches=[
+            "response-schema.token-type.value",
+            "token-endpoint.token-type.case-insensitive",
+            "authorization-code.exchange.token",
+        ],
     ),
     Fault(
         name="scope-as-list",
         description="Token responses give scope as a JSON list instead of a space-delimited string.",
         area="response-schema",
-        catches=["response-schema.token.schema", "response-schema.scope.default", "jwt.claims.openedx"],
+        catches=[
+            "response-schema.token.schema",
+            "response-schema.scope.default",
+            "jwt.claims.openedx",
+            "authorization-code.exchange.token",
+        ],
     ),
     Fault(
         name="refresh-token-for-client-credentials",
@@ -333,6 +399,11 @@ FAULTS: tuple[Fault, ...] = (
             "response-schema.error.schema",
             "revocation.refresh-token.revoked",
         ],
+        collateral={
+            "authorization-code.code.bound": _ERROR_AS_200,
+            "authorization-code.code.single-use": _ERROR_AS_200,
+            "authorization-code.pkce.enforced": _ERROR_AS_200,
+        },
     ),
     Fault(
         name="invalid-grant-for-unsupported",
@@ -460,6 +531,8 @@ FAULTS: tuple[Fault, ...] = (
             check_id: _SHARED_JWT
             for check_id in (
                 "resources.jwt.scheme-case",
+                "jwt-cookies.lms.mismatched-refused",
+                "jwt-cookies.services.mismatched-refused",
                 "response-schema.token.schema",
                 "response-schema.content-type.json",
                 "response-schema.cache-control.no-store",
@@ -504,7 +577,7 @@ FAULTS: tuple[Fault, ...] = (
             "client_id and client_secret in the body, as edx-rest-api-client sends them, are refused."
         ),
         area="token-endpoint",
-        catches=["token-endpoint.client-credentials.body-auth"],
+        catches=["token-endpoint.client-credentials.body-auth", "authorization-code.exchange.token"],
         collateral={
             check_id: _SHARED_BODY
             for check_id in (
@@ -541,7 +614,11 @@ FAULTS: tuple[Fault, ...] = (
                 "key-rotation.retired-key.lifetime",
             )
         }
-        | {"revocation.unknown-token": "the revocation request authenticates with body credentials too"},
+        | {"revocation.unknown-token": "the revocation request authenticates with body credentials too"}
+        | {
+            "authorization-code.code.single-use": _BODY_EXCHANGE,
+            "authorization-code.pkce.s256": _BODY_EXCHANGE,
+        },
     ),
     # ---- bad-credentials: client authentication ----------------------------------------------------
     Fault(
@@ -623,7 +700,11 @@ FAULTS: tuple[Fault, ...] = (
             "issues (the classic cross-service issuer mismatch)."
         ),
         area="resources",
-        catches=["resources.services.accept-jwt", "services.genuine.accepted"],
+        catches=[
+            "resources.services.accept-jwt",
+            "services.genuine.accepted",
+            "jwt-cookies.services.accept-cookies",
+        ],
         collateral={"services.forged.refused": _SERVICE_BASELINE},
     ),
     Fault(
@@ -664,7 +745,11 @@ FAULTS: tuple[Fault, ...] = (
         name="anonymous-allowed",
         description="The probe API's permission is AllowAny: a request without credentials gets 200.",
         area="resources",
-        catches=["resources.no-credentials.refused", "resources.query-token.refused"],
+        catches=[
+            "resources.no-credentials.refused",
+            "resources.query-token.refused",
+            "jwt-cookies.lms.mismatched-refused",
+        ],
     ),
     Fault(
         name="query-token-accepted",
@@ -728,6 +813,7 @@ FAULTS: tuple[Fault, ...] = (
             "jwt-attacks.key-confusion",
             "jwt-attacks.header-keys",
             "jwt-attacks.kid",
+            "jwt-cookies.lms.mismatched-refused",
         ],
     ),
     Fault(
@@ -979,6 +1065,185 @@ FAULTS: tuple[Fault, ...] = (
         ),
         area="key-rotation",
         catches=["key-rotation.preflight.service"],
+    ),
+    # ---- authorization-code: the SSO clients' sign-in (DOT's authorization view and validator) ----
+    Fault(
+        name="sso-redirect-uri-other-scheme",
+        description=(
+            "The SSO application's redirect URI was registered with the other scheme (Tutor's init ran "
+            "before ENABLE_HTTPS changed): the service's real redirect URI gets 'Mismatching redirect "
+            "URI.'. On an https LMS this is the http URI registered under https."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.redirect-uri.registered"],
+        collateral={
+            "authorization-code.redirect-uri.unregistered-refused": "its other-scheme case is now "
+            "the registered URI, which the LMS rightly redirects to",
+            "authorization-code.state.preserved": _NO_CODE,
+            "authorization-code.exchange.token": _NO_CODE,
+            "authorization-code.code.single-use": _NO_CODE,
+            "authorization-code.code.bound": _NO_CODE,
+            "authorization-code.pkce.enforced": _NO_CODE,
+            "authorization-code.pkce.s256": _NO_CODE,
+        },
+    ),
+    Fault(
+        name="redirect-uri-prefix-match",
+        description=(
+            "The OAuth validator accepts any redirect URI that starts with a registered one (an override "
+            "meant to allow sub-paths): an open redirect that leaks codes to any path on the host."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.redirect-uri.unregistered-refused"],
+    ),
+    Fault(
+        name="authorization-code-reusable",
+        description=(
+            "The validator never deletes an exchanged grant (invalidate_authorization_code is a no-op): "
+            "the same code is exchanged again for new tokens."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.code.single-use"],
+    ),
+    Fault(
+        name="pkce-ignored",
+        description=(
+            "The validator never returns the stored code_challenge (get_code_challenge overridden): a "
+            "code requested with PKCE is exchanged without, or with any, code_verifier."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.pkce.enforced"],
+    ),
+    Fault(
+        name="authorize-state-dropped",
+        description=(
+            "An authorization-view override rebuilds the redirect as redirect_uri?code=...: the client's "
+            "state (its CSRF protection) and the redirect URI's own query are dropped."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.state.preserved", "authorization-code.redirect-uri.extra-query"],
+    ),
+    # ---- jwt-cookies: the micro-frontends' cookies (user_authn cookies, services' middleware) -------
+    Fault(
+        name="jwt-cookie-not-httponly",
+        description=(
+            "set_logged_in_cookies sets edx-jwt-cookie-signature without HttpOnly: any script on the LMS "
+            "origin (an XSS) reads a whole JWT."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.flags.httponly"],
+    ),
+    Fault(
+        name="jwt-cookie-domain-narrow",
+        description=(
+            "SHARED_COOKIE_DOMAIN names a host the MFEs are not served from ('localhost' while LMS and "
+            "MFEs are on 127.0.0.1; in production: lms.example.org with MFEs on apps.example.org)."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.domain.covers-mfe"],
+    ),
+    Fault(
+        name="jwt-cookie-samesite-none-insecure",
+        description=(
+            "The JWT cookies are set with SameSite=None (copied from Tutor's https settings) but without "
+            "Secure (request.is_secure() is false behind a TLS proxy whose X-Forwarded-Proto is not "
+            "trusted, or plain http): browsers drop them. Meant for the https reference; it shows on "
+            "the http one too."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.flags.samesite"],
+    ),
+    Fault(
+        name="discovery-no-jwt-cookie-middleware",
+        description=(
+            "The discovery service's MIDDLEWARE lacks edx-drf-extensions' JwtAuthCookieMiddleware: the "
+            "MFEs' two cookies are never reassembled there, and their calls are anonymous (401)."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.services.accept-cookies"],
+    ),
+    Fault(
+        name="implicit-grant-for-sso",
+        description=(
+            "The validator lets every application use every response_type: response_type=token gives "
+            "the SSO client an access token in the redirect's fragment (the implicit grant)."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.response-type.refused"],
+    ),
+    Fault(
+        name="code-redirect-uri-not-confirmed",
+        description=(
+            "The validator never compares the redirect_uri of the code exchange with the one the code "
+            "was issued for (confirm_redirect_uri always true)."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.code.bound"],
+    ),
+    Fault(
+        name="pkce-method-lost",
+        description=(
+            "The grant's code_challenge_method is lost (read back as plain): an S256 challenge is "
+            "compared with the verifier itself, and the right verifier is refused."
+        ),
+        area="authorization-code",
+        catches=["authorization-code.pkce.s256"],
+    ),
+    Fault(
+        name="jwt-cookies-not-set",
+        description=(
+            "Login and /login_refresh set no JWT cookies (JWT_AUTH['JWT_LOGIN_CLIENT_ID'] names no "
+            "application): MFEs find the user signed in but hold no JWT."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.login.set", "jwt-cookies.refresh.renews"],
+        collateral={
+            "jwt-cookies.flags.httponly": _NO_COOKIES,
+            "jwt-cookies.flags.samesite": _NO_COOKIES,
+            "jwt-cookies.domain.covers-mfe": _NO_COOKIES,
+            "jwt-cookies.jwt.conformant": _NO_COOKIES,
+            "jwt-cookies.lms.accepts-cookies": _NO_COOKIES,
+            "jwt-cookies.services.accept-cookies": _NO_COOKIES,
+            "jwt-cookies.logout.clears": "logout deletes cookies that were never set; a deletion is "
+            "still sent, but the check's sign-in finds no cookies first",
+        },
+    ),
+    Fault(
+        name="login-refresh-jwt-cookie-auth",
+        description=(
+            "/login_refresh also authenticates with the JWT cookie it refreshes: a stolen cookie pair "
+            "is renewed forever without a session."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.refresh.requires-session"],
+        collateral={"jwt-cookies.logout.clears": "the signed-out browser's JWT cookies still refresh"},
+    ),
+    Fault(
+        name="lms-no-jwt-cookie-middleware",
+        description=(
+            "The LMS's MIDDLEWARE lacks edx-drf-extensions' JwtAuthCookieMiddleware: the MFEs' calls to "
+            "the LMS API with the two cookies are anonymous (401)."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.lms.accepts-cookies"],
+    ),
+    Fault(
+        name="discovery-cookie-payload-trusted",
+        description=(
+            "The discovery service takes the user from the readable header-payload cookie (as the MFEs "
+            "do) without checking the signature cookie: anyone can forge a user there."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.services.mismatched-refused"],
+    ),
+    Fault(
+        name="logout-keeps-jwt-cookies",
+        description=(
+            "A customised logout page flushes the session but never deletes the JWT cookies: the next "
+            "user of a shared computer calls the MFEs' APIs as the previous one until the JWT expires."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.logout.clears"],
     ),
 )
 

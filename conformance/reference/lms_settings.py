@@ -31,6 +31,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "edx_rest_framework_extensions.auth.jwt.middleware.EnsureJWTAuthSettingsMiddleware",
+    # edx-drf-extensions 10: the MFEs' two JWT cookies reassembled for JwtAuthentication.
+    *(
+        []
+        if "lms-no-jwt-cookie-middleware" in FAULTS
+        else ["edx_rest_framework_extensions.auth.jwt.middleware.JwtAuthCookieMiddleware"]
+    ),
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "conformance.reference.lms.middleware.TokenResponseFaultsMiddleware",
     "conformance.reference.lms.middleware.TokenRequestFaultsMiddleware",
@@ -143,3 +149,15 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 # Open edX believes its front server about the scheme (openedx/edx-platform lms/envs/production.py);
 # behind `serve --tls` that is the TLS front, which always sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# ---- sign-in flows: login API, JWT cookies, /oauth2/authorize (user_authn, oauth_dispatch) -------
+# Server-side sessions, as the LMS keeps them (a signed-cookie session would outlive its logout).
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+SESSION_COOKIE_NAME = "sessionid"
+SESSION_COOKIE_HTTPONLY = True
+# Tutor on http: SameSite Lax, not Secure (on https: None and Secure).
+SESSION_COOKIE_SAMESITE = "Lax"
+LOGIN_URL = "/login"
+# Loopback has no parent domain to share; Tutor sets the LMS host (the MFEs are on apps.<LMS_HOST>).
+# The jwt-cookie-domain-narrow fault names a host the MFEs (on 127.0.0.1) are not in.
+SHARED_COOKIE_DOMAIN = "localhost" if "jwt-cookie-domain-narrow" in FAULTS else None

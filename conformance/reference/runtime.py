@@ -52,6 +52,9 @@ class RuntimeConfig:
     @property
     def scheme(self) -> str:
         return "https" if self.tls else "http"
+    # The SSO application the discovery-like service signs users in with (authorization code).
+    sso_client_id: str = "discovery-sso"
+    sso_client_secret: str = ""
 
     @property
     def lms_url(self) -> str:
@@ -60,6 +63,11 @@ class RuntimeConfig:
     @property
     def discovery_url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.discovery_port}"
+
+    @property
+    def sso_redirect_uri(self) -> str:
+        """The redirect URI social-auth's edx-oauth2 backend uses on the service."""
+        return f"{self.discovery_url}/complete/edx-oauth2/"
 
     @property
     def issuer(self) -> str:

@@ -57,3 +57,23 @@ def seed(config: RuntimeConfig) -> None:
         user=login_service,
         redirect_uris="",
     )
+    # The service's SSO client, as Tutor's init creates cms-sso (jobs/init/lms.sh): confidential,
+    # authorization-code, skip_authorization, owned by the service's user.
+    sso_owner = user_model(username="discovery_worker", email="discovery_worker@example.com")
+    sso_owner.set_unusable_password()
+    sso_owner.save()
+    redirect_uri = config.sso_redirect_uri
+    if "sso-redirect-uri-other-scheme" in config.faults:
+        # Registered at init time with the other scheme (ENABLE_HTTPS flipped since).
+        scheme, rest = redirect_uri.split("://", 1)
+        redirect_uri = f"{'http' if scheme == 'https' else 'https'}://{rest}"
+    Application.objects.create(
+        name="discovery-sso",
+        client_id=config.sso_client_id,
+        client_secret=config.sso_client_secret,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        user=sso_owner,
+        redirect_uris=redirect_uri,
+        skip_authorization=True,
+    )

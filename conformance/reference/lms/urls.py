@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from conformance.reference import faults
-from conformance.reference.lms import views
+from conformance.reference.lms import signin, views
 
 urlpatterns = [
     re_path(r"^oauth2/access_token/?$", csrf_exempt(views.AccessTokenView.as_view()), name="access_token"),
@@ -15,6 +15,13 @@ urlpatterns = [
     re_path(
         r"^api/user/v1/accounts/(?P<username>[\w.@+-]+)$", views.AccountView.as_view(), name="accounts_api"
     ),
+    # Sign-in: the login API (user_authn urls_common.py), edx-drf-extensions' CSRF token API,
+    # /login_refresh, /logout, and /oauth2/authorize (oauth_dispatch urls.py: csrf_exempt).
+    re_path(r"^api/user/(?P<api_version>v(1|2))/account/login_session/$", signin.LoginSessionView.as_view()),
+    path("", include("csrf.urls")),
+    path("login_refresh", signin.login_refresh, name="login_refresh"),
+    path("logout", signin.logout_view, name="logout"),
+    re_path(r"^oauth2/authorize/?$", signin.authorize_view, name="authorize"),
     # DOT's own views, as the LMS mounts them (not for direct use; OIDC routes 404 with OIDC off).
     path("_o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
 ]

@@ -188,6 +188,60 @@ class EdxOAuth2Validator(OAuth2Validator):
                 break
         return client
 
+    # ---- the authorization-code flow (DOT 1.7.1's own behaviour unless a fault is active) --------
+
+    def validate_redirect_uri(
+        self, client_id: str, redirect_uri: str, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        if faults.is_active("redirect-uri-prefix-match"):
+            # An override that "allows sub-paths": the registered URI as a prefix of the given one.
+            return any(redirect_uri.startswith(uri) for uri in request.client.redirect_uris.split())
+        return bool(super().validate_redirect_uri(client_id, redirect_uri, request, *args, **kwargs))
+
+    def invalidate_authorization_code(
+        self, client_id: str, code: str, request: Any, *args: Any, **kwargs: Any
+    ) -> None:
+        if faults.is_active("authorization-code-reusable"):
+            return  # the grant is kept (as if marked used but never checked): the code works again
+        super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+
+    def get_code_challenge(self, code: str, request: Any) -> str | None:
+        if faults.is_active("pkce-ignored"):
+            return None  # the stored challenge is never looked up: any verifier, or none, passes
+        challenge = super().get_code_challenge(code, request)
+        return str(challenge) if challenge else None
+
+    def get_code_challenge_method(self, code: str, request: Any) -> str | None:
+        if faults.is_active("pkce-method-lost"):
+            return "plain"  # the stored method is lost: an S256 challenge is compared as plain
+        method = super().get_code_challenge_method(code, request)
+        return str(method) if method else None
+
+    def confirm_redirect_uri(
+        self,
+        client_id: str,
+        code: str,
+        redirect_uri: str,
+        client: Any,
+        request: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        if faults.is_active("code-redirect-uri-not-confirmed"):
+            return True  # the grant's redirect URI is never compared with the exchange's
+        return bool(
+            super().confirm_redirect_uri(client_id, code, redirect_uri, client, request, *args, **kwargs)
+        )
+
+    def validate_response_type(
+        self, client_id: str, response_type: str, client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        if faults.is_active("implicit-grant-for-sso"):
+            return True  # every application may use every response type (implicit included)
+        return bool(
+            super().validate_response_type(client_id, response_type, client, request, *args, **kwargs)
+        )
+
 
 def _basic_secret(request: Any) -> str | None:
     """The secret of an HTTP Basic Authorization header, for the error-echoes-secret fault."""

@@ -1,0 +1,413 @@
+"""Sign-in flows: the LMS login API (with CSRF, as the LMS's own login page sends it), the
+authorization-code flow of the SSO clients (with PKCE S256), and the micro-frontends' JWT cookies.
+
+The one place that signs in. The run's shared HTTP client keeps no cookies, so a `Browser` holds its
+own jar and sends it explicitly; nothing it holds can leak into another check's requests. Every
+session id, CSRF token, JWT cookie, authorization code and PKCE verifier it meets is registered with
+the redactor before anything is recorded.
+
+Facts about the platform (sources in /work/shared/openedx-browser-flows.md):
+- login: `GET /csrf/api/v1/token` (edx-drf-extensions `CsrfTokenView`) gives the masked token and the
+  `csrftoken` cookie; `POST /api/user/v2/account/login_session/` (openedx-platform
+  `user_authn/views/login.py` `LoginSessionView.post`, `csrf_protect`) with `email_or_username`,
+  `password` and `X-CSRFToken` answers `{"success": true}` and sets the session and JWT cookies
+  (`user_authn/cookies.py` `set_logged_in_cookies`).
+- `/oauth2/authorize` is DOT 1.7.1's `AuthorizationView` (login required first; fatal errors are
+  rendered, never redirected); `/login_refresh` and `/logout` as in `user_authn/views`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from conformance._lib.http import Exchange, Http, HttpProblem
+from conformance._lib.jwts import JwkSet, b64url, parse_jwt, verify_signature
+from conformance._lib.profile import Profile
+from conformance._lib.redact import REDACTOR
+from conformance._lib.tokens import TokenFlows
+from conformance._lib.verify import ConformanceFailure, expect, expect_equal, expect_schema, expect_status
+
+__all__ = [
+    "AUTHORIZE_PATH",
+    "JWT_HEADER_PAYLOAD",
+    "JWT_SIGNATURE",
+    "LOGIN_PATH",
+    "LOGOUT_PATH",
+    "REFRESH_PATH",
+    "Authorized",
+    "Browser",
+    "Pkce",
+    "SetCookie",
+    "SignIn",
+    "SignedIn",
+    "cookie_covers",
+    "expect_conformant_jwt",
+    "parse_set_cookies",
+]
+
+CSRF_PATH = "/csrf/api/v1/token"
+LOGIN_PATH = "/api/user/v2/account/login_session/"
+AUTHORIZE_PATH = "/oauth2/authorize"
+REFRESH_PATH = "/login_refresh"
+LOGOUT_PATH = "/logout"
+# edx-drf-extensions settings JWT_AUTH_COOKIE_HEADER_PAYLOAD / JWT_AUTH_COOKIE_SIGNATURE (defaults).
+JWT_HEADER_PAYLOAD = "edx-jwt-cookie-header-payload"
+JWT_SIGNATURE = "edx-jwt-cookie-signature"
+# Cookies whose values are credentials: the session, CSRF secrets, the JWT halves.
+_SECRET_COOKIE_WORDS = ("session", "csrf", "jwt", "token")
+
+
+@dataclass(frozen=True)
+class SetCookie:
+    """One Set-Cookie header: the cookie and its attributes (lower-case names; flags are True)."""
+
+    name: str
+    value: str
+    attrs: dict[str, str | bool]
+
+    @property
+    def httponly(self) -> bool:
+        return "httponly" in self.attrs
+
+    @property
+    def secure(self) -> bool:
+        return "secure" in self.attrs
+
+    @property
+    def samesite(self) -> str | None:
+        value = self.attrs.get("samesite")
+        return str(value) if value is not None else None
+
+    @property
+    def domain(self) -> str | None:
+        value = self.attrs.get("domain")
+        return str(value).lstrip(".").lower() if isinstance(value, str) and value else None
+
+    @property
+    def deleted(self) -> bool:
+        """An instruction to drop the cookie: empty value, Max-Age <= 0 or an Expires in the past."""
+        max_age = self.attrs.get("max-age")
+        if isinstance(max_age, str) and max_age.lstrip("-").isdigit() and int(max_age) <= 0:
+            return True
+        expires = self.attrs.get("expires")
+        if isinstance(expires, str):
+            try:
+                return parsedate_to_datetime(expires).timestamp() < 86400 * 365 * 30  # 1970-ish
+            except (TypeError, ValueError):
+                pass
+        return self.value in ("", '""')
+
+    def describe(self) -> str:
+        flags = "; ".join(k if v is True else f"{k}={v}" for k, v in self.attrs.items())
+        return f"{self.name}=<value>; {flags}" if flags else f"{self.name}=<value>"
+
+
+def parse_set_cookies(ex: Exchange) -> dict[str, SetCookie]:
+    """The cookies a response sets, by name (the last header wins, as in a browser)."""
+    found: dict[str, SetCookie] = {}
+    for header in ex.headers.get_list("set-cookie"):
+        first, *rest = header.split(";")
+        name, _, value = first.strip().partition("=")
+        attrs: dict[str, str | bool] = {}
+        for part in rest:
+            key, eq, val = part.strip().partition("=")
+            if key:
+                attrs[key.lower()] = val.strip() if eq else True
+        cookie = SetCookie(name.strip(), value.strip(), attrs)
+        if any(word in cookie.name.lower() for word in _SECRET_COOKIE_WORDS):
+            REDACTOR.add(cookie.value)
+        found[cookie.name] = cookie
+    return found
+
+
+def cookie_covers(cookie: SetCookie, request_host: str, host: str) -> bool:
+    """Whether a browser sends `cookie` (set by `request_host`) to `host` (RFC 6265 5.1.3, 5.3):
+    a host-only cookie goes back to the same host only, a Domain cookie to that domain and below."""
+    host, request_host = host.lower(), request_host.lower()
+    if cookie.domain is None:
+        return host == request_host
+    return host == cookie.domain or host.endswith("." + cookie.domain)
+
+
+class Browser:
+    """A user agent signed in (or not) at the LMS: its own cookie jar, sent explicitly."""
+
+    def __init__(self, http: Http, profile: Profile) -> None:
+        self.http = http
+        self.profile = profile
+        self.jar: dict[str, str] = {}
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        cookies: Mapping[str, str] | None = None,
+    ) -> Exchange:
+        """One request with this browser's cookies (or exactly `cookies`); the jar takes what the
+        response sets only when it was the jar that was sent."""
+        jar = self.jar if cookies is None else dict(cookies)
+        sent = dict(headers or {})
+        if jar:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+        ex = self.http.request(method, path, headers=sent, data=data, params=params)
+        for cookie in parse_set_cookies(ex).values():
+            if cookies is None:
+                if cookie.deleted:
+                    self.jar.pop(cookie.name, None)
+                else:
+                    self.jar[cookie.name] = cookie.value
+        return ex
+
+    def jwt_cookies(self) -> dict[str, str]:
+        """Only the two JWT cookies, as an MFE's request to a service carries them."""
+        return {k: v for k, v in self.jar.items() if k in (JWT_HEADER_PAYLOAD, JWT_SIGNATURE)}
+
+
+@dataclass
+class SignedIn:
+    """A browser after a successful login: the login exchange and the cookies it set."""
+
+    browser: Browser
+    login: Exchange
+    cookies: dict[str, SetCookie]
+
+    def jwt(self) -> str:
+        """The JWT the two cookies reassemble to (JwtAuthCookieMiddleware: header.payload + '.' + sig)."""
+        return f"{self.browser.jar.get(JWT_HEADER_PAYLOAD, '')}.{self.browser.jar.get(JWT_SIGNATURE, '')}"
+
+
+@dataclass(frozen=True)
+class Pkce:
+    """A PKCE pair (RFC 7636 4.1-4.2): a 64-character verifier and its S256 (or plain) challenge."""
+
+    verifier: str
+    method: str = "S256"
+
+    @classmethod
+    def new(cls, method: str = "S256") -> Pkce:
+        verifier = secrets.token_urlsafe(48)
+        REDACTOR.add(verifier)
+        return cls(verifier, method)
+
+    @property
+    def challenge(self) -> str:
+        if self.method == "plain":
+            return self.verifier
+        return b64url(hashlib.sha256(self.verifier.encode("ascii")).digest())
+
+
+@dataclass(frozen=True)
+class Authorized:
+    """The answer to an authorization request: where it redirects, and the parameters it carries."""
+
+    exchange: Exchange
+    redirect_uri: str
+    state: str
+
+    @property
+    def location(self) -> str | None:
+        if 300 <= self.exchange.status < 400:
+            return self.exchange.headers.get("location")
+        return None
+
+    @property
+    def params(self) -> dict[str, str]:
+        if not self.location:
+            return {}
+        return {k: v[-1] for k, v in parse_qs(urlsplit(self.location).query, keep_blank_values=True).items()}
+
+    @property
+    def code(self) -> str | None:
+        return self.params.get("code")
+
+    def redirects_to(self, uri: str) -> bool:
+        """The browser is sent to `uri` (same scheme, host, port and path), whatever the query."""
+        if not self.location:
+            return False
+        got, want = urlsplit(self.location), urlsplit(uri)
+        return (got.scheme, got.netloc.lower(), got.path) == (want.scheme, want.netloc.lower(), want.path)
+
+    def describe(self) -> str:
+        if self.location is None:
+            return f"HTTP {self.exchange.status} (no redirect): {self.exchange.text[:200]}"
+        return f"HTTP {self.exchange.status} to {REDACTOR.redact(self.location)}"
+
+
+class SignIn:
+    """The run's sign-in flows: one shared signed-in browser, authorization requests, code exchange."""
+
+    def __init__(self, http: Http, profile: Profile, tokens: TokenFlows) -> None:
+        self.http = http
+        self.profile = profile
+        self.tokens = tokens
+        self._lock = threading.Lock()
+        self._shared: SignedIn | ConformanceFailure | HttpProblem | None = None
+        self._authorized: dict[str, Authorized] = {}
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        login = self.profile.login
+        assert login is not None
+        return login["username"], login["password"]
+
+    def sign_in(self) -> SignedIn:
+        """A fresh browser signs in as `[login]` the way the LMS's login page does: CSRF token
+        first, then the login API with it (same-origin Origin and Referer)."""
+        browser = Browser(self.http, self.profile)
+        token_ex = browser.send("GET", CSRF_PATH)
+        requirement = "the test user ([login]) signs in through the LMS's login API"
+        expect_status(token_ex, 200, f"{requirement}: GET {CSRF_PATH} gives a CSRF token")
+        body = token_ex.json()
+        token = body.get("csrfToken") if isinstance(body, dict) else None
+        expect(isinstance(token, str) and bool(token), requirement, "a csrfToken", token_ex.text[:100])
+        REDACTOR.add(str(token))
+        username, password = self.credentials
+        origin = self.profile.base_url
+        login = browser.send(
+            "POST",
+            LOGIN_PATH,
+            data={"email_or_username": username, "password": password},
+            headers={"X-CSRFToken": str(token), "Origin": origin, "Referer": f"{origin}/login"},
+        )
+        expect_status(login, 200, requirement)
+        answer = login.json()
+        expect(
+            isinstance(answer, dict) and answer.get("success") is True,
+            requirement,
+            '{"success": true}',
+            login.text[:200],
+        )
+        return SignedIn(browser, login, parse_set_cookies(login))
+
+    def shared(self) -> SignedIn:
+        """The run's one signed-in browser (checks that only read it share it). A login that failed,
+        or got no answer, is tried once a run: every check that needs it reports the same reason."""
+        with self._lock:
+            if self._shared is None:
+                try:
+                    self._shared = self.sign_in()
+                except (ConformanceFailure, HttpProblem) as failure:
+                    self._shared = failure
+        if isinstance(self._shared, ConformanceFailure | HttpProblem):
+            raise self._shared
+        return self._shared
+
+    def authorize(
+        self,
+        client: Mapping[str, Any],
+        *,
+        redirect_uri: str | None = None,
+        response_type: str = "code",
+        state: str | None = None,
+        pkce: Pkce | None = None,
+        browser: Browser | None = None,
+    ) -> Authorized:
+        """`GET /oauth2/authorize` for an SSO client, signed in; redirects are never followed."""
+        browser = browser or self.shared().browser
+        uri = client["redirect_uri"] if redirect_uri is None else redirect_uri
+        state = state if state is not None else secrets.token_urlsafe(12)
+        params = {"client_id": client["client_id"], "response_type": response_type, "redirect_uri": uri}
+        params["state"] = state
+        if pkce is not None:
+            params.update(code_challenge=pkce.challenge, code_challenge_method=pkce.method)
+        answer = Authorized(browser.send("GET", AUTHORIZE_PATH, params=params), uri, state)
+        if answer.code:
+            REDACTOR.add(answer.code)
+        return answer
+
+    def authorized(self, client: Mapping[str, Any]) -> Authorized:
+        """The run's one authorization request with the registered redirect URI and a state that
+        needs encoding (shared by the checks that only read its answer)."""
+        key = str(client["client_id"])
+        with self._lock:
+            hit = self._authorized.get(key)
+        if hit is None:
+            hit = self.authorize(client, state="xyz/+= &?" + secrets.token_hex(4))
+            with self._lock:
+                self._authorized[key] = hit
+        return hit
+
+    def code(self, client: Mapping[str, Any], pkce: Pkce | None = None) -> tuple[Authorized, str]:
+        """A fresh authorization code for the client (a failure says why none came back)."""
+        answer = self.authorize(client, pkce=pkce)
+        expect(
+            answer.redirects_to(str(client["redirect_uri"])) and bool(answer.code),
+            f"the LMS issues an authorization code to {client['name']} for its registered redirect URI",
+            "a redirect to the registered redirect URI with a code",
+            answer.describe(),
+        )
+        return answer, str(answer.code)
+
+    def exchange(
+        self,
+        client: Mapping[str, Any],
+        code: str,
+        *,
+        redirect_uri: str | None = None,
+        verifier: str | None = None,
+        client_id: str | None = None,
+        secret: str | None = None,
+    ) -> Exchange:
+        """The code exchange at the token endpoint (grant_type=authorization_code, token_type=jwt),
+        client_id and client_secret in the body as the services send them: auth-backends'
+        EdXOAuth2.auth_complete_params adds token_type=jwt to social-core's BaseOAuth2 parameters,
+        which carry the client credentials in the body (USE_BASIC_AUTH off)."""
+        fields = {
+            "code": code,
+            "redirect_uri": client["redirect_uri"] if redirect_uri is None else redirect_uri,
+        }
+        if verifier is not None:
+            fields["code_verifier"] = verifier
+        return self.tokens.request(
+            "authorization_code",
+            auth="body",
+            client_id=client["client_id"] if client_id is None else client_id,
+            secret=client["client_secret"] if secret is None else secret,
+            extra=fields,
+        )
+
+
+def expect_conformant_jwt(token: str, profile: Profile, jwks: JwkSet | None, what: str) -> dict[str, Any]:
+    """The checks every LMS JWT passes (jwt area): well formed, an allowed alg, a signature that
+    verifies where the profile gives the key, the issuer, the audience, exp and iat. Returns the claims."""
+    parsed = parse_jwt(token)
+    expect_schema(parsed.header, "jwt-header", f"{what}: the JOSE header is well formed")
+    expect_schema(parsed.claims, "jwt-claims", f"{what}: the claims are the Open edX set with their types")
+    allowed = profile.data["jwt"]["algorithms"]
+    alg = parsed.header.get("alg")
+    expect(
+        alg in allowed, f"{what}: the signing algorithm is one the profile expects", str(allowed), str(alg)
+    )
+    has_key = profile.get("jwt", "hs256_secret") if str(alg).startswith("HS") else jwks is not None
+    if has_key:
+        ok, how = verify_signature(token, jwks, profile.get("jwt", "hs256_secret"), allowed)
+        expect(ok, f"{what}: the signature verifies with the profile's keys", "a valid signature", how)
+    expect_equal(parsed.claims.get("iss"), profile.issuer, f"{what}: iss is the profile's issuer")
+    aud = parsed.claims.get("aud")
+    expect(
+        aud == profile.audience or (isinstance(aud, list) and profile.audience in aud),
+        f"{what}: aud is the profile's audience",
+        profile.audience,
+        str(aud),
+    )
+    now, skew = time.time(), profile.data["jwt"]["max_clock_skew_s"]
+    exp, iat = parsed.claims.get("exp"), parsed.claims.get("iat")
+    expect(
+        isinstance(exp, int) and isinstance(iat, int) and exp > now and iat <= now + skew,
+        f"{what}: exp is in the future and iat not ahead of the clock",
+        f"exp > {int(now)}, iat <= {int(now + skew)}",
+        f"exp={exp!r}, iat={iat!r}",
+    )
+    return parsed.claims

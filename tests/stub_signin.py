@@ -1,0 +1,318 @@
+"""The stub LMS's sign-in flows, for the unit tests of the authorization-code and jwt-cookies checks.
+
+As a stock LMS does them (openedx-browser-flows.md): the CSRF token API and the login API (v2, form
+fields, X-CSRFToken), the four logged-in cookies (JWT split in two, the signature HttpOnly, Domain =
+SHARED_COOKIE_DOMAIN, Secure on https, no SameSite), `/login_refresh` (session only), `/logout`,
+DOT 1.7.1's `/oauth2/authorize` (login first; fatal errors rendered with 400, the rest redirected;
+scheme/host/path matching with the registered query a subset; PKCE plain and S256), the
+authorization_code grant (code bound to client and redirect URI, deleted on use), and
+JwtAuthCookieMiddleware on the LMS and the discovery service (a failing cookie is forgiven: 401).
+
+`StubLms` calls `handle` for these paths, `exchange` for the grant and `cookie_user` before its
+anonymous 401; the mutations below join its `MUTATIONS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from tests.stub_lms import APPS, LEARNER, MUTATIONS, OWNER, PUBLIC_CLIENT_ID, USERS, App, b64url
+
+if TYPE_CHECKING:
+    from tests.stub_lms import StubLms
+
+SSO_CLIENT_ID = "stub-studio-sso"
+SSO_SECRET = "Sso7kQ2mW9xV4bN8cJ3fH6tR1yL5pD0g"
+SSO_REDIRECT_URI = "https://studio.example.org/complete/edx-oauth2/"
+MFE_ORIGIN = "https://apps.example.org"
+SHARED_COOKIE_DOMAIN = "example.org"
+SSO_APP = App(SSO_CLIENT_ID, SSO_SECRET, "authorization-code", OWNER.username)
+
+SIGNIN_MUTATIONS: dict[str, str] = {
+    # /oauth2/authorize
+    "redirect-uri-unchecked": "any redirect URI is accepted for the SSO client",
+    "redirect-uri-prefix-match": "a redirect URI that starts with the registered one is accepted",
+    "redirect-uri-mismatch": "the registered redirect URI is refused (registered with the other scheme)",
+    "sso-redirect-http": "variant: the SSO client's registered redirect URI is http",
+    "extra-query-dropped": "an added query is accepted but dropped from the redirect",
+    "extra-query-refused": "variant: redirect URIs are matched exactly (an added query is refused)",
+    "response-type-ignored": "any response_type issues a code",
+    "state-dropped": "the redirect carries no state",
+    "pkce-s256-unsupported": "code_challenge_method=S256 is refused",
+    # the authorization_code grant
+    "code-reusable": "an exchanged code is kept and works again",
+    "code-not-bound": "a code is exchanged by any client, with any redirect URI",
+    "pkce-ignored": "the stored PKCE challenge is never checked",
+    # JWT cookies
+    "jwt-cookies-not-set": "login and /login_refresh set no JWT cookies",
+    "jwt-cookie-not-httponly": "the signature cookie is not HttpOnly",
+    "jwt-cookie-payload-httponly": "the header-payload cookie is HttpOnly (MFEs cannot read it)",
+    "jwt-cookie-not-secure": "the JWT cookies are not Secure on https",
+    "jwt-cookie-samesite-none-insecure": "the JWT cookies are SameSite=None without Secure",
+    "jwt-cookie-host-only": "the JWT cookies are host-only (no SHARED_COOKIE_DOMAIN)",
+    "refresh-without-session": "/login_refresh also refreshes for the JWT cookies alone",
+    "lms-no-cookie-middleware": "the LMS does not reassemble the JWT cookies",
+    "cookie-signature-ignored": "the LMS takes the user from the header-payload cookie unverified",
+    "discovery-no-cookie-middleware": "the discovery service does not reassemble the JWT cookies",
+    "discovery-cookie-signature-ignored": "discovery takes the user from the header-payload cookie",
+    "logout-keeps-cookies": "logout leaves the JWT cookies in place",
+}
+
+PATHS = (
+    "/csrf/api/v1/token",
+    "/api/user/v2/account/login_session/",
+    "/oauth2/authorize",
+    "/login_refresh",
+    "/logout",
+)
+
+
+@dataclass
+class _Code:
+    client_id: str
+    redirect_uri: str
+    username: str
+    challenge: str | None
+    method: str | None
+
+
+@dataclass
+class SignInState:
+    sessions: dict[str, str] = field(default_factory=dict)
+    csrf: set[str] = field(default_factory=set)
+    codes: dict[str, _Code] = field(default_factory=dict)
+
+
+def _state(stub: StubLms) -> SignInState:
+    return stub.__dict__.setdefault("signin_state", SignInState())  # type: ignore[no-any-return]
+
+
+def _cookies(request: httpx.Request) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    jar.load(request.headers.get("cookie", ""))
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def _json(status: int, body: Any, cookies: list[str] | None = None) -> httpx.Response:
+    headers = [("Content-Type", "application/json")] + [("Set-Cookie", c) for c in cookies or []]
+    return httpx.Response(status, headers=headers, content=json.dumps(body, indent=2).encode())
+
+
+def _registered(stub: StubLms) -> str:
+    return (
+        SSO_REDIRECT_URI.replace("https://", "http://") if stub.has("sso-redirect-http") else SSO_REDIRECT_URI
+    )
+
+
+def _session_user(stub: StubLms, request: httpx.Request) -> str | None:
+    return _state(stub).sessions.get(_cookies(request).get("sessionid", ""))
+
+
+def _jwt_cookies(stub: StubLms, username: str, *, delete: bool = False) -> list[str]:
+    if stub.has("jwt-cookies-not-set") and not delete:
+        return []
+    if delete:
+        if stub.has("logout-keeps-cookies"):
+            return []
+        values = {"edx-jwt-cookie-header-payload": "", "edx-jwt-cookie-signature": ""}
+    else:
+        user = USERS[username]
+        app = App(PUBLIC_CLIENT_ID, None, "password", username)
+        token = stub._make_jwt(app, user, ["user_id", "email", "profile"], 3600, True)
+        header_payload, signature = token.rsplit(".", 1)
+        values = {"edx-jwt-cookie-header-payload": header_payload, "edx-jwt-cookie-signature": signature}
+    cookies = []
+    for name, value in values.items():
+        parts = [f"{name}={value}"]
+        if not stub.has("jwt-cookie-host-only"):
+            parts.append(f"Domain={SHARED_COOKIE_DOMAIN}")
+        parts.append("expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0" if delete else "Max-Age=3600")
+        parts.append("Path=/")
+        if not stub.has("jwt-cookie-not-secure") and not stub.has("jwt-cookie-samesite-none-insecure"):
+            parts.append("Secure")
+        httponly = name.endswith("signature") and not stub.has("jwt-cookie-not-httponly")
+        if name.endswith("header-payload") and stub.has("jwt-cookie-payload-httponly"):
+            httponly = True
+        if httponly:
+            parts.append("HttpOnly")
+        if stub.has("jwt-cookie-samesite-none-insecure"):
+            parts.append("SameSite=None")
+        cookies.append("; ".join(parts))
+    return cookies
+
+
+def handle(stub: StubLms, request: httpx.Request) -> httpx.Response | None:
+    """The sign-in paths of the LMS, or None for any other path."""
+    path = request.url.path
+    if path not in PATHS:
+        return None
+    state = _state(stub)
+    if path == "/csrf/api/v1/token":
+        token = secrets.token_urlsafe(32)
+        state.csrf.add(token)
+        return _json(200, {"csrfToken": token}, [f"csrftoken={token}; Path=/; SameSite=Lax; Secure"])
+    if path == "/api/user/v2/account/login_session/":
+        return _login(stub, request)
+    if path == "/oauth2/authorize":
+        return _authorize(stub, request)
+    if path == "/login_refresh":
+        if request.method != "POST":
+            return httpx.Response(405, headers={"Allow": "POST"})
+        username = _session_user(stub, request)
+        if username is None and stub.has("refresh-without-session"):
+            username = cookie_user(stub, request, "lms")
+        if username is None:
+            return _json(401, "Unauthorized")
+        return _json(200, {"success": True}, _jwt_cookies(stub, username))
+    # /logout
+    state.sessions.pop(_cookies(request).get("sessionid", ""), None)
+    cookies = [
+        *_jwt_cookies(stub, "", delete=True),
+        "sessionid=; expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/",
+    ]
+    return httpx.Response(200, headers=[("Set-Cookie", c) for c in cookies], content=b"<h1>Signed out</h1>")
+
+
+def _login(stub: StubLms, request: httpx.Request) -> httpx.Response:
+    state = _state(stub)
+    cookie = _cookies(request).get("csrftoken")
+    if request.method != "POST" or cookie not in state.csrf or request.headers.get("x-csrftoken") != cookie:
+        return httpx.Response(403, content=b"<h1>CSRF verification failed. Request aborted.</h1>")
+    form = dict(parse_qsl(request.content.decode()))
+    identifier = form.get("email_or_username", "")
+    user = USERS.get(identifier) or next((u for u in USERS.values() if u.email == identifier), None)
+    if user is None or user.password != form.get("password"):
+        body = {"success": False, "value": "Email or password is incorrect.", "email": identifier}
+        return _json(400, body)
+    sid = secrets.token_hex(16)
+    state.sessions[sid] = user.username
+    cookies = [
+        f"sessionid={sid}; HttpOnly; Max-Age=2419200; Path=/; SameSite=None; Secure",
+        f"edxloggedin=true; Domain={SHARED_COOKIE_DOMAIN}; Path=/; Secure",
+        *_jwt_cookies(stub, user.username),
+    ]
+    return _json(200, {"success": True, "redirect_url": None}, cookies)
+
+
+def _authorize(stub: StubLms, request: httpx.Request) -> httpx.Response:
+    username = _session_user(stub, request)
+    if username is None:
+        next_url = request.url.raw_path.decode()
+        return httpx.Response(302, headers={"Location": "/login?" + urlencode({"next": next_url})})
+    params = dict(parse_qsl(request.url.query.decode(), keep_blank_values=True))
+
+    def fatal(description: str) -> httpx.Response:
+        return httpx.Response(400, content=f"<h2>Error: invalid_request</h2><p>{description}</p>".encode())
+
+    if params.get("client_id") != SSO_CLIENT_ID:
+        return fatal("Invalid client_id parameter value.")
+    uri = params.get("redirect_uri") or _registered(stub)
+    if "#" in uri and not stub.has("redirect-uri-unchecked"):
+        return fatal("Invalid redirect URI.")
+    if not _allowed(stub, uri):
+        return fatal("Mismatching redirect URI.")
+
+    def redirect(values: dict[str, str]) -> httpx.Response:
+        target = uri
+        if stub.has("extra-query-dropped"):
+            target = urlunsplit(urlsplit(uri)._replace(query=""))
+        if params.get("state") and not stub.has("state-dropped"):
+            values["state"] = params["state"]
+        return httpx.Response(
+            302, headers={"Location": target + ("&" if "?" in target else "?") + urlencode(values)}
+        )
+
+    response_type = params.get("response_type")
+    if response_type != "code" and not stub.has("response-type-ignored"):
+        error = "unauthorized_client" if response_type == "token" else "unsupported_response_type"
+        return redirect({"error": error})
+    challenge, method = params.get("code_challenge"), params.get("code_challenge_method")
+    if challenge:
+        method = method or "plain"
+        if method not in ("plain", "S256") or (method == "S256" and stub.has("pkce-s256-unsupported")):
+            return redirect(
+                {"error": "invalid_request", "error_description": "Transform algorithm not supported."}
+            )
+    code = secrets.token_urlsafe(22)
+    _state(stub).codes[code] = _Code(SSO_CLIENT_ID, uri, username, challenge, method if challenge else None)
+    return redirect({"code": code})
+
+
+def _allowed(stub: StubLms, uri: str) -> bool:
+    if stub.has("redirect-uri-unchecked"):
+        return True
+    registered = _registered(stub)
+    if stub.has("redirect-uri-mismatch"):
+        scheme, rest = registered.split("://", 1)
+        registered = f"{'http' if scheme == 'https' else 'https'}://{rest}"
+    if stub.has("redirect-uri-prefix-match") and uri.startswith(registered):
+        return True
+    got, want = urlsplit(uri), urlsplit(registered)
+    if stub.has("extra-query-refused") and got.query:
+        return False
+    return (got.scheme, got.netloc, got.path) == (want.scheme, want.netloc, want.path)
+
+
+def exchange(stub: StubLms, request: httpx.Request, params: dict[str, str]) -> httpx.Response:
+    """The authorization_code grant (oauthlib's order of checks)."""
+    if not params.get("code"):
+        raise stub._oauth_error(400, "invalid_request", "Missing code parameter.")
+    app = stub._client(request, params)
+    bound = not stub.has("code-not-bound")
+    if app.grant != "authorization-code" and bound:
+        raise stub._oauth_error(400, "unauthorized_client")
+    codes = _state(stub).codes
+    grant = codes.get(params["code"])
+    if grant is None or (bound and grant.client_id != app.client_id):
+        raise stub._oauth_error(400, "invalid_grant")
+    if grant.challenge and not stub.has("pkce-ignored"):
+        verifier = params.get("code_verifier")
+        if not verifier:
+            raise stub._oauth_error(400, "invalid_request", "Code verifier required.")
+        expected = b64url(hashlib.sha256(verifier.encode()).digest()) if grant.method == "S256" else verifier
+        if expected != grant.challenge:
+            raise stub._oauth_error(400, "invalid_grant")
+    if bound and params.get("redirect_uri", grant.redirect_uri) != grant.redirect_uri:
+        raise stub._oauth_error(400, "invalid_request", "Mismatching redirect URI.")
+    if not stub.has("code-reusable"):
+        del codes[params["code"]]
+    user = USERS[grant.username]
+    return stub._issue(request, params, app, user, ["read", "write", "email", "profile"], refresh="")
+
+
+def cookie_user(stub: StubLms, request: httpx.Request, service: str) -> str | None:
+    """JwtAuthCookieMiddleware + JwtAuthentication on the cookie: the user, or None (forgiven)."""
+    lms = service == "lms"
+    if stub.has("lms-no-cookie-middleware" if lms else "discovery-no-cookie-middleware"):
+        return None
+    jar = _cookies(request)
+    header_payload = jar.get("edx-jwt-cookie-header-payload")
+    signature = jar.get("edx-jwt-cookie-signature")
+    if not header_payload or not signature:
+        return None
+    if stub.has("cookie-signature-ignored" if lms else "discovery-cookie-signature-ignored"):
+        from tests.stub_lms import b64decode
+
+        claims = json.loads(b64decode(header_payload.split(".")[1]))
+        return str(claims.get("preferred_username"))
+    from tests.stub_lms import _Reply
+
+    try:
+        return stub._verify_jwt(f"{header_payload}.{signature}", service)
+    except _Reply:
+        return None
+
+
+# Join the stub's tables (a contiguous block of its own, so that its mutations stay in one place).
+MUTATIONS.update(SIGNIN_MUTATIONS)
+APPS[SSO_APP.client_id] = SSO_APP
+
+__all__ = ["LEARNER", "MFE_ORIGIN", "SIGNIN_MUTATIONS", "SSO_APP", "SSO_REDIRECT_URI", "SSO_SECRET"]
