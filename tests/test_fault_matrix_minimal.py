@@ -23,13 +23,14 @@ import pytest
 pytest.importorskip("django")
 
 from conformance.reference.faults import FAULTS, Fault
-from conformance.selftest.mutation import GENEROUS_RATE, _merge, check_ids, to_toml
+from conformance.selftest.mutation import GENEROUS_RATE, check_ids, merge_overlay, to_toml
 from tests.conftest import run_cli
 
 WORKERS = int(os.environ.get("FAULT_MATRIX_WORKERS", "4"))
 LEVELS = check_ids()
-# Faults whose catching checks cannot run on a loopback http instance whatever the profile says.
-NEEDS_TLS = {fault.name for fault in FAULTS if fault.area == "transport"}
+# Faults of the TLS front (the instance is started with --tls and its profile trusts the generated
+# CA): a minimal profile of an http instance cannot reach them.
+NEEDS_TLS = {fault.name for fault in FAULTS if fault.tls or fault.area == "transport"}
 
 
 def _run(fault: Fault | None, base: Path) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def _run(fault: Fault | None, base: Path) -> dict[str, Any]:
             "base_url": ref.url,
             "client": {"id": "${EDX_OAUTH_CLIENT_ID}", "secret": "${EDX_OAUTH_CLIENT_SECRET}"},
         }
-        data = _merge(data, fault.profile if fault else {})
+        data = merge_overlay(data, fault.profile if fault else {})
         data.get("jwt", {}).pop("jwks", None)  # what the operator does not have yet
         data.get("jwt", {}).pop("hs256_secret", None)
         profile = workdir / "minimal.toml"
