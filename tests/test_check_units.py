@@ -197,11 +197,15 @@ TABLE: dict[str, Unit] = {
         fails("jwt-header-jku", "the JOSE header is well formed"),
     ),
     "jwt.header.alg": unit(
-        fails("jwt-hs512", "the signing algorithm is one the profile expects", "default"),
+        fails(
+            "jwt-hs512", "the signing algorithm is one the profile expects", "default", "password", "refresh"
+        ),
         fails("asymmetric-ignored", "asymmetric_jwt yields an asymmetrically signed token", "asymmetric"),
     ),
     "jwt.signature.verifies": unit(
-        fails("rotated-keys", "the signature verifies with the published key material"),
+        # rotated-keys (the profile's keys are not the instance's) is the profile-key checks' failure.
+        fails("signing-key-unpublished", "the signature verifies with the published key material"),
+        fails("kid-unknown", "the signature verifies with the published key material", "asymmetric"),
     ),
     "jwt.claims.iss": unit(
         fails("wrong-issuer", "iss is the issuer every resource server trusts"),
@@ -224,7 +228,14 @@ TABLE: dict[str, Unit] = {
     ),
     "jwt.claims.scope-dependent": unit(
         fails("claims-ignore-scope", "a read-only token carries no personal claims", "scope-read"),
-        fails("no-profile-claims", "scopes email and profile bring their claims", "default-scopes"),
+        fails(
+            "no-profile-claims",
+            "scopes email, profile and user_id bring their claims, and only they",
+            "default-scopes",
+            "asymmetric",
+            "password",
+            "refresh",
+        ),
     ),
     "jwt.header.kid": unit(
         fails("kid-unknown", "the kid is found in the JWK set"),
@@ -385,6 +396,27 @@ TABLE: dict[str, Unit] = {
         fails("plain-http-served", "the token endpoint is not served over plain http"),
         either=("plain-http-closed",),
     ),
+    # positive controls: the profile's key material is the instance's own
+    "jwt.profile-keys.hs256-secret": unit(
+        fails("rotated-keys", "jwt.hs256_secret is the instance's own key material", actual="stale"),
+        fails("signing-key-unpublished", "baseline: the genuine token is accepted"),
+    ),
+    "jwt.profile-keys.jwks": unit(
+        fails("rotated-keys", "jwt.jwks is the instance's own key material", actual="its own"),
+        fails("signing-key-unpublished", "baseline: the genuine token is accepted"),
+    ),
+    "bad-credentials.secret.variant-basic": unit(
+        fails("accept-empty-secret", "an empty client_secret field is not the secret", "empty"),
+        fails("secret-missing-ok", "without any client_secret field is not the secret", "missing"),
+        fails("secret-compare-first-16", "its last character changed is not the secret", "one-char-changed"),
+        fails("accept-any-secret-prefix", "without its last character is not the secret", "truncated"),
+        fails("accept-any-secret-prefix", "the first half of the secret", "first-half"),
+        fails("secret-suffix-ignored", "followed by extra characters is not the secret", "suffixed"),
+        fails("secret-case-insensitive", "upper and lower case swapped is not the secret", "case-flipped"),
+        fails("secret-strip-whitespace", "a space before and after is not the secret", "whitespace-padded"),
+        fails("accept-client-id-as-secret", "another client's identifier", "other-client"),
+        fails("accept-any-secret", "a long random string is not the secret", "long-random"),
+    ),
 }
 
 # Cases that skip by themselves (`need(...)`) when the profile or instance lacks something: the
@@ -410,6 +442,41 @@ SKIPS: list[tuple[str, str | None, tuple[str, ...], dict[str, Any], str]] = [
         "expect.opaque_tokens",
     ),
     ("resources.garbage-token.refused", "Bearer", (), {"resources": {"bearer": False}}, "resources.bearer"),
+    # A profile key that is not the instance's: the checks relying on it are not verified, never
+    # passed, even against a resource that ignores what the forged token changes.
+    ("jwt.signature.verifies", "default", ("rotated-keys",), {}, "not-verified (jwt.hs256_secret)"),
+    ("jwt.signature.verifies", "asymmetric", ("rotated-keys",), {}, "not-verified (jwt.jwks)"),
+    ("jwt.signature.verifies", "password", ("rotated-keys",), {}, "not-verified (jwt.hs256_secret)"),
+    (
+        "resources.jwt.wrong-audience-or-issuer",
+        "aud",
+        ("me-no-aud-check", "rotated-keys"),
+        {},
+        "not-verified (jwt.hs256_secret)",
+    ),
+    (
+        "resources.jwt.wrong-audience-or-issuer",
+        "iss",
+        ("me-no-iss-check", "rotated-keys"),
+        {},
+        "not-verified (jwt.hs256_secret)",
+    ),
+    (
+        "jwt-attacks.expired",
+        "resigned-expired",
+        ("accept-expired", "rotated-keys"),
+        {},
+        "not-verified (jwt.hs256_secret)",
+    ),
+    (
+        "jwt-attacks.key-confusion",
+        "hs256-public-pem",
+        ("hmac-with-public-key", "rotated-keys"),
+        {},
+        "not-verified (jwt.jwks)",
+    ),
+    ("jwt.claims.openedx", "password", (), {"password_grant": None}, "not-verified (password_grant)"),
+    ("jwt.claims.iss", "refresh", (), {"password_grant": None}, "not-verified (password_grant)"),
 ]
 
 
@@ -434,11 +501,15 @@ def cases_of(check_id: str) -> tuple[str | None, list[tuple[str | None, Any]]]:
 
 
 def merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge profile changes; None removes a key."""
+    """Deep-merge profile changes; None removes a key (kept as None where absent, so that merging
+    the result into a profile removes it there)."""
     result = copy.deepcopy(base)
     for key, value in changes.items():
         if value is None:
-            result.pop(key, None)
+            if key in result:
+                result.pop(key)
+            else:
+                result[key] = None
         elif isinstance(value, Mapping) and isinstance(result.get(key), dict):
             result[key] = merge(result[key], value)
         else:

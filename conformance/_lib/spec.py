@@ -13,6 +13,9 @@ _OPENEDX = {
     "edx-drf-extensions": "https://github.com/openedx/edx-drf-extensions/blob/master/edx_rest_framework_extensions/auth/jwt/decoder.py",
     "openedx-auth": "https://github.com/openedx/openedx-platform/blob/master/openedx/core/lib/api/authentication.py",
     "edx-api-guide": "https://course-catalog-api-guide.readthedocs.io/en/latest/authentication/",
+    # The profile contract for key material: jwt.hs256_secret is the LMS's JWT_AUTH JWT_SECRET_KEY,
+    # jwt.jwks its JWT_PUBLIC_SIGNING_JWK_SET (both defined in the platform's JWT_AUTH settings).
+    "profile-jwt": "https://github.com/openedx/openedx-platform/blob/master/openedx/envs/common.py",
 }
 _OPENEDX_SECTION = re.compile(r"^(oauth|observed)-(\d+(?:\.\d+)?)$")
 

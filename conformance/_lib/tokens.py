@@ -8,14 +8,16 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
 
 from conformance._lib.http import Exchange, Http, HttpProblem
 from conformance._lib.profile import Profile
+from conformance._lib.redact import REDACTOR
 from conformance._lib.verify import ConformanceFailure, expect_token
 
-__all__ = ["Issued", "TokenFlows", "export_shared", "import_shared"]
+__all__ = ["Issued", "TokenFlows", "basic_header", "export_shared", "import_shared"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class TokenFlows:
         self._cache: dict[str, Issued | ConformanceFailure] = {}
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
+        # The run's positive controls of profile key material (conformance._lib.controls).
+        self.controls: dict[str, Any] = {}
+        self._errors: dict[str, Exchange] = {}
 
     @property
     def client_id(self) -> str:
@@ -157,6 +162,35 @@ class TokenFlows:
             "the password grant with good credentials issues a token",
         )
 
+    def refresh_jwt(self) -> Issued:
+        """A JWT from the refresh_token grant, made with the shared password token's refresh token
+        (one more token request per run; that refresh token is then rotated away)."""
+
+        def fetch() -> Exchange:
+            refresh_token = self.password_jwt().refresh_token
+            if refresh_token is None:
+                raise ConformanceFailure(
+                    "the password grant returns a refresh_token", "refresh_token present", "none"
+                )
+            return self.refresh(refresh_token)
+
+        return self._cached("refresh", fetch, "the refresh_token grant issues a new token")
+
+    def shared_error(self, kind: str) -> Exchange:
+        """One refused token request per kind and run, for the checks that only read its headers or
+        body: "400" (an unknown grant_type) or "401" (a wrong secret in HTTP Basic)."""
+        with self._lock:
+            hit = self._errors.get(kind)
+            if hit is None:
+                if kind == "400":
+                    hit = self.request(grant_type="x_unknown_grant")
+                else:
+                    wrong = _wrong_secret(self.client_secret)
+                    REDACTOR.add_client(self.client_id, wrong)
+                    hit = self.request(secret=wrong)
+                self._errors[kind] = hit
+        return hit
+
     def refresh(self, refresh_token: str) -> Exchange:
         """The refresh_token grant, by the public password-grant client that obtained the token."""
         client_id = self.profile.data["password_grant"]["client_id"]
@@ -187,6 +221,20 @@ class TokenFlows:
         return self.http.request(method, self.revoke_path, data=form, auth=basic)
 
 
+def _wrong_secret(secret: str) -> str:
+    """A secret that is surely not the client's: the real one reversed and marked."""
+    return "x-" + secret[::-1] + "-x"
+
+
+def basic_header(client_id: str, secret: str | None) -> dict[str, str]:
+    """An Authorization: Basic header built as RFC 6749 2.3.1 says (form-urlencoded id and secret);
+    with `secret` None, the id alone and no colon (credentials without a secret)."""
+    pair = quote_plus(client_id) + ("" if secret is None else ":" + quote_plus(secret))
+    if secret:
+        REDACTOR.add_client(client_id, secret)
+    return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+
+
 def export_shared(flows: TokenFlows) -> list[dict[str, Any]]:
     """Fetch the shared tokens once (the --workers controller) and describe them for the workers.
     Only successes travel: a worker whose token is missing fetches it itself and reports why."""
@@ -195,6 +243,7 @@ def export_shared(flows: TokenFlows) -> list[dict[str, Any]]:
         wanted["bearer"] = flows.bearer
     if flows.profile.has_password_grant:
         wanted["password"] = flows.password_jwt
+        wanted["refresh"] = flows.refresh_jwt
 
     def attempt(fetch: Callable[[], Issued]) -> Issued | None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conformance._lib.controls import hs256_control, require_control
 from conformance._lib.forge import resign
 from conformance._lib.jwts import parse_jwt
 from conformance._lib.registry import check, need
@@ -102,6 +103,8 @@ def test_query_token(http, profile, tokens, kind):
     requires=["hs256_secret"],
 )
 def test_wrong_aud_iss(http, profile, tokens, fake, claim):
+    # Positive control first: a token re-signed with the same secret and correct claims is accepted.
+    require_control(hs256_control(tokens))
     genuine = tokens.jwt().token
     value = f"https://{fake.domain_name()}/oauth2" if claim == "iss" else fake.word() + "-aud"
     forged = resign(genuine, profile.get("jwt", "hs256_secret"), **{claim: value})

@@ -236,15 +236,14 @@ def test_unknown_scope(tokens, fake):
     level="MUST",
     spec=["RFC6749-5.2", "oauth-4"],
     ref="TE-13",
+    requires=["password_grant"],
 )
-def test_grant_not_allowed(tokens, fake):
+def test_grant_not_allowed(tokens):
     # oauthlib checks the user before the client's grant type, so a made-up user gets invalid_grant
-    # even where any client may use any grant. The profile's test user, when given, leaves the
-    # grant-type check as the one that decides (a stock LMS: unauthorized_client).
-    user = tokens.profile.data.get("password_grant") or {
-        "username": fake.user_name(),
-        "password": fake.password(),
-    }
+    # even where any client may use any grant: only a real user's credentials leave the grant-type
+    # check as the one that decides (a stock LMS: unauthorized_client). Without [password_grant]
+    # the check is not verified rather than passed on that weaker probe.
+    user = tokens.profile.data["password_grant"]
     ex = tokens.request("password", extra={"username": user["username"], "password": user["password"]})
     expect_oauth_error(
         ex,
