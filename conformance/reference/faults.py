@@ -103,7 +103,8 @@ FAULTS: tuple[Fault, ...] = (
             "profile and the other services use (they still hold the old key)."
         ),
         area="jwt",
-        catches=["jwt.signature.verifies", "resources.services.accept-jwt"],
+        # The LMS accepts its own tokens: from outside, its public set and the profile's are stale.
+        catches=["jwt.profile-keys.jwks", "resources.services.accept-jwt"],
     ),
     Fault(
         name="kid-not-in-jwks",
@@ -129,6 +130,8 @@ FAULTS: tuple[Fault, ...] = (
             "jwt-attacks.key-confusion": _BASELINE,
             "jwt-attacks.header-keys": _BASELINE,
             "jwt-attacks.kid": _BASELINE,
+            "jwt-attacks.expired": _BASELINE,
+            "resources.jwt.wrong-audience-or-issuer": _BASELINE,
         },
     ),
     Fault(
@@ -302,6 +305,7 @@ FAULTS: tuple[Fault, ...] = (
             "bad-credentials.body.wrong-secret",
             "bad-credentials.client.unknown",
             "bad-credentials.secret.variant",
+            "bad-credentials.secret.variant-basic",
             "bad-credentials.error.no-leak",
             "response-schema.error.schema",
             "revocation.refresh-token.revoked",
@@ -460,6 +464,7 @@ FAULTS: tuple[Fault, ...] = (
                 "resources.jwt.wrong-audience-or-issuer",
                 "resources.scheme.mismatch",
                 "resources.services.accept-jwt",
+                "jwt.profile-keys.hs256-secret",
             )
         },
     ),
@@ -500,6 +505,10 @@ FAULTS: tuple[Fault, ...] = (
                 "resources.query-token.refused",
                 "revocation.opaque.revoked",
                 "revocation.jwt.not-revocable",
+                "jwt.claims.times",
+                "jwt.claims.openedx",
+                "jwt.claims.scope-dependent",
+                "jwt.profile-keys.jwks",
             )
         }
         | {"revocation.unknown-token": "the revocation request authenticates with body credentials too"},
@@ -512,19 +521,19 @@ FAULTS: tuple[Fault, ...] = (
             "the client (a truncating comparison bug)."
         ),
         area="bad-credentials",
-        catches=["bad-credentials.secret.variant"],
+        catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
     ),
     Fault(
         name="secret-case-insensitive",
         description="Client secrets are compared case-insensitively (a collation or .lower() bug).",
         area="bad-credentials",
-        catches=["bad-credentials.secret.variant"],
+        catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
     ),
     Fault(
         name="secret-whitespace-stripped",
         description="Submitted client secrets are stripped of surrounding whitespace before comparison.",
         area="bad-credentials",
-        catches=["bad-credentials.secret.variant"],
+        catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
     ),
     Fault(
         name="secret-empty-accepted",
@@ -533,7 +542,7 @@ FAULTS: tuple[Fault, ...] = (
             "written the wrong way round)."
         ),
         area="bad-credentials",
-        catches=["bad-credentials.secret.variant"],
+        catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
     ),
     Fault(
         name="secret-any-accepted",
@@ -543,6 +552,7 @@ FAULTS: tuple[Fault, ...] = (
             "bad-credentials.basic.wrong-secret",
             "bad-credentials.body.wrong-secret",
             "bad-credentials.secret.variant",
+            "bad-credentials.secret.variant-basic",
             "bad-credentials.error.no-leak",
             "response-schema.error.schema",
         ],
@@ -607,6 +617,8 @@ FAULTS: tuple[Fault, ...] = (
             "jwt-attacks.tampered-payload": _BASELINE,
             "jwt-attacks.bad-signature": _BASELINE,
             "jwt-attacks.alg-none": _BASELINE,
+            "jwt-attacks.expired": _BASELINE,
+            "resources.jwt.wrong-audience-or-issuer": _BASELINE,
         },
     ),
     Fault(
@@ -745,6 +757,30 @@ FAULTS: tuple[Fault, ...] = (
         description="The revocation endpoint answers 200 to a request without a token parameter.",
         area="revocation",
         catches=["revocation.request.malformed"],
+    ),
+    # ---- the profile's key material: positive controls -------------------------------------------
+    # Each pairs a stale key in the operator's hands with a resource bug that only tokens made with
+    # the right key could show: the dependent checks must be "not verified", never passed, and the
+    # profile problem reported once.
+    Fault(
+        name="hs256-secret-stale",
+        description=(
+            "JWT_SECRET_KEY was rotated across the deployment but the secret handed to the operator "
+            "(the profile's jwt.hs256_secret) is the old one; and the LMS API's JWT decoder checks "
+            "neither aud nor exp (JWT_VERIFY_AUDIENCE and JWT_VERIFY_EXPIRATION off)."
+        ),
+        area="jwt",
+        catches=["jwt.profile-keys.hs256-secret"],
+    ),
+    Fault(
+        name="jwks-stale",
+        description=(
+            "The RS512 signing key was rotated across the deployment but the JWK set handed to the "
+            "operator (the profile's jwt.jwks) holds the old key; and the LMS API verifies HS* tokens "
+            "with its public RSA key as the HMAC key (the key-confusion bug)."
+        ),
+        area="jwt",
+        catches=["jwt.profile-keys.jwks"],
     ),
 )
 

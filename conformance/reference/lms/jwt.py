@@ -185,6 +185,8 @@ DECODER_FAULTS = frozenset(
         "hmac-with-public-key",
         "header-jwk-honoured",
         "kid-file-lookup",
+        "hs256-secret-stale",
+        "jwks-stale",
     }
 )
 # Where the kid-file-lookup fault looks for HMAC keys, one file per kid.
@@ -242,7 +244,7 @@ def _faulty_signature_step(
             token, key_set, aud=issuer["AUDIENCE"] if verify_aud else None, verify_exp=verify_exp
         )
     except Exception as exc:
-        if "hmac-with-public-key" in active and alg.startswith("HS"):
+        if active & {"hmac-with-public-key", "jwks-stale"} and alg.startswith("HS"):
             # The classic: the verifying key is "the key", whatever the algorithm the token names.
             for key in json.loads(asymmetric or '{"keys": []}')["keys"]:
                 try:
