@@ -131,7 +131,8 @@ FAULTS: tuple[Fault, ...] = (
             "jwt-attacks.header-keys": _BASELINE,
             "jwt-attacks.kid": _BASELINE,
             "jwt-attacks.expired": _BASELINE,
-            "resources.jwt.wrong-audience-or-issuer": _BASELINE,
+            "resources.jwt.wrong-audience": _BASELINE,
+            "resources.jwt.wrong-issuer": _BASELINE,
         },
     ),
     Fault(
@@ -180,13 +181,13 @@ FAULTS: tuple[Fault, ...] = (
             "the public set belongs."
         ),
         area="jwt",
-        catches=["jwt.jwks.well-formed"],
+        catches=["jwt.jwks.public-only"],
     ),
     Fault(
         name="rsa-1024-key",
         description="The RS512 signing key is a 1024-bit RSA key (made with an old openssl genrsa default).",
         area="jwt",
-        catches=["jwt.jwks.well-formed"],
+        catches=["jwt.jwks.rsa-2048"],
     ),
     Fault(
         name="jwks-duplicate-kid",
@@ -195,7 +196,7 @@ FAULTS: tuple[Fault, ...] = (
             "'openedx'."
         ),
         area="jwt",
-        catches=["jwt.jwks.well-formed"],
+        catches=["jwt.jwks.distinct-kids"],
     ),
     Fault(
         name="weak-hs256-secret",
@@ -211,13 +212,18 @@ FAULTS: tuple[Fault, ...] = (
         name="no-cache-headers",
         description="Token responses lack Cache-Control: no-store and Pragma: no-cache (a proxy drops them).",
         area="response-schema",
-        catches=["response-schema.cache-control.no-store", "response-schema.pragma.no-cache"],
+        catches=[
+            "response-schema.cache-control.no-store",
+            "response-schema.pragma.no-cache",
+            "response-schema.cache-control.error-no-store",
+            "response-schema.pragma.error-no-cache",
+        ],
     ),
     Fault(
         name="no-pragma",
         description="Token responses lack Pragma: no-cache only (a proxy strips HTTP/1.0 headers).",
         area="response-schema",
-        catches=["response-schema.pragma.no-cache"],
+        catches=["response-schema.pragma.no-cache", "response-schema.pragma.error-no-cache"],
     ),
     Fault(
         name="expires-in-string",
@@ -283,7 +289,7 @@ FAULTS: tuple[Fault, ...] = (
             "one (as the DOP provider once did): two requests get the same opaque token."
         ),
         area="response-schema",
-        catches=["response-schema.access-token.syntax"],
+        catches=["response-schema.access-token.unique"],
     ),
     # ---- token-endpoint: methods, parameters, grants, errors ---------------------------------------
     Fault(
@@ -299,14 +305,13 @@ FAULTS: tuple[Fault, ...] = (
             "token-endpoint.body.json-rejected",
             "token-endpoint.scope.unknown",
             "token-endpoint.grant-type.not-allowed-for-client",
-            "token-endpoint.password.grant",
+            "token-endpoint.password.bad-credentials",
             "token-endpoint.refresh.rotation",
             "bad-credentials.basic.wrong-secret",
             "bad-credentials.body.wrong-secret",
             "bad-credentials.client.unknown",
             "bad-credentials.secret.variant",
             "bad-credentials.secret.variant-basic",
-            "bad-credentials.error.no-leak",
             "response-schema.error.schema",
             "revocation.refresh-token.revoked",
         ],
@@ -348,7 +353,7 @@ FAULTS: tuple[Fault, ...] = (
             "invalid_grant."
         ),
         area="token-endpoint",
-        catches=["token-endpoint.password.grant"],
+        catches=["token-endpoint.password.bad-credentials"],
     ),
     Fault(
         name="token-on-get",
@@ -461,7 +466,8 @@ FAULTS: tuple[Fault, ...] = (
                 "jwt-attacks.weak-hmac-secret",
                 "resources.jwt.accepted",
                 "resources.query-token.refused",
-                "resources.jwt.wrong-audience-or-issuer",
+                "resources.jwt.wrong-audience",
+                "resources.jwt.wrong-issuer",
                 "resources.scheme.mismatch",
                 "resources.services.accept-jwt",
                 "jwt.profile-keys.hs256-secret",
@@ -485,6 +491,7 @@ FAULTS: tuple[Fault, ...] = (
                 "response-schema.expires-in.value",
                 "response-schema.refresh-token.absent",
                 "response-schema.access-token.syntax",
+                "response-schema.access-token.unique",
                 "jwt.structure.compact-jws",
                 "jwt.header.alg",
                 "jwt.signature.verifies",
@@ -553,7 +560,6 @@ FAULTS: tuple[Fault, ...] = (
             "bad-credentials.body.wrong-secret",
             "bad-credentials.secret.variant",
             "bad-credentials.secret.variant-basic",
-            "bad-credentials.error.no-leak",
             "response-schema.error.schema",
         ],
     ),
@@ -618,7 +624,8 @@ FAULTS: tuple[Fault, ...] = (
             "jwt-attacks.bad-signature": _BASELINE,
             "jwt-attacks.alg-none": _BASELINE,
             "jwt-attacks.expired": _BASELINE,
-            "resources.jwt.wrong-audience-or-issuer": _BASELINE,
+            "resources.jwt.wrong-audience": _BASELINE,
+            "resources.jwt.wrong-issuer": _BASELINE,
         },
     ),
     Fault(
@@ -628,7 +635,7 @@ FAULTS: tuple[Fault, ...] = (
             "the signature step too): tokens minted for another audience are accepted."
         ),
         area="resources",
-        catches=["resources.jwt.wrong-audience-or-issuer"],
+        catches=["resources.jwt.wrong-audience"],
     ),
     Fault(
         name="anonymous-allowed",
@@ -781,6 +788,34 @@ FAULTS: tuple[Fault, ...] = (
         ),
         area="jwt",
         catches=["jwt.profile-keys.jwks"],
+    ),
+    # ---- checks split so that each failure names one requirement ---------------------------------
+    Fault(
+        name="iss-not-verified",
+        description=(
+            "The LMS API's JWT decoder only logs an issuer that is not in JWT_ISSUERS: validly signed "
+            "tokens naming any issuer are accepted."
+        ),
+        area="resources",
+        catches=["resources.jwt.wrong-issuer"],
+    ),
+    Fault(
+        name="revoke-on-get",
+        description=(
+            "A wrapper around the revocation view answers GET with 200, like an empty successful "
+            "revocation, instead of 405."
+        ),
+        area="revocation",
+        catches=["revocation.method.post-only"],
+    ),
+    Fault(
+        name="jwks-single-key",
+        description=(
+            "The public key handed to the operator (the profile's jwt.jwks) is a single JWK, not a JWK "
+            'set ({"keys": [...]}) as JWT_PUBLIC_SIGNING_JWK_SET is.'
+        ),
+        area="jwt",
+        catches=["jwt.jwks.well-formed"],
     ),
 )
 

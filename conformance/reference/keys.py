@@ -103,6 +103,9 @@ def key_material(faults: Iterable[str] = ()) -> KeyMaterial:
     if "jwks-duplicate-kid" in active:
         # The rotation's new key went in under the old key's kid, everywhere.
         lms_jwks = services_jwks = published = {"keys": [public_jwk(generate_private_key()), public_jwk(key)]}
+    if "jwks-single-key" in active:
+        # Published only: the operator was handed the bare JWK, not a set ({"keys": [...]}).
+        published = public_jwk(key)
     if "jwks-private-members" in active:
         # Published only: a resource server given the private JWK could not verify with it at all.
         published = {"keys": [private_jwk(key)]}
