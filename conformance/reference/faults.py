@@ -817,6 +817,59 @@ FAULTS: tuple[Fault, ...] = (
         area="jwt",
         catches=["jwt.jwks.well-formed"],
     ),
+    Fault(
+        name="isalnum-token-alphabet",
+        description=(
+            "A custom ACCESS_TOKEN_GENERATOR draws opaque tokens from the characters str.isalnum() "
+            "accepts over Latin-1: tokens carry characters such as 'é' that are not VSCHAR and that "
+            "no Authorization header can hold."
+        ),
+        area="response-schema",
+        catches=["response-schema.access-token.syntax"],
+        collateral={
+            check_id: "it sends the opaque token in an Authorization header, which cannot hold it"
+            for check_id in (
+                "resources.bearer.accepted",
+                "resources.scheme.mismatch",
+                "revocation.opaque.revoked",
+            )
+        },
+    ),
+    Fault(
+        name="error-content-type-text",
+        description=(
+            "A proxy rewrites the Content-Type of the token endpoint's 4xx answers to text/plain "
+            "(the JSON body is kept)."
+        ),
+        area="response-schema",
+        catches=["response-schema.content-type.error-json"],
+    ),
+    Fault(
+        name="refresh-token-dropped",
+        description=(
+            "A token-response hook drops refresh_token from every token response (meant to make "
+            "client-credentials tokens non-renewable, applied to the password grant as well)."
+        ),
+        area="token-endpoint",
+        catches=["token-endpoint.password.grant", "token-endpoint.refresh.rotation"],
+        collateral={
+            "revocation.refresh-token.revoked": "the password grant returns no refresh token to revoke",
+        }
+        | {
+            check_id: "its [refresh] case needs the password grant's refresh token, which is not returned"
+            for check_id in (
+                "jwt.structure.compact-jws",
+                "jwt.header.alg",
+                "jwt.signature.verifies",
+                "jwt.claims.iss",
+                "jwt.claims.aud",
+                "jwt.claims.times",
+                "jwt.claims.lifetime",
+                "jwt.claims.openedx",
+                "jwt.claims.scope-dependent",
+            )
+        },
+    ),
 )
 
 BY_NAME: dict[str, Fault] = {fault.name: fault for fault in FAULTS}

@@ -66,6 +66,8 @@ OAUTH2_PROVIDER = {
 }
 if "signed-opaque-tokens" in FAULTS:
     OAUTH2_PROVIDER["ACCESS_TOKEN_GENERATOR"] = "conformance.reference.lms.validators.jwt_shaped_token"
+if "isalnum-token-alphabet" in FAULTS:
+    OAUTH2_PROVIDER["ACCESS_TOKEN_GENERATOR"] = "conformance.reference.lms.validators.isalnum_token"
 
 # DOT's models are swappable; migrations that point at them need the setting spelled out.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
