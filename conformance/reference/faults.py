@@ -825,7 +825,7 @@ FAULTS: tuple[Fault, ...] = (
             "no Authorization header can hold."
         ),
         area="response-schema",
-        catches=["response-schema.access-token.syntax"],
+        catches=["response-schema.access-token.syntax", "response-schema.token.schema"],
         collateral={
             check_id: "it sends the opaque token in an Authorization header, which cannot hold it"
             for check_id in (
