@@ -19,6 +19,9 @@ SCENARIOS = {
     "clean": ([], []),
     "failing": (FAILING, []),
     "failing-workers": (FAILING, ["--workers", "2"]),
+    # Stale profile keys: control tokens re-signed with the profile's secret, wrong secrets through
+    # HTTP Basic, and the profile-key failures' messages.
+    "stale-keys": (["hs256-secret-stale", "jwks-stale", "secret-prefix", "expires-in-string"], []),
 }
 _B64 = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
 
