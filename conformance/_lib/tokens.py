@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import secrets
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -222,8 +223,9 @@ class TokenFlows:
 
 
 def _wrong_secret(secret: str) -> str:
-    """A secret that is surely not the client's: the real one reversed and marked."""
-    return "x-" + secret[::-1] + "-x"
+    """A random secret that is not the client's (nothing derived from the real one)."""
+    wrong = secrets.token_urlsafe(24)
+    return wrong if wrong != secret else wrong + "x"
 
 
 def basic_header(client_id: str, secret: str | None) -> dict[str, str]:
@@ -254,43 +256,86 @@ def export_shared(flows: TokenFlows) -> list[dict[str, Any]]:
     # Concurrently: against a remote instance this costs one round trip, not four.
     with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
         results = dict(zip(wanted, pool.map(attempt, wanted.values()), strict=True))
-    shared = []
+    shared: list[dict[str, Any]] = _export_controls(flows)
     for key, issued in results.items():
-        if issued is None:
+        if issued is not None:
+            shared.append({"key": key, "body": issued.body, "exchange": _dump(issued.exchange)})
+    for kind in ("400", "401"):  # the refused responses the response-schema checks share
+        try:
+            shared.append({"error": kind, "exchange": _dump(flows.shared_error(kind))})
+        except HttpProblem:
             continue
-        ex = issued.exchange
-        shared.append(
+    return shared
+
+
+def _dump(ex: Exchange) -> dict[str, Any]:
+    return {
+        "method": ex.method,
+        "url": ex.url,
+        "request_headers": ex.request_headers,
+        "request_body": base64.b64encode(ex.request_body).decode(),
+        "status": ex.status,
+        "headers": list(ex.headers.multi_items()),
+        "body": base64.b64encode(ex.body).decode(),
+        "elapsed_ms": ex.elapsed_ms,
+    }
+
+
+def _load(ex: dict[str, Any]) -> Exchange:
+    return Exchange(
+        method=ex["method"],
+        url=ex["url"],
+        request_headers=dict(ex["request_headers"]),
+        request_body=base64.b64decode(ex["request_body"]),
+        status=ex["status"],
+        headers=httpx.Headers(ex["headers"]),
+        body=base64.b64decode(ex["body"]),
+        elapsed_ms=ex["elapsed_ms"],
+    )
+
+
+def _export_controls(flows: TokenFlows) -> list[dict[str, Any]]:
+    """The positive controls of the profile's key material, computed once for every worker (they
+    use the shared tokens, so they run after them)."""
+    from conformance._lib.controls import hs256_control, jwks_control
+    from conformance._lib.jwts import load_jwks
+
+    profile, exported = flows.profile, []
+    runs: dict[str, Callable[[], Any]] = {}
+    if profile.get("jwt", "hs256_secret"):
+        runs["hs256"] = lambda: hs256_control(flows)
+    if profile.get("jwt", "jwks"):
+        runs["jwks"] = lambda: jwks_control(flows, load_jwks(profile, flows.http))
+    for name, run in runs.items():
+        try:
+            control = run()
+        except (ConformanceFailure, HttpProblem):
+            continue  # the workers find out again and report it
+        exported.append(
             {
-                "key": key,
-                "body": issued.body,
-                "exchange": {
-                    "method": ex.method,
-                    "url": ex.url,
-                    "request_headers": ex.request_headers,
-                    "request_body": base64.b64encode(ex.request_body).decode(),
-                    "status": ex.status,
-                    "headers": list(ex.headers.multi_items()),
-                    "body": base64.b64encode(ex.body).decode(),
-                    "elapsed_ms": ex.elapsed_ms,
-                },
+                "control": name,
+                "key": control.key,
+                "state": control.state,
+                "detail": control.detail,
+                "offline": control.offline,
             }
         )
-    return shared
+    return exported
 
 
 def import_shared(flows: TokenFlows, shared: list[dict[str, Any]]) -> None:
     """A worker takes the controller's shared tokens instead of asking the instance again."""
+    from conformance._lib.controls import KeyControl
+
     for entry in shared:
-        ex = entry["exchange"]
-        exchange = Exchange(
-            method=ex["method"],
-            url=ex["url"],
-            request_headers=dict(ex["request_headers"]),
-            request_body=base64.b64decode(ex["request_body"]),
-            status=ex["status"],
-            headers=httpx.Headers(ex["headers"]),
-            body=base64.b64decode(ex["body"]),
-            elapsed_ms=ex["elapsed_ms"],
-        )
+        if "control" in entry:
+            flows.controls[entry["control"]] = KeyControl(
+                entry["key"], entry["state"], entry["detail"], entry["offline"]
+            )
+            continue
+        exchange = _load(entry["exchange"])
+        if "error" in entry:
+            flows._errors[entry["error"]] = exchange
+            continue
         Http._register_tokens(exchange)
         flows._cache[entry["key"]] = Issued(exchange, dict(entry["body"]))
