@@ -399,6 +399,7 @@ TABLE: dict[str, Unit] = {
     ),
     "jwt.profile-keys.jwks": unit(
         fails("rotated-keys", "jwt.jwks is the instance's own key material", actual="its own"),
+        fails("asymmetric-ignored", "is verified against a token signed with the instance's private key"),
         fails("signing-key-unpublished", "baseline: the genuine token is accepted"),
     ),
     "bad-credentials.secret.variant-basic": unit(

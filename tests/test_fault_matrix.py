@@ -233,8 +233,8 @@ STALE_KEY_DEPENDENTS: dict[str, tuple[str, list[str]]] = {
     "hs256-secret-stale": (
         "jwt.hs256_secret",
         [
-            "resources.jwt.wrong-audience-or-issuer[aud]",
-            "resources.jwt.wrong-audience-or-issuer[iss]",
+            "resources.jwt.wrong-audience",
+            "resources.jwt.wrong-issuer",
             "jwt-attacks.expired[resigned-expired]",
             "jwt-attacks.expired[resigned-no-exp]",
             "jwt.signature.verifies[default]",

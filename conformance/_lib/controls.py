@@ -14,11 +14,13 @@ checks neither. So, once per run and per key, a control:
   wrong `kid` is the instance's fault, which `jwt.signature.verifies` reports); when it does not, the
   probe is asked whether it accepts that token.
 
-A control ends in one of three states: `verified` (the dependent checks run), `wrong` (the profile's
+A control ends in one of these states: `verified` (the dependent checks run), `wrong` (the profile's
 key is not the instance's: the dependent cases are *not verified*, naming the key, and the
-`jwt.profile-keys.*` check fails once, as a profile problem) or `no-baseline` (the instance's own
+`jwt.profile-keys.*` check fails once, as a profile problem), `no-baseline` (the instance's own
 resource refuses its own token: nothing forged can be judged against it, which is the instance's
-failure). The result is cached on the run's `TokenFlows`, so every check shares one control.
+failure) or `untestable` (asked for an RS512 token, the instance signed with something else: the
+key set cannot be tested, `jwt.header.alg` says why). The result is cached on the run's
+`TokenFlows` (and, under --workers, computed by the controller), so every check shares one.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["KeyControl", "expect_profile_key", "hs256_control", "jwks_control", "require_control"]
 
-VERIFIED, WRONG, NO_BASELINE = "verified", "wrong", "no-baseline"
+VERIFIED, WRONG, NO_BASELINE, UNTESTABLE = "verified", "wrong", "no-baseline", "untestable"
 # Which check reports a wrong key, by the profile key it names.
 REPORTED_BY = {
     "jwt.hs256_secret": "jwt.profile-keys.hs256-secret",
@@ -124,6 +126,11 @@ def jwks_control(tokens: TokenFlows, jwks: JwkSet | None) -> KeyControl:
     key, profile = "jwt.jwks", tokens.profile
     genuine = tokens.asymmetric_jwt().token
     alg = str(parse_jwt(genuine).header.get("alg"))
+    if not alg.startswith(("RS", "PS", "ES")):
+        # No asymmetric token to test the set with: jwt.header.alg reports that; what the set is
+        # worth stays open, and the attacks that use it still run (their baselines guard them).
+        detail = f"the token asked for with asymmetric_jwt is {alg}: no RS512 token to verify {key} with"
+        return _store(tokens, "jwks", KeyControl(key, UNTESTABLE, detail))
     algorithms = list(profile.data["jwt"]["algorithms"])
     ok, how = verify_signature(genuine, jwks, None, algorithms, ignore_kid=True)
     if ok:
@@ -166,6 +173,12 @@ def expect_profile_key(control: KeyControl) -> None:
     instance, and fails as that baseline."""
     if control.state == VERIFIED or (control.state == NO_BASELINE and control.offline):
         return
+    if control.state == UNTESTABLE:
+        raise ConformanceFailure(
+            f"{control.key} is verified against a token signed with the instance's private key",
+            "an RS512 token when asymmetric_jwt is sent",
+            control.detail,
+        )
     if control.state == WRONG:
         raise ConformanceFailure(
             f"{control.key} is the instance's own key material (the profile contract)",

@@ -95,6 +95,7 @@ FAULTS: tuple[Fault, ...] = (
         ),
         area="jwt",
         catches=["jwt.header.alg"],
+        collateral={"jwt.profile-keys.jwks": "the instance issues no RS512 token to verify jwt.jwks with"},
     ),
     Fault(
         name="signing-key-not-published",
