@@ -199,6 +199,8 @@ MUTATIONS: dict[str, str] = {
     "rotation-next-key-unpublished": "with rotation-phase-1: the next key is in no public set",
     "lms-missing-next-key": "with rotation-phase-1: the LMS's own set lacks the next key",
     "discovery-missing-next-key": "with rotation-phase-1: discovery's set lacks the next key",
+    # positive controls (profile key material)
+    "signing-key-unpublished": "JWTs are signed with keys neither the profile nor the LMS's /me trust",
 }
 
 NEXT_KID = "stub-lms-next"
@@ -376,7 +378,17 @@ class StubLms:
     def signing_secret(self) -> str:
         if self.has("weak-hs256-secret"):
             return "changeme"
-        return "rotated-" + JWT_SECRET if self.has("rotated-keys") else JWT_SECRET
+        rotated = self.has("rotated-keys") or self.has("signing-key-unpublished")
+        return "rotated-" + JWT_SECRET if rotated else JWT_SECRET
+
+    @property
+    def trusted_secret(self) -> str:
+        """The secret the LMS's resources verify HS256 tokens with (JWT_ISSUERS[0].SECRET_KEY)."""
+        return JWT_SECRET if self.has("signing-key-unpublished") else self.signing_secret
+
+    @property
+    def trusted_key(self) -> rsa.RSAPrivateKey:
+        return rsa_key("signing") if self.has("signing-key-unpublished") else self.signing_key
 
     @property
     def published_secret(self) -> str:
@@ -385,7 +397,8 @@ class StubLms:
 
     @property
     def signing_key(self) -> rsa.RSAPrivateKey:
-        return rsa_key("rotated") if self.has("rotated-keys") else rsa_key("signing")
+        rotated = self.has("rotated-keys") or self.has("signing-key-unpublished")
+        return rsa_key("rotated") if rotated else rsa_key("signing")
 
     def published_jwks(self) -> str:
         """The public JWK set the operator puts in the profile (the LMS itself serves none)."""
@@ -411,14 +424,14 @@ class StubLms:
         hmac_algs = {"HS256"} | ({"HS512"} if self.has("jwt-hs512") else set())
         if lms and self.has("hmac-with-public-key"):
             hmac_algs |= {"HS384", "HS512"}
-        keys = [self.signing_key.public_key()]
+        keys = [self.trusted_key.public_key()]
         if (lms and self.has("me-rejects-rs512")) or (not lms and self.has("discovery-hs256-only")):
             keys = []
         issuer = self.issuer if lms else ISSUER
         if not lms and self.has("discovery-wrong-issuer"):
             issuer = "https://lms.other.example.org/oauth2"
         audience = self.audience if lms else AUDIENCE
-        secret = self.signing_secret
+        secret = self.trusted_secret
         if not lms and self.has("discovery-other-secret"):
             secret = "discovery-own-" + secret
         if self._next_key_trusted(service):
@@ -559,8 +572,9 @@ class StubLms:
                 decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
             except ValueError:
                 raise self._invalid_client(None) from None
-            raw_id, _, raw_secret = decoded.partition(":")
-            client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
+            raw_id, colon, raw_secret = decoded.partition(":")
+            # No colon: an id without any secret (DOT's Basic parsing fails; nothing is compared).
+            client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret) if colon else None
         else:
             client_id, secret = params.get("client_id"), params.get("client_secret")
             from_body = True
@@ -696,7 +710,7 @@ class StubLms:
             lifetime = (
                 600 if self.has("lifetimes-changed") else 172800 if self.has("long-lived-jwt") else 3600
             )
-            if app.grant == "password":
+            if app.grant == "password" and "user_id" not in scopes:
                 scopes = [*scopes, "user_id"]  # the platform adds user_id for the password grant
             asymmetric = bool(params.get("asymmetric_jwt")) and not self.has("asymmetric-ignored")
             if (asymmetric or self.has("default-rs512")) and self.has("private-jwk-no-crt"):

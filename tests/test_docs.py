@@ -231,7 +231,8 @@ FAILURE_MODES = {
         ["Cache-Control: no-store"],
     ),
     "weak HS256 secret": (["jwt-attacks.weak-hmac-secret"], ["JWT_SECRET_KEY"]),
-    "private key published": (["jwt.jwks.well-formed[public-only]"], ["JWT_PRIVATE_SIGNING_JWK"]),
+    "private key published": (["jwt.jwks.public-only"], ["JWT_PRIVATE_SIGNING_JWK"]),
+    "stale profile key": (["jwt.profile-keys.hs256-secret", "jwt.profile-keys.jwks"], ["not verified"]),
 }
 
 

@@ -51,11 +51,26 @@ def _clean_variants() -> dict[str, tuple[dict[str, Any], str, bool]]:
     return variants
 
 
+def _selected_runs(session: pytest.Session) -> set[str] | None:
+    """The runs the selected tests of this module read (``-k``): None when some test reads them all."""
+    names: set[str] = set()
+    for item in session.items:
+        if item.module is None or item.module.__name__ != __name__ or "matrix" not in item.fixturenames:
+            continue
+        params = getattr(item, "callspec", None)
+        if params is None:
+            return None
+        value = params.params.get("fault", params.params.get("name"))
+        names.add(value.name if isinstance(value, Fault) else str(value))
+    return names
+
+
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, FaultRun]:
     base = tmp_path_factory.mktemp("fault-matrix")
     wanted = _runs_wanted(request.session.items)
     started = time.monotonic()
+    wanted = _selected_runs(request.session)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         futures = {
             name: pool.submit(run_suite, [], workdir=base / name, overlay=overlay, rate_limit=rate, tls=tls)
@@ -238,3 +253,44 @@ def test_mutation_score_refuses_unknown_faults() -> None:
     result = run_cli(["reference", "mutation-score", "--fault", "no-such-fault"])
     assert result.code == 2
     assert "unknown fault 'no-such-fault'" in result.err
+
+
+# Positive controls ---------------------------------------------------------------------------------
+
+# A profile key that is not the instance's: the checks that forge or re-sign with it are "not
+# verified" (naming the key), never passed, while the resource bug beside it would have let a
+# token made with the right key through.
+STALE_KEY_DEPENDENTS: dict[str, tuple[str, list[str]]] = {
+    "hs256-secret-stale": (
+        "jwt.hs256_secret",
+        [
+            "resources.jwt.wrong-audience",
+            "resources.jwt.wrong-issuer",
+            "jwt-attacks.expired[resigned-expired]",
+            "jwt-attacks.expired[resigned-no-exp]",
+            "jwt.signature.verifies[default]",
+            "jwt.signature.verifies[password]",
+            "jwt.signature.verifies[refresh]",
+        ],
+    ),
+    "jwks-stale": (
+        "jwt.jwks",
+        [
+            "jwt-attacks.key-confusion[hs256-public-pem]",
+            "jwt-attacks.key-confusion[hs512-public-pem]",
+            "jwt-attacks.key-confusion[hs256-public-jwk]",
+            "jwt.signature.verifies[asymmetric]",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", list(STALE_KEY_DEPENDENTS))
+def test_stale_profile_keys_leave_dependents_not_verified(matrix: dict[str, FaultRun], fault: str) -> None:
+    run = matrix[fault]
+    assert run.problem is None, run.problem
+    key, cases = STALE_KEY_DEPENDENTS[fault]
+    for case in cases:
+        assert run.outcomes[case].startswith(f"skipped: not-verified ({key})"), _cases(run, [case])
+    check = f"jwt.profile-keys.{'hs256-secret' if key == 'jwt.hs256_secret' else 'jwks'}"
+    assert f"{key} does not verify the instance's" in run.outcomes[check], _cases(run, [check])

@@ -25,6 +25,9 @@ SCENARIOS = {
     "tls-failing": ([*FAILING, "no-hsts", "tls-legacy-accepted"], []),
     # Mid-rotation: the profile's jwt.rotation_key (a private JWK) signs control tokens that fail.
     "rotation": ([*FAILING, "discovery-missing-next-key", "discovery-aud-not-verified"], []),
+    # Stale profile keys: control tokens re-signed with the profile's secret, wrong secrets through
+    # HTTP Basic, and the profile-key failures' messages.
+    "stale-keys": (["hs256-secret-stale", "jwks-stale", "secret-prefix", "expires-in-string"], []),
 }
 # Scenarios run against the reference behind its TLS front (`serve --tls`), whose private key joins
 # the secrets searched for.

@@ -34,6 +34,7 @@ OPENEDX_CLAUSES = (
     "openedx-logout",
     "edx-drf-cookies",
     "samesite-none-secure",
+    "profile-jwt",
 )
 # The page that states them. The project has no published home yet, so the link goes to the copy
 # beside the installed package (a checkout); a published one would replace this.

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import base64
+import secrets
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
 
 from conformance._lib.http import Exchange, Http, HttpProblem
 from conformance._lib.profile import Profile
+from conformance._lib.redact import REDACTOR
 from conformance._lib.verify import ConformanceFailure, expect_token
 
-__all__ = ["Issued", "TokenFlows", "export_shared", "import_shared"]
+__all__ = ["Issued", "TokenFlows", "basic_header", "export_shared", "import_shared"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class TokenFlows:
         self._cache: dict[str, Issued | ConformanceFailure] = {}
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
+        # The run's positive controls of profile key material (conformance._lib.controls).
+        self.controls: dict[str, Any] = {}
+        self._errors: dict[str, Exchange] = {}
 
     @property
     def client_id(self) -> str:
@@ -157,6 +163,35 @@ class TokenFlows:
             "the password grant with good credentials issues a token",
         )
 
+    def refresh_jwt(self) -> Issued:
+        """A JWT from the refresh_token grant, made with the shared password token's refresh token
+        (one more token request per run; that refresh token is then rotated away)."""
+
+        def fetch() -> Exchange:
+            refresh_token = self.password_jwt().refresh_token
+            if refresh_token is None:
+                raise ConformanceFailure(
+                    "the password grant returns a refresh_token", "refresh_token present", "none"
+                )
+            return self.refresh(refresh_token)
+
+        return self._cached("refresh", fetch, "the refresh_token grant issues a new token")
+
+    def shared_error(self, kind: str) -> Exchange:
+        """One refused token request per kind and run, for the checks that only read its headers or
+        body: "400" (an unknown grant_type) or "401" (a wrong secret in HTTP Basic)."""
+        with self._lock:
+            hit = self._errors.get(kind)
+            if hit is None:
+                if kind == "400":
+                    hit = self.request(grant_type="x_unknown_grant")
+                else:
+                    wrong = _wrong_secret(self.client_secret)
+                    REDACTOR.add_client(self.client_id, wrong)
+                    hit = self.request(secret=wrong)
+                self._errors[kind] = hit
+        return hit
+
     def refresh(self, refresh_token: str) -> Exchange:
         """The refresh_token grant, by the public password-grant client that obtained the token."""
         client_id = self.profile.data["password_grant"]["client_id"]
@@ -187,6 +222,21 @@ class TokenFlows:
         return self.http.request(method, self.revoke_path, data=form, auth=basic)
 
 
+def _wrong_secret(secret: str) -> str:
+    """A random secret that is not the client's (nothing derived from the real one)."""
+    wrong = secrets.token_urlsafe(24)
+    return wrong if wrong != secret else wrong + "x"
+
+
+def basic_header(client_id: str, secret: str | None) -> dict[str, str]:
+    """An Authorization: Basic header built as RFC 6749 2.3.1 says (form-urlencoded id and secret);
+    with `secret` None, the id alone and no colon (credentials without a secret)."""
+    pair = quote_plus(client_id) + ("" if secret is None else ":" + quote_plus(secret))
+    if secret:
+        REDACTOR.add_client(client_id, secret)
+    return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+
+
 def export_shared(flows: TokenFlows) -> list[dict[str, Any]]:
     """Fetch the shared tokens once (the --workers controller) and describe them for the workers.
     Only successes travel: a worker whose token is missing fetches it itself and reports why."""
@@ -195,6 +245,7 @@ def export_shared(flows: TokenFlows) -> list[dict[str, Any]]:
         wanted["bearer"] = flows.bearer
     if flows.profile.has_password_grant:
         wanted["password"] = flows.password_jwt
+        wanted["refresh"] = flows.refresh_jwt
 
     def attempt(fetch: Callable[[], Issued]) -> Issued | None:
         try:
@@ -205,43 +256,86 @@ def export_shared(flows: TokenFlows) -> list[dict[str, Any]]:
     # Concurrently: against a remote instance this costs one round trip, not four.
     with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
         results = dict(zip(wanted, pool.map(attempt, wanted.values()), strict=True))
-    shared = []
+    shared: list[dict[str, Any]] = _export_controls(flows)
     for key, issued in results.items():
-        if issued is None:
+        if issued is not None:
+            shared.append({"key": key, "body": issued.body, "exchange": _dump(issued.exchange)})
+    for kind in ("400", "401"):  # the refused responses the response-schema checks share
+        try:
+            shared.append({"error": kind, "exchange": _dump(flows.shared_error(kind))})
+        except HttpProblem:
             continue
-        ex = issued.exchange
-        shared.append(
+    return shared
+
+
+def _dump(ex: Exchange) -> dict[str, Any]:
+    return {
+        "method": ex.method,
+        "url": ex.url,
+        "request_headers": ex.request_headers,
+        "request_body": base64.b64encode(ex.request_body).decode(),
+        "status": ex.status,
+        "headers": list(ex.headers.multi_items()),
+        "body": base64.b64encode(ex.body).decode(),
+        "elapsed_ms": ex.elapsed_ms,
+    }
+
+
+def _load(ex: dict[str, Any]) -> Exchange:
+    return Exchange(
+        method=ex["method"],
+        url=ex["url"],
+        request_headers=dict(ex["request_headers"]),
+        request_body=base64.b64decode(ex["request_body"]),
+        status=ex["status"],
+        headers=httpx.Headers(ex["headers"]),
+        body=base64.b64decode(ex["body"]),
+        elapsed_ms=ex["elapsed_ms"],
+    )
+
+
+def _export_controls(flows: TokenFlows) -> list[dict[str, Any]]:
+    """The positive controls of the profile's key material, computed once for every worker (they
+    use the shared tokens, so they run after them)."""
+    from conformance._lib.controls import hs256_control, jwks_control
+    from conformance._lib.jwts import load_jwks
+
+    profile, exported = flows.profile, []
+    runs: dict[str, Callable[[], Any]] = {}
+    if profile.get("jwt", "hs256_secret"):
+        runs["hs256"] = lambda: hs256_control(flows)
+    if profile.get("jwt", "jwks"):
+        runs["jwks"] = lambda: jwks_control(flows, load_jwks(profile, flows.http))
+    for name, run in runs.items():
+        try:
+            control = run()
+        except (ConformanceFailure, HttpProblem):
+            continue  # the workers find out again and report it
+        exported.append(
             {
-                "key": key,
-                "body": issued.body,
-                "exchange": {
-                    "method": ex.method,
-                    "url": ex.url,
-                    "request_headers": ex.request_headers,
-                    "request_body": base64.b64encode(ex.request_body).decode(),
-                    "status": ex.status,
-                    "headers": list(ex.headers.multi_items()),
-                    "body": base64.b64encode(ex.body).decode(),
-                    "elapsed_ms": ex.elapsed_ms,
-                },
+                "control": name,
+                "key": control.key,
+                "state": control.state,
+                "detail": control.detail,
+                "offline": control.offline,
             }
         )
-    return shared
+    return exported
 
 
 def import_shared(flows: TokenFlows, shared: list[dict[str, Any]]) -> None:
     """A worker takes the controller's shared tokens instead of asking the instance again."""
+    from conformance._lib.controls import KeyControl
+
     for entry in shared:
-        ex = entry["exchange"]
-        exchange = Exchange(
-            method=ex["method"],
-            url=ex["url"],
-            request_headers=dict(ex["request_headers"]),
-            request_body=base64.b64decode(ex["request_body"]),
-            status=ex["status"],
-            headers=httpx.Headers(ex["headers"]),
-            body=base64.b64decode(ex["body"]),
-            elapsed_ms=ex["elapsed_ms"],
-        )
+        if "control" in entry:
+            flows.controls[entry["control"]] = KeyControl(
+                entry["key"], entry["state"], entry["detail"], entry["offline"]
+            )
+            continue
+        exchange = _load(entry["exchange"])
+        if "error" in entry:
+            flows._errors[entry["error"]] = exchange
+            continue
         Http._register_tokens(exchange)
         flows._cache[entry["key"]] = Issued(exchange, dict(entry["body"]))

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from conformance._lib.controls import hs256_control, jwks_control, require_control
 from conformance._lib.forge import forge_jwt, resign, vectors_for, weak_secrets
 from conformance._lib.jwts import parse_jwt, verify_signature
 from conformance._lib.registry import check, need, not_applicable
@@ -25,6 +26,9 @@ def _cases(fn):
 
 def _attack(http, profile, tokens, jwks, fake, vector) -> None:
     need(profile, *vector.get("requires", []))
+    if "jwks" in vector.get("requires", []):
+        # Forged with the profile's public key: only the instance's own key makes the attack real.
+        require_control(jwks_control(tokens, jwks))
     genuine = (tokens.asymmetric_jwt() if vector["base"] == "rs" else tokens.jwt()).token
     # The baseline: the genuine token is accepted, so a refusal below is about the forgery.
     expect_status(call(http, profile, genuine), 200, "baseline: the genuine token is accepted")
@@ -126,6 +130,7 @@ def test_expired(http, profile, tokens, case):
         time.sleep(max(0, parse_jwt(token).claims["exp"] - time.time()) + 2)
     else:
         need(profile, "hs256_secret")
+        require_control(hs256_control(tokens))  # the same secret re-signs a token that is accepted
         now = int(time.time())
         exp = now - 120 if case == "resigned-expired" else None
         token = resign(genuine, profile.get("jwt", "hs256_secret"), iat=now - 3720, exp=exp)

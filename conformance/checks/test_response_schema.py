@@ -28,12 +28,11 @@ def _issued(tokens, profile, kind):
 
 
 def _response(tokens, profile, kind, fake):
-    """A token-endpoint response of a kind: a success, a 400 or a 401 (wrong secret)."""
+    """A token-endpoint response of a kind: a success, a 400 or a 401 (wrong secret). Each is asked
+    for once per run and shared by the checks that read it (gentle on the rate limit)."""
     if kind == "success":
         return tokens.jwt().exchange
-    if kind == "400":
-        return tokens.request(grant_type=f"{fake.word()}_grant")
-    return tokens.request(secret=fake.password(length=24))
+    return tokens.shared_error(kind)
 
 
 @pytest.mark.parametrize("kind", ["jwt", "asymmetric", "bearer"])
@@ -53,16 +52,33 @@ def test_token_schema(tokens, profile, kind):
     )
 
 
-@pytest.mark.parametrize("kind", ["success", "400", "401"])
+# Success responses are RFC 6749 5.1's, errors 5.2's: one check each, so that a failure names
+# one clause set. The stock LMS sends the same headers on both (observed §2).
+@pytest.mark.parametrize("kind", ["success"])
 @check(
     "response-schema.content-type.json",
     "Token endpoint responses are application/json",
     level="MUST",
-    spec=["RFC6749-5.1", "RFC6749-5.2"],
+    spec=["RFC6749-5.1"],
     ref="RS-02",
 )
 def test_content_type(tokens, profile, fake, kind):
-    ex = _response(tokens, profile, kind, fake)
+    _expect_json_type(_response(tokens, profile, kind, fake))
+
+
+@pytest.mark.parametrize("kind", ["400", "401"])
+@check(
+    "response-schema.content-type.error-json",
+    "Token endpoint error responses are application/json",
+    level="MUST",
+    spec=["RFC6749-5.2"],
+    ref="RS-11",
+)
+def test_error_content_type(tokens, profile, fake, kind):
+    _expect_json_type(_response(tokens, profile, kind, fake))
+
+
+def _expect_json_type(ex):
     expect_header(
         ex,
         "Content-Type",
@@ -72,16 +88,7 @@ def test_content_type(tokens, profile, fake, kind):
     )
 
 
-@pytest.mark.parametrize("kind", ["success", "400", "401"])
-@check(
-    "response-schema.cache-control.no-store",
-    "Token endpoint responses carry Cache-Control: no-store",
-    level="MUST",
-    spec=["RFC6749-5.1", "oauth-3"],
-    ref="RS-03",
-)
-def test_no_store(tokens, profile, fake, kind):
-    ex = _response(tokens, profile, kind, fake)
+def _expect_no_store(ex):
     expect_header(
         ex,
         "Cache-Control",
@@ -91,7 +98,42 @@ def test_no_store(tokens, profile, fake, kind):
     )
 
 
-@pytest.mark.parametrize("kind", ["success", "400", "401"])
+def _expect_pragma(ex):
+    expect_header(
+        ex,
+        "Pragma",
+        "HTTP/1.0 caches are told not to cache",
+        predicate=lambda v: "no-cache" in v.lower(),
+        expected="no-cache",
+    )
+
+
+@pytest.mark.parametrize("kind", ["success"])
+@check(
+    "response-schema.cache-control.no-store",
+    "Token endpoint responses carry Cache-Control: no-store",
+    level="MUST",
+    spec=["RFC6749-5.1"],
+    ref="RS-03",
+)
+def test_no_store(tokens, profile, fake, kind):
+    _expect_no_store(_response(tokens, profile, kind, fake))
+
+
+@pytest.mark.parametrize("kind", ["400", "401"])
+@check(
+    "response-schema.cache-control.error-no-store",
+    "Token endpoint error responses carry Cache-Control: no-store",
+    level="MUST",
+    spec=["oauth-3", "observed-2"],
+    ref="RS-13",
+)
+def test_error_no_store(tokens, profile, fake, kind):
+    # RFC 6749 5.2 does not ask it of errors; Open edX (oauthlib) sends it on every response.
+    _expect_no_store(_response(tokens, profile, kind, fake))
+
+
+@pytest.mark.parametrize("kind", ["success"])
 @check(
     "response-schema.pragma.no-cache",
     "Token endpoint responses carry Pragma: no-cache",
@@ -100,14 +142,19 @@ def test_no_store(tokens, profile, fake, kind):
     ref="RS-04",
 )
 def test_pragma(tokens, profile, fake, kind):
-    ex = _response(tokens, profile, kind, fake)
-    expect_header(
-        ex,
-        "Pragma",
-        "HTTP/1.0 caches are told not to cache",
-        predicate=lambda v: "no-cache" in v.lower(),
-        expected="no-cache",
-    )
+    _expect_pragma(_response(tokens, profile, kind, fake))
+
+
+@pytest.mark.parametrize("kind", ["400", "401"])
+@check(
+    "response-schema.pragma.error-no-cache",
+    "Token endpoint error responses carry Pragma: no-cache",
+    level="SHOULD",
+    spec=["observed-2", "RFC9111-5.4"],
+    ref="RS-14",
+)
+def test_error_pragma(tokens, profile, fake, kind):
+    _expect_pragma(_response(tokens, profile, kind, fake))
 
 
 @pytest.mark.parametrize("kind", ["jwt", "bearer"])
@@ -190,35 +237,43 @@ def test_default_scope(tokens, profile):
     )
 
 
-@pytest.mark.parametrize("case", ["vschar-jwt", "vschar-bearer", "opaque-unique"])
+@pytest.mark.parametrize("case", ["vschar-jwt", "vschar-bearer"])
 @check(
     "response-schema.access-token.syntax",
-    "Access tokens are VSCHAR strings and opaque ones are unique",
+    "Access tokens are VSCHAR strings",
     level="MUST",
-    spec=["RFC6749-A.12", "RFC6749-10.10"],
+    spec=["RFC6749-A.12"],
     ref="RS-09",
     case_requires={"vschar-bearer": ["opaque_tokens"], "opaque-unique": ["opaque_tokens"]},
 )
 def test_access_token_syntax(tokens, profile, case):
-    if case == "vschar-jwt":
-        token = tokens.jwt().token
-    else:
-        token = _issued(tokens, profile, "bearer").token
+    token = tokens.jwt().token if case == "vschar-jwt" else _issued(tokens, profile, "bearer").token
     expect(
         bool(VSCHAR.match(token)),
         "access_token uses only VSCHAR (%x20-7E)",
         "printable ASCII only",
         "other characters",
     )
-    if case == "opaque-unique":
-        second = tokens.request(auth="body", token_type=None)
-        other = expect_json(second, "a second opaque token is issued")
-        expect(
-            other.get("access_token") != token,
-            "two opaque tokens differ (unguessable)",
-            "different tokens",
-            "the same token twice",
-        )
+
+
+@check(
+    "response-schema.access-token.unique",
+    "Two opaque access tokens differ",
+    level="MUST",
+    spec=["RFC6749-10.10"],
+    ref="RS-12",
+    requires=["opaque_tokens"],
+)
+def test_access_token_unique(tokens, profile):
+    token = _issued(tokens, profile, "bearer").token
+    second = tokens.request(auth="body", token_type=None)
+    other = expect_json(second, "a second opaque token is issued")
+    expect(
+        other.get("access_token") != token,
+        "two opaque tokens differ (unguessable)",
+        "different tokens",
+        "the same token twice",
+    )
 
 
 @pytest.mark.parametrize("case", ["invalid_client", "unsupported_grant_type", "invalid_scope"])
@@ -231,9 +286,9 @@ def test_access_token_syntax(tokens, profile, case):
 )
 def test_error_schema(tokens, fake, case):
     if case == "invalid_client":
-        ex = tokens.request(secret=fake.password(length=24))
+        ex = tokens.shared_error("401")
     elif case == "unsupported_grant_type":
-        ex = tokens.request(grant_type=fake.word() + "_grant")
+        ex = tokens.shared_error("400")
     else:
         ex = tokens.request(scope=fake.word() + ":nope")
     expect_status(ex, (400, 401), "the request is refused")

@@ -478,7 +478,8 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any], name: str
         "EDX_PUBLIC_CLIENT_ID": config.public_client_id,
         "EDX_TEST_USERNAME": config.test_username,
         "EDX_TEST_PASSWORD": config.test_password,
-        "EDX_JWT_SECRET": config.jwt_secret,
+        # hs256-secret-stale: the deployment rotated JWT_SECRET_KEY; the operator's copy is the old one.
+        "EDX_JWT_SECRET": _secret() if "hs256-secret-stale" in config.faults else config.jwt_secret,
         "EDX_SSO_CLIENT_SECRET": config.sso_client_secret,
     }
     write_private(state_dir / ENV_FILE, "".join(f"{name}={value}\n" for name, value in env.items()))

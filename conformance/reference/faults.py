@@ -140,6 +140,7 @@ FAULTS: tuple[Fault, ...] = (
         ),
         area="jwt",
         catches=["jwt.header.alg", "key-rotation.lms.signing-key"],
+        collateral={"jwt.profile-keys.jwks": "the instance issues no RS512 token to verify jwt.jwks with"},
     ),
     Fault(
         name="signing-key-not-published",
@@ -148,12 +149,12 @@ FAULTS: tuple[Fault, ...] = (
             "profile and the other services use (they still hold the old key)."
         ),
         area="jwt",
+        # The LMS accepts its own tokens: from outside, its public set and the profile's are stale.
         catches=[
-            "jwt.signature.verifies",
+            "jwt.profile-keys.jwks",
             "resources.services.accept-jwt",
             "services.genuine.accepted",
             "key-rotation.lms.signing-key",
-            "jwt-cookies.jwt.conformant",
             "jwt-cookies.services.accept-cookies",
         ],
         collateral={"services.forged.refused": _SERVICE_BASELINE},
@@ -198,6 +199,9 @@ FAULTS: tuple[Fault, ...] = (
             "jwt-attacks.key-confusion": _BASELINE,
             "jwt-attacks.header-keys": _BASELINE,
             "jwt-attacks.kid": _BASELINE,
+            "jwt-attacks.expired": _BASELINE,
+            "resources.jwt.wrong-audience": _BASELINE,
+            "resources.jwt.wrong-issuer": _BASELINE,
         },
     ),
     Fault(
@@ -256,13 +260,13 @@ FAULTS: tuple[Fault, ...] = (
             "the public set belongs."
         ),
         area="jwt",
-        catches=["jwt.jwks.well-formed", "key-rotation.jwks.keys"],
+        catches=["jwt.jwks.public-only", "key-rotation.jwks.keys"],
     ),
     Fault(
         name="rsa-1024-key",
         description="The RS512 signing key is a 1024-bit RSA key (made with an old openssl genrsa default).",
         area="jwt",
-        catches=["jwt.jwks.well-formed", "key-rotation.jwks.keys"],
+        catches=["jwt.jwks.rsa-2048", "key-rotation.jwks.keys"],
     ),
     Fault(
         name="jwks-duplicate-kid",
@@ -271,7 +275,7 @@ FAULTS: tuple[Fault, ...] = (
             "'openedx'."
         ),
         area="jwt",
-        catches=["jwt.jwks.well-formed", "key-rotation.jwks.keys"],
+        catches=["jwt.jwks.distinct-kids", "key-rotation.jwks.keys"],
     ),
     Fault(
         name="weak-hs256-secret",
@@ -287,13 +291,18 @@ FAULTS: tuple[Fault, ...] = (
         name="no-cache-headers",
         description="Token responses lack Cache-Control: no-store and Pragma: no-cache (a proxy drops them).",
         area="response-schema",
-        catches=["response-schema.cache-control.no-store", "response-schema.pragma.no-cache"],
+        catches=[
+            "response-schema.cache-control.no-store",
+            "response-schema.pragma.no-cache",
+            "response-schema.cache-control.error-no-store",
+            "response-schema.pragma.error-no-cache",
+        ],
     ),
     Fault(
         name="no-pragma",
         description="Token responses lack Pragma: no-cache only (a proxy strips HTTP/1.0 headers).",
         area="response-schema",
-        catches=["response-schema.pragma.no-cache"],
+        catches=["response-schema.pragma.no-cache", "response-schema.pragma.error-no-cache"],
     ),
     Fault(
         name="expires-in-string",
@@ -373,7 +382,7 @@ FAULTS: tuple[Fault, ...] = (
             "one (as the DOP provider once did): two requests get the same opaque token."
         ),
         area="response-schema",
-        catches=["response-schema.access-token.syntax"],
+        catches=["response-schema.access-token.unique"],
     ),
     # ---- token-endpoint: methods, parameters, grants, errors ---------------------------------------
     Fault(
@@ -389,13 +398,13 @@ FAULTS: tuple[Fault, ...] = (
             "token-endpoint.body.json-rejected",
             "token-endpoint.scope.unknown",
             "token-endpoint.grant-type.not-allowed-for-client",
-            "token-endpoint.password.grant",
+            "token-endpoint.password.bad-credentials",
             "token-endpoint.refresh.rotation",
             "bad-credentials.basic.wrong-secret",
             "bad-credentials.body.wrong-secret",
             "bad-credentials.client.unknown",
             "bad-credentials.secret.variant",
-            "bad-credentials.error.no-leak",
+            "bad-credentials.secret.variant-basic",
             "response-schema.error.schema",
             "revocation.refresh-token.revoked",
         ],
@@ -442,7 +451,7 @@ FAULTS: tuple[Fault, ...] = (
             "invalid_grant."
         ),
         area="token-endpoint",
-        catches=["token-endpoint.password.grant"],
+        catches=["token-endpoint.password.bad-credentials"],
     ),
     Fault(
         name="token-on-get",
@@ -558,7 +567,8 @@ FAULTS: tuple[Fault, ...] = (
                 "jwt-attacks.weak-hmac-secret",
                 "resources.jwt.accepted",
                 "resources.query-token.refused",
-                "resources.jwt.wrong-audience-or-issuer",
+                "resources.jwt.wrong-audience",
+                "resources.jwt.wrong-issuer",
                 "resources.scheme.mismatch",
                 "resources.services.accept-jwt",
                 "services.genuine.accepted",
@@ -567,6 +577,7 @@ FAULTS: tuple[Fault, ...] = (
                 "services.issuer.checked",
                 "services.expiry.checked",
                 "key-rotation.retired-key.lifetime",
+                "jwt.profile-keys.hs256-secret",
             )
         },
     ),
@@ -587,6 +598,7 @@ FAULTS: tuple[Fault, ...] = (
                 "response-schema.expires-in.value",
                 "response-schema.refresh-token.absent",
                 "response-schema.access-token.syntax",
+                "response-schema.access-token.unique",
                 "jwt.structure.compact-jws",
                 "jwt.header.alg",
                 "jwt.signature.verifies",
@@ -612,6 +624,10 @@ FAULTS: tuple[Fault, ...] = (
                 "key-rotation.lms.signing-key",
                 "key-rotation.lms.kid",
                 "key-rotation.retired-key.lifetime",
+                "jwt.claims.times",
+                "jwt.claims.openedx",
+                "jwt.claims.scope-dependent",
+                "jwt.profile-keys.jwks",
             )
         }
         | {"revocation.unknown-token": "the revocation request authenticates with body credentials too"}
@@ -628,19 +644,19 @@ FAULTS: tuple[Fault, ...] = (
             "the client (a truncating comparison bug)."
         ),
         area="bad-credentials",
-        catches=["bad-credentials.secret.variant"],
+        catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
     ),
     Fault(
         name="secret-case-insensitive",
         description="Client secrets are compared case-insensitively (a collation or .lower() bug).",
         area="bad-credentials",
-        catches=["bad-credentials.secret.variant"],
+        catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
     ),
     Fault(
         name="secret-whitespace-stripped",
         description="Submitted client secrets are stripped of surrounding whitespace before comparison.",
         area="bad-credentials",
-        catches=["bad-credentials.secret.variant"],
+        catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
     ),
     Fault(
         name="secret-empty-accepted",
@@ -649,7 +665,7 @@ FAULTS: tuple[Fault, ...] = (
             "written the wrong way round)."
         ),
         area="bad-credentials",
-        catches=["bad-credentials.secret.variant"],
+        catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
     ),
     Fault(
         name="secret-any-accepted",
@@ -659,7 +675,7 @@ FAULTS: tuple[Fault, ...] = (
             "bad-credentials.basic.wrong-secret",
             "bad-credentials.body.wrong-secret",
             "bad-credentials.secret.variant",
-            "bad-credentials.error.no-leak",
+            "bad-credentials.secret.variant-basic",
             "response-schema.error.schema",
         ],
     ),
@@ -730,6 +746,9 @@ FAULTS: tuple[Fault, ...] = (
             "jwt-attacks.tampered-payload": _BASELINE,
             "jwt-attacks.bad-signature": _BASELINE,
             "jwt-attacks.alg-none": _BASELINE,
+            "jwt-attacks.expired": _BASELINE,
+            "resources.jwt.wrong-audience": _BASELINE,
+            "resources.jwt.wrong-issuer": _BASELINE,
         },
     ),
     Fault(
@@ -739,7 +758,7 @@ FAULTS: tuple[Fault, ...] = (
             "the signature step too): tokens minted for another audience are accepted."
         ),
         area="resources",
-        catches=["resources.jwt.wrong-audience-or-issuer"],
+        catches=["resources.jwt.wrong-audience"],
     ),
     Fault(
         name="anonymous-allowed",
@@ -1043,6 +1062,76 @@ FAULTS: tuple[Fault, ...] = (
             )
         },
     ),
+    # ---- the profile's key material: positive controls -------------------------------------------
+    # Each pairs a stale key in the operator's hands with a resource bug that only tokens made with
+    # the right key could show: the dependent checks must be "not verified", never passed, and the
+    # profile problem reported once.
+    Fault(
+        name="hs256-secret-stale",
+        description=(
+            "JWT_SECRET_KEY was rotated across the deployment but the secret handed to the operator "
+            "(the profile's jwt.hs256_secret) is the old one; and the LMS API's JWT decoder checks "
+            "neither aud nor exp (JWT_VERIFY_AUDIENCE and JWT_VERIFY_EXPIRATION off)."
+        ),
+        area="jwt",
+        catches=["jwt.profile-keys.hs256-secret"],
+    ),
+    Fault(
+        name="jwks-stale",
+        description=(
+            "The RS512 signing key was rotated across the deployment but the JWK set handed to the "
+            "operator (the profile's jwt.jwks) holds the old key; and the LMS API verifies HS* tokens "
+            "with its public RSA key as the HMAC key (the key-confusion bug)."
+        ),
+        area="jwt",
+        catches=["jwt.profile-keys.jwks"],
+    ),
+    # ---- checks split so that each failure names one requirement ---------------------------------
+    Fault(
+        name="iss-not-verified",
+        description=(
+            "The LMS API's JWT decoder only logs an issuer that is not in JWT_ISSUERS: validly signed "
+            "tokens naming any issuer are accepted."
+        ),
+        area="resources",
+        catches=["resources.jwt.wrong-issuer"],
+    ),
+    Fault(
+        name="revoke-on-get",
+        description=(
+            "A wrapper around the revocation view answers GET with 200, like an empty successful "
+            "revocation, instead of 405."
+        ),
+        area="revocation",
+        catches=["revocation.method.post-only"],
+    ),
+    Fault(
+        name="jwks-single-key",
+        description=(
+            "The public key handed to the operator (the profile's jwt.jwks) is a single JWK, not a JWK "
+            'set ({"keys": [...]}) as JWT_PUBLIC_SIGNING_JWK_SET is.'
+        ),
+        area="jwt",
+        catches=["jwt.jwks.well-formed"],
+    ),
+    Fault(
+        name="isalnum-token-alphabet",
+        description=(
+            "A custom ACCESS_TOKEN_GENERATOR draws opaque tokens from the characters str.isalnum() "
+            "accepts over Latin-1: tokens carry characters such as 'é' that are not VSCHAR and that "
+            "no Authorization header can hold."
+        ),
+        area="response-schema",
+        catches=["response-schema.access-token.syntax", "response-schema.token.schema"],
+        collateral={
+            check_id: "it sends the opaque token in an Authorization header, which cannot hold it"
+            for check_id in (
+                "resources.bearer.accepted",
+                "resources.scheme.mismatch",
+                "revocation.opaque.revoked",
+            )
+        },
+    ),
     Fault(
         name="rotation-key-not-published",
         description=(
@@ -1244,6 +1333,41 @@ FAULTS: tuple[Fault, ...] = (
         ),
         area="jwt-cookies",
         catches=["jwt-cookies.logout.clears"],
+    ),
+    Fault(
+        name="error-content-type-text",
+        description=(
+            "A proxy rewrites the Content-Type of the token endpoint's 4xx answers to text/plain "
+            "(the JSON body is kept)."
+        ),
+        area="response-schema",
+        catches=["response-schema.content-type.error-json"],
+    ),
+    Fault(
+        name="refresh-token-dropped",
+        description=(
+            "A token-response hook drops refresh_token from every token response (meant to make "
+            "client-credentials tokens non-renewable, applied to the password grant as well)."
+        ),
+        area="token-endpoint",
+        catches=["token-endpoint.password.grant", "token-endpoint.refresh.rotation"],
+        collateral={
+            "revocation.refresh-token.revoked": "the password grant returns no refresh token to revoke",
+        }
+        | {
+            check_id: "its [refresh] case needs the password grant's refresh token, which is not returned"
+            for check_id in (
+                "jwt.structure.compact-jws",
+                "jwt.header.alg",
+                "jwt.signature.verifies",
+                "jwt.claims.iss",
+                "jwt.claims.aud",
+                "jwt.claims.times",
+                "jwt.claims.lifetime",
+                "jwt.claims.openedx",
+                "jwt.claims.scope-dependent",
+            )
+        },
     ),
 )
 

@@ -118,9 +118,15 @@ def key_material(faults: Iterable[str] = (), rotation_phase: int = 0) -> KeyMate
         old = generate_private_key()
         lms_jwks = {"keys": [public_jwk(key, "openedx-2025"), public_jwk(old)]}
         services_jwks = published = public_jwk_set(old)
+    if "jwks-stale" in active:
+        # Rotated across the deployment; the set handed to the operator is the old one.
+        published = public_jwk_set(generate_private_key())
     if "jwks-duplicate-kid" in active:
         # The rotation's new key went in under the old key's kid, everywhere.
         lms_jwks = services_jwks = published = {"keys": [public_jwk(generate_private_key()), public_jwk(key)]}
+    if "jwks-single-key" in active:
+        # Published only: the operator was handed the bare JWK, not a set ({"keys": [...]}).
+        published = public_jwk(key)
     if "jwks-private-members" in active:
         # Published only: a resource server given the private JWK could not verify with it at all.
         published = {"keys": [private_jwk(key)]}

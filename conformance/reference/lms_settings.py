@@ -72,6 +72,8 @@ OAUTH2_PROVIDER = {
 }
 if "signed-opaque-tokens" in FAULTS:
     OAUTH2_PROVIDER["ACCESS_TOKEN_GENERATOR"] = "conformance.reference.lms.validators.jwt_shaped_token"
+if "isalnum-token-alphabet" in FAULTS:
+    OAUTH2_PROVIDER["ACCESS_TOKEN_GENERATOR"] = "conformance.reference.lms.validators.isalnum_token"
 
 # DOT's models are swappable; migrations that point at them need the setting spelled out.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
@@ -95,8 +97,8 @@ JWT_AUDIENCE = "change-me" if "wrong-audience" in FAULTS else CONFIG.audience
 # Tutor signs HS256 with JWT_COMMON_SECRET_KEY and verifies with JWT_ISSUERS[0].SECRET_KEY.
 JWT_VERIFYING_SECRET = CONFIG.lms_secret_key if "lms-secret-divergence" in FAULTS else CONFIG.jwt_secret
 JWT_AUTH = {
-    "JWT_VERIFY_EXPIRATION": "accept-expired" not in FAULTS,
-    "JWT_VERIFY_AUDIENCE": "aud-not-verified" not in FAULTS,
+    "JWT_VERIFY_EXPIRATION": not {"accept-expired", "hs256-secret-stale"} & set(FAULTS),
+    "JWT_VERIFY_AUDIENCE": not {"aud-not-verified", "hs256-secret-stale"} & set(FAULTS),
     "JWT_PAYLOAD_GET_USERNAME_HANDLER": lambda payload: payload.get("username"),
     "JWT_LEEWAY": 1,
     "JWT_DECODE_HANDLER": "conformance.reference.lms.jwt.decode_handler",

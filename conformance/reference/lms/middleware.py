@@ -86,11 +86,19 @@ class TokenResponseFaultsMiddleware:
         self.invalid_client_400 = faults.is_active("invalid-client-400")
         self.error_as_200 = faults.is_active("error-as-200")
         self.invalid_grant_for_unsupported = faults.is_active("invalid-grant-for-unsupported")
+        self.error_text_plain = faults.is_active("error-content-type-text")
+        self.refresh_dropped = faults.is_active("refresh-token-dropped")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if request.path not in TOKEN_PATHS:
             return response
+        response = self._rewrite(response)
+        if self.error_text_plain and response.status_code >= 400:
+            response["Content-Type"] = "text/plain; charset=utf-8"  # the JSON body is kept
+        return response
+
+    def _rewrite(self, response: HttpResponse) -> HttpResponse:
         dropped = (
             ("Cache-Control", "Pragma") if self.no_cache_headers else ("Pragma",) if self.no_pragma else ()
         )
@@ -108,6 +116,8 @@ class TokenResponseFaultsMiddleware:
                 body["expires_in"] = str(body["expires_in"])
             if self.scope_as_list and isinstance(body.get("scope"), str):
                 body["scope"] = body["scope"].split()
+            if self.refresh_dropped:
+                body.pop("refresh_token", None)
         error = body.get("error")
         if error is not None:
             if self.invalid_grant_for_unsupported and error == "unsupported_grant_type":

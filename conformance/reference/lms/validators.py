@@ -69,6 +69,18 @@ def jwt_shaped_token(request: Any, refresh_token: bool = False) -> str:
     return f"{header}.{payload}.{_b64url(secrets.token_bytes(32))}"
 
 
+# The isalnum-token-alphabet fault's alphabet: "letters and digits" taken as str.isalnum() over
+# Latin-1, which also admits characters such as "é" that are not VSCHAR (RFC 6749 A.12).
+_ISALNUM = [c for c in map(chr, range(256)) if c.isalnum()]
+
+
+def isalnum_token(request: Any, refresh_token: bool = False) -> str:
+    """The ``isalnum-token-alphabet`` fault's ACCESS_TOKEN_GENERATOR (30 characters, one of them
+    always outside ASCII, so that every token shows the bug)."""
+    chars = [secrets.choice(_ISALNUM) for _ in range(29)]
+    return "".join(chars) + secrets.choice([c for c in _ISALNUM if ord(c) > 127])
+
+
 class EdxOAuth2Validator(OAuth2Validator):
     """Users may log in with username or email and need not be active; client-credentials tokens
     belong to the application's owner; scopes are limited by ApplicationAccess."""

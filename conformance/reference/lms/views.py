@@ -155,6 +155,8 @@ class RevokeTokenView(View):
     dot_view = staticmethod(dot_views.RevokeTokenView.as_view())
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "GET" and faults.is_active("revoke-on-get"):
+            return HttpResponse(status=200)  # a wrapper that answers GET like an empty revocation
         if request.method == "POST":
             if faults.is_active("revoke-missing-token-ok") and not request.POST.get("token"):
                 return HttpResponse(status=200)
