@@ -26,7 +26,7 @@ key set cannot be tested, `jwt.header.alg` says why). The result is cached on th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from conformance._lib.forge import resign
 from conformance._lib.jwts import JwkSet, parse_jwt, verify_signature
@@ -35,8 +35,21 @@ from conformance._lib.resources import call
 from conformance._lib.verify import ConformanceFailure
 
 if TYPE_CHECKING:
-    from conformance._lib.http import Exchange
-    from conformance._lib.tokens import TokenFlows
+    from conformance._lib.http import Exchange, Http
+    from conformance._lib.profile import Profile
+
+
+class TokenFlows(Protocol):
+    """What a control needs of the run's token flows (`conformance._lib.tokens.TokenFlows`, which
+    caches the controls and hands them to xdist workers; it imports this module, not the reverse)."""
+
+    http: Http
+    profile: Profile
+    controls: dict[str, Any]
+
+    def jwt(self) -> Any: ...
+
+    def asymmetric_jwt(self) -> Any: ...
 
 __all__ = ["KeyControl", "expect_profile_key", "hs256_control", "jwks_control", "require_control"]
 

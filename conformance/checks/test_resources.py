@@ -191,7 +191,7 @@ def test_services_accept(http, profile, tokens, service):
     "The JWT scheme name is matched case-insensitively at the resource probe",
     level="SHOULD",
     spec=["RFC9110-11.1", "observed-4"],
-    ref="RU-09",
+    ref="RU-10",
 )
 def test_jwt_scheme_case(http, profile, tokens):
     ex = call(http, profile, tokens.jwt().token, scheme="jwt")
