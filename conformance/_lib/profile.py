@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
+from conformance._lib.accounts import register_secrets as register_accounts_secrets
 from conformance._lib.http import echoed_forms
 from conformance._lib.redact import REDACTOR
 from conformance._lib.schemas import load_schema
@@ -201,6 +202,7 @@ def profile_from_data(
             REDACTOR.add(*echoed_forms(value))
     if "client" in data:
         REDACTOR.add_client(data["client"]["id"], data["client"]["secret"])
+    register_accounts_secrets(data)
     url = urlsplit(profile.base_url)
     if url.scheme == "http" and not profile.is_loopback:
         raise ProfileError(

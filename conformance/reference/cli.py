@@ -28,6 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from conformance.reference import accounts as reference_accounts
 from conformance.reference import faults as fault_table
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -275,6 +276,7 @@ def _serve(args: argparse.Namespace, state_dir: Path, stop: threading.Event, tem
         latency_ms=args.latency_ms,
         rate_limit=args.rate_limit,
         record_tokens=record_tokens,
+        accounts=reference_accounts.material(_secret),
     )
     config_path = state_dir / RUNTIME_FILE
     config.write(config_path)
@@ -384,6 +386,7 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any]) -> None:
         "EDX_TEST_USERNAME": config.test_username,
         "EDX_TEST_PASSWORD": config.test_password,
         "EDX_JWT_SECRET": config.jwt_secret,
+        **reference_accounts.env_entries(config.accounts),
     }
     write_private(state_dir / ENV_FILE, "".join(f"{name}={value}\n" for name, value in env.items()))
     (state_dir / PROFILE_FILE).write_text(
@@ -394,6 +397,7 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any]) -> None:
             jwks=JWKS_FILE,
             discovery_url=config.discovery_url,
         )
+        + reference_accounts.PROFILE_FRAGMENT
     )
 
 

@@ -35,6 +35,10 @@ MIDDLEWARE = [
     "conformance.reference.lms.middleware.TokenResponseFaultsMiddleware",
     "conformance.reference.lms.middleware.TokenRequestFaultsMiddleware",
 ]
+if "restricted-token-accepted" in FAULTS:
+    # A settings override that rebuilt MIDDLEWARE without edx-drf-extensions' middleware, which is
+    # what adds NotJwtRestrictedApplication to every view that accepts JWTs.
+    MIDDLEWARE.remove("edx_rest_framework_extensions.auth.jwt.middleware.EnsureJWTAuthSettingsMiddleware")
 
 # The platform authenticates inactive (unactivated) users too: they may get password-grant tokens.
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.AllowAllUsersModelBackend"]

@@ -40,6 +40,8 @@ class RuntimeConfig:
     # The JWK set the other services trust, when a key fault makes it differ from the LMS's own
     # JWT_PUBLIC_SIGNING_JWK_SET (None: the same set).
     services_jwks: str | None = None
+    # The accounts and applications a conformant LMS refuses (conformance.reference.accounts).
+    accounts: dict[str, str] | None = None
 
     @property
     def lms_url(self) -> str:
