@@ -193,6 +193,11 @@ MUTATIONS: dict[str, str] = {
     "restricted-not-marked": "a RestrictedApplication's JWT says is_restricted false",
     "restricted-accepted": "/me accepts a RestrictedApplication's JWT",
     "deleted-client-accepted": "a deleted application's credentials still get tokens",
+    # the web server in front
+    "iss-http-scheme": "JWTs carry (and the LMS trusts) iss http://lms.example.org/oauth2 behind TLS",
+    "api-authorization-dropped": "the proxy drops the Authorization header of /api/ requests",
+    "token-path-slash-redirect": "POST /oauth2/access_token/ is redirected (301) to the path without slash",
+    "token-path-redirected": "every POST to /oauth2/access_token is redirected (301) to .../access_token/",
 }
 
 
@@ -363,6 +368,8 @@ class StubLms:
 
     @property
     def issuer(self) -> str:
+        if self.has("iss-http-scheme"):
+            return ISSUER.replace("https://", "http://", 1)
         return "http://localhost:8000/oauth2" if self.has("wrong-issuer") else ISSUER
 
     @property
@@ -437,6 +444,12 @@ class StubLms:
 
     def _lms(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        redirect = (self.has("token-path-slash-redirect") and path == "/oauth2/access_token/") or (
+            self.has("token-path-redirected") and path == "/oauth2/access_token"
+        )
+        if redirect:
+            target = path.rstrip("/") if path.endswith("/") else path + "/"
+            return httpx.Response(301, headers={"Location": target, "Content-Length": "0"})
         if path.rstrip("/") == "/oauth2/access_token" or (
             self.has("gateway-path-served") and path.rstrip("/") == "/oauth2/v1/access_token"
         ):
@@ -829,6 +842,8 @@ class StubLms:
         """edx-drf-extensions' JwtAuthentication, then the platform's Bearer authentication."""
         lms = service == "lms"
         header = request.headers.get("authorization")
+        if lms and self.has("api-authorization-dropped"):
+            header = None  # stripped by the proxy in front of /api/
         if header is None and lms and self.has("accept-query-token"):
             query = dict(parse_qsl(request.url.query.decode()))
             if query.get("access_token"):

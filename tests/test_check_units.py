@@ -437,7 +437,23 @@ TABLE: dict[str, Unit] = {
         fails("grant-type-not-enforced", "a grant the application lost is refused"),
         profile=ACCOUNTS,
     ),
+    # the web server in front
+    "token-endpoint.path.no-redirect": unit(
+        fails("token-path-slash-redirect", "reaches the token endpoint", actual="trailing-slash rewrite"),
+    ),
 }
+
+# Diagnoses the failures of other checks carry (the symptom, the usual causes, the fix).
+DIAGNOSES = [
+    ("jwt.claims.iss", "default", "iss-http-scheme", "X-Forwarded-Proto: https"),
+    ("resources.jwt.accepted", "default", "api-authorization-dropped", "WSGIPassAuthorization On"),
+    (
+        "token-endpoint.client-credentials.basic-auth",
+        None,
+        "token-path-redirected",
+        "re-sends the POST as a GET",
+    ),
+]
 
 # Cases that skip by themselves (`need(...)`) when the profile or instance lacks something: the
 # reason must tell the operator what to add. (check id, case, stub mutations, profile changes, reason)
@@ -650,6 +666,7 @@ def test_every_mutation_is_used():
     used = {b.mutation for u in TABLE.values() for b in u.breaks}
     used |= {m for u in TABLE.values() for m in u.base + u.either}
     used |= {m for skip in SKIPS for m in skip[2]}
+    used |= {diagnosis[2] for diagnosis in DIAGNOSES}
     assert sorted(set(MUTATIONS) - used) == []
 
 
@@ -737,3 +754,10 @@ def test_stub_answers_like_a_stock_lms():
 def test_accounts_checks_without_their_entry_are_not_verified(check_id, removed, key):
     reason = requirement_met(check_id, {"accounts": removed})
     assert reason is not None and reason.startswith(f"not-verified ({key}): add ")
+
+
+@pytest.mark.parametrize(("check_id", "case", "mutation", "names"), DIAGNOSES)
+def test_failures_diagnose_the_front_server(run_check, check_id, case, mutation, names):
+    with pytest.raises(ConformanceFailure) as failure:
+        run_check(check_id, case, (mutation,))
+    assert names in failure.value.actual

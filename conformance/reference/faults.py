@@ -804,6 +804,44 @@ FAULTS: tuple[Fault, ...] = (
         area="accounts",
         catches=["accounts.changed-grant.no-token", "token-endpoint.grant-type.not-allowed-for-client"],
     ),
+    # ---- the web server in front of the LMS -------------------------------------------------------
+    Fault(
+        name="api-authorization-dropped",
+        description=(
+            "The front server drops the Authorization header of /api/ requests (Apache mod_wsgi without "
+            "WSGIPassAuthorization On, or a proxy cache rule): tokens are issued, and every API answers "
+            "'Authentication credentials were not provided.'"
+        ),
+        area="resources",
+        catches=["resources.jwt.accepted", "resources.bearer.accepted"],
+        collateral={
+            **{
+                check_id: _BASELINE
+                for check_id in (
+                    "jwt-attacks.tampered-payload",
+                    "jwt-attacks.bad-signature",
+                    "jwt-attacks.alg-none",
+                    "jwt-attacks.key-confusion",
+                    "jwt-attacks.header-keys",
+                    "jwt-attacks.kid",
+                )
+            },
+            "revocation.opaque.revoked": "its baseline (the token works before it is revoked) fails first",
+            "accounts.restricted-client.refused": (
+                "the restricted JWT never reaches the API: 401, not NotJwtRestrictedApplication's 403"
+            ),
+        },
+    ),
+    Fault(
+        name="token-path-slash-stripped",
+        description=(
+            "A 'strip trailing slashes' rewrite in the front server (nginx rewrite ^/(.*)/$ /$1 "
+            "permanent) answers POST /oauth2/access_token/ with a 301: clients configured with the "
+            "slash follow it as a GET and get no token."
+        ),
+        area="token-endpoint",
+        catches=["token-endpoint.path.no-redirect"],
+    ),
 )
 
 BY_NAME: dict[str, Fault] = {fault.name: fault for fault in FAULTS}
