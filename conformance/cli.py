@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import conformance
+from conformance import releases
 from conformance._lib.profile import Profile, ProfileError, load_profile
 from conformance._lib.redact import redact
 from conformance._lib.waivers import check_known, load_waivers, waivers_path
@@ -129,6 +130,8 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     code = int(pytest.main(pytest_args(profile_path, report_dir, args)))
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    if summary is not None:  # the profile's release, and the upgrade preflight (--target-release)
+        summary = releases.annotate_summary(summary_path, summary, profile, args.target_release)
     if code == pytest.ExitCode.INTERNAL_ERROR and (summary or {}).get("exit_code") != EXIT_UNREACHABLE:
         _err("internal error in the suite; see the output above")
         code = EXIT_FAILED
@@ -154,6 +157,8 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
             _err(f"note: no HTML report: {problem}")
     if summary is not None:
         print_summary(summary, report_dir, html=(report_dir / "html" / "index.html"))
+        for line in releases.console_lines(summary):
+            _out(line)
     return code
 
 
@@ -220,6 +225,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 loaded.append((path, profile))
             except ProfileError as exc:
                 raise UsageError(f"profile error: {exc}") from None
+        if args.target_release and args.target_release not in releases.names():
+            known = ", ".join(releases.names())
+            raise UsageError(f"--target-release {args.target_release!r} is not a known release ({known})")
         if args.dry_run:
             return dry_run(loaded, args)
         names = [profile.name for _, profile in loaded]
@@ -282,6 +290,8 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
             argv += ["--seed", str(args.seed)]
         if args.ca_bundle:
             argv += ["--ca-bundle", args.ca_bundle]
+        if args.target_release:
+            argv += ["--target-release", args.target_release]
         log = (report_dir / "console.log").open("w", encoding="utf-8")
         procs.append(
             (
@@ -408,6 +418,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-html", action="store_true", help="do not render the Allure HTML report")
     run.add_argument("--seed", type=int, help="seed for generated values (printed in the header)")
     run.add_argument("--ca-bundle", metavar="PEM", help="trust this private CA")
+    run.add_argument(
+        "--target-release",
+        metavar="NAME",
+        help="upgrade preflight: report what changes for the profile's clients on that Open edX release",
+    )
     run.set_defaults(func=cmd_run)
 
     cmp = sub.add_parser("compare", help="compare report dirs of earlier runs side by side")

@@ -33,6 +33,7 @@ from conformance._lib.spec import clause_url
 from conformance._lib.tokens import TokenFlows, export_shared, import_shared
 from conformance._lib.verify import ConformanceFailure
 from conformance._lib.waivers import Waiver, check_known, load_waivers, waivers_path
+from conformance.releases import adjusted
 from conformance.report import redact_tree, write_environment, write_summary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -184,6 +185,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         meta = _meta(item)
         if meta is None:
             continue
+        released = adjusted(meta, state.profile if state else None)  # the profile's release
+        if released is not meta:
+            item.add_marker(pytest.mark.oauth_check(released), append=False)
+            meta = released
         _label(item, meta, state.profile if state else None)
         reason = missing_requirement(state.profile, meta.requires) if state else "no --oauth-profile given"
         if reason:  # the labels above are marks too, so skipped checks are grouped in the report

@@ -22,6 +22,7 @@ from conformance._lib.accounts import register_secrets as register_accounts_secr
 from conformance._lib.http import echoed_forms
 from conformance._lib.redact import REDACTOR
 from conformance._lib.schemas import load_schema
+from conformance.releases import profile_defaults
 
 __all__ = ["Profile", "ProfileError", "is_loopback_url", "load_profile"]
 
@@ -192,6 +193,7 @@ def profile_from_data(
     _validate(data, schema, source, before_substitution=True)
     data = _substitute(data, "", env, source)
     _validate(data, schema, source)
+    warnings += profile_defaults(data, source)  # the release's expectations, before today's defaults
     _defaults(schema, data)
     _check_urls(data, source)
     profile = Profile(path=path, data=data, warnings=tuple(warnings))
