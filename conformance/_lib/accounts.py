@@ -28,6 +28,7 @@ __all__ = [
     "password_grant",
     "refresh_opaque",
     "register_secrets",
+    "secret_fields",
     "secret_values",
 ]
 
@@ -41,18 +42,23 @@ def entry(profile: Any, name: str) -> dict[str, str]:
     return dict(value) if isinstance(value, dict) else {}
 
 
-def secret_values(data: dict[str, Any]) -> list[str]:
-    """Every secret of the profile's `[accounts]` tables (passwords, client secrets, refresh tokens)."""
+def secret_fields(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key path, value) of every secret of the `[accounts]` tables (passwords, client secrets,
+    refresh tokens)."""
     section = data.get("accounts")
     if not isinstance(section, dict):
         return []
     return [
-        value
-        for table in section.values()
+        (f"accounts.{name}.{key}", value)
+        for name, table in section.items()
         if isinstance(table, dict)
         for key, value in table.items()
         if key in _SECRET_FIELDS and isinstance(value, str)
     ]
+
+
+def secret_values(data: dict[str, Any]) -> list[str]:
+    return [value for _, value in secret_fields(data)]
 
 
 def register_secrets(data: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import jsonschema
 
 from conformance._lib.accounts import register_secrets as register_accounts_secrets
+from conformance._lib.accounts import secret_fields as accounts_secret_fields
 from conformance._lib.http import echoed_forms
 from conformance._lib.redact import REDACTOR
 from conformance._lib.schemas import load_schema
@@ -187,6 +188,9 @@ def profile_from_data(
             warnings.append(
                 f"{source}: key '{section}.{key}' holds a literal secret; use ${{ENV_VAR}} instead"
             )
+    for where, value in accounts_secret_fields(data):
+        if value and not _VAR.fullmatch(value.strip()):
+            warnings.append(f"{source}: key '{where}' holds a literal secret; use ${{ENV_VAR}} instead")
     schema = load_schema("profile")
     # Validate the shape before substitution, so that a missing key is named as such; then again
     # after, so that substituted values are checked too.
