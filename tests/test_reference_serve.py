@@ -21,6 +21,7 @@ import pytest
 pytest.importorskip("django")
 pytest.importorskip("oauth2_provider")
 
+from conformance.reference import accounts as reference_accounts
 from conformance.reference import cli as reference_cli
 from conformance.reference.faults import FAULTS
 from conformance.reference.launcher import RunningReference, running_reference
@@ -32,8 +33,30 @@ ENV_NAMES = [
     "EDX_TEST_USERNAME",
     "EDX_TEST_PASSWORD",
     "EDX_JWT_SECRET",
+    # the [accounts] entries (conformance/reference/accounts.py)
+    "EDX_INACTIVE_USERNAME",
+    "EDX_INACTIVE_PASSWORD",
+    "EDX_DISABLED_USERNAME",
+    "EDX_DISABLED_PASSWORD",
+    "EDX_DISABLED_REFRESH_TOKEN",
+    "EDX_RESTRICTED_CLIENT_ID",
+    "EDX_RESTRICTED_CLIENT_SECRET",
+    "EDX_DELETED_CLIENT_ID",
+    "EDX_DELETED_CLIENT_SECRET",
+    "EDX_CHANGED_GRANT_CLIENT_ID",
+    "EDX_CHANGED_GRANT_CLIENT_SECRET",
 ]
-SECRETS = ["EDX_OAUTH_CLIENT_SECRET", "EDX_TEST_PASSWORD", "EDX_JWT_SECRET"]
+SECRETS = [
+    "EDX_OAUTH_CLIENT_SECRET",
+    "EDX_TEST_PASSWORD",
+    "EDX_JWT_SECRET",
+    "EDX_INACTIVE_PASSWORD",
+    "EDX_DISABLED_PASSWORD",
+    "EDX_DISABLED_REFRESH_TOKEN",
+    "EDX_RESTRICTED_CLIENT_SECRET",
+    "EDX_DELETED_CLIENT_SECRET",
+    "EDX_CHANGED_GRANT_CLIENT_SECRET",
+]
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
@@ -85,12 +108,15 @@ def refuses_connections(url: str, within: float = 5.0) -> bool:
 def test_profile_has_exactly_the_documented_shape(ref: RunningReference) -> None:
     lms_port = ref.url.rsplit(":", 1)[1]
     discovery_port = ref.discovery_url.rsplit(":", 1)[1]
-    expected = reference_cli.PROFILE_TEMPLATE.format(
-        lms_url=f"http://127.0.0.1:{lms_port}",
-        issuer=f"http://127.0.0.1:{lms_port}/oauth2",
-        audience="openedx",
-        jwks="jwks.json",
-        discovery_url=f"http://127.0.0.1:{discovery_port}",
+    expected = (
+        reference_cli.PROFILE_TEMPLATE.format(
+            lms_url=f"http://127.0.0.1:{lms_port}",
+            issuer=f"http://127.0.0.1:{lms_port}/oauth2",
+            audience="openedx",
+            jwks="jwks.json",
+            discovery_url=f"http://127.0.0.1:{discovery_port}",
+        )
+        + reference_accounts.PROFILE_FRAGMENT
     )
     text = ref.profile_path.read_text()
     assert text == expected
