@@ -810,7 +810,7 @@ FAULTS: tuple[Fault, ...] = (
         description=(
             "The front server drops the Authorization header of /api/ requests (Apache mod_wsgi without "
             "WSGIPassAuthorization On, or a proxy cache rule): tokens are issued, and every API answers "
-            "'Authentication credentials were not provided.'"
+            "that no credentials were provided."
         ),
         area="resources",
         catches=["resources.jwt.accepted", "resources.bearer.accepted"],
