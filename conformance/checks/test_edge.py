@@ -14,6 +14,7 @@ from conformance._lib.verify import expect
     level="SHOULD",
     spec=["RFC9110-15.4.2", "RFC6749-3.2", "oauth-1"],
     ref="ED-01",
+    requires=["token_path_default"],
 )
 def test_token_path_not_redirected(tokens, profile):
     # Open edX routes ^access_token/?$: clients written against either spelling work on a stock LMS.
