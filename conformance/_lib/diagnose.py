@@ -36,19 +36,19 @@ def redirect(ex: Exchange) -> str | None:
         effect = "a client that follows it re-sends the POST as a GET, without its form (RFC 9110 15.4)"
     else:
         effect = "clients that do not follow redirects (as most OAuth libraries) get no token"
-    if here.scheme == "http" and there.scheme == "https":
+    if (here.hostname or "").lower() != (there.hostname or "").lower():
+        fix = "the LMS answers on another host: use that host in base_url, or fix the proxy's redirect rule"
+    elif here.scheme == "http" and there.scheme == "https":
         fix = (
             "the LMS is served over https: use https in base_url (and in every client's LMS URL); keep "
             "the http -> https redirect for browsers only"
         )
-    elif here.netloc == there.netloc and here.path.rstrip("/") == there.path.rstrip("/"):
+    elif here.path.rstrip("/") == there.path.rstrip("/"):
         fix = (
             "a trailing-slash rewrite in the web server or proxy: Open edX serves the OAuth paths with "
             "and without the slash (^access_token/?$), so drop the rewrite for /oauth2/ (or set "
             f"token_path = {there.path!r} and configure clients the same)"
         )
-    elif here.netloc != there.netloc:
-        fix = "the LMS answers on another host: use that host in base_url, or fix the proxy's redirect rule"
     else:
         fix = "find the rule in the web server or proxy that redirects /oauth2/ and exempt the OAuth paths"
     return f"HTTP {ex.status} redirect to {target}: {effect}. Fix: {fix}"
