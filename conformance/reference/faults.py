@@ -15,7 +15,7 @@ Per fault the table says what the suite must make of it:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # Check ids that no fault of a loopback, plain-http reference instance can make fail, and why.
@@ -842,6 +842,50 @@ FAULTS: tuple[Fault, ...] = (
         area="token-endpoint",
         catches=["token-endpoint.path.no-redirect"],
     ),
+)
+
+# Collateral of earlier faults on the accounts and token-path checks (one block, for easy merging).
+_ERROR_AS_200 = "its refusal comes as HTTP 200 (the error body kept)"
+LATER_COLLATERAL: dict[str, dict[str, str]] = {
+    "error-as-200": {
+        check_id: _ERROR_AS_200
+        for check_id in (
+            "accounts.disabled-user.no-password-grant",
+            "accounts.deleted-client.no-token",
+            "accounts.changed-grant.no-token",
+            "token-endpoint.path.no-redirect",
+        )
+    },
+    "bad-password-invalid-client": {
+        "accounts.disabled-user.no-password-grant": "the disabled user's former password is refused as "
+        "invalid_client, not invalid_grant",
+    },
+    "invalid-client-400": {
+        "accounts.deleted-client.no-token": "the deleted application's credentials (sent with HTTP Basic) "
+        "are refused with 400, not 401",
+    },
+    "unsupported-for-unauthorized-client": {
+        "accounts.changed-grant.no-token": "the grant the application lost is refused as "
+        "unsupported_grant_type, not unauthorized_client",
+    },
+    "authorization-header-stripped": {
+        "accounts.restricted-client.refused": "the restricted application authenticates with HTTP Basic, "
+        "which never arrives",
+    },
+    "clock-ahead": {
+        "accounts.restricted-client.refused": "the restricted JWT's iat is in the future: the API refuses it "
+        "with 401 before its permission's 403",
+    },
+    "anonymous-allowed": {
+        "accounts.restricted-client.refused": "the API lets every request through, the restricted JWT too",
+    },
+    "scheme-agnostic-auth": {
+        "accounts.restricted-client.refused": "the convenience class authenticates the restricted JWT "
+        "outside edx-drf-extensions' JwtAuthentication, and the API lets it through",
+    },
+}
+FAULTS = tuple(
+    replace(fault, collateral=fault.collateral | LATER_COLLATERAL.get(fault.name, {})) for fault in FAULTS
 )
 
 BY_NAME: dict[str, Fault] = {fault.name: fault for fault in FAULTS}
