@@ -130,7 +130,8 @@ body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}
 table{{border-collapse:collapse}} th,td{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
 td.passed{{background:#dff5df}} td.failed{{background:#f9d6d5;font-weight:bold}}
 td.skipped{{background:#eee}} td.waived{{background:#fff2c6}} td.absent{{background:#fafafa}}
-tr.differs td:first-child{{border-left:4px solid #c0392b}} tr.release td:first-child{{border-left:4px solid #e0a800}} h2{{margin-top:1.5em}}
+tr.differs td:first-child{{border-left:4px solid #c0392b}} h2{{margin-top:1.5em}}
+tr.release td:first-child{{border-left:4px solid #e0a800}}
 </style></head><body>
 <h1>Open edX OAuth conformance: {html.escape(" vs ".join(names))}</h1>
 <ul id="counts">{counts}</ul>
