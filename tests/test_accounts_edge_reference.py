@@ -56,3 +56,16 @@ def test_later_collateral_names_known_faults_and_checks():
     assert set(LATER_COLLATERAL) <= set(BY_NAME)
     for name, collateral in LATER_COLLATERAL.items():
         assert set(collateral) <= set(BY_NAME[name].collateral), name
+
+
+def test_profile_overlays_keep_nested_accounts_tables():
+    import tomllib
+
+    from conformance.reference.accounts import PROFILE_FRAGMENT
+    from conformance.reference.mutation import _merge, to_toml
+
+    base = (
+        'name = "r"\nbase_url = "http://127.0.0.1:1"\n[client]\nid = "a"\nsecret = "b"\n' + PROFILE_FRAGMENT
+    )
+    data = _merge(tomllib.loads(base), {"options": {"throttle_probe": True}})
+    assert tomllib.loads(to_toml(data)) == data
