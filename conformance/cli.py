@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import conformance
+from conformance import releases
 from conformance._lib.outcomes import (
     EXIT_FAILED,
     EXIT_INCONCLUSIVE,
@@ -205,7 +206,12 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     code = int(pytest.main(pytest_args(profile_path, report_dir, args)))
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
-    if summary is not None and summary.get("exit_code") is not None:
+    if summary is not None:  # the profile's release, and the upgrade preflight (--target-release)
+        summary = releases.annotate_summary(summary_path, summary, profile, args.target_release)
+    if code == pytest.ExitCode.INTERNAL_ERROR and (summary or {}).get("exit_code") != EXIT_UNREACHABLE:
+        _err("internal error in the suite; see the output above")
+        code = EXIT_FAILED
+    elif summary is not None and summary.get("exit_code") is not None:
         code = int(summary["exit_code"])
     elif code == pytest.ExitCode.INTERRUPTED:
         code = EXIT_TERMINATED if TERMINATED.is_set() else EXIT_INTERRUPTED
@@ -230,6 +236,8 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
             _err("note: no HTML report: the run did not complete (summary.json says which checks ran)")
     if summary is not None:
         print_summary(summary, report_dir, html=html_dir / "index.html")
+        for line in releases.console_lines(summary):
+            _out(line)
     _record_metrics(args, profile, summary, code)
     return code
 
@@ -384,6 +392,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 loaded.append((path, profile))
             except ProfileError as exc:
                 raise UsageError(f"profile error: {exc}") from None
+        if args.target_release and args.target_release not in releases.names():
+            known = ", ".join(releases.names())
+            raise UsageError(f"--target-release {args.target_release!r} is not a known release ({known})")
         if args.dry_run:
             return dry_run(loaded, args)
         names = [profile.name for _, profile in loaded]
@@ -449,6 +460,8 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
         if args.metrics:  # one file per instance beside the given one: oauth.prom -> oauth.<name>.prom
             metrics = Path(args.metrics)
             argv += ["--metrics", str(metrics.with_name(f"{metrics.stem}.{profile.name}{metrics.suffix}"))]
+        if args.target_release:
+            argv += ["--target-release", args.target_release]
         log = (report_dir / "console.log").open("w", encoding="utf-8")
         procs.append(
             (
@@ -652,6 +665,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write OpenMetrics text here (node_exporter textfile collector, Pushgateway); "
         "several profiles: one FILE.<name> each",
+    )
+    run.add_argument(
+        "--target-release",
+        metavar="NAME",
+        help="upgrade preflight: report what changes for the profile's clients on that Open edX release",
     )
     run.set_defaults(func=cmd_run)
 

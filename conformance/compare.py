@@ -26,10 +26,16 @@ class Row:
     spec: list[str]
     outcomes: dict[str, str | None]
     messages: dict[str, str]
+    # Set when the instances' releases explain the difference (conformance/releases.py).
+    explained_by_release: str = ""
 
     @property
     def differs(self) -> bool:
         return len({o for o in self.outcomes.values()}) > 1
+
+    @property
+    def regression(self) -> bool:
+        return self.differs and not self.explained_by_release
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +45,7 @@ class Row:
             "level": self.level,
             "spec": self.spec,
             "differs": self.differs,
+            "explained_by_release": self.explained_by_release,
             "outcomes": self.outcomes,
             "messages": self.messages,
         }
@@ -58,6 +65,7 @@ class Comparison:
             {
                 "instances": self.instances,
                 "differences": len(self.differing),
+                "explained_by_release": sum(1 for r in self.differing if r.explained_by_release),
                 "checks": [r.as_dict() for r in self.rows],
             },
             indent=2,
@@ -75,7 +83,8 @@ class Comparison:
         ]
         for row in self.rows:
             cells = " | ".join(_md_cell(row.outcomes[n]) for n in names)
-            mark = " **(differs)**" if row.differs else ""
+            mark = " **(differs)**" if row.regression else ""
+            mark = f" (differs: release; {row.explained_by_release})" if row.explained_by_release else mark
             lines.append(f"| `{row.id}`{mark} | {row.level} | {cells} |")
         lines += ["", "| instance | passed | failed | skipped | waived |", "|---|---|---|---|---|"]
         for inst in self.instances:
@@ -98,9 +107,14 @@ class Comparison:
                 f"{SYMBOL[row.outcomes[n]]}</td>"
                 for n in names
             )
+            why = ""
+            if row.explained_by_release:
+                reason = html.escape(row.explained_by_release)
+                why = f"<br><small class=release>explained by release: {reason}</small>"
+            kind = "release" if row.explained_by_release else "differs" if row.differs else "same"
             body.append(
-                f'<tr class="{"differs" if row.differs else "same"}"><td><code>{html.escape(row.id)}'
-                f"</code><br><small>{html.escape(row.title)}</small></td><td>{row.level}</td>{cells}</tr>"
+                f'<tr class="{kind}"><td><code>{html.escape(row.id)}'
+                f"</code><br><small>{html.escape(row.title)}</small>{why}</td><td>{row.level}</td>{cells}</tr>"
             )
         counts = "".join(
             f"<li><b>{html.escape(i['profile'])}</b>: {i['counts']['passed']} passed, "
@@ -117,6 +131,7 @@ table{{border-collapse:collapse}} th,td{{border:1px solid #ccc;padding:4px 8px;t
 td.passed{{background:#dff5df}} td.failed{{background:#f9d6d5;font-weight:bold}}
 td.skipped{{background:#eee}} td.waived{{background:#fff2c6}} td.absent{{background:#fafafa}}
 tr.differs td:first-child{{border-left:4px solid #c0392b}} h2{{margin-top:1.5em}}
+tr.release td:first-child{{border-left:4px solid #e0a800}}
 </style></head><body>
 <h1>Open edX OAuth conformance: {html.escape(" vs ".join(names))}</h1>
 <ul id="counts">{counts}</ul>
@@ -172,9 +187,28 @@ def compare_dirs(dirs: list[Path]) -> Comparison:
     for row in rows.values():
         for summary in summaries:
             row.outcomes.setdefault(summary["profile"], None)
-    ordered = sorted(rows.values(), key=lambda r: (not r.differs, r.area, r.id))
+        if row.differs:
+            row.explained_by_release = _release_explains(row, summaries)
+    # Regressions first, then what a release explains, then the rest.
+    ordered = sorted(rows.values(), key=lambda r: (not r.regression, not r.differs, r.area, r.id))
     instances = [
-        {k: s.get(k) for k in ("profile", "base_url", "suite_version", "started_at", "counts")}
+        {k: s.get(k) for k in ("profile", "base_url", "suite_version", "started_at", "counts", "release")}
         for s in summaries
     ]
     return Comparison(instances, ordered)
+
+
+def _release_explains(row: Row, summaries: list[dict[str, Any]]) -> str:
+    """Why the release table expects this check to differ between two instances' releases ("" if it
+    does not): a release changed or retired the behaviour the check depends on."""
+    from conformance import releases
+
+    check_id = row.id.split("[", 1)[0]
+    for a in summaries:
+        for b in summaries:
+            if row.outcomes.get(a["profile"]) == row.outcomes.get(b["profile"]):
+                continue
+            reason = releases.explain(check_id, a.get("release"), b.get("release"))
+            if reason:
+                return reason
+    return ""

@@ -54,6 +54,7 @@ from conformance._lib.spec import clause_url
 from conformance._lib.tokens import TokenFlows, export_shared, import_shared
 from conformance._lib.verify import ConformanceFailure
 from conformance._lib.waivers import check_known, load_waivers, waivers_path
+from conformance.releases import adjusted
 from conformance.report import polish_allure, redact_tree, write_environment, write_summary
 
 # Plain-pytest use (--oauth-report-dir, no profile = usage error): registered with this plugin, so
@@ -207,7 +208,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     state = config.stash.get(STATE, None)
     selectors = config.getoption("--oauth-select") or []
     deselectors = config.getoption("--oauth-deselect") or []
-    checks = [(item, meta, _case_id(item, meta)) for item in items if (meta := _meta(item))]
+    checks: list[tuple[pytest.Item, CheckMeta, str]] = []
+    for item in items:
+        meta = _meta(item)
+        if meta is None:
+            continue
+        released = adjusted(meta, state.profile if state else None)  # the profile's release
+        if released is not meta:
+            item.add_marker(pytest.mark.oauth_check(released), append=False)
+            meta = released
+        checks.append((item, meta, _case_id(item, meta)))
     if selectors or deselectors:
         _select(config, items, checks, selectors, deselectors)
         kept = set(items)

@@ -201,6 +201,20 @@ MUTATIONS: dict[str, str] = {
     "discovery-missing-next-key": "with rotation-phase-1: discovery's set lacks the next key",
     # positive controls (profile key material)
     "signing-key-unpublished": "JWTs are signed with keys neither the profile nor the LMS's /me trust",
+    # accounts
+    "email-verified-always-true": "JWTs say email_verified true for unactivated users too",
+    "disabled-user-signs-in": "a user disabled by support still signs in with its former password",
+    "disabled-user-refreshes": "a disabled user's refreshed opaque token is honoured at /me",
+    "inactive-user-refused": "variant: unactivated users are refused the password grant",
+    "disabled-refresh-refused": "variant: the refresh grant refuses a disabled user's token",
+    "restricted-not-marked": "a RestrictedApplication's JWT says is_restricted false",
+    "restricted-accepted": "/me accepts a RestrictedApplication's JWT",
+    "deleted-client-accepted": "a deleted application's credentials still get tokens",
+    # the web server in front
+    "iss-http-scheme": "JWTs carry (and the LMS trusts) iss http://lms.example.org/oauth2 behind TLS",
+    "api-authorization-dropped": "the proxy drops the Authorization header of /api/ requests",
+    "token-path-slash-redirect": "POST /oauth2/access_token/ is redirected (301) to the path without slash",
+    "token-path-redirected": "every POST to /oauth2/access_token is redirected (301) to .../access_token/",
 }
 
 NEXT_KID = "stub-lms-next"
@@ -247,11 +261,25 @@ class App:
 
 OWNER = User("svc_worker", "svc_worker@example.org", "Owner-Passw0rd-9", 3, "Service Worker", is_staff=True)
 LEARNER = User("stub_learner", "learner@example.org", "Learner-Passw0rd-7", 7, "Stub Learner")
-USERS = {u.username: u for u in (OWNER, LEARNER)}
+# The [accounts] entries: an unactivated learner, a learner disabled by support (unusable password)
+# holding a refresh token from before, a RestrictedApplication, a deleted application's credentials
+# and an application moved to authorization code.
+INACTIVE = User(
+    "stub_unactivated", "unactivated@example.org", "Inactive-Passw0rd-3", 11, None, is_active=False
+)
+DISABLED = User("stub_disabled", "disabled@example.org", "Disabled-Passw0rd-5", 12, "Dee Sabled")
+DISABLED_REFRESH_TOKEN = "StubDisabledUsersRefreshToken01"
+RESTRICTED_CLIENT_ID, RESTRICTED_SECRET = "stub-restricted-client", "Rk2vX9mQ4tL7wS1pZ8cN3bH6yF0dJ5gA"
+DELETED_CLIENT_ID, DELETED_SECRET = "stub-deleted-client", "Dl4nP7qR2sT9vW1xY6zB3cF8gH0jK5mN"
+CHANGED_CLIENT_ID, CHANGED_SECRET = "stub-changed-client", "Ch5gR8aN1tE4dG7rA2nT9cL3iE6nT0sQ"
+USERS = {u.username: u for u in (OWNER, LEARNER, INACTIVE, DISABLED)}
 APPS = {
     CLIENT_ID: App(CLIENT_ID, CLIENT_SECRET, "client-credentials", OWNER.username),
     PUBLIC_CLIENT_ID: App(PUBLIC_CLIENT_ID, None, "password", LEARNER.username),
+    RESTRICTED_CLIENT_ID: App(RESTRICTED_CLIENT_ID, RESTRICTED_SECRET, "client-credentials", OWNER.username),
+    CHANGED_CLIENT_ID: App(CHANGED_CLIENT_ID, CHANGED_SECRET, "authorization-code", OWNER.username),
 }
+RESTRICTED_APPS = frozenset({RESTRICTED_CLIENT_ID})
 
 
 @dataclass
@@ -353,7 +381,9 @@ class StubLms:
             raise ValueError(f"unknown stub mutation(s): {unknown}")
         self.clock = StubClock()
         self.opaque: dict[str, Grant] = {}
-        self.refresh: dict[str, Grant] = {}
+        self.refresh: dict[str, Grant] = {
+            DISABLED_REFRESH_TOKEN: Grant(DISABLED.username, PUBLIC_CLIENT_ID, list(DEFAULT_SCOPES), 0)
+        }
         self.revoked_jwts: set[str] = set()
         self.token_hits: list[float] = []
         self.requests: list[httpx.Request] = []
@@ -368,6 +398,8 @@ class StubLms:
 
     @property
     def issuer(self) -> str:
+        if self.has("iss-http-scheme"):
+            return ISSUER.replace("https://", "http://", 1)
         return "http://localhost:8000/oauth2" if self.has("wrong-issuer") else ISSUER
 
     @property
@@ -466,6 +498,12 @@ class StubLms:
 
     def _lms(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        redirect = (self.has("token-path-slash-redirect") and path == "/oauth2/access_token/") or (
+            self.has("token-path-redirected") and path == "/oauth2/access_token"
+        )
+        if redirect:
+            target = path.rstrip("/") if path.endswith("/") else path + "/"
+            return httpx.Response(301, headers={"Location": target, "Content-Length": "0"})
         if path.rstrip("/") == "/oauth2/access_token" or (
             self.has("gateway-path-served") and path.rstrip("/") == "/oauth2/v1/access_token"
         ):
@@ -581,6 +619,8 @@ class StubLms:
             if self.has("no-body-auth"):
                 secret = None
         app = APPS.get(client_id or "")
+        if app is None and client_id == DELETED_CLIENT_ID and self.has("deleted-client-accepted"):
+            app = App(DELETED_CLIENT_ID, DELETED_SECRET, "client-credentials", OWNER.username)
         if app is None:
             raise self._invalid_client(secret, unknown=bool(client_id))
         if app.secret is None:
@@ -659,7 +699,12 @@ class StubLms:
             user = USERS.get(params["username"]) or next(
                 (u for u in USERS.values() if u.email == params["username"]), None
             )
-            if user is None or not (params["password"] == user.password or self.has("password-not-checked")):
+            usable = user is not DISABLED or self.has("disabled-user-signs-in")  # support's "disable"
+            if user is None or not (
+                (params["password"] == user.password and usable) or self.has("password-not-checked")
+            ):
+                raise self._oauth_error(400, "invalid_grant", "Invalid credentials given.")
+            if user is INACTIVE and self.has("inactive-user-refused"):
                 raise self._oauth_error(400, "invalid_grant", "Invalid credentials given.")
             if app.grant != "password" and not self.has("grant-type-not-enforced"):
                 raise self._oauth_error(400, "unauthorized_client")
@@ -671,6 +716,8 @@ class StubLms:
             raise self._oauth_error(400, "invalid_request", "Missing refresh token parameter.")
         record = self.refresh.get(old)
         if record is None or record.client_id != app.client_id:
+            raise self._oauth_error(400, "invalid_grant")
+        if record.username == DISABLED.username and self.has("disabled-refresh-refused"):
             raise self._oauth_error(400, "invalid_grant")
         reuse = self.has("refresh-not-rotated")
         if not (reuse or self.has("refresh-reusable")):
@@ -721,6 +768,9 @@ class StubLms:
             lifetime = 3600 if self.has("lifetimes-changed") else 36000
             token = self._opaque_token()
             self.opaque[token] = Grant(user.username, app.client_id, scopes, self.now() + lifetime)
+            if app.client_id in RESTRICTED_APPS:  # stored as expired at 1970-01-01
+                self.opaque[token].expires_at = 0
+                lifetime = -int(self.now())
             kind = "JWT" if self.has("token-type-swapped") else "Bearer"
         body: dict[str, Any] = {
             "access_token": token + ("\u00e9" if self.has("token-non-vschar") else ""),
@@ -759,8 +809,9 @@ class StubLms:
             "version": "1.2.0",
             "sub": user.sub,
             "filters": ["user:me"] if app.grant == "password" else [],
-            "is_restricted": self.has("restricted-claim"),
-            "email_verified": user.is_active,
+            "is_restricted": self.has("restricted-claim")
+            or (app.client_id in RESTRICTED_APPS and not self.has("restricted-not-marked")),
+            "email_verified": user.is_active or self.has("email-verified-always-true"),
         }
         if self.has("jwt-no-version"):
             del claims["version"]
@@ -791,7 +842,7 @@ class StubLms:
             header["kid"] = KID
         if self.has("jwt-header-jku"):
             header["jku"] = f"{LMS_URL}/oauth2/jwks.json"
-        if asymmetric:
+        if asymmetric or app.client_id in RESTRICTED_APPS:
             return sign({"alg": "RS512", **header}, claims, self.signing_key)
         alg = "HS512" if self.has("jwt-hs512") else "HS256"
         return sign({"alg": alg, **header}, claims, self.signing_secret.encode())
@@ -854,6 +905,8 @@ class StubLms:
         """edx-drf-extensions' JwtAuthentication, then the platform's Bearer authentication."""
         lms = service == "lms"
         header = request.headers.get("authorization")
+        if lms and self.has("api-authorization-dropped"):
+            header = None  # stripped by the proxy in front of /api/
         if header is None and lms and self.has("accept-query-token"):
             query = dict(parse_qsl(request.url.query.decode()))
             if query.get("access_token"):
@@ -893,6 +946,10 @@ class StubLms:
                 )
             token = parts[1]
             record = self.opaque.get(token)
+            if record and record.username == DISABLED.username and not self.has("disabled-user-refreshes"):
+                raise self._resource_error(
+                    401, {"error_code": "user_is_disabled", "developer_message": "User disabled by admin."}
+                )
             if record and record.expires_at > self.now() and not self.has("me-rejects-bearer"):
                 return record.username
             if self.has("bearer-accepts-jwt") and token.count(".") == 2:
@@ -959,7 +1016,7 @@ class StubLms:
                 raise invalid
         except ValueError:
             raise invalid from None
-        if claims.get("is_restricted") and lms:
+        if claims.get("is_restricted") and lms and not self.has("restricted-accepted"):
             raise self._resource_error(403, {"detail": "You do not have permission to perform this action."})
         username = claims.get("preferred_username")
         if not isinstance(username, str) or not username:

@@ -33,15 +33,24 @@ from conformance._lib.tokens import TokenFlows
 from conformance._lib.verify import ConformanceFailure
 from tests.stub_lms import (
     AUDIENCE,
+    CHANGED_CLIENT_ID,
+    CHANGED_SECRET,
     CLIENT_ID,
     CLIENT_SECRET,
+    DELETED_CLIENT_ID,
+    DELETED_SECRET,
+    DISABLED,
+    DISABLED_REFRESH_TOKEN,
     DISCOVERY_PROBE,
     DISCOVERY_URL,
+    INACTIVE,
     ISSUER,
     LEARNER,
     LMS_URL,
     MUTATIONS,
     PUBLIC_CLIENT_ID,
+    RESTRICTED_CLIENT_ID,
+    RESTRICTED_SECRET,
     StubLms,
     next_key_pem,
 )
@@ -99,6 +108,21 @@ def fails(
 ) -> Breaks:
     return Breaks(mutation, says, cases, profile or {}, actual)
 
+
+# The stub's [accounts] entries (literal values: the stub's own test accounts).
+ACCOUNTS: dict[str, Any] = {
+    "accounts": {
+        "inactive_user": {"username": INACTIVE.username, "password": INACTIVE.password},
+        "disabled_user": {
+            "username": DISABLED.username,
+            "password": DISABLED.password,
+            "refresh_token": DISABLED_REFRESH_TOKEN,
+        },
+        "restricted_client": {"id": RESTRICTED_CLIENT_ID, "secret": RESTRICTED_SECRET},
+        "deleted_client": {"id": DELETED_CLIENT_ID, "secret": DELETED_SECRET},
+        "changed_grant_client": {"id": CHANGED_CLIENT_ID, "secret": CHANGED_SECRET},
+    }
+}
 
 TABLE: dict[str, Unit] = {
     # token-endpoint
@@ -612,7 +636,51 @@ TABLE: dict[str, Unit] = {
     "revocation.method.post-only": unit(
         fails("revoke-any-method", "revocation is POST only"),
     ),
+    # accounts
+    "accounts.inactive-user.email-not-verified": unit(
+        fails("email-verified-always-true", "email_verified is the user's activation"),
+        profile=ACCOUNTS,
+        either=("inactive-user-refused",),
+    ),
+    "accounts.disabled-user.no-password-grant": unit(
+        fails("disabled-user-signs-in", "a disabled account (unusable password) cannot sign in"),
+        profile=ACCOUNTS,
+    ),
+    "accounts.disabled-user.no-refresh": unit(
+        fails("disabled-user-refreshes", "a token refreshed for a disabled user is refused at the resource"),
+        profile=ACCOUNTS,
+        either=("disabled-refresh-refused",),
+    ),
+    "accounts.restricted-client.refused": unit(
+        fails("restricted-not-marked", "the JWT of a RestrictedApplication says is_restricted"),
+        fails("restricted-accepted", "an API without a scope for restricted applications refuses"),
+        profile=ACCOUNTS,
+    ),
+    "accounts.deleted-client.no-token": unit(
+        fails("deleted-client-accepted", "an application that no longer exists cannot authenticate"),
+        profile=ACCOUNTS,
+    ),
+    "accounts.changed-grant.no-token": unit(
+        fails("grant-type-not-enforced", "a grant the application lost is refused"),
+        profile=ACCOUNTS,
+    ),
+    # the web server in front
+    "token-endpoint.path.no-redirect": unit(
+        fails("token-path-slash-redirect", "reaches the token endpoint", actual="trailing-slash rewrite"),
+    ),
 }
+
+# Diagnoses the failures of other checks carry (the symptom, the usual causes, the fix).
+DIAGNOSES = [
+    ("jwt.claims.iss", "default", "iss-http-scheme", "X-Forwarded-Proto: https"),
+    ("resources.jwt.accepted", "default", "api-authorization-dropped", "WSGIPassAuthorization On"),
+    (
+        "token-endpoint.client-credentials.basic-auth",
+        None,
+        "token-path-redirected",
+        "re-sends the POST as a GET",
+    ),
+]
 
 # Cases that skip by themselves (`need(...)`) when the profile or instance lacks something: the
 # reason must tell the operator what to add. (check id, case, stub mutations, profile changes, reason)
@@ -906,6 +974,7 @@ def test_every_mutation_is_used():
     used = {b.mutation for u in TABLE.values() for b in u.breaks}
     used |= {m for u in TABLE.values() for m in u.base + u.either}
     used |= {m for skip in SKIPS for m in skip[2]}
+    used |= {diagnosis[2] for diagnosis in DIAGNOSES}
     assert sorted(set(MUTATIONS) - used) == []
 
 
@@ -973,3 +1042,30 @@ def test_stub_answers_like_a_stock_lms():
         assert http.get("/.well-known/jwks.json").status == 404
     finally:
         http.close()
+
+
+@pytest.mark.parametrize(
+    ("check_id", "removed", "key"),
+    [
+        ("accounts.inactive-user.email-not-verified", {"inactive_user": None}, "accounts.inactive_user"),
+        ("accounts.disabled-user.no-password-grant", {"disabled_user": None}, "accounts.disabled_user"),
+        (
+            "accounts.disabled-user.no-refresh",
+            {"disabled_user": {"refresh_token": None}},
+            "accounts.disabled_user.refresh_token",
+        ),
+        ("accounts.restricted-client.refused", {"restricted_client": None}, "accounts.restricted_client"),
+        ("accounts.deleted-client.no-token", {"deleted_client": None}, "accounts.deleted_client"),
+        ("accounts.changed-grant.no-token", {"changed_grant_client": None}, "accounts.changed_grant_client"),
+    ],
+)
+def test_accounts_checks_without_their_entry_are_not_verified(check_id, removed, key):
+    reason = requirement_met(check_id, {"accounts": removed})
+    assert reason is not None and reason.startswith(f"not-verified ({key}): add ")
+
+
+@pytest.mark.parametrize(("check_id", "case", "mutation", "names"), DIAGNOSES)
+def test_failures_diagnose_the_front_server(run_check, check_id, case, mutation, names):
+    with pytest.raises(ConformanceFailure) as failure:
+        run_check(check_id, case, (mutation,))
+    assert names in failure.value.actual

@@ -14,7 +14,15 @@ import pytest
 from tests.conftest import run_cli
 
 # Faults chosen so that failing checks print responses that carry tokens and secrets.
-FAILING = ["expires-in-string", "accept-alg-none", "secret-prefix", "wrong-issuer"]
+FAILING = [
+    "expires-in-string",
+    "accept-alg-none",
+    "secret-prefix",
+    "wrong-issuer",
+    # accounts checks that fail with the refused users' and applications' tokens in their output
+    "disabled-by-is-active",
+    "deleted-client-still-authenticates",
+]
 # Sign-in faults whose failing checks print authorization codes, JWT cookies and session cookies.
 FAILING += ["authorize-state-dropped", "jwt-cookie-not-httponly", "login-refresh-jwt-cookie-auth"]
 # name -> (faults, extra run arguments); --workers: secrets cross processes and the controller redacts.
@@ -57,6 +65,16 @@ def secrets_of(env: dict[str, str], tokens_file: Path, state_dir: Path | None = 
         "JWT signing secret": env["EDX_JWT_SECRET"],
         "SSO client secret": env["EDX_SSO_CLIENT_SECRET"],
     }
+    # The [accounts] entries' passwords, client secrets and the disabled user's refresh token.
+    for name in (
+        "EDX_INACTIVE_PASSWORD",
+        "EDX_DISABLED_PASSWORD",
+        "EDX_DISABLED_REFRESH_TOKEN",
+        "EDX_RESTRICTED_CLIENT_SECRET",
+        "EDX_DELETED_CLIENT_SECRET",
+        "EDX_CHANGED_GRANT_CLIENT_SECRET",
+    ):
+        secrets[f"accounts: {name}"] = env[name]
     tokens = [t for t in tokens_file.read_text().splitlines() if t.strip()]
     for i, token in enumerate(tokens):
         secrets[f"issued token #{i}"] = token

@@ -21,6 +21,7 @@ import pytest
 pytest.importorskip("django")
 pytest.importorskip("oauth2_provider")
 
+from conformance.reference import accounts as reference_accounts
 from conformance.reference import cli as reference_cli
 from conformance.reference.faults import FAULTS
 from conformance.reference.launcher import RunningReference, running_reference
@@ -33,8 +34,31 @@ ENV_NAMES = [
     "EDX_TEST_PASSWORD",
     "EDX_JWT_SECRET",
     "EDX_SSO_CLIENT_SECRET",
+    # the [accounts] entries (conformance/reference/accounts.py)
+    "EDX_INACTIVE_USERNAME",
+    "EDX_INACTIVE_PASSWORD",
+    "EDX_DISABLED_USERNAME",
+    "EDX_DISABLED_PASSWORD",
+    "EDX_DISABLED_REFRESH_TOKEN",
+    "EDX_RESTRICTED_CLIENT_ID",
+    "EDX_RESTRICTED_CLIENT_SECRET",
+    "EDX_DELETED_CLIENT_ID",
+    "EDX_DELETED_CLIENT_SECRET",
+    "EDX_CHANGED_GRANT_CLIENT_ID",
+    "EDX_CHANGED_GRANT_CLIENT_SECRET",
 ]
-SECRETS = ["EDX_OAUTH_CLIENT_SECRET", "EDX_TEST_PASSWORD", "EDX_JWT_SECRET", "EDX_SSO_CLIENT_SECRET"]
+SECRETS = [
+    "EDX_OAUTH_CLIENT_SECRET",
+    "EDX_TEST_PASSWORD",
+    "EDX_JWT_SECRET",
+    "EDX_SSO_CLIENT_SECRET",
+    "EDX_INACTIVE_PASSWORD",
+    "EDX_DISABLED_PASSWORD",
+    "EDX_DISABLED_REFRESH_TOKEN",
+    "EDX_RESTRICTED_CLIENT_SECRET",
+    "EDX_DELETED_CLIENT_SECRET",
+    "EDX_CHANGED_GRANT_CLIENT_SECRET",
+]
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
@@ -86,17 +110,20 @@ def refuses_connections(url: str, within: float = 5.0) -> bool:
 def test_profile_has_exactly_the_documented_shape(ref: RunningReference) -> None:
     lms_port = ref.url.rsplit(":", 1)[1]
     discovery_port = ref.discovery_url.rsplit(":", 1)[1]
-    expected = reference_cli.PROFILE_TEMPLATE.format(
-        name="reference",
-        lms_url=f"http://127.0.0.1:{lms_port}",
-        issuer=f"http://127.0.0.1:{lms_port}/oauth2",
-        audience="openedx",
-        jwks="jwks.json",
-        discovery_url=f"http://127.0.0.1:{discovery_port}",
-        rotation_key="",  # only mid-rotation (--rotation-phase 1 to 3)
-        sso_client_id="discovery-sso",
-        sso_redirect_uri=f"http://127.0.0.1:{discovery_port}/complete/edx-oauth2/",
-        mfe_origin="http://127.0.0.1:1999",
+    expected = (
+        reference_cli.PROFILE_TEMPLATE.format(
+            name="reference",
+            lms_url=f"http://127.0.0.1:{lms_port}",
+            issuer=f"http://127.0.0.1:{lms_port}/oauth2",
+            audience="openedx",
+            jwks="jwks.json",
+            discovery_url=f"http://127.0.0.1:{discovery_port}",
+            rotation_key="",  # only mid-rotation (--rotation-phase 1 to 3)
+            sso_client_id="discovery-sso",
+            sso_redirect_uri=f"http://127.0.0.1:{discovery_port}/complete/edx-oauth2/",
+            mfe_origin="http://127.0.0.1:1999",
+        )
+        + reference_accounts.PROFILE_FRAGMENT
     )
     text = ref.profile_path.read_text()
     assert text == expected

@@ -18,8 +18,11 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
+from conformance._lib.accounts import register_secrets as register_accounts_secrets
+from conformance._lib.accounts import secret_fields as accounts_secret_fields
 from conformance._lib.redact import REDACTOR, echoed_forms
 from conformance._lib.schemas import load_schema
+from conformance.releases import profile_defaults
 
 __all__ = ["Profile", "ProfileError", "is_loopback_url", "load_profile"]
 
@@ -219,6 +222,9 @@ def profile_from_data(
                 f"{source}: key 'sso_clients[{index}].client_secret' holds a literal secret; "
                 "use ${ENV_VAR} instead"
             )
+    for where, value in accounts_secret_fields(data):
+        if value and not _VAR.fullmatch(value.strip()):
+            warnings.append(f"{source}: key '{where}' holds a literal secret; use ${{ENV_VAR}} instead")
     schema = load_schema("profile")
     # Validate the shape before substitution, so that a missing key is named as such; then again
     # after, so that substituted values are checked too.
@@ -226,6 +232,7 @@ def profile_from_data(
     raw = data
     data = _substitute(data, "", env, source)
     _validate(data, schema, source)
+    warnings += profile_defaults(data, source)  # the release's expectations, before today's defaults
     _defaults(schema, data)
     _check_urls(data, source)
     profile = Profile(path=path, data=data, warnings=tuple(warnings), placeholders=_placeholders(raw, data))
@@ -240,6 +247,7 @@ def profile_from_data(
         if client.get("client_secret"):
             REDACTOR.add(*echoed_forms(client["client_secret"]))
             REDACTOR.add_client(client["client_id"], client["client_secret"])
+    register_accounts_secrets(data)
     url = urlsplit(profile.base_url)
     if url.scheme == "http" and not profile.is_loopback:
         raise ProfileError(

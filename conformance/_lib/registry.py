@@ -52,6 +52,7 @@ AREAS = (
     "key-rotation",
     "authorization-code",
     "jwt-cookies",
+    "accounts",
 )
 # Why a case did not reach a verdict. Kept apart everywhere (console, summary.json, JUnit, Allure):
 #   not-applicable  the profile describes no such thing (no [[services]], a loopback http instance)
@@ -180,6 +181,45 @@ REQUIREMENTS: dict[str, Requirement] = {
         "base_url",
         "runs only when base_url is https (cookies are Secure only on https)",
         lambda p: p.is_https,
+    ),
+    # Test accounts and applications the LMS must refuse ([accounts] in the profile).
+    "inactive_user": Requirement(
+        "not-verified",
+        "accounts.inactive_user",
+        "add [accounts.inactive_user] (username, password of an unactivated test learner)",
+        lambda p: bool((p.get("accounts", "inactive_user") or {}).get("username")),
+    ),
+    "disabled_user": Requirement(
+        "not-verified",
+        "accounts.disabled_user",
+        "add [accounts.disabled_user] (a test learner disabled by support, with its former password)",
+        lambda p: bool((p.get("accounts", "disabled_user") or {}).get("username")),
+    ),
+    "disabled_refresh_token": Requirement(
+        "not-verified",
+        "accounts.disabled_user.refresh_token",
+        "add accounts.disabled_user.refresh_token (issued to [password_grant].client_id before the "
+        "user was disabled)",
+        lambda p: bool((p.get("accounts", "disabled_user") or {}).get("refresh_token")),
+    ),
+    "restricted_client": Requirement(
+        "not-verified",
+        "accounts.restricted_client",
+        "add [accounts.restricted_client] (id, secret of a client-credentials RestrictedApplication)",
+        lambda p: bool((p.get("accounts", "restricted_client") or {}).get("id")),
+    ),
+    "deleted_client": Requirement(
+        "not-verified",
+        "accounts.deleted_client",
+        "add [accounts.deleted_client] (id, secret of an application that was deleted)",
+        lambda p: bool((p.get("accounts", "deleted_client") or {}).get("id")),
+    ),
+    "changed_grant_client": Requirement(
+        "not-verified",
+        "accounts.changed_grant_client",
+        "add [accounts.changed_grant_client] (id, secret of an application whose grant type changed "
+        "from client credentials)",
+        lambda p: bool((p.get("accounts", "changed_grant_client") or {}).get("id")),
     ),
 }
 

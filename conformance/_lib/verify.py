@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
+from conformance._lib.diagnose import explain
 from conformance._lib.http import Exchange
 from conformance._lib.redact import REDACTOR
 from conformance._lib.schemas import schema_errors
@@ -67,11 +68,17 @@ def expect_equal(actual: Any, expected: Any, requirement: str) -> None:
 
 def expect_status(ex: Exchange, expected: int | Collection[int], requirement: str) -> None:
     allowed = {expected} if isinstance(expected, int) else set(expected)
+
+    def actual() -> str:
+        # What the web server in front did, when the symptom says so (a redirect, a dropped header).
+        hint = explain(ex)
+        return f"HTTP {ex.status}: {_body_summary(ex)}" + (f"; {hint}" if hint else "")
+
     expect(
         ex.status in allowed,
         requirement,
         f"HTTP {' or '.join(map(str, sorted(allowed)))} from {ex.method} {ex.path}",
-        lambda: f"HTTP {ex.status}: {_body_summary(ex)}",
+        actual,
     )
 
 

@@ -15,6 +15,7 @@ import allure
 import pytest
 
 from conformance._lib.controls import hs256_control, jwks_control
+from conformance._lib.diagnose import issuer_scheme
 from conformance._lib.jwts import ParsedJwt, b64decode, parse_jwt, verify_signature
 from conformance._lib.registry import check, need, not_verified
 from conformance._lib.verify import expect, expect_equal, expect_schema
@@ -124,10 +125,12 @@ def test_signature(tokens, profile, jwks, kind):
 )
 def test_issuer(tokens, profile, kind):
     parsed, _ = _jwt(tokens, kind)
-    expect_equal(
-        parsed.claims.get("iss"),
-        profile.issuer,
+    iss = parsed.claims.get("iss")
+    expect(
+        iss == profile.issuer,
         "iss is the issuer every resource server trusts (scheme, host and /oauth2)",
+        repr(profile.issuer),
+        lambda: "; ".join(filter(None, [repr(iss), issuer_scheme(iss, profile.base_url)])),
     )
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from conformance.reference import accounts as reference_accounts
 from conformance.reference import faults as fault_table
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -342,6 +343,7 @@ def _serve_locked(
         private_jwk_path=str(jwk_path),
         rotation_phase=material.rotation_phase,
         sso_client_secret=_secret(),
+        accounts=reference_accounts.material(_secret),
     )
     config_path = state_dir / RUNTIME_FILE
     config.write(config_path)
@@ -481,6 +483,7 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any], name: str
         # hs256-secret-stale: the deployment rotated JWT_SECRET_KEY; the operator's copy is the old one.
         "EDX_JWT_SECRET": _secret() if "hs256-secret-stale" in config.faults else config.jwt_secret,
         "EDX_SSO_CLIENT_SECRET": config.sso_client_secret,
+        **reference_accounts.env_entries(config.accounts),
     }
     write_private(state_dir / ENV_FILE, "".join(f"{name}={value}\n" for name, value in env.items()))
     profile = PROFILE_TEMPLATE.format(
@@ -503,6 +506,8 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any], name: str
 
         profile = profile.replace("\n[client]\n", "\n" + TLS_TOP.format(ca=CA_FILE) + "[client]\n", 1)
         profile += TLS_OPTIONS.format(http_port=config.http_port)
+    # The accounts the LMS must refuse: tables of their own, after everything else.
+    profile += reference_accounts.PROFILE_FRAGMENT
     (state_dir / PROFILE_FILE).write_text(profile)
 
 

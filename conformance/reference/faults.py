@@ -15,7 +15,7 @@ Per fault the table says what the suite must make of it:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # Check ids that no fault of the reference instance can make fail, and why.
@@ -1369,6 +1369,146 @@ FAULTS: tuple[Fault, ...] = (
             )
         },
     ),
+    # ---- accounts: users and applications the LMS must refuse -------------------------------------
+    Fault(
+        name="email-verified-always-true",
+        description=(
+            "The JWT builder fills email_verified from 'has an email address' instead of the user's "
+            "activation (is_active): an unactivated learner's token claims a verified address."
+        ),
+        area="accounts",
+        catches=["accounts.inactive-user.email-not-verified"],
+    ),
+    Fault(
+        name="disabled-by-is-active",
+        description=(
+            "A learner is 'disabled' in Django admin by unticking Active instead of with the support "
+            "tool (which makes the password unusable): the platform signs inactive users in, and their "
+            "Bearer tokens work on the account APIs."
+        ),
+        area="accounts",
+        catches=["accounts.disabled-user.no-password-grant", "accounts.disabled-user.no-refresh"],
+    ),
+    Fault(
+        name="disabled-user-still-refreshing",
+        description=(
+            "The LMS's Bearer authentication lacks the check for users disabled by support (unusable "
+            "password): a disabled user's refresh token still yields a token the APIs honour."
+        ),
+        area="accounts",
+        catches=["accounts.disabled-user.no-refresh"],
+    ),
+    Fault(
+        name="restricted-token-accepted",
+        description=(
+            "A settings override rebuilt MIDDLEWARE without edx-drf-extensions' "
+            "EnsureJWTAuthSettingsMiddleware, so views no longer get NotJwtRestrictedApplication: a "
+            "RestrictedApplication's JWT is accepted where it has no scope."
+        ),
+        area="accounts",
+        catches=["accounts.restricted-client.refused"],
+    ),
+    Fault(
+        name="deleted-client-still-authenticates",
+        description=(
+            "Client ids DOT does not know fall back to a legacy client table (DOP's, kept after the "
+            "migration to DOT) that still lists a deleted application: its credentials get tokens."
+        ),
+        area="accounts",
+        catches=["accounts.deleted-client.no-token"],
+    ),
+    Fault(
+        name="grant-type-not-enforced",
+        description=(
+            "A custom OAuth validator lets 'trusted' applications use any grant: an application moved to "
+            "authorization code still gets client-credentials tokens, and a client-credentials client "
+            "may use the password grant."
+        ),
+        area="accounts",
+        catches=["accounts.changed-grant.no-token", "token-endpoint.grant-type.not-allowed-for-client"],
+    ),
+    # ---- the web server in front of the LMS -------------------------------------------------------
+    Fault(
+        name="api-authorization-dropped",
+        description=(
+            "The front server drops the Authorization header of /api/ requests (Apache mod_wsgi without "
+            "WSGIPassAuthorization On, or a proxy cache rule): tokens are issued, and every API answers "
+            "that no credentials were provided."
+        ),
+        area="resources",
+        catches=["resources.jwt.accepted", "resources.bearer.accepted"],
+        collateral={
+            **{
+                check_id: _BASELINE
+                for check_id in (
+                    "jwt-attacks.tampered-payload",
+                    "jwt-attacks.bad-signature",
+                    "jwt-attacks.alg-none",
+                    "jwt-attacks.key-confusion",
+                    "jwt-attacks.header-keys",
+                    "jwt-attacks.kid",
+                )
+            },
+            "revocation.opaque.revoked": "its baseline (the token works before it is revoked) fails first",
+            "accounts.restricted-client.refused": (
+                "the restricted JWT never reaches the API: 401, not NotJwtRestrictedApplication's 403"
+            ),
+        },
+    ),
+    Fault(
+        name="token-path-slash-stripped",
+        description=(
+            "A 'strip trailing slashes' rewrite in the front server (nginx rewrite ^/(.*)/$ /$1 "
+            "permanent) answers POST /oauth2/access_token/ with a 301: clients configured with the "
+            "slash follow it as a GET and get no token."
+        ),
+        area="token-endpoint",
+        catches=["token-endpoint.path.no-redirect"],
+    ),
+)
+
+# Collateral of earlier faults on the accounts and token-path checks (one block, for easy merging).
+_ERROR_AS_200 = "its refusal comes as HTTP 200 (the error body kept)"
+LATER_COLLATERAL: dict[str, dict[str, str]] = {
+    "error-as-200": {
+        check_id: _ERROR_AS_200
+        for check_id in (
+            "accounts.disabled-user.no-password-grant",
+            "accounts.deleted-client.no-token",
+            "accounts.changed-grant.no-token",
+            "token-endpoint.path.no-redirect",
+        )
+    },
+    "bad-password-invalid-client": {
+        "accounts.disabled-user.no-password-grant": "the disabled user's former password is refused as "
+        "invalid_client, not invalid_grant",
+    },
+    "invalid-client-400": {
+        "accounts.deleted-client.no-token": "the deleted application's credentials (sent with HTTP Basic) "
+        "are refused with 400, not 401",
+    },
+    "unsupported-for-unauthorized-client": {
+        "accounts.changed-grant.no-token": "the grant the application lost is refused as "
+        "unsupported_grant_type, not unauthorized_client",
+    },
+    "authorization-header-stripped": {
+        "accounts.restricted-client.refused": "the restricted application authenticates with HTTP Basic, "
+        "which never arrives",
+    },
+    "clock-ahead": {
+        "accounts.restricted-client.refused": "the restricted JWT's iat is in the future: the API refuses it "
+        "with 401 before its permission's 403",
+    },
+    "anonymous-allowed": {
+        "accounts.restricted-client.refused": "the API lets every request through, the restricted JWT too",
+    },
+    "scheme-agnostic-auth": {
+        "accounts.restricted-client.refused": "the convenience class authenticates the restricted JWT "
+        "outside edx-drf-extensions' JwtAuthentication, and the API lets it through",
+    },
+}
+FAULTS = tuple(
+    replace(fault, collateral=fault.collateral | LATER_COLLATERAL.get(fault.name, {})) for fault in FAULTS
 )
 
 BY_NAME: dict[str, Fault] = {fault.name: fault for fault in FAULTS}

@@ -41,6 +41,13 @@ MIDDLEWARE = [
     "conformance.reference.lms.middleware.TokenResponseFaultsMiddleware",
     "conformance.reference.lms.middleware.TokenRequestFaultsMiddleware",
 ]
+if FAULTS & {"api-authorization-dropped", "token-path-slash-stripped"}:
+    # What the web server in front of the LMS does to requests (conformance/reference/lms/front.py).
+    MIDDLEWARE.insert(1, "conformance.reference.lms.front.FrontServerMiddleware")
+if "restricted-token-accepted" in FAULTS:
+    # A settings override that rebuilt MIDDLEWARE without edx-drf-extensions' middleware, which is
+    # what adds NotJwtRestrictedApplication to every view that accepts JWTs.
+    MIDDLEWARE.remove("edx_rest_framework_extensions.auth.jwt.middleware.EnsureJWTAuthSettingsMiddleware")
 
 # The platform authenticates inactive (unactivated) users too: they may get password-grant tokens.
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.AllowAllUsersModelBackend"]

@@ -55,6 +55,8 @@ class RuntimeConfig:
     # The SSO application the discovery-like service signs users in with (authorization code).
     sso_client_id: str = "discovery-sso"
     sso_client_secret: str = ""
+    # The accounts and applications a conformant LMS refuses (conformance.reference.accounts).
+    accounts: dict[str, str] | None = None
 
     @property
     def lms_url(self) -> str:

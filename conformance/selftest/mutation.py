@@ -111,7 +111,8 @@ def _toml_value(value: Any) -> str:
 
 
 def to_toml(data: Mapping[str, Any]) -> str:
-    """TOML for the shapes a profile has: scalars, tables of scalars, arrays of such tables."""
+    """TOML for the shapes a profile has: scalars, tables of scalars (and of such tables, as
+    [accounts.inactive_user]), arrays of tables of scalars."""
     lines: list[str] = []
     tables: list[tuple[str, Mapping[str, Any]]] = []
     arrays: list[tuple[str, list[Mapping[str, Any]]]] = []
@@ -123,13 +124,22 @@ def to_toml(data: Mapping[str, Any]) -> str:
         else:
             lines.append(f"{key} = {_toml_value(value)}")
     for key, table in tables:
-        lines.append(f"[{key}]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+        lines += _toml_table(key, table)
     for key, items in arrays:
         for item in items:
             lines.append(f"[[{key}]]")
             lines += [f"{k} = {_toml_value(v)}" for k, v in item.items()]
     return "\n".join(lines) + "\n"
+
+
+def _toml_table(name: str, table: Mapping[str, Any]) -> list[str]:
+    """A table's scalars under its header, then its sub-tables under dotted headers."""
+    lines = [f"[{name}]"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, Mapping)]
+    for key, sub in table.items():
+        if isinstance(sub, Mapping):
+            lines += _toml_table(f"{name}.{key}", sub)
+    return lines
 
 
 def overlay_profile(profile_path: Path, overlay: Mapping[str, Any], name: str) -> Path:

@@ -81,7 +81,14 @@ class BearerAuthentication(BaseAuthentication):
             raise AuthenticationFailed(
                 {"error_code": TOKEN_NONEXISTENT, "developer_message": "The access token has no user."}
             )
-        if not user.has_usable_password() and not Application.objects.filter(user_id=user.id).exists():
+        # The disabled-user-still-refreshing fault: the check the platform added for users disabled by
+        # support (unusable password), missing; a token they refresh is then honoured.
+        disabled_check = not faults.is_active("disabled-user-still-refreshing")
+        if (
+            disabled_check
+            and not user.has_usable_password()
+            and not Application.objects.filter(user_id=user.id).exists()
+        ):
             raise AuthenticationFailed(
                 {
                     "error_code": USER_DISABLED,

@@ -21,7 +21,7 @@ from edx_rest_framework_extensions.auth.jwt import decoder
 from oauth2_provider.models import AccessToken, Application
 
 from conformance.reference import faults, keys
-from conformance.reference.lms.models import ApplicationAccess, UserProfile
+from conformance.reference.lms.models import ApplicationAccess, RestrictedApplication, UserProfile
 
 FILTER_USER_ME = "user:me"
 
@@ -71,6 +71,7 @@ def create_jwt_token_dict(token_dict: dict[str, Any], use_asymmetric_key: bool) 
         use_asymmetric_key=use_asymmetric_key,
         filters=authorization_filters(application),
         grant_type=grant_type,
+        is_restricted=RestrictedApplication.is_restricted(application),
         exp=exp,
     )
     jwt_dict = dict(token_dict)
@@ -123,6 +124,8 @@ def create_jwt(
         "is_restricted": is_restricted,
         "email_verified": user.is_active,
     }
+    if faults.is_active("email-verified-always-true"):
+        payload["email_verified"] = bool(user.email)
     if faults.is_active("missing-openedx-claims"):
         del payload["version"], payload["filters"]
     claim_scopes = list(scopes)

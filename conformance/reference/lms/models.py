@@ -42,3 +42,17 @@ class ApplicationAccess(models.Model):
     def filters_for(cls, application: object) -> list[str]:
         access = cls.objects.filter(application=application).first()
         return cls._split(access.filters) if access else []
+
+
+class RestrictedApplication(models.Model):
+    """oauth_dispatch's RestrictedApplication: the listed applications get only already-expired
+    opaque tokens, and JWTs marked ``is_restricted`` (which APIs refuse outside their scopes)."""
+
+    application = models.ForeignKey(oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE)
+
+    def __str__(self) -> str:
+        return f"<RestrictedApplication {self.application_id}>"
+
+    @classmethod
+    def is_restricted(cls, application: object) -> bool:
+        return bool(application is not None and cls.objects.filter(application=application).exists())

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from oauth2_provider.models import Application
 
+from conformance.reference import accounts
 from conformance.reference.lms.models import UserProfile
 from conformance.reference.runtime import RuntimeConfig
 
@@ -77,3 +78,5 @@ def seed(config: RuntimeConfig) -> None:
         redirect_uris=redirect_uri,
         skip_authorization=True,
     )
+    if config.accounts:
+        accounts.seed(config.accounts, config.public_client_id)

@@ -7,6 +7,7 @@ import base64
 import json
 import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
@@ -19,6 +20,8 @@ from oauthlib.common import generate_token
 from oauthlib.oauth2.rfc6749 import errors
 
 from conformance.reference import faults
+from conformance.reference.accounts import legacy_client
+from conformance.reference.lms.models import RestrictedApplication
 
 # How each loose-comparison fault compares a submitted secret with the stored one.
 _SECRET_COMPARISONS: dict[str, Callable[[str, object], bool]] = {
@@ -100,6 +103,9 @@ class EdxOAuth2Validator(OAuth2Validator):
         self, client_id: str, grant_type: str, client: Any, request: Any, *args: Any, **kwargs: Any
     ) -> bool:
         allowed = bool(super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs))
+        if faults.is_active("grant-type-not-enforced"):
+            # "Trusted partners may use any grant": a custom validator that skips DOT's check.
+            return True
         if not allowed and faults.is_active("unsupported-for-unauthorized-client"):
             raise errors.UnsupportedGrantTypeError(request=request)
         return allowed
@@ -143,6 +149,7 @@ class EdxOAuth2Validator(OAuth2Validator):
             super().save_bearer_token(token, request, *args, **kwargs)
         finally:
             request.grant_type, request.user = grant_type, user
+        _expire_if_restricted(token, request)
 
     @staticmethod
     def _reuse_access_token(token: dict[str, Any], request: Any) -> bool:
@@ -192,6 +199,8 @@ class EdxOAuth2Validator(OAuth2Validator):
 
     def _load_application(self, client_id: str, request: Any) -> Any:
         client = super()._load_application(client_id, request)
+        if client is None and faults.is_active("deleted-client-still-authenticates"):
+            client = request.client = legacy_client(client_id)
         if client is None or isinstance(client.client_secret, _LooselyComparedSecret):
             return client
         for name, compare in _SECRET_COMPARISONS.items():
@@ -265,3 +274,17 @@ def _basic_secret(request: Any) -> str | None:
     except ValueError:
         return None
     return decoded.split(":", 1)[1] if ":" in decoded else None
+
+
+def _expire_if_restricted(token: dict[str, Any], request: Any) -> None:
+    """oauth_dispatch's pre-save hook and ``_update_token_expiry_if_restricted_client``: an opaque
+    token of a RestrictedApplication is stored already expired (1970-01-01) and its ``expires_in``
+    is negative; a JWT request keeps its token (the JWT says ``is_restricted`` instead)."""
+    if not RestrictedApplication.is_restricted(request.client):
+        return
+    params = dict(getattr(request, "decoded_body", None) or [])
+    if str(params.get("token_type", "")).lower() == "jwt":
+        return
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    AccessToken.objects.filter(token=token["access_token"]).update(expires=epoch)
+    token["expires_in"] = (epoch - timezone.now()).total_seconds()

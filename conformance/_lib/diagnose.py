@@ -1,0 +1,97 @@
+"""Edge diagnostics: what the web server or proxy in front of the LMS does to OAuth traffic, told from
+the symptoms a check sees, with the usual causes and the fix.
+
+- `redirect(ex)`: a 3xx where an OAuth answer was expected (a trailing-slash rewrite, http -> https);
+  301/302/303 make clients re-send a POST as a GET (RFC 9110 15.4), so the token request is lost.
+- `dropped_authorization(ex)`: a resource answers "Authentication credentials were not provided."
+  to a request that carried `Authorization: JWT|Bearer <token>`: the header never reached Django.
+- `issuer_scheme(iss, base_url)`: `iss` names the LMS's host with the other scheme (X-Forwarded-Proto,
+  ENABLE_HTTPS).
+`explain(ex)` runs the first two on any exchange; the verifiers add what it says to a failure.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin, urlsplit
+
+from conformance._lib.http import Exchange
+
+__all__ = ["dropped_authorization", "explain", "issuer_scheme", "redirect"]
+
+NOT_PROVIDED = "Authentication credentials were not provided."
+# Statuses after which clients (browsers, requests, httpx with follow_redirects) re-send POST as GET.
+METHOD_CHANGING = (301, 302, 303)
+
+
+def redirect(ex: Exchange) -> str | None:
+    """Why a redirect where an OAuth answer was expected breaks clients, and what to change."""
+    if not 300 <= ex.status < 400:
+        return None
+    location = ex.headers.get("location", "")
+    if not location:
+        return f"HTTP {ex.status} without a Location header: a redirect nothing can follow"
+    target = urljoin(ex.url, location)
+    here, there = urlsplit(ex.url), urlsplit(target)
+    if ex.method == "POST" and ex.status in METHOD_CHANGING:
+        effect = "a client that follows it re-sends the POST as a GET, without its form (RFC 9110 15.4)"
+    else:
+        effect = "clients that do not follow redirects (as most OAuth libraries) get no token"
+    if (here.hostname or "").lower() != (there.hostname or "").lower():
+        fix = "the LMS answers on another host: use that host in base_url, or fix the proxy's redirect rule"
+    elif here.scheme == "http" and there.scheme == "https":
+        fix = (
+            "the LMS is served over https: use https in base_url (and in every client's LMS URL); keep "
+            "the http -> https redirect for browsers only"
+        )
+    elif here.path.rstrip("/") == there.path.rstrip("/"):
+        fix = (
+            "a trailing-slash rewrite in the web server or proxy: Open edX serves the OAuth paths with "
+            "and without the slash (^access_token/?$), so drop the rewrite for /oauth2/ (or set "
+            f"token_path = {there.path!r} and configure clients the same)"
+        )
+    else:
+        fix = "find the rule in the web server or proxy that redirects /oauth2/ and exempt the OAuth paths"
+    return f"HTTP {ex.status} redirect to {target}: {effect}. Fix: {fix}"
+
+
+def dropped_authorization(ex: Exchange) -> str | None:
+    """A JWT or Bearer credential was sent, yet the application says none was provided."""
+    sent = next((v for k, v in ex.request_headers.items() if k.lower() == "authorization"), "")
+    scheme, _, credential = sent.partition(" ")
+    if ex.status != 401 or scheme.lower() not in ("jwt", "bearer") or not credential.strip():
+        return None
+    body = ex.json()
+    said = (body.get("detail") or body.get("developer_message")) if isinstance(body, dict) else None
+    if said != NOT_PROVIDED:
+        return None
+    return (
+        "the request carried an Authorization header, but the application saw none: it is being "
+        "dropped in front of Django. Usual causes: Apache mod_wsgi without `WSGIPassAuthorization On`; "
+        'a proxy, CDN or WAF rule that strips it (nginx `proxy_set_header Authorization "";` in a '
+        "cache location, a load balancer's header allow-list); a redirect that lost it"
+    )
+
+
+def explain(ex: Exchange) -> str | None:
+    return redirect(ex) or dropped_authorization(ex)
+
+
+def issuer_scheme(iss: object, base_url: str) -> str | None:
+    """`iss` names the LMS's own host with the other scheme than base_url."""
+    if not isinstance(iss, str):
+        return None
+    claimed, served = urlsplit(iss), urlsplit(base_url)
+    if claimed.netloc.lower() != served.netloc.lower() or claimed.scheme == served.scheme:
+        return None
+    if claimed.scheme == "http":
+        cause = (
+            "the LMS believes it is served over http behind a TLS proxy: the proxy must send "
+            "X-Forwarded-Proto: https (Django's SECURE_PROXY_SSL_HEADER), and Tutor's ENABLE_HTTPS must be "
+            "true, since it renders JWT_ISSUER"
+        )
+    else:
+        cause = (
+            "the issuer says https while the LMS is reached over http: Tutor's ENABLE_HTTPS (which "
+            "renders JWT_ISSUER) or a proxy's X-Forwarded-Proto says https where there is no TLS"
+        )
+    return f"iss {iss!r} differs from base_url {base_url!r} only in its scheme: {cause}"

@@ -1,0 +1,121 @@
+"""Accounts and applications the LMS must refuse: unactivated and disabled users, restricted, deleted
+and reconfigured applications (the profile's `[accounts]` entries; each check without its entry is
+not verified)."""
+
+from __future__ import annotations
+
+import allure
+
+from conformance._lib.accounts import client_credentials, entry, password_grant, refresh_opaque
+from conformance._lib.jwts import parse_jwt
+from conformance._lib.registry import check
+from conformance._lib.resources import call, expect_refused
+from conformance._lib.verify import expect_equal, expect_oauth_error, expect_status, expect_token
+
+
+@check(
+    "accounts.inactive-user.email-not-verified",
+    "An unactivated user's JWT says email_verified false",
+    level="MUST",
+    spec=["oauth-5", "observed-3"],
+    ref="AC-01",
+    requires=["password_grant", "inactive_user"],
+)
+def test_inactive_user(tokens, profile):
+    # A stock LMS lets unactivated users sign in (mobile sign-up); refusing them is stricter, also fine.
+    ex = password_grant(tokens, entry(profile, "inactive_user"))
+    if ex.status == 400:
+        expect_oauth_error(ex, 400, "invalid_grant", "an unactivated user is refused or marked unverified")
+        return
+    body = expect_token(ex, "the password grant answers an unactivated user with a token or invalid_grant")
+    claims = parse_jwt(body["access_token"]).claims
+    allure.attach(str({k: claims.get(k) for k in ("email_verified", "is_restricted")}), name="claims")
+    expect_equal(
+        claims.get("email_verified"),
+        False,
+        "email_verified is the user's activation (is_active): services must not trust an unverified address",
+    )
+
+
+@check(
+    "accounts.disabled-user.no-password-grant",
+    "A user disabled by support gets no token with its former password",
+    level="MUST",
+    spec=["RFC6749-4.3.2", "RFC6749-5.2", "openedx-auth"],
+    ref="AC-02",
+    requires=["password_grant", "disabled_user"],
+)
+def test_disabled_user_password(tokens, profile):
+    ex = password_grant(tokens, entry(profile, "disabled_user"))
+    expect_oauth_error(ex, 400, "invalid_grant", "a disabled account (unusable password) cannot sign in")
+
+
+@check(
+    "accounts.disabled-user.no-refresh",
+    "A disabled user's refresh token yields no usable access token",
+    level="MUST",
+    spec=["RFC6749-6", "RFC6819-5.2.2.4", "openedx-auth"],
+    ref="AC-03",
+    requires=["password_grant", "disabled_user", "disabled_refresh_token"],
+)
+def test_disabled_user_refresh(http, tokens, profile):
+    # Either outcome stops the user: the refresh is refused (invalid_grant), or the token it issues is
+    # refused where it is used (the platform's Bearer authentication says user_is_disabled).
+    ex = refresh_opaque(tokens, entry(profile, "disabled_user")["refresh_token"])
+    if ex.status != 200:
+        expect_oauth_error(ex, 400, "invalid_grant", "the refresh grant refuses a disabled user's token")
+        return
+    issued = expect_token(ex, "the refresh grant answers with a token or invalid_grant")
+    used = call(http, profile, issued["access_token"], scheme="Bearer")
+    if issued.get("refresh_token"):  # the run's own token: gone again, whatever the verdict
+        tokens.revoke(issued["refresh_token"], hint="refresh_token", auth="public")
+    expect_refused(used, "a token refreshed for a disabled user is refused at the resource")
+
+
+@check(
+    "accounts.restricted-client.refused",
+    "A restricted application's JWT says is_restricted and is refused at the probe",
+    level="MUST",
+    spec=["oauth-3", "observed-4", "edx-drf-extensions"],
+    ref="AC-04",
+    requires=["restricted_client"],
+)
+def test_restricted_client(http, tokens, profile):
+    body = expect_token(
+        client_credentials(tokens, entry(profile, "restricted_client")),
+        "a RestrictedApplication gets a (restricted) JWT",
+    )
+    claims = parse_jwt(body["access_token"]).claims
+    expect_equal(claims.get("is_restricted"), True, "the JWT of a RestrictedApplication says is_restricted")
+    used = call(http, profile, body["access_token"])
+    expect_refused(used, "an API without a scope for restricted applications refuses their JWT")
+    expect_status(used, 403, "the refusal is NotJwtRestrictedApplication's 403, the token being genuine")
+
+
+@check(
+    "accounts.deleted-client.no-token",
+    "A deleted application's credentials get no token",
+    level="MUST",
+    spec=["RFC6749-2.3.1", "RFC6749-5.2"],
+    ref="AC-05",
+    requires=["deleted_client"],
+)
+def test_deleted_client(tokens, profile):
+    ex = client_credentials(tokens, entry(profile, "deleted_client"))
+    expect_oauth_error(ex, 401, "invalid_client", "an application that no longer exists cannot authenticate")
+
+
+@check(
+    "accounts.changed-grant.no-token",
+    "An application moved off client credentials gets no client-credentials token",
+    level="MUST",
+    spec=["RFC6749-4.4.2", "RFC6749-5.2"],
+    ref="AC-06",
+    requires=["changed_grant_client"],
+)
+def test_changed_grant(tokens, profile):
+    ex = client_credentials(tokens, entry(profile, "changed_grant_client"))
+    # 400 unauthorized_client; 401 invalid_client where the secret was rotated with the change.
+    expect_oauth_error(
+        ex, (400, 401), ("unauthorized_client", "invalid_client"), "a grant the application lost is refused"
+    )
