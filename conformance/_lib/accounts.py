@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from conformance._lib.http import Exchange, echoed_forms
-from conformance._lib.redact import REDACTOR
+from conformance._lib.http import Exchange
+from conformance._lib.profile import accounts_secret_fields as secret_fields
+from conformance._lib.profile import accounts_secret_values as secret_values
+from conformance._lib.profile import register_accounts_secrets as register_secrets
 
 if TYPE_CHECKING:  # tokens imports the profile module, which registers these secrets
     from conformance._lib.tokens import TokenFlows
@@ -33,42 +35,12 @@ __all__ = [
 ]
 
 ENTRIES = ("inactive_user", "disabled_user", "restricted_client", "deleted_client", "changed_grant_client")
-_SECRET_FIELDS = ("password", "secret", "refresh_token")
 
 
 def entry(profile: Any, name: str) -> dict[str, str]:
     """One `[accounts.<name>]` table (empty when the profile has none)."""
     value = profile.get("accounts", name) or {}
     return dict(value) if isinstance(value, dict) else {}
-
-
-def secret_fields(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """(key path, value) of every secret of the `[accounts]` tables (passwords, client secrets,
-    refresh tokens)."""
-    section = data.get("accounts")
-    if not isinstance(section, dict):
-        return []
-    return [
-        (f"accounts.{name}.{key}", value)
-        for name, table in section.items()
-        if isinstance(table, dict)
-        for key, value in table.items()
-        if key in _SECRET_FIELDS and isinstance(value, str)
-    ]
-
-
-def secret_values(data: dict[str, Any]) -> list[str]:
-    return [value for _, value in secret_fields(data)]
-
-
-def register_secrets(data: dict[str, Any]) -> None:
-    for value in secret_values(data):
-        REDACTOR.add(*echoed_forms(value))
-    section = data.get("accounts")
-    for name in ("restricted_client", "deleted_client", "changed_grant_client"):
-        table = section.get(name) if isinstance(section, dict) else None
-        if isinstance(table, dict) and table.get("id") and table.get("secret"):
-            REDACTOR.add_client(str(table["id"]), str(table["secret"]))
 
 
 def client_credentials(

@@ -18,11 +18,9 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from conformance._lib.accounts import register_secrets as register_accounts_secrets
-from conformance._lib.accounts import secret_fields as accounts_secret_fields
 from conformance._lib.redact import REDACTOR, echoed_forms
+from conformance._lib.release_table import profile_defaults
 from conformance._lib.schemas import load_schema
-from conformance.releases import profile_defaults
 
 __all__ = ["Profile", "ProfileError", "is_loopback_url", "load_profile"]
 
@@ -95,6 +93,39 @@ class Profile:
     @property
     def directory(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
+
+
+# The [accounts.*] tables (test accounts and applications the LMS must refuse): their secrets.
+_ACCOUNT_SECRET_FIELDS = ("password", "secret", "refresh_token")
+
+
+def accounts_secret_fields(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key path, value) of every secret of the `[accounts]` tables (passwords, client secrets,
+    refresh tokens)."""
+    section = data.get("accounts")
+    if not isinstance(section, dict):
+        return []
+    return [
+        (f"accounts.{name}.{key}", value)
+        for name, table in section.items()
+        if isinstance(table, dict)
+        for key, value in table.items()
+        if key in _ACCOUNT_SECRET_FIELDS and isinstance(value, str)
+    ]
+
+
+def accounts_secret_values(data: dict[str, Any]) -> list[str]:
+    return [value for _, value in accounts_secret_fields(data)]
+
+
+def register_accounts_secrets(data: dict[str, Any]) -> None:
+    for value in accounts_secret_values(data):
+        REDACTOR.add(*echoed_forms(value))
+    section = data.get("accounts")
+    for name in ("restricted_client", "deleted_client", "changed_grant_client"):
+        table = section.get(name) if isinstance(section, dict) else None
+        if isinstance(table, dict) and table.get("id") and table.get("secret"):
+            REDACTOR.add_client(str(table["id"]), str(table["secret"]))
 
 
 def is_loopback_url(url: str) -> bool:

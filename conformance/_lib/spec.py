@@ -35,6 +35,7 @@ OPENEDX_CLAUSES = (
     "edx-drf-cookies",
     "samesite-none-secure",
     "profile-jwt",
+    "openedx-auth",
 )
 # The page that states them. The project has no published home yet, so the link goes to the copy
 # beside the installed package (a checkout); a published one would replace this.

@@ -18,7 +18,7 @@ from conformance._lib.verify import expect_equal, expect_oauth_error, expect_sta
     "An unactivated user's JWT says email_verified false",
     level="MUST",
     spec=["oauth-5", "observed-3"],
-    ref="AC-01",
+    ref="AA-01",
     requires=["password_grant", "inactive_user"],
 )
 def test_inactive_user(tokens, profile):
@@ -42,7 +42,7 @@ def test_inactive_user(tokens, profile):
     "A user disabled by support gets no token with its former password",
     level="MUST",
     spec=["RFC6749-4.3.2", "RFC6749-5.2", "openedx-auth"],
-    ref="AC-02",
+    ref="AA-02",
     requires=["password_grant", "disabled_user"],
 )
 def test_disabled_user_password(tokens, profile):
@@ -55,7 +55,7 @@ def test_disabled_user_password(tokens, profile):
     "A disabled user's refresh token yields no usable access token",
     level="MUST",
     spec=["RFC6749-6", "RFC6819-5.2.2.4", "openedx-auth"],
-    ref="AC-03",
+    ref="AA-03",
     requires=["password_grant", "disabled_user", "disabled_refresh_token"],
 )
 def test_disabled_user_refresh(http, tokens, profile):
@@ -77,7 +77,7 @@ def test_disabled_user_refresh(http, tokens, profile):
     "A restricted application's JWT says is_restricted and is refused at the probe",
     level="MUST",
     spec=["oauth-3", "observed-4", "edx-drf-extensions"],
-    ref="AC-04",
+    ref="AA-04",
     requires=["restricted_client"],
 )
 def test_restricted_client(http, tokens, profile):
@@ -97,7 +97,7 @@ def test_restricted_client(http, tokens, profile):
     "A deleted application's credentials get no token",
     level="MUST",
     spec=["RFC6749-2.3.1", "RFC6749-5.2"],
-    ref="AC-05",
+    ref="AA-05",
     requires=["deleted_client"],
 )
 def test_deleted_client(tokens, profile):
@@ -110,7 +110,7 @@ def test_deleted_client(tokens, profile):
     "An application moved off client credentials gets no client-credentials token",
     level="MUST",
     spec=["RFC6749-4.4.2", "RFC6749-5.2"],
-    ref="AC-06",
+    ref="AA-06",
     requires=["changed_grant_client"],
 )
 def test_changed_grant(tokens, profile):
