@@ -232,6 +232,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
     if state is not None and not config.option.collectonly:  # (the CLI's planning pass checks them)
         _apply_waivers(state, [(item, case) for item, _, case in checks])
+    # A probe that spends the instance's rate limit on purpose (options.throttle_probe) runs last:
+    # every check after it would only meet the limit it reached.
+    items.sort(key=lambda item: "throttle_probe" in getattr(_meta(item), "requires", ()))
     if state is not None:
         state.param_names = {
             name for item, _, _ in checks if (cs := getattr(item, "callspec", None)) for name in cs.params
