@@ -1075,6 +1075,11 @@ FAULTS: tuple[Fault, ...] = (
         ),
         area="jwt",
         catches=["jwt.profile-keys.hs256-secret"],
+        collateral={
+            check: "the sign-in JWTs' signature is checked with the profile's key, which this fault makes "
+            "stale (the profile-keys check names it)"
+            for check in ("authorization-code.exchange.token", "jwt-cookies.jwt.conformant")
+        },
     ),
     Fault(
         name="jwks-stale",
@@ -1084,7 +1089,12 @@ FAULTS: tuple[Fault, ...] = (
             "with its public RSA key as the HMAC key (the key-confusion bug)."
         ),
         area="jwt",
-        catches=["jwt.profile-keys.jwks"],
+        catches=["jwt.profile-keys.jwks", "key-rotation.lms.signing-key"],
+        collateral={
+            check: "the sign-in JWTs' signature is checked with the profile's key, which this fault makes "
+            "stale (the profile-keys check names it)"
+            for check in ("authorization-code.exchange.token", "jwt-cookies.jwt.conformant")
+        },
     ),
     # ---- checks split so that each failure names one requirement ---------------------------------
     Fault(

@@ -158,6 +158,9 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 # Open edX believes its front server about the scheme (openedx/edx-platform lms/envs/production.py);
 # behind `serve --tls` that is the TLS front, which always sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The login API's CSRF check compares the browser's Origin with the LMS's public origin, which behind
+# the TLS front is the front's (a deployment behind a proxy lists its public origins the same way).
+CSRF_TRUSTED_ORIGINS = [CONFIG.lms_url]
 
 # ---- sign-in flows: login API, JWT cookies, /oauth2/authorize (user_authn, oauth_dispatch) -------
 # Server-side sessions, as the LMS keeps them (a signed-cookie session would outlive its logout).
