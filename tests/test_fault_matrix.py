@@ -51,26 +51,11 @@ def _clean_variants() -> dict[str, tuple[dict[str, Any], str, bool]]:
     return variants
 
 
-def _selected_runs(session: pytest.Session) -> set[str] | None:
-    """The runs the selected tests of this module read (``-k``): None when some test reads them all."""
-    names: set[str] = set()
-    for item in session.items:
-        if item.module is None or item.module.__name__ != __name__ or "matrix" not in item.fixturenames:
-            continue
-        params = getattr(item, "callspec", None)
-        if params is None:
-            return None
-        value = params.params.get("fault", params.params.get("name"))
-        names.add(value.name if isinstance(value, Fault) else str(value))
-    return names
-
-
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, FaultRun]:
     base = tmp_path_factory.mktemp("fault-matrix")
     wanted = _runs_wanted(request.session.items)
     started = time.monotonic()
-    wanted = _selected_runs(request.session)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         futures = {
             name: pool.submit(run_suite, [], workdir=base / name, overlay=overlay, rate_limit=rate, tls=tls)

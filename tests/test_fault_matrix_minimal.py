@@ -34,6 +34,14 @@ NEEDS_TLS = {fault.name for fault in FAULTS if fault.tls or fault.area == "trans
 
 
 def _run(fault: Fault | None, base: Path) -> dict[str, Any]:
+    """One minimal-profile run; a run that could not be made says why (its test fails with that)."""
+    try:
+        return _run_one(fault, base)
+    except Exception as exc:  # the instance did not start, the suite timed out, ...
+        return {"code": None, "checks": [], "console": f"{type(exc).__name__}: {exc}"[-3000:]}
+
+
+def _run_one(fault: Fault | None, base: Path) -> dict[str, Any]:
     from conformance.reference.launcher import running_reference
 
     name = fault.name if fault else "clean"
