@@ -61,9 +61,9 @@ def test_later_collateral_names_known_faults_and_checks():
 def test_profile_overlays_keep_nested_accounts_tables():
     import tomllib
 
-    from conformance.reference.mutation import _merge, to_toml
-
     from conformance.reference.accounts import PROFILE_FRAGMENT
+    from conformance.selftest.mutation import merge_overlay as _merge
+    from conformance.selftest.mutation import to_toml
 
     base = (
         'name = "r"\nbase_url = "http://127.0.0.1:1"\n[client]\nid = "a"\nsecret = "b"\n' + PROFILE_FRAGMENT
