@@ -151,6 +151,7 @@ FAULTS: tuple[Fault, ...] = (
         area="jwt",
         # The LMS accepts its own tokens: from outside, its public set and the profile's are stale.
         catches=[
+            "jwt-cookies.jwt.conformant",
             "jwt.profile-keys.jwks",
             "resources.services.accept-jwt",
             "services.genuine.accepted",
@@ -951,7 +952,12 @@ FAULTS: tuple[Fault, ...] = (
             "http://<host>/oauth2 while the LMS is served, and named in the profile, over https."
         ),
         area="transport",
-        catches=["transport.https.token-endpoint", "jwt.claims.iss"],
+        catches=[
+            "transport.https.token-endpoint",
+            "jwt.claims.iss",
+            "authorization-code.exchange.token",
+            "jwt-cookies.jwt.conformant",
+        ],
         tls=True,
     ),
     # ---- resources: a proxy in front of the API ------------------------------------------------------
@@ -1024,7 +1030,11 @@ FAULTS: tuple[Fault, ...] = (
             "LMS signs with (a rotation that skipped a service): its RS512 tokens are refused."
         ),
         area="services",
-        catches=["services.genuine.accepted", "resources.services.accept-jwt"],
+        catches=[
+            "services.genuine.accepted",
+            "resources.services.accept-jwt",
+            "jwt-cookies.services.accept-cookies",
+        ],
         collateral={"services.forged.refused": _BASELINE},
     ),
     # ---- key-rotation: the LMS's signing key and the sets over time -------------------------------
@@ -1122,7 +1132,7 @@ FAULTS: tuple[Fault, ...] = (
             'set ({"keys": [...]}) as JWT_PUBLIC_SIGNING_JWK_SET is.'
         ),
         area="jwt",
-        catches=["jwt.jwks.well-formed"],
+        catches=["jwt.jwks.well-formed", "key-rotation.jwks.keys"],
     ),
     Fault(
         name="isalnum-token-alphabet",
@@ -1480,6 +1490,52 @@ FAULTS: tuple[Fault, ...] = (
 # Collateral of earlier faults on the accounts and token-path checks (one block, for easy merging).
 _ERROR_AS_200 = "its refusal comes as HTTP 200 (the error body kept)"
 LATER_COLLATERAL: dict[str, dict[str, str]] = {
+    # Found by the merged matrix: later areas meeting earlier faults.
+    "private-jwk-missing-crt": {
+        check_id: "the LMS cannot sign RS512, so no login, no JWT cookie, no SSO token and no restricted "
+        "client's token is issued (as every login failed on the platform)"
+        for check_id in (
+            "accounts.restricted-client.refused",
+            "authorization-code.code.bound",
+            "authorization-code.code.single-use",
+            "authorization-code.exchange.token",
+            "authorization-code.pkce.enforced",
+            "authorization-code.pkce.s256",
+            "authorization-code.redirect-uri.extra-query",
+            "authorization-code.redirect-uri.registered",
+            "authorization-code.redirect-uri.unregistered-refused",
+            "authorization-code.response-type.refused",
+            "authorization-code.state.preserved",
+            "jwt-cookies.domain.covers-mfe",
+            "jwt-cookies.flags.httponly",
+            "jwt-cookies.flags.samesite",
+            "jwt-cookies.jwt.conformant",
+            "jwt-cookies.lms.accepts-cookies",
+            "jwt-cookies.lms.mismatched-refused",
+            "jwt-cookies.login.set",
+            "jwt-cookies.logout.clears",
+            "jwt-cookies.refresh.renews",
+            "jwt-cookies.refresh.requires-session",
+            "jwt-cookies.services.accept-cookies",
+            "jwt-cookies.services.mismatched-refused",
+            "jwt.claims.openedx",
+            "jwt.claims.scope-dependent",
+            "jwt.profile-keys.jwks",
+        )
+    },
+    "isalnum-token-alphabet": {
+        "accounts.disabled-user.no-refresh": "it judges the opaque token the refresh issues, whose alphabet "
+        "the fault changes"
+    },
+    "api-authorization-dropped": {
+        check_id: "its baseline (the genuine token accepted at /me) fails first: the header never arrives"
+        for check_id in (
+            "jwt-attacks.expired",
+            "resources.jwt.scheme-case",
+            "resources.jwt.wrong-audience",
+            "resources.jwt.wrong-issuer",
+        )
+    },
     "error-as-200": {
         check_id: _ERROR_AS_200
         for check_id in (

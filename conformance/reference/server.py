@@ -97,6 +97,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         ident="waitress",
         # The suite's clients come and go quickly; keep the default connection cap generous.
         connection_limit=200,
+        # Behind `serve --tls` the front on loopback says the scheme, host and client (X-Forwarded-*,
+        # which it replaces whatever a client sent); waitress would drop them from an untrusted peer.
+        trusted_proxy="127.0.0.1",
+        trusted_proxy_headers={
+            "x-forwarded-proto",
+            "x-forwarded-host",
+            "x-forwarded-port",
+            "x-forwarded-for",
+        },
+        trusted_proxy_count=1,
     )
     sys.stdout.write("READY\n")
     sys.stdout.flush()
