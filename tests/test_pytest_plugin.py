@@ -121,7 +121,7 @@ def test_keyword_selects_checks(pytester: pytest.Pytester, ref: RunningReference
     env_of(ref)
     result = run(
         pytester, "--pyargs", "conformance.checks", "--oauth-profile", str(ref.profile_path),
-        "--oauth-report-dir", "report", "-k", "test_issuer or test_audience",
+        "--oauth-report-dir", "report", "-k", "test_jwt and (test_issuer or test_audience)",
     )  # fmt: skip
     assert result.ret == 0, result.stdout.str()[-3000:]
     ids = outcomes(pytester.path / "report")
@@ -135,12 +135,12 @@ def test_node_ids_select_checks_and_cases(
     env_of(ref)
     jwt_module = CHECKS_DIR / "test_jwt.py"
     result = run(
-        pytester, f"{jwt_module}::test_openedx_claims", f"{jwt_module}::test_jwks[public-only]",
+        pytester, f"{jwt_module}::test_openedx_claims[default]", f"{jwt_module}::test_jwks_public_only",
         "--oauth-profile", str(ref.profile_path), "--oauth-report-dir", "report",
     )  # fmt: skip
     assert result.ret == 0, result.stdout.str()[-3000:]
     result.assert_outcomes(passed=2)
-    expected = {"jwt.claims.openedx", "jwt.jwks.well-formed[public-only]"}
+    expected = {"jwt.claims.openedx[default]", "jwt.jwks.public-only"}
     assert set(outcomes(pytester.path / "report")) == expected
 
 
