@@ -1,73 +1,215 @@
-"""The Tutor plugin (tutor-plugin/) under the real Tutor 22.0.3 from PyPI, without Docker.
+"""The Tutor plugin (tutor-plugin/) under real Tutor releases from PyPI, without Docker.
 
-A temporary TUTOR_ROOT whose configuration points at the reference instance (LMS_HOST, the JWT
-issuer, HS256 secret and RSA key the reference instance uses), then the command an operator runs:
-`tutor local do tests oauth-conformance` (no --setup: the reference instance already has its client
-and test user; --cleanup skip: no Docker). It passes against the clean instance, fails against a
-faulty one, and no output or report file holds the private key (or any other secret).
+Each supported Tutor (21.0.8, the first with `do tests`, for Ulmo; 22 for Verawood) gets its own
+venv, made once and kept under .cache/tutor/ (keyed by the Tutor version and the two pyproject
+files), into which each session installs the checkout as built wheels. A temporary TUTOR_ROOT's
+configuration points at a reference instance (LMS_HOST, CMS_HOST and the SSO client it seeds, the
+JWT issuer, HS256 secret and RSA key, MFE_HOST with the mfe plugin enabled), then the command an
+operator runs: `tutor local do tests oauth-conformance` (no --setup: the reference instance already
+has its client and test user; --cleanup skip: no Docker). It passes against the clean instance with
+the sign-in areas run, fails against a faulty one, and no output or report file holds a secret.
+
+The README's install command runs as written, in a fresh venv outside the checkout.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-pytest.importorskip("tutor", reason="the dev extra installs tutor==22.0.3")
+pytest.importorskip("tutor", reason="the dev extra installs tutor")
 
 from conformance._lib.envprofile import EnvProfileError, env_profile_data
+from tests.conftest import ROOT
 
-TUTOR = Path(sys.executable).with_name("tutor")
 SUITE = "oauth-conformance"
+# The oldest Tutor with `do tests` (Ulmo) and the Tutor the dev extra pins (Verawood).
+TUTOR_VERSIONS = {"21.0.8": "ulmo", "22.0.3": "verawood"}
+CACHE = ROOT / ".cache" / "tutor"
+PIP_TIMEOUT_S = 900
 
 
-def tutor(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def clean_env(**extra: str) -> dict[str, str]:
+    """The user's environment without the checkout's venv, test variables or suite settings."""
+    drop = {"PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in drop and not k.startswith(("EDX_", "OAUTH_CONFORMANCE_", "PYTEST_"))
+    }
+    env.update(extra)
+    return env
+
+
+def checkout_files() -> list[Path]:
+    """What a checkout holds: the tracked files, and new ones not ignored (this work tree's)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode()  # fmt: skip
+    return [Path(p) for p in sorted(set(listed.split("\0"))) if p and os.path.lexists(ROOT / p)]
+
+
+@pytest.fixture(scope="session")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the checkout outside it (symlinks kept: conformance/schemas is one)."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: nothing tells which files a checkout holds")
+    target = tmp_path_factory.mktemp("checkout")
+    for relative in checkout_files():
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, destination, follow_symlinks=False)
+    return target
+
+
+@pytest.fixture(scope="session")
+def wheels(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The suite's and the Tutor plugin's wheels, built from the checkout once per session."""
+    out = tmp_path_factory.mktemp("wheels")
+    done = pip(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(out), ".", "./tutor-plugin"], checkout
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return sorted(out.glob("*.whl"))
+
+
+def pip(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(TUTOR), *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+        argv,
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=PIP_TIMEOUT_S,
+        check=False,
     )
 
 
-def tutor_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("EDX_", "OAUTH_CONFORMANCE_", "PYTEST_"))}
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """One session at a time makes a cached venv (pytest-xdist workers, two checkouts' runs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def cache_key(version: str) -> str:
+    digest = hashlib.sha256(f"{version} {sys.version}".encode())
+    for pyproject in (ROOT / "pyproject.toml", ROOT / "tutor-plugin" / "pyproject.toml"):
+        digest.update(pyproject.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@dataclass
+class TutorVenv:
+    path: Path
+    version: str
+
+
+@pytest.fixture(scope="session", params=sorted(TUTOR_VERSIONS))
+def tutor_venv(request: pytest.FixtureRequest, wheels: list[Path]) -> TutorVenv:
+    """A venv with Tutor `version`, the suite and the plugin: made once (kept under .cache/tutor/),
+    then each session reinstalls the checkout's wheels into it (dependencies stay)."""
+    version = request.param
+    venv = CACHE / f"tutor-{version}-{cache_key(version)}"
+    ready = venv / ".ready"
+    with locked(CACHE / f".lock-{version}"):
+        if not ready.exists():
+            for stale in CACHE.glob(f"tutor-{version}-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            made = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True)
+            assert made.returncode == 0, made.stderr
+            python = str(venv / "bin" / "python")
+            done = pip([python, "-m", "pip", "install", *map(str, wheels), f"tutor=={version}"], CACHE)
+            if done.returncode != 0:
+                shutil.rmtree(venv, ignore_errors=True)
+                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                pytest.skip(f"Tutor {version} could not be installed from the package index: {last}")
+            ready.write_text(version + "\n")
+        else:
+            args = ["install", "--no-deps", "--force-reinstall", *map(str, wheels)]
+            done = pip([str(venv / "bin" / "python"), "-m", "pip", *args], CACHE)
+            assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    installed = subprocess.run(
+        [str(venv / "bin" / "tutor"), "--version"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        check=False,
+    )
+    assert version in installed.stdout, installed.stdout + installed.stderr
+    return TutorVenv(venv, version)
+
+
+def tutor(venv: Path, args: list[str], env: dict[str, str], cwd: Path, timeout: float = 600):
+    return subprocess.run(
+        [str(venv / "bin" / "tutor"), *args],
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+def tutor_env(venv: Path, tmp_path: Path) -> dict[str, str]:
+    env = clean_env(PATH=f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
     env["TUTOR_ROOT"] = str(tmp_path / "tutor-root")
     env["TUTOR_PLUGINS_ROOT"] = str(tmp_path / "tutor-plugins")
     plugins = Path(env["TUTOR_PLUGINS_ROOT"])
     plugins.mkdir()
-    # A stand-in for tutor-discovery: a YAML plugin named "discovery" defining DISCOVERY_HOST.
+    # Stand-ins for tutor-discovery and tutor-mfe: YAML plugins of those names defining
+    # DISCOVERY_HOST and MFE_HOST (the real ones build images; their config keys are all we read).
     (plugins / "discovery.yml").write_text(
         "name: discovery\nversion: 0.0.1\nconfig:\n  defaults:\n    HOST: x\n"
     )
+    (plugins / "mfe.yml").write_text("name: mfe\nversion: 0.0.1\nconfig:\n  defaults:\n    HOST: x\n")
     return env
 
 
-def configure(env: dict[str, str], ref) -> None:
+def configure(venv: Path, env: dict[str, str], ref, cwd: Path) -> None:
     """Tutor's configuration for the reference instance (what `tutor local launch` would hold)."""
-    ref_secret = ref.env["EDX_JWT_SECRET"]
     pem = (ref.state_dir / "jwt-private.pem").read_text()
-    lms = ref.url.removeprefix("http://")
+    discovery = ref.discovery_url.removeprefix("http://")
     settings = {
-        "LMS_HOST": lms.split(":")[0],
-        "DISCOVERY_HOST": ref.discovery_url.removeprefix("http://"),
+        "LMS_HOST": ref.url.removeprefix("http://").split(":")[0],
+        "DISCOVERY_HOST": discovery,
+        # The reference's SSO application is the discovery-like service's: Tutor registers cms-sso
+        # at http://{CMS_HOST}/complete/edx-oauth2/, so CMS_HOST is that service's host and port.
+        "CMS_HOST": discovery,
+        "CMS_OAUTH2_KEY_SSO": "discovery-sso",
+        "CMS_OAUTH2_SECRET": ref.env["EDX_SSO_CLIENT_SECRET"],
+        # The MFEs on the LMS's host (cookies are not port-bound, RFC 6265 8.5).
+        "MFE_HOST": "127.0.0.1",
         "JWT_COMMON_ISSUER": f"{ref.url}/oauth2",
-        "JWT_COMMON_SECRET_KEY": ref_secret,
+        "JWT_COMMON_SECRET_KEY": ref.env["EDX_JWT_SECRET"],
         # --set values are YAML: a JSON string keeps the PEM's line breaks.
         "JWT_RSA_PRIVATE_KEY": json.dumps(pem),
     }
-    done = tutor(["plugins", "enable", SUITE, "discovery"], env)
-    assert done.returncode == 0, done.stderr
+    done = tutor(venv, ["plugins", "enable", SUITE, "discovery", "mfe"], env, cwd)
+    assert done.returncode == 0, done.stdout + done.stderr
     args = ["config", "save"]
     for key, value in settings.items():
         args += ["--set", f"{key}={value}"]
-    done = tutor(args, env)
+    done = tutor(venv, args, env, cwd)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def run_tests(env: dict[str, str], ref, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_tests(venv: Path, env: dict[str, str], ref, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     # Tutor's --env-file: the test credentials (what --setup would have created).
     env_file = tmp_path / "tests-env.yml"
     env_file.write_text(
@@ -82,7 +224,7 @@ def run_tests(env: dict[str, str], ref, tmp_path: Path) -> subprocess.CompletedP
     )
     port = ref.url.rsplit(":", 1)[1]
     args = ["local", "do", "tests", SUITE, "--env-file", str(env_file), "-e", f"LMS_PORT={port}"]
-    return tutor([*args, "--cleanup", "skip", "-I"], env)
+    return tutor(venv, [*args, "--cleanup", "skip", "-I"], env, tmp_path)
 
 
 def secrets_of(ref) -> list[str]:
@@ -96,8 +238,8 @@ def secrets_of(ref) -> list[str]:
     members = [private_jwk[m] for m in ("d", "p", "q", "dp", "dq", "qi")]
     # The PEM's last body lines hold only private numbers (the modulus comes first in the DER).
     tail = [line for line in pem.splitlines() if line and not line.startswith("-----")][-5:-1]
-    others = [ref.env[k] for k in ("EDX_OAUTH_CLIENT_SECRET", "EDX_TEST_PASSWORD", "EDX_JWT_SECRET")]
-    return ["PRIVATE KEY", *tail, *members, *others]
+    names = ("EDX_OAUTH_CLIENT_SECRET", "EDX_TEST_PASSWORD", "EDX_JWT_SECRET", "EDX_SSO_CLIENT_SECRET")
+    return ["PRIVATE KEY", *tail, *members, *(ref.env[k] for k in names)]
 
 
 def assert_no_leak(texts: dict[str, str], secrets: list[str]) -> None:
@@ -106,62 +248,128 @@ def assert_no_leak(texts: dict[str, str], secrets: list[str]) -> None:
             assert secret not in text, f"a secret ({len(secret)} chars) appears in {where}"
 
 
-def report_texts(report_dir: Path) -> dict[str, str]:
-    return {
-        str(p): p.read_text(encoding="utf-8", errors="replace") for p in report_dir.rglob("*") if p.is_file()
-    }
+def tutor_run(venv: TutorVenv, tmp_path: Path, faults: list[str]):
+    """`tutor local do tests oauth-conformance` against a reference instance of its own (so that
+    the two Tutor versions' runs do not share one rate-limit window)."""
+    from conformance.reference.launcher import running_reference
+    from tests.test_leaks import secrets_of as run_secrets
+
+    tokens_file = tmp_path / "issued-tokens.txt"
+    with running_reference(state_dir=tmp_path / "reference", faults=faults, record_tokens=tokens_file) as ref:
+        env = tutor_env(venv.path, tmp_path)
+        configure(venv.path, env, ref, tmp_path)
+        done = run_tests(venv.path, env, ref, tmp_path)
+        # The private key, and every token and signature the reference issued during the run.
+        secrets = secrets_of(ref) + list(run_secrets(ref.env, tokens_file).values())
+    report_dir = Path(env["TUTOR_ROOT"]) / "oauth-conformance" / "reports" / "tutor"
+    return done, report_dir, secrets, ref
 
 
-def test_do_tests_passes_against_the_reference(reference, tmp_path):
-    env = tutor_env(tmp_path)
-    configure(env, reference)
-    done = run_tests(env, reference, tmp_path)
+def test_do_tests_passes_against_the_reference(tutor_venv, tmp_path):
+    from tests.test_leaks import artifact_texts
+
+    done, report_dir, secrets, ref = tutor_run(tutor_venv, tmp_path, faults=[])
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
-    report_dir = Path(env["TUTOR_ROOT"]) / "oauth-conformance" / "reports" / "tutor"
     summary = json.loads((report_dir / "summary.json").read_text())
     assert summary["counts"]["failed"] == 0
     assert summary["counts"]["passed"] >= 100
     outcomes = {c["id"]: c["outcome"] for c in summary["checks"]}
     # What came from Tutor's configuration was used: the JWK set, the HS256 secret, the password
-    # grant, and the discovery service from the enabled plugin.
+    # grant, the discovery service from the enabled plugin, Studio's SSO client and the MFE host.
     assert outcomes["resources.services.accept-jwt[discovery]"] == "passed"
     assert outcomes["jwt.signature.verifies[default]"] == "passed"  # HS256: JWT_COMMON_SECRET_KEY
     assert outcomes["jwt.signature.verifies[asymmetric]"] == "passed"  # RS512: the derived JWK set
     assert any(i.startswith("token-endpoint.password") and o == "passed" for i, o in outcomes.items())
+    # The sign-in areas ran: cms-sso's code flow (its secret: the exchange), the JWT cookies.
+    for case in (
+        "authorization-code.redirect-uri.registered[studio]",
+        "authorization-code.exchange.token[studio]",
+        "authorization-code.code.single-use[studio]",
+        "jwt-cookies.login.set",
+        "jwt-cookies.domain.covers-mfe[signature]",
+        "jwt-cookies.domain.covers-mfe[header-payload]",
+    ):
+        assert outcomes.get(case) == "passed", (case, outcomes.get(case))
+    for area in ("authorization-code", "jwt-cookies"):
+        ran = [o for i, o in outcomes.items() if i.startswith(area + ".")]
+        assert ran.count("passed") >= 5, (area, ran)
     profile = (report_dir / "profile.toml").read_text()
     assert "${OAUTH2_CLIENT_SECRET}" in profile and '"login-service-client-id"' in profile
+    assert "${OAUTH_CONFORMANCE_SSO_CLIENT_SECRET}" in profile
+    assert f'redirect_uri = "{ref.discovery_url}/complete/edx-oauth2/"' in profile
+    assert 'mfe_origin = "http://127.0.0.1"' in profile
+    # The release Tutor builds: OPENEDX_COMMON_VERSION's default of this Tutor version.
+    assert f'release = "{TUTOR_VERSIONS[tutor_venv.version]}"' in profile
     assert (report_dir / "junit.xml").is_file() and any((report_dir / "allure-results").iterdir())
     from conformance.html import allure_binary
 
     if allure_binary() is not None:  # rendered as `run` renders it
         assert (report_dir / "html" / "index.html").is_file()
-    assert_no_leak({"tutor output": output, **report_texts(report_dir)}, secrets_of(reference))
+    assert len(secrets) > 30
+    assert_no_leak({"tutor output": output, **artifact_texts(report_dir)}, secrets)
 
 
-def test_do_tests_fails_against_a_faulty_reference(tmp_path):
-    from conformance.reference.launcher import running_reference
+def test_do_tests_fails_against_a_faulty_reference(tutor_venv, tmp_path):
+    """Faults in what only Tutor's configuration describes: the audience, Studio's SSO redirect URI
+    (registered with the other scheme) and the JWT cookies' domain (not the MFEs' host)."""
     from tests.test_leaks import artifact_texts
-    from tests.test_leaks import secrets_of as run_secrets
 
-    tokens_file = tmp_path / "issued-tokens.txt"
-    with running_reference(
-        state_dir=tmp_path / "reference", faults=["wrong-audience"], record_tokens=tokens_file
-    ) as ref:
-        env = tutor_env(tmp_path)
-        configure(env, ref)
-        done = run_tests(env, ref, tmp_path)
-        # The private key, and every token and signature the reference issued during the run.
-        secrets = secrets_of(ref) + list(run_secrets(ref.env, tokens_file).values())
+    faults = ["wrong-audience", "sso-redirect-uri-other-scheme", "jwt-cookie-domain-narrow"]
+    done, report_dir, secrets, _ = tutor_run(tutor_venv, tmp_path, faults=faults)
     output = done.stdout + done.stderr
     assert done.returncode != 0, output[-3000:]
     assert "Tests failed" in output
-    report_dir = Path(env["TUTOR_ROOT"]) / "oauth-conformance" / "reports" / "tutor"
     summary = json.loads((report_dir / "summary.json").read_text())
     failed = {c["id"] for c in summary["checks"] if c["outcome"] == "failed"}
-    assert {"jwt.claims.aud[default]", "resources.services.accept-jwt[discovery]"} <= failed, failed
+    expected = {
+        "jwt.claims.aud[default]",
+        "resources.services.accept-jwt[discovery]",
+        "authorization-code.redirect-uri.registered[studio]",
+        "jwt-cookies.domain.covers-mfe[signature]",
+    }
+    assert expected <= failed, failed
     assert len(secrets) > 30
     assert_no_leak({"tutor output": output, **artifact_texts(report_dir)}, secrets)
+
+
+# The README's install command, as written ----------------------------------------------------------
+
+
+def install_commands(readme: Path) -> list[str]:
+    """The `pip install` lines of a README's shell blocks, without their comments."""
+    text = readme.read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.S)
+    lines = [line.split("#", 1)[0].strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line.startswith("pip install") and "tutor" in line]
+
+
+def test_readme_install_command_works_in_a_fresh_venv(checkout, tmp_path):
+    """`pip install ...` as README.md's "On Tutor" and tutor-plugin/README.md write it, run in the
+    root of a copy of the checkout with a fresh venv outside it: Tutor lists the plugin, and the
+    plugin's pytest side and the suite import."""
+    commands = {*install_commands(ROOT / "README.md"), *install_commands(ROOT / "tutor-plugin" / "README.md")}
+    assert commands == {"pip install . ./tutor-plugin"}, commands
+    (command,) = commands
+    venv = tmp_path / "venv"
+    made = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    env = clean_env(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=checkout, env=env, capture_output=True, text=True,
+        timeout=PIP_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    env["TUTOR_ROOT"] = str(tmp_path / "tutor-root")
+    listed = subprocess.run(
+        ["tutor", "plugins", "list"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(rf"^{SUITE}\s", listed.stdout, flags=re.M), listed.stdout
+    probe = "import conformance.checks, tutor_oauth_conformance.pytest_profile; print(conformance.__file__)"
+    imported = subprocess.run(["python", "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr
+    assert Path(imported.stdout.strip()).is_relative_to(venv), imported.stdout  # not the checkout
 
 
 # The profile the environment describes (no Tutor needed) -----------------------------------------
@@ -268,37 +476,35 @@ def test_suite_plugin_is_loaded_once_with_or_without_its_entry_point(monkeypatch
     assert {"conformance.plugin", "allure_pytest.plugin"} <= set(args)
 
 
-OUTPUT: list[str] = []
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="since the merge the real conformance.plugin loads beside the stand-in and validates the "
-    "profile (a plain-http non-loopback LMS_HOST is exit 2); the stand-in needs reworking",
-)
-def test_other_suites_failures_still_fail_the_run(tmp_path):
+def test_other_suites_failures_still_fail_the_run(reference, tmp_path):
     """Tutor may run its smoke tests in the same pytest session: the suite's plugin sets the exit
-    status from the conformance verdict, and a failing smoke test must still fail the run."""
+    status from the conformance verdict (0 here: no check failed), so a failing smoke test must
+    still fail the run once the Tutor plugin's pytest side is loaded."""
     project = tmp_path / "project"
     project.mkdir()
-    (project / "conftest.py").write_text(
-        "import pytest\n\n\n"
-        "@pytest.hookimpl(trylast=True)\n"
-        "def pytest_sessionfinish(session, exitstatus):\n"
-        "    session.exitstatus = 0  # what conformance.plugin does when every MUST check passed\n"
-    )
     (project / "test_smoke.py").write_text("def test_smoke_fails():\n    assert False\n")
-    env = {**os.environ, **BASE, "OAUTH_CONFORMANCE_REPORT_DIR": str(tmp_path / "reports")}
+    port = reference.url.rsplit(":", 1)[1]
+    env = clean_env(
+        **reference.env,  # the reference's own profile reads its secrets from these
+        LMS_HOST="127.0.0.1",
+        LMS_PORT=port,
+        OAUTH2_CLIENT_ID=reference.env["EDX_OAUTH_CLIENT_ID"],
+        OAUTH2_CLIENT_SECRET=reference.env["EDX_OAUTH_CLIENT_SECRET"],
+        OAUTH_CONFORMANCE_REPORT_DIR=str(tmp_path / "reports"),
+    )
 
-    def pytest_run(*args: str) -> int:
+    def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:
         # No Allure: nothing to render into HTML afterwards.
         argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:allure_pytest"]
         argv += args
-        proc = subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, check=False)
-        OUTPUT.append(proc.stdout[-1500:] + proc.stderr[-1500:])
-        return proc.returncode
+        return subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, check=False)
 
-    assert pytest_run() == 0  # the stand-in alone hides the failure
-    code = pytest_run("-p", "tutor_oauth_conformance.pytest_profile")
-    assert code == pytest.ExitCode.TESTS_FAILED, OUTPUT[-1]
+    # The suite's plugin alone (its profile given): the smoke failure is reported, the status hides it.
+    alone = pytest_run("--oauth-profile", str(reference.profile_path))
+    assert "test_smoke_fails" in alone.stdout, alone.stdout[-2000:] + alone.stderr[-2000:]
+    assert alone.returncode == pytest.ExitCode.OK, alone.stdout[-2000:] + alone.stderr[-2000:]
+    # With the Tutor plugin's pytest side (the profile from Tutor's variables): the run fails.
+    done = pytest_run("-p", "tutor_oauth_conformance.pytest_profile")
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "test_smoke_fails" in done.stdout
     assert (tmp_path / "reports" / "tutor" / "profile.toml").is_file()

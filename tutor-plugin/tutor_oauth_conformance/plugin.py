@@ -1,18 +1,20 @@
 """The `oauth-conformance` Tutor plugin: `tutor local|k8s|dev do tests oauth-conformance` runs the suite.
 
 Tutor's `do tests` runs `python -m pytest <paths>` on the host with the LMS's address and the test
-credentials in the environment (tutor/commands/jobs.py `tests_command`, Tutor 22). This plugin
-registers the suite's checks under the suite name `oauth-conformance` (TESTS filter) and, when such a
-run starts (DO_JOB action, in Tutor's own process), passes on what only Tutor's configuration knows:
-the JWT issuer, audience and HS256 secret, the *public* JWK set derived here from
-JWT_RSA_PRIVATE_KEY (the private key itself is never put anywhere), the enabled services and the
-report folder. The pytest side (`tutor_oauth_conformance.pytest_profile`) builds the profile.
+credentials in the environment (tutor/commands/jobs.py `tests_command`, Tutor 21.0.8 and 22). This
+plugin registers the suite's checks under the suite name `oauth-conformance` (TESTS filter) and, when
+such a run starts (DO_JOB action, in Tutor's own process), passes on what only Tutor's configuration
+knows: the JWT issuer, audience and HS256 secret, the *public* JWK set derived here from
+JWT_RSA_PRIVATE_KEY (the private key itself is never put anywhere), the enabled services, Studio's
+SSO client as Tutor's LMS init job registers it, the MFEs' origin, the release and the report folder.
+The pytest side (`tutor_oauth_conformance.pytest_profile`) builds the profile.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -25,6 +27,7 @@ from tutor import fmt, hooks
 import conformance.checks
 from conformance._lib.envprofile import ENV
 from conformance._lib.jwks_from_pem import KeyFileError, public_jwks_from_bytes
+from conformance._lib.release_table import latest
 
 SUITE = "oauth-conformance"
 # Tutor's key id for its one RSA key (tutor/templates/apps/openedx/settings/partials/common_all.py).
@@ -35,6 +38,10 @@ SERVICE_HOSTS = {
     "ecommerce": "ECOMMERCE_HOST",
     "credentials": "CREDENTIALS_HOST",
 }
+# OPENEDX_COMMON_VERSION: "release/verawood.1" (Tutor 22), "release/ulmo.3" (Tutor 21),
+# "open-release/quince.1" (before Teak); Tutor's nightly builds the development branch ("master").
+RELEASE_BRANCH = re.compile(r"^(?:open-)?release/([a-z]+)(?:[.-]|$)")
+DEVELOPMENT_BRANCHES = ("master", "main", "nightly")
 
 hooks.Filters.CONFIG_DEFAULTS.add_items(
     [
@@ -67,7 +74,47 @@ def services(config: dict[str, Any]) -> list[dict[str, str]]:
     return found
 
 
-def test_environment(config: dict[str, Any], root: str) -> dict[str, str]:
+def release_of(version: str) -> str | None:
+    """The named release an OPENEDX_COMMON_VERSION builds: a release branch or tag names it, the
+    development branch is the newest release the suite knows; anything else (a fork's branch) none."""
+    version = version.strip()
+    if version in DEVELOPMENT_BRANCHES:
+        return latest()
+    match = RELEASE_BRANCH.match(version)
+    return match.group(1) if match else None
+
+
+def sso_client(config: dict[str, Any], context_name: str) -> dict[str, str]:
+    """Studio's SSO application as Tutor's LMS init job (jobs/init/lms.sh) registers it: cms-sso with
+    the CMS host's /complete/edx-oauth2/ (scheme from ENABLE_HTTPS), and under `tutor dev`
+    cms-sso-dev with plain http on port 8001."""
+    host = config.get("CMS_HOST")
+    if not host:
+        return {}
+    if context_name == "dev":
+        client_id = config.get("CMS_OAUTH2_KEY_SSO_DEV")
+        redirect_uri = f"http://{host}:8001/complete/edx-oauth2/"
+    else:
+        client_id = config.get("CMS_OAUTH2_KEY_SSO")
+        scheme = "https" if config.get("ENABLE_HTTPS") else "http"
+        redirect_uri = f"{scheme}://{host}/complete/edx-oauth2/"
+    if not client_id:
+        return {}
+    found = {ENV["sso_client_id"]: str(client_id), ENV["sso_redirect_uri"]: redirect_uri}
+    if config.get("CMS_OAUTH2_SECRET"):
+        found[ENV["sso_client_secret"]] = str(config["CMS_OAUTH2_SECRET"])
+    return found
+
+
+def mfe_origin(config: dict[str, Any]) -> str | None:
+    """Where tutor-mfe serves the MFEs (its Caddy site `{{ MFE_HOST }}`), when the mfe plugin is on."""
+    if "mfe" not in set(config.get("PLUGINS") or []) or not config.get("MFE_HOST"):
+        return None
+    scheme = "https" if config.get("ENABLE_HTTPS") else "http"
+    return f"{scheme}://{config['MFE_HOST']}"
+
+
+def test_environment(config: dict[str, Any], root: str, context_name: str = "local") -> dict[str, str]:
     """What the test process needs from Tutor's configuration; the public key set, never the private."""
     env = {
         ENV["name"]: str(config.get("OAUTH_CONFORMANCE_NAME") or "tutor"),
@@ -77,7 +124,20 @@ def test_environment(config: dict[str, Any], root: str) -> dict[str, str]:
         ENV["password_client_id"]: str(config.get("OAUTH_CONFORMANCE_PASSWORD_CLIENT_ID") or ""),
         ENV["services"]: json.dumps(services(config)),
         ENV["report_dir"]: str(Path(root) / "oauth-conformance" / "reports"),
+        **sso_client(config, context_name),
     }
+    version = str(config.get("OPENEDX_COMMON_VERSION") or "")
+    release = release_of(version)
+    if release:  # a name the release table does not know yet: the suite says so when it loads
+        env[ENV["release"]] = release
+    elif version:
+        fmt.echo_alert(
+            f"oauth-conformance: OPENEDX_COMMON_VERSION {version!r} names no Open edX release; "
+            "today's expectations apply"
+        )
+    origin = mfe_origin(config)
+    if origin:
+        env[ENV["mfe_origin"]] = origin
     private = str(config.get("JWT_RSA_PRIVATE_KEY") or "")
     if private:
         try:
@@ -111,10 +171,10 @@ def _prepare_tests(job_name: str, *args: Any, **kwargs: Any) -> None:
         return
     if kwargs.get("limit") not in (None, SUITE):
         return
-    root = click.get_current_context().obj.root
-    config = tutor_config.load(root)
+    context = click.get_current_context().obj
+    config = tutor_config.load(context.root)
     # tests_command builds the test process's environment from os.environ after this action.
-    os.environ.update(test_environment(config, root))
+    os.environ.update(test_environment(config, context.root, getattr(context, "NAME", "local")))
     addopts = shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))
     if "tutor_oauth_conformance.pytest_profile" not in addopts:
         os.environ["PYTEST_ADDOPTS"] = shlex.join([*addopts, *pytest_plugin_args(os.environ)])
