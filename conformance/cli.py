@@ -392,9 +392,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 loaded.append((path, profile))
             except ProfileError as exc:
                 raise UsageError(f"profile error: {exc}") from None
-        if args.target_release and args.target_release not in releases.names():
-            known = ", ".join(releases.names())
-            raise UsageError(f"--target-release {args.target_release!r} is not a known release ({known})")
+        if args.target_release:
+            kind, why = releases.classify(args.target_release)
+            if kind == "unknown":
+                raise UsageError(f"--target-release {why}")
         if args.dry_run:
             return dry_run(loaded, args)
         names = [profile.name for _, profile in loaded]
