@@ -560,7 +560,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     _out(f"{len(comparison.differing)} of {len(comparison.rows)} check cases differ")
     for row in comparison.differing:
-        _out(f"  {row.id}: " + ", ".join(f"{k}={v or '-'}" for k, v in row.outcomes.items()))
+        _out(
+            f"  {row.id}: " + ", ".join(f"{comparison.labels[k]}={v or '-'}" for k, v in row.outcomes.items())
+        )
     _out(f"comparison: {args.out}/comparison.html, comparison.md, comparison.json")
     return EXIT_OK
 
