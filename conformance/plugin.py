@@ -455,7 +455,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     if report.failed and call.when == "call" and state.exchanges:
         allure.attach(
-            curl_line(state.exchanges[-1], state.profile),
+            curl_line(
+                state.exchanges[-1],
+                state.profile,
+                [*(state.tokens.issued() if state.tokens else []), *state.exchanges[:-1]],
+            ),
             name="reproduce with curl",
             attachment_type=allure.attachment_type.TEXT,
         )
