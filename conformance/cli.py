@@ -392,9 +392,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 loaded.append((path, profile))
             except ProfileError as exc:
                 raise UsageError(f"profile error: {exc}") from None
-        if args.target_release and args.target_release not in releases.names():
-            known = ", ".join(releases.names())
-            raise UsageError(f"--target-release {args.target_release!r} is not a known release ({known})")
+        if args.target_release:
+            kind, why = releases.classify(args.target_release)
+            if kind == "unknown":
+                raise UsageError(f"--target-release {why}")
         if args.dry_run:
             return dry_run(loaded, args)
         names = [profile.name for _, profile in loaded]
@@ -559,7 +560,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     _out(f"{len(comparison.differing)} of {len(comparison.rows)} check cases differ")
     for row in comparison.differing:
-        _out(f"  {row.id}: " + ", ".join(f"{k}={v or '-'}" for k, v in row.outcomes.items()))
+        _out(
+            f"  {row.id}: " + ", ".join(f"{comparison.labels[k]}={v or '-'}" for k, v in row.outcomes.items())
+        )
     _out(f"comparison: {args.out}/comparison.html, comparison.md, comparison.json")
     return EXIT_OK
 

@@ -1,4 +1,8 @@
-"""Instances side by side: a check x instance matrix from summary.json files, differences first."""
+"""Instances side by side: a check x instance matrix from summary.json files, differences first.
+
+Each run is one column, keyed by its position among the folders given (never by its profile name:
+two CI artifacts are often both `reports/reference`). A column's title is the profile name, with as
+much of the folder's path as tells it apart from another run of the same name."""
 
 from __future__ import annotations
 
@@ -24,8 +28,9 @@ class Row:
     area: str
     level: str
     spec: list[str]
-    outcomes: dict[str, str | None]
-    messages: dict[str, str]
+    # Keyed by the run's column (its position among the folders compared), never by its name.
+    outcomes: dict[int, str | None]
+    messages: dict[int, str]
     # Set when the instances' releases explain the difference (conformance/releases.py).
     explained_by_release: str = ""
 
@@ -37,7 +42,7 @@ class Row:
     def regression(self) -> bool:
         return self.differs and not self.explained_by_release
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, labels: list[str]) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
@@ -46,8 +51,8 @@ class Row:
             "spec": self.spec,
             "differs": self.differs,
             "explained_by_release": self.explained_by_release,
-            "outcomes": self.outcomes,
-            "messages": self.messages,
+            "outcomes": {labels[i]: outcome for i, outcome in sorted(self.outcomes.items())},
+            "messages": {labels[i]: message for i, message in sorted(self.messages.items())},
         }
 
 
@@ -55,6 +60,10 @@ class Row:
 class Comparison:
     instances: list[dict[str, Any]]
     rows: list[Row]
+
+    @property
+    def labels(self) -> list[str]:
+        return [i["label"] for i in self.instances]
 
     @property
     def differing(self) -> list[Row]:
@@ -66,13 +75,13 @@ class Comparison:
                 "instances": self.instances,
                 "differences": len(self.differing),
                 "explained_by_release": sum(1 for r in self.differing if r.explained_by_release),
-                "checks": [r.as_dict() for r in self.rows],
+                "checks": [r.as_dict(self.labels) for r in self.rows],
             },
             indent=2,
         )
 
     def as_markdown(self) -> str:
-        names = [i["profile"] for i in self.instances]
+        names = self.labels
         lines = [
             f"### Open edX OAuth conformance: {' vs '.join(names)}",
             "",
@@ -82,7 +91,7 @@ class Comparison:
             "|---|---|" + "---|" * len(names),
         ]
         for row in self.rows:
-            cells = " | ".join(_md_cell(row.outcomes[n]) for n in names)
+            cells = " | ".join(_md_cell(row.outcomes[n]) for n in range(len(names)))
             mark = " **(differs)**" if row.regression else ""
             mark = f" (differs: release; {row.explained_by_release})" if row.explained_by_release else mark
             lines.append(f"| `{row.id}`{mark} | {row.level} | {cells} |")
@@ -90,14 +99,14 @@ class Comparison:
         for inst in self.instances:
             c = inst["counts"]
             lines.append(
-                f"| {inst['profile']} | {c['passed']} | {c['failed']} | {c['skipped']} | {c['waived']} |"
+                f"| {inst['label']} | {c['passed']} | {c['failed']} | {c['skipped']} | {c['waived']} |"
             )
         return "\n".join(lines) + "\n"
 
     def as_html(self) -> str:
-        names = [i["profile"] for i in self.instances]
+        names = self.labels
         head = "".join(
-            f"<th>{html.escape(n)}<br><small>{html.escape(i['base_url'])}</small></th>"
+            f"<th>{html.escape(n)}<br><small>{html.escape(str(i.get('base_url') or ''))}</small></th>"
             for n, i in zip(names, self.instances, strict=True)
         )
         body = []
@@ -105,7 +114,7 @@ class Comparison:
             cells = "".join(
                 f'<td class="{row.outcomes[n] or "absent"}" title="{html.escape(row.messages.get(n, ""))}">'
                 f"{SYMBOL[row.outcomes[n]]}</td>"
-                for n in names
+                for n in range(len(names))
             )
             why = ""
             if row.explained_by_release:
@@ -117,7 +126,7 @@ class Comparison:
                 f"</code><br><small>{html.escape(row.title)}</small>{why}</td><td>{row.level}</td>{cells}</tr>"
             )
         counts = "".join(
-            f"<li><b>{html.escape(i['profile'])}</b>: {i['counts']['passed']} passed, "
+            f"<li><b>{html.escape(i['label'])}</b>: {i['counts']['passed']} passed, "
             f"{i['counts']['failed']} failed, {i['counts']['skipped']} skipped, "
             f"{i['counts']['waived']} waived</li>"
             for i in self.instances
@@ -149,25 +158,51 @@ def _md_cell(outcome: str | None) -> str:
 
 
 def load_summaries(dirs: list[Path]) -> list[dict[str, Any]]:
+    """Each folder's summary.json, with `label` (its distinct column title) and `folder` set."""
     summaries = []
     for directory in dirs:
         path = directory / "summary.json" if directory.is_dir() else directory
         try:
-            summaries.append(json.loads(path.read_text(encoding="utf-8")))
+            summary = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise CompareError(f"{path}: no readable summary.json ({type(exc).__name__})") from None
-    names = [s.get("profile") for s in summaries]
-    if len(set(names)) != len(names):
-        # Two runs of the same profile (before/after): tell them apart by folder.
-        for summary, directory in zip(summaries, dirs, strict=True):
-            summary["profile"] = f"{summary.get('profile')} ({directory.name})"
+        if not isinstance(summary, dict) or not isinstance(summary.get("checks"), list):
+            raise CompareError(f"{path}: not a summary.json of this suite (no list of checks)")
+        summary["folder"] = str(path.parent if path.name == "summary.json" else path)
+        summaries.append(summary)
+    for summary, label in zip(summaries, _labels(summaries), strict=True):
+        summary["label"] = label
     return summaries
+
+
+def _labels(summaries: list[dict[str, Any]]) -> list[str]:
+    """Distinct column titles: the profile name; where names repeat, with the shortest tail of the
+    folder path that tells the runs apart; the same folder given twice is numbered."""
+    names = [str(s.get("profile") or "?") for s in summaries]
+    labels = list(names)
+    for name in set(names):
+        same = [i for i, n in enumerate(names) if n == name]
+        if len(same) < 2:
+            continue
+        parts = [Path(summaries[i]["folder"]).resolve().parts for i in same]
+        depth = 1
+        longest = max(len(p) for p in parts)
+        while depth < longest and len({p[-depth:] for p in parts}) < len(parts):
+            depth += 1
+        for i, p in zip(same, parts, strict=True):
+            labels[i] = f"{name} ({'/'.join(p[-depth:]).lstrip('/') or '/'})"
+    for label in set(labels):
+        repeats = [i for i, lab in enumerate(labels) if lab == label]
+        if len(repeats) > 1:  # one folder given twice
+            for n, i in enumerate(repeats, 1):
+                labels[i] = f"{label} #{n}"
+    return labels
 
 
 def compare_dirs(dirs: list[Path]) -> Comparison:
     summaries = load_summaries(dirs)
     rows: dict[str, Row] = {}
-    for summary in summaries:
+    for column, summary in enumerate(summaries):
         for check in summary.get("checks", []):
             row = rows.setdefault(
                 check["id"],
@@ -181,20 +216,18 @@ def compare_dirs(dirs: list[Path]) -> Comparison:
                     {},
                 ),
             )
-            row.outcomes[summary["profile"]] = check["outcome"]
+            row.outcomes[column] = check["outcome"]
             if check.get("message"):
-                row.messages[summary["profile"]] = check["message"]
+                row.messages[column] = check["message"]
     for row in rows.values():
-        for summary in summaries:
-            row.outcomes.setdefault(summary["profile"], None)
+        for column in range(len(summaries)):
+            row.outcomes.setdefault(column, None)
         if row.differs:
             row.explained_by_release = _release_explains(row, summaries)
     # Regressions first, then what a release explains, then the rest.
     ordered = sorted(rows.values(), key=lambda r: (not r.regression, not r.differs, r.area, r.id))
-    instances = [
-        {k: s.get(k) for k in ("profile", "base_url", "suite_version", "started_at", "counts", "release")}
-        for s in summaries
-    ]
+    keys = ("label", "profile", "folder", "base_url", "suite_version", "started_at", "counts", "release")
+    instances = [{k: s.get(k) for k in keys} for s in summaries]
     return Comparison(instances, ordered)
 
 
@@ -204,9 +237,9 @@ def _release_explains(row: Row, summaries: list[dict[str, Any]]) -> str:
     from conformance import releases
 
     check_id = row.id.split("[", 1)[0]
-    for a in summaries:
-        for b in summaries:
-            if row.outcomes.get(a["profile"]) == row.outcomes.get(b["profile"]):
+    for i, a in enumerate(summaries):
+        for j, b in enumerate(summaries):
+            if row.outcomes.get(i) == row.outcomes.get(j):
                 continue
             reason = releases.explain(check_id, a.get("release"), b.get("release"))
             if reason:

@@ -68,6 +68,9 @@ STATE = pytest.StashKey[RunState]()
 # pytest_runtest_logreport gets no config: the run's state, for this process.
 _config_state: dict[str, RunState] = {}
 
+# Profile warnings already printed by this process: each is said once.
+_WARNED: set[str] = set()
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("oauth", "Open edX OAuth conformance")
@@ -116,7 +119,9 @@ def pytest_configure(config: pytest.Config) -> None:
         _exit(f"profile error: {exc}", EXIT_USAGE)
         return
     for warning in profile.warnings:
-        sys.stderr.write(f"warning: {warning}\n")
+        if warning not in _WARNED:  # the CLI's planning pass and its run load the profile in one process
+            _WARNED.add(warning)
+            sys.stderr.write(f"warning: {warning}\n")
     seed = config.getoption("--oauth-seed")
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
     ca_bundle = config.getoption("--oauth-ca-bundle")
@@ -450,7 +455,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     if report.failed and call.when == "call" and state.exchanges:
         allure.attach(
-            curl_line(state.exchanges[-1], state.profile),
+            curl_line(
+                state.exchanges[-1],
+                state.profile,
+                [*(state.tokens.issued() if state.tokens else []), *state.exchanges[:-1]],
+            ),
             name="reproduce with curl",
             attachment_type=allure.attachment_type.TEXT,
         )

@@ -16,7 +16,17 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conformance._lib.release_table import Expectation, expectations, latest, names, profile_defaults, table
+from conformance._lib.release_table import (
+    Expectation,
+    classify,
+    expectations,
+    inferred,
+    latest,
+    names,
+    profile_defaults,
+    release_for_version,
+    table,
+)
 
 if TYPE_CHECKING:
     from conformance._lib.profile import Profile
@@ -26,13 +36,16 @@ __all__ = [
     "Expectation",
     "adjusted",
     "annotate_summary",
+    "classify",
     "console_lines",
     "expectations",
     "explain",
+    "inferred",
     "latest",
     "names",
     "preflight",
     "profile_defaults",
+    "release_for_version",
     "table",
 ]
 
@@ -97,13 +110,26 @@ def preflight(profile: Profile, target: str) -> dict[str, Any]:
                     "source": new.source,
                 }
             )
-    return {
+    result = {
         "from": current,
         "from_label": current or f"today's defaults ({latest()})",
         "to": target,
         "changes": changes,
         "retiring": retiring,
     }
+    note = _target_note(target)
+    if note:
+        result["to_note"] = note
+    return result
+
+
+def _target_note(target: str) -> str:
+    """Why the preflight to `target` rests on inference ("" when the table has it as a fact)."""
+    kind, why = classify(target)
+    if kind == "newer":
+        return why
+    reason = inferred(target)
+    return f"{target!r} has not shipped: its row is inferred ({reason})" if reason else ""
 
 
 def annotate_summary(
@@ -127,6 +153,8 @@ def console_lines(summary: dict[str, Any]) -> list[str]:
     if not pre:
         return []
     lines = [f"upgrade preflight: {pre['from_label']} -> {pre['to']}"]
+    if pre.get("to_note"):
+        lines.append(f"  warning: {pre['to_note']}")
     for change in pre["changes"]:
         mark = "" if change["affects_profile"] else " (not used by this profile's clients)"
         lines.append(f"  CHANGES {change['title']}: {change['from']} -> {change['to']}{mark}")

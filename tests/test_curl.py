@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import http.server
+import json
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -240,3 +241,152 @@ def test_an_undecodable_basic_header_is_a_placeholder():
     line = curl_line(ex)
     assert '-u "$BASIC_CREDENTIALS"' in line and "not*base64!" not in line
     assert "$BASIC_CREDENTIALS" in line.splitlines()[0]  # named in the note
+
+
+class _Issuer(_Capture):
+    """Like _Capture, but the token endpoint issues a new JWT-shaped token each time."""
+
+    issued: list[str] = []
+
+    def _record(self) -> None:
+        if self.path != "/oauth2/access_token":
+            return super()._record()
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode()
+        self.seen.append(
+            {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+        )
+        token = f"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.signature-{len(self.issued) + 1}-Qx7v"
+        self.issued.append(token)
+        from conformance._lib.redact import REDACTOR
+
+        REDACTOR.add(token)  # as the suite's token helper registers every token it obtains
+        payload = json.dumps({"access_token": token, "token_type": "JWT", "expires_in": 3600}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_POST = do_GET = _record
+
+
+@pytest.fixture
+def issuer() -> Iterator[tuple[str, list[dict[str, Any]], list[str]]]:
+    _Capture.seen = []
+    _Issuer.issued = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Issuer)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", _Capture.seen, _Issuer.issued
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _token_request(base_url: str) -> Exchange:
+    return send(
+        base_url,
+        auth=(ENV["EDX_OAUTH_CLIENT_ID"], ENV["EDX_OAUTH_CLIENT_SECRET"]),
+        data={"grant_type": "client_credentials", "token_type": "jwt"},
+    )
+
+
+def test_an_access_token_is_obtained_again_by_a_line_of_its_own(issuer):
+    base_url, seen, issued = issuer
+    profile = profile_for(base_url)
+    obtained = _token_request(base_url)
+    probe = send(base_url, path="/api/user/v1/me", headers={"Authorization": f"JWT {issued[0]}"})
+    line = curl_line(probe, profile, [obtained])
+    assert issued[0] not in line
+    assert '\nACCESS_TOKEN="$(curl -sS -X POST ' in line and "| python3 -c " in line
+    assert "nobody" not in line and "set it yourself" not in line  # every variable is the profile's or set
+    assert line.startswith("# export first: $EDX_OAUTH_CLIENT_ID, $EDX_OAUTH_CLIENT_SECRET")
+    result = replay(line)
+    assert result.returncode == 0, result.stderr
+    assert len(seen) == 4 and len(issued) == 2  # the replay asked for a token of its own
+    assert_same_request(seen[0], seen[2])  # the same token request
+    assert header(seen[3], "Authorization") == f"JWT {issued[1]}"  # sent with the token it obtained
+
+
+def test_without_the_exchange_that_issued_it_the_token_is_a_placeholder_that_says_so(issuer):
+    base_url, _, issued = issuer
+    _token_request(base_url)
+    probe = send(base_url, path="/api/user/v1/me", headers={"Authorization": f"JWT {issued[0]}"})
+    line = curl_line(probe, profile_for(base_url))
+    assert '"$ACCESS_TOKEN"' in line and issued[0] not in line
+    assert "# $ACCESS_TOKEN: a value of this run that no request here obtains again" in line
+
+
+def test_a_tampered_token_gets_a_genuine_signature_from_a_token_obtained_again(issuer):
+    base_url, seen, issued = issuer
+    profile = profile_for(base_url)
+    obtained = _token_request(base_url)
+    vector = next(
+        v for v in vectors_for("jwt-attacks", "jwt-attacks.tampered-payload") if v["id"] == "exp-extended"
+    )
+    forged = forge_jwt(vector, issued[0], None, Faker())
+    probe = send(base_url, path="/api/user/v1/me", headers={"Authorization": f"JWT {forged}"})
+    line = curl_line(probe, profile, [obtained])
+    assert issued[0].rsplit(".", 1)[1] not in line
+    assert 'GENUINE_JWT_SIGNATURE="$(curl ' in line and "set it yourself" not in line
+    result = replay(line)
+    assert result.returncode == 0, result.stderr
+    sent = header(seen[-1], "Authorization")
+    assert sent == f"JWT {forged.rsplit('.', 1)[0]}.{issued[1].rsplit('.', 1)[1]}"
+
+
+def _failed_attachments(results_dir):
+    """Each failed case's attachments in allure-results/: [{attachment name: text}]."""
+    found = []
+    for path in sorted(results_dir.glob("*-result.json")):
+        result = json.loads(path.read_text())
+        if result["status"] != "failed":
+            continue
+        nodes, todo = [], [result]
+        while todo:
+            node = todo.pop()
+            nodes.append(node)
+            todo += node.get("steps", [])
+        found.append(
+            {
+                attachment["name"]: (results_dir / attachment["source"]).read_text()
+                for node in nodes
+                for attachment in node.get("attachments", [])
+            }
+        )
+    return found
+
+
+def test_the_report_attachment_runs_as_pasted_against_the_reference(tmp_path):
+    """A case that fails on the reference instance (a fault: the LMS's API refuses its own HS256
+    JWTs): its "reproduce with curl" attachment, run by bash with only the profile's variables
+    exported, obtains a token of its own and gets the answer the case got."""
+    pytest.importorskip("django")
+    from conformance.reference.launcher import running_reference
+    from tests.conftest import run_cli
+
+    with running_reference(state_dir=tmp_path / "state", faults=["lms-secret-divergence"]) as ref:
+        argv = ["run", "--profile", str(ref.profile_path), "--no-html", "--select", "resources.jwt.accepted"]
+        result = run_cli(argv, env=ref.env, report_dir=tmp_path / "report")
+        assert result.code == 1, result.console[-2000:]
+        failed = [c for c in result.summary()["checks"] if c["outcome"] == "failed"]
+        assert [c["id"] for c in failed] == ["resources.jwt.accepted[default]"]
+        (attachments,) = _failed_attachments(tmp_path / "report" / "allure-results")
+        line = attachments["reproduce with curl"]
+        got = attachments["GET /api/user/v1/me -> 401"]  # the exchange as the case recorded it
+        assert 'ACCESS_TOKEN="$(curl ' in line and "set it yourself" not in line
+        assert not any(value in line for value in ref.env.values() if len(value) >= 8)
+        replayed = subprocess.run(
+            ["bash", "-c", line],
+            env={"PATH": "/usr/bin:/bin", **ref.env},  # what the profile's `${VAR}`s name, no more
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert replayed.returncode == 0, replayed.stderr
+    status = replayed.stdout.splitlines()[0]
+    assert status.startswith("HTTP/1.1 401"), replayed.stdout[:500]
+    body = replayed.stdout.split("\n\n", 1)[1].strip()  # text mode: curl's CRLFs read as newlines
+    assert json.loads(body) == json.loads(got.rsplit("\n\n", 1)[1]) == {"detail": "Invalid token."}

@@ -31,9 +31,14 @@ def test_every_row_is_sourced_and_names_known_releases_and_checks():
     load_checks()
     table = releases.table()
     names = releases.names()
-    assert names[-1] == releases.latest() and len(set(names)) == len(names)
+    assert len(set(names)) == len(names) and names == sorted(names)  # named in alphabetical order
+    assert all(row["source"].startswith("https://") for row in table["releases"])
+    shipped = [row["name"] for row in table["releases"] if "inferred" not in row]
+    assert names[: len(shipped)] == shipped and releases.latest() == shipped[-1]  # only the newest inferred
+    assert not set(table["older"]["names"]) & set(names)
     for key, spec in table["expectations"].items():
         assert set(spec["checks"]) <= set(REGISTRY), key
+        assert all(entry["release"] in names for entry in spec.get("checked", [])), key
         sinces = [names.index(entry["since"]) for entry in spec["history"]]
         assert sinces == sorted(sinces) and sinces[0] == 0, f"{key}: history oldest first, from {names[0]}"
         assert all(entry["source"].startswith("https://") for entry in spec["history"])
@@ -49,9 +54,58 @@ def test_release_sets_profile_defaults_but_the_profile_wins():
     assert profile(release="nutmeg").data["expect"]["jwt_expires_in"] == 36000
     assert profile(release="nutmeg", expect={"jwt_expires_in": 600}).data["expect"]["jwt_expires_in"] == 600
     assert profile().data["expect"]["jwt_expires_in"] == 3600
-    unknown = profile(release="zebrawood")
-    assert any("'zebrawood' is not in the release table" in w for w in unknown.warnings)
-    assert unknown.data["expect"]["jwt_expires_in"] == 3600
+    newer = profile(release="zebrawood")
+    assert [w for w in newer.warnings if "zebrawood" in w] == [
+        "<profile>: key 'release': 'zebrawood' is newer than the release table (maple to willow): "
+        "today's defaults (verawood) stand; a newer suite knows its expectations"
+    ]
+    assert newer.data["expect"]["jwt_expires_in"] == 3600
+
+
+def test_verawood_is_current_and_willow_is_inferred():
+    assert releases.latest() == "verawood"
+    assert releases.names()[-2:] == ["verawood", "willow"]
+    assert releases.inferred("verawood") is None and "not shipped" in releases.inferred("willow")
+    assert not profile(release="verawood").warnings and not profile(release="willow").warnings
+
+    # Nothing in OAuth changes from Ulmo to Verawood, and Willow is Verawood's until it ships.
+    def values(release):
+        return {key: (e.value, e.status) for key, e in releases.expectations(release).items()}
+
+    assert values("ulmo") == values("verawood") == values("willow") == values(None) == values("xylon")
+    load_checks()
+    bearer = REGISTRY["resources.bearer.accepted"]
+    assert releases.adjusted(bearer, profile(release="verawood")).level == "SHOULD"  # still retiring
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("verawod", "did you mean 'verawood'?"),
+        ("wilow", "did you mean 'willow'?"),
+        ("sumak", "did you mean 'sumac'?"),
+        ("lilac", "older than the release table"),
+    ],
+)
+def test_misspelt_or_older_release_is_a_profile_error(name, message):
+    from conformance._lib.profile import ProfileError
+
+    with pytest.raises(ProfileError, match=message):
+        profile(release=name)
+
+
+def test_platform_version_names_its_release():
+    for version, name in [
+        ("release/verawood.1", "verawood"),
+        ("release/verawood", "verawood"),
+        ("open-release/ulmo.3", "ulmo"),
+        ("open-release/maple.master", "maple"),
+        ("master", None),
+        ("v1.2", None),
+    ]:
+        assert releases.release_for_version(version) == name, version
+    tags = {row["tag"]: row["name"] for row in releases.table()["releases"]}
+    assert all(releases.release_for_version(tag) == name for tag, name in tags.items())
 
 
 def test_retiring_behaviour_is_never_a_must_failure():
@@ -72,7 +126,11 @@ def test_preflight_lists_what_changes_for_the_profiles_clients():
     assert "bearer_tokens" not in changes  # deprecated in both
     retiring = {r["expectation"]: r for r in pre["retiring"]}
     assert retiring["bearer_tokens"]["affects_profile"] is False  # this profile uses no opaque tokens
-    assert releases.preflight(profile(), "ulmo")["from_label"] == "today's defaults (ulmo)"
+    assert releases.preflight(profile(), "ulmo")["from_label"] == "today's defaults (verawood)"
+    assert "to_note" not in releases.preflight(profile(), "verawood")
+    assert "has not shipped" in releases.preflight(profile(), "willow")["to_note"]
+    newer = releases.preflight(profile(release="ulmo"), "xylon")
+    assert "newer than the release table" in newer["to_note"] and newer["changes"] == []
 
 
 def _summary(tmp_path, name, release, outcome):
@@ -111,15 +169,21 @@ def test_compare_tells_release_explained_differences_from_regressions(tmp_path):
 
 @pytest.fixture(scope="module")
 def release_runs(tmp_path_factory):
-    """Against one reference instance: a profile on nutmeg with an upgrade preflight to ulmo, and the
-    same profile on ulmo; then `compare` of the two."""
+    """Against one reference instance: a profile on nutmeg with an upgrade preflight to ulmo, the same
+    profile on verawood with a preflight to willow (not shipped), and on xylon (newer than the table);
+    then `compare` of the first two."""
     pytest.importorskip("django")
     from conformance.reference.launcher import running_reference
 
     tmp = tmp_path_factory.mktemp("releases")
     results = {}
     with running_reference(state_dir=tmp / "state", rate_limit="100000/m") as ref:
-        for release, extra in (("nutmeg", ["--target-release", "ulmo"]), ("ulmo", [])):
+        legs = (
+            ("nutmeg", ["--target-release", "ulmo"]),
+            ("verawood", ["--target-release", "willow"]),
+            ("xylon", []),
+        )
+        for release, extra in legs:
             text = ref.profile_path.read_text().replace(
                 'name = "reference"\n', f'name = "on-{release}"\nrelease = "{release}"\n'
             )
@@ -128,7 +192,7 @@ def release_runs(tmp_path_factory):
             argv = ["run", "--profile", str(path), "--no-html", "--select", "response-schema"]
             argv += ["--select", "resources", *extra]
             results[release] = run_cli(argv, env=ref.env, report_dir=tmp / release)
-    compared = run_cli(["compare", str(tmp / "nutmeg"), str(tmp / "ulmo"), "--out", str(tmp / "cmp")])
+    compared = run_cli(["compare", str(tmp / "nutmeg"), str(tmp / "verawood"), "--out", str(tmp / "cmp")])
     return results, compared, tmp
 
 
@@ -142,7 +206,18 @@ def test_run_with_release_applies_its_expectations_and_levels(release_runs):
     lifetime = checks["response-schema.expires-in.value[jwt]"]
     assert lifetime["outcome"] == "failed" and "36000" in lifetime["message"]
     assert checks["resources.bearer.accepted"]["level"] == "SHOULD"  # Bearer is being retired
-    assert results["ulmo"].code == 0 and results["ulmo"].summary()["counts"]["failed"] == 0
+    verawood = results["verawood"]
+    assert verawood.code == 0 and verawood.summary()["counts"]["failed"] == 0, verawood.console[-3000:]
+    assert verawood.summary()["release"] == "verawood"
+    assert "warning" not in verawood.console.split("upgrade preflight")[0]  # a known release: no warning
+
+
+def test_a_release_newer_than_the_table_warns_once_and_runs_on_todays_defaults(release_runs):
+    results, _, _ = release_runs
+    xylon = results["xylon"]
+    assert xylon.code == 0 and xylon.summary()["counts"]["failed"] == 0, xylon.console[-3000:]
+    assert xylon.console.count("'xylon' is newer than the release table") == 1, xylon.console
+    assert xylon.summary()["release"] == "xylon"
 
 
 def test_target_release_reports_an_upgrade_preflight(release_runs):
@@ -153,7 +228,11 @@ def test_target_release_reports_an_upgrade_preflight(release_runs):
     assert "[REDACTED]" not in nutmeg.console.split("upgrade preflight:")[1]  # prose is not a credential
     pre = nutmeg.summary()["upgrade_preflight"]
     assert pre["to"] == "ulmo" and any(c["expectation"] == "jwt_expires_in" for c in pre["changes"])
-    assert "upgrade_preflight" not in results["ulmo"].summary()
+    assert "upgrade_preflight" not in results["xylon"].summary()
+    willow = results["verawood"]
+    assert "upgrade preflight: verawood -> willow" in willow.console
+    assert willow.console.count("'willow' has not shipped") == 1
+    assert willow.summary()["upgrade_preflight"]["changes"] == []  # inferred: Verawood's expectations
 
 
 def test_compare_of_two_releases_explains_the_lifetime(release_runs):
@@ -165,8 +244,19 @@ def test_compare_of_two_releases_explains_the_lifetime(release_runs):
     )
 
 
-def test_unknown_target_release_is_a_usage_error(tmp_path):
+def test_misspelt_target_release_is_a_usage_error_with_a_suggestion(tmp_path):
     path = tmp_path / "p.toml"
     path.write_text('name = "p"\nbase_url = "http://127.0.0.1:9"\n[client]\nid = "a"\nsecret = "b"\n')
-    result = run_cli(["run", "--profile", str(path), "--target-release", "zebrawood"], report_dir=tmp_path)
-    assert result.code == 2 and "not a known release" in result.console
+    result = run_cli(["run", "--profile", str(path), "--target-release", "verawod"], report_dir=tmp_path)
+    assert result.code == 2 and "did you mean 'verawood'?" in result.console
+    assert "Traceback" not in result.console
+
+
+def test_misspelt_profile_release_is_a_usage_error_with_a_suggestion(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text(
+        'name = "p"\nbase_url = "http://127.0.0.1:9"\nrelease = "wilow"\n[client]\nid = "a"\nsecret = "b"\n'
+    )
+    result = run_cli(["run", "--profile", str(path)], report_dir=tmp_path)
+    assert result.code == 2 and "did you mean 'willow'?" in result.console
+    assert "Traceback" not in result.console

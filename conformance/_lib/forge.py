@@ -20,6 +20,7 @@ from conformance._lib.schemas import schema_errors
 
 __all__ = [
     "FORGED",
+    "GENUINE",
     "JWT_TRANSFORMS",
     "SECRET_TRANSFORMS",
     "VECTORS_DIR",
@@ -176,6 +177,9 @@ JWT_TRANSFORMS: dict[str, Callable[[Forgery], str]] = {
 # token -> (what to spell, the variable that stands for the rest or ""): a tampered payload keeps a
 # genuine signature, which stays a secret.
 FORGED: dict[str, tuple[str, str]] = {}
+# A tampered token -> the genuine token whose signature it keeps (a reproduction obtains a genuine
+# token again for it).
+GENUINE: dict[str, str] = {}
 
 
 def forge_jwt(vector: Mapping[str, Any], genuine: str, jwks: JwkSet | None, fake: Faker) -> str:
@@ -185,6 +189,7 @@ def forge_jwt(vector: Mapping[str, Any], genuine: str, jwks: JwkSet | None, fake
     signature = token.rsplit(".", 1)[-1]
     if signature == genuine.rsplit(".", 1)[-1]:
         FORGED[token] = (token.rsplit(".", 1)[0] + ".", "GENUINE_JWT_SIGNATURE")
+        GENUINE[token] = genuine
     else:
         FORGED[token] = (token, "")
         if signature and token not in genuine:

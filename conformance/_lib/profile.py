@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import jsonschema
 
 from conformance._lib.redact import REDACTOR, echoed_forms
-from conformance._lib.release_table import profile_defaults
+from conformance._lib.release_table import UnknownRelease, profile_defaults
 from conformance._lib.schemas import load_schema
 
 __all__ = ["Profile", "ProfileError", "is_loopback_url", "load_profile"]
@@ -263,7 +263,10 @@ def profile_from_data(
     raw = data
     data = _substitute(data, "", env, source)
     _validate(data, schema, source)
-    warnings += profile_defaults(data, source)  # the release's expectations, before today's defaults
+    try:
+        warnings += profile_defaults(data, source)  # the release's expectations, before today's defaults
+    except UnknownRelease as exc:
+        raise ProfileError(str(exc)) from None
     _defaults(schema, data)
     _check_urls(data, source)
     profile = Profile(path=path, data=data, warnings=tuple(warnings), placeholders=_placeholders(raw, data))

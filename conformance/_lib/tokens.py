@@ -118,6 +118,10 @@ class TokenFlows:
         fields = {k: v for k, v in fields.items() if v != ""}
         return self.request("password", auth="id", client_id=grant["client_id"], extra=fields, **kw)
 
+    def issued(self) -> list[Exchange]:
+        """The token requests behind the run's shared tokens (a reproduction obtains them again)."""
+        return [hit.exchange for hit in list(self._cache.values()) if isinstance(hit, Issued)]
+
     def _cached(self, key: str, fetch: Callable[[], Exchange], requirement: str) -> Issued:
         with self._lock:
             key_lock = self._locks.setdefault(key, threading.Lock())
