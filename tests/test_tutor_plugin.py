@@ -345,10 +345,11 @@ def install_commands(readme: Path) -> list[str]:
 
 
 def test_readme_install_command_works_in_a_fresh_venv(checkout, tmp_path):
-    """`pip install ...` as README.md's "On Tutor" and tutor-plugin/README.md write it, run in the
-    root of a copy of the checkout with a fresh venv outside it: Tutor lists the plugin, and the
-    plugin's pytest side and the suite import."""
-    commands = {*install_commands(ROOT / "README.md"), *install_commands(ROOT / "tutor-plugin" / "README.md")}
+    """`pip install ...` as README.md's "On Tutor", tutor-plugin/README.md and the operator guide
+    write it, run in the root of a copy of the checkout with a fresh venv outside it: Tutor lists
+    the plugin, and the plugin's pytest side and the suite import from the venv."""
+    readmes = [ROOT / "README.md", ROOT / "tutor-plugin" / "README.md", ROOT / "docs" / "operator-guide.md"]
+    commands = {command for readme in readmes for command in install_commands(readme)}
     assert commands == {"pip install . ./tutor-plugin"}, commands
     (command,) = commands
     venv = tmp_path / "venv"
@@ -453,6 +454,112 @@ def test_tutor_plugin_passes_only_the_public_key(tmp_path):
     assert json.loads(env["OAUTH_CONFORMANCE_SERVICES"]) == [
         {"name": "discovery", "base_url": "http://discovery.lms", "probe": "/api/v1/catalogs/"}
     ]
+
+
+@pytest.mark.parametrize(
+    ("version", "release"),
+    [
+        ("release/verawood.1", "verawood"),  # Tutor 22's default
+        ("release/ulmo.3", "ulmo"),  # Tutor 21's default
+        ("open-release/quince.1", "quince"),  # the branch names before Teak
+        ("release/verawood", "verawood"),  # a release branch
+        ("master", "verawood"),  # Tutor nightly: the newest release that shipped
+        ("release/zz.1", "zz"),  # newer than the table: the suite warns and uses today's defaults
+        ("release/verawod.1", None),  # misspelt: the suite would refuse it, so no release is named
+        ("my-fork/feature", None),
+        ("", None),
+    ],
+)  # fmt: skip
+def test_release_from_openedx_common_version(version, release):
+    from tutor_oauth_conformance.plugin import release_of
+
+    found, why = release_of(version)
+    assert found == release
+    assert bool(why) == (release is None and bool(version)), why
+
+
+def test_release_names_in_tutor_defaults_are_known():
+    """OPENEDX_COMMON_VERSION as the installed Tutor's config defaults set it names a release the
+    table knows (a Tutor upgrade that moves past the table shows here)."""
+    from tutor import config as tutor_config
+    from tutor_oauth_conformance.plugin import release_of
+
+    from conformance._lib.release_table import names
+
+    version = tutor_config.load_defaults()["OPENEDX_COMMON_VERSION"]
+    assert release_of(str(version))[0] in names(), version
+
+
+def tutor_config_for_plugin(**extra):
+    return {
+        "JWT_COMMON_ISSUER": "https://lms.example.org/oauth2",
+        "JWT_COMMON_AUDIENCE": "openedx",
+        "JWT_COMMON_SECRET_KEY": "hs",
+        "LMS_HOST": "lms.example.org",
+        "CMS_HOST": "studio.lms.example.org",
+        "CMS_OAUTH2_KEY_SSO": "cms-sso",
+        "CMS_OAUTH2_KEY_SSO_DEV": "cms-sso-dev",
+        "CMS_OAUTH2_SECRET": "sso-secret",
+        "MFE_HOST": "apps.lms.example.org",
+        "OPENEDX_COMMON_VERSION": "release/verawood.1",
+        "ENABLE_HTTPS": True,
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("context", "https", "client_id", "redirect_uri"),
+    [
+        ("local", True, "cms-sso", "https://studio.lms.example.org/complete/edx-oauth2/"),
+        ("local", False, "cms-sso", "http://studio.lms.example.org/complete/edx-oauth2/"),
+        ("k8s", True, "cms-sso", "https://studio.lms.example.org/complete/edx-oauth2/"),
+        # tutor dev: cms-sso-dev, registered with plain http on port 8001 (jobs/init/lms.sh)
+        ("dev", False, "cms-sso-dev", "http://studio.lms.example.org:8001/complete/edx-oauth2/"),
+    ],
+)  # fmt: skip
+def test_tutor_plugin_describes_the_sign_in_areas(tmp_path, context, https, client_id, redirect_uri):
+    """cms-sso as Tutor's LMS init job registers it, its secret only as ${VAR}; the MFE origin only
+    with the mfe plugin; the test user as [login]; the release."""
+    from tutor_oauth_conformance.plugin import test_environment
+
+    config = tutor_config_for_plugin(ENABLE_HTTPS=https, PLUGINS=["mfe"])
+    env = test_environment(config, str(tmp_path), context)
+    data = env_profile_data({**BASE, **env, "TEST_USERNAME": "u", "TEST_PASSWORD": "p"})
+    assert data["sso_clients"] == [
+        {
+            "name": "studio",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "client_secret": "${OAUTH_CONFORMANCE_SSO_CLIENT_SECRET}",
+        }
+    ]
+    assert env["OAUTH_CONFORMANCE_SSO_CLIENT_SECRET"] == "sso-secret"
+    scheme = "https" if https else "http"
+    assert data["jwt_cookies"] == {"mfe_origin": f"{scheme}://apps.lms.example.org"}
+    assert data["login"] == {"username": "${TEST_USERNAME}", "password": "${TEST_PASSWORD}"}
+    assert data["release"] == "verawood"
+    # Without the mfe plugin, no MFE origin (tutor-mfe's MFE_HOST may linger in the config).
+    env = test_environment(tutor_config_for_plugin(PLUGINS=[]), str(tmp_path), context)
+    assert "jwt_cookies" not in env_profile_data({**BASE, **env})
+
+
+def test_env_profile_with_the_sso_secret_loads_redacted(tmp_path):
+    """The profile the plugin's variables describe loads, and the SSO secret is registered with the
+    redactor (never printed), while the file keeps only its ${VAR} reference."""
+    from tutor_oauth_conformance.plugin import test_environment
+
+    from conformance._lib.envprofile import write_env_profile
+    from conformance._lib.profile import load_profile
+    from conformance._lib.redact import redact
+
+    secret = "cms-sso-secret-4f1d0c"
+    config = tutor_config_for_plugin(CMS_OAUTH2_SECRET=secret, PLUGINS=["mfe"])
+    env = {**BASE, **test_environment(config, str(tmp_path)), "ENABLE_HTTPS": "true"}
+    path = write_env_profile(env, tmp_path)
+    assert secret not in path.read_text()
+    profile = load_profile(path, env)
+    assert profile.data["sso_clients"][0]["client_secret"] == secret
+    assert secret not in redact(f"client_secret={secret}")
 
 
 def test_suite_plugin_is_loaded_once_with_or_without_its_entry_point(monkeypatch):

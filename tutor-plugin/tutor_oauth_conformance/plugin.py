@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -27,7 +26,7 @@ from tutor import fmt, hooks
 import conformance.checks
 from conformance._lib.envprofile import ENV
 from conformance._lib.jwks_from_pem import KeyFileError, public_jwks_from_bytes
-from conformance._lib.release_table import latest
+from conformance._lib.release_table import classify, latest, release_for_version
 
 SUITE = "oauth-conformance"
 # Tutor's key id for its one RSA key (tutor/templates/apps/openedx/settings/partials/common_all.py).
@@ -38,10 +37,8 @@ SERVICE_HOSTS = {
     "ecommerce": "ECOMMERCE_HOST",
     "credentials": "CREDENTIALS_HOST",
 }
-# OPENEDX_COMMON_VERSION: "release/verawood.1" (Tutor 22), "release/ulmo.3" (Tutor 21),
-# "open-release/quince.1" (before Teak); Tutor's nightly builds the development branch ("master").
-RELEASE_BRANCH = re.compile(r"^(?:open-)?release/([a-z]+)(?:[.-]|$)")
-DEVELOPMENT_BRANCHES = ("master", "main", "nightly")
+# Tutor's nightly builds the platform's development branch (OPENEDX_COMMON_VERSION "master").
+DEVELOPMENT_BRANCHES = ("master", "main")
 
 hooks.Filters.CONFIG_DEFAULTS.add_items(
     [
@@ -74,14 +71,22 @@ def services(config: dict[str, Any]) -> list[dict[str, str]]:
     return found
 
 
-def release_of(version: str) -> str | None:
-    """The named release an OPENEDX_COMMON_VERSION builds: a release branch or tag names it, the
-    development branch is the newest release the suite knows; anything else (a fork's branch) none."""
+def release_of(version: str) -> tuple[str | None, str]:
+    """The release an OPENEDX_COMMON_VERSION builds (`release/verawood.1` -> verawood; the
+    development branch -> the newest shipped release the suite knows), and why there is none: a
+    fork's branch, or a name the suite would refuse (misspelt, or older than its release table)."""
     version = version.strip()
+    if not version:
+        return None, ""
     if version in DEVELOPMENT_BRANCHES:
-        return latest()
-    match = RELEASE_BRANCH.match(version)
-    return match.group(1) if match else None
+        return latest(), ""
+    release = release_for_version(version)
+    if release is None:
+        return None, f"OPENEDX_COMMON_VERSION {version!r} names no Open edX release"
+    kind, why = classify(release)
+    if kind == "unknown":
+        return None, f"OPENEDX_COMMON_VERSION {version!r}: {why}"
+    return release, ""
 
 
 def sso_client(config: dict[str, Any], context_name: str) -> dict[str, str]:
@@ -126,15 +131,11 @@ def test_environment(config: dict[str, Any], root: str, context_name: str = "loc
         ENV["report_dir"]: str(Path(root) / "oauth-conformance" / "reports"),
         **sso_client(config, context_name),
     }
-    version = str(config.get("OPENEDX_COMMON_VERSION") or "")
-    release = release_of(version)
-    if release:  # a name the release table does not know yet: the suite says so when it loads
+    release, why = release_of(str(config.get("OPENEDX_COMMON_VERSION") or ""))
+    if release:  # one newer than the suite's table: the suite warns when it loads the profile
         env[ENV["release"]] = release
-    elif version:
-        fmt.echo_alert(
-            f"oauth-conformance: OPENEDX_COMMON_VERSION {version!r} names no Open edX release; "
-            "today's expectations apply"
-        )
+    elif config.get("OPENEDX_COMMON_VERSION"):
+        fmt.echo_alert(f"oauth-conformance: {why}; the profile names no release (today's defaults)")
     origin = mfe_origin(config)
     if origin:
         env[ENV["mfe_origin"]] = origin
