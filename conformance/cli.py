@@ -737,7 +737,12 @@ def cmd_jwks_from_pem(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     text = json.dumps(jwks, indent=2) + "\n"
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        output = Path(args.output)
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)  # `--output keys/x.json` makes keys/
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--output {args.output}: cannot write it ({exc.strerror or exc})") from None
         _err(f"wrote the public JWK set ({_count(len(jwks['keys']), 'key')}) to {args.output}")
     else:
         sys.stdout.write(text)

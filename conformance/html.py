@@ -150,6 +150,7 @@ def render_html(
         },
     }
     if history is not None:
+        _forget_run(history, dirs)
         config["historyPath"] = str(history)
         config["historyLimit"] = HISTORY_LIMIT
     # An .mjs config: Allure 3 environment matchers are functions, which JSON cannot hold.
@@ -197,6 +198,38 @@ def render_html(
         return f"Allure ({source}) failed ({' | '.join(tail)}); render later with: {later}"
     index.write_text(strip_analytics(index.read_text(encoding="utf-8")), encoding="utf-8")
     return None
+
+
+def _forget_run(history: Path, dirs: list[Path]) -> None:
+    """Drop from history.jsonl the line of the run these results are, if an earlier render wrote
+    it: Allure appends the rendered run to the history, and `render` of an existing report would
+    otherwise count the same run twice. A run is its cases' (fullName, start) pairs."""
+    if not history.is_file():
+        return
+    current = set()
+    for results_dir in dirs:
+        for path in results_dir.glob("*-result.json"):
+            try:
+                result = json.loads(path.read_text(encoding="utf-8"))
+                current.add((str(result.get("fullName")), int(result["start"])))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+    if not current:
+        return
+    kept, dropped = [], False
+    for line in history.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+            seen = {(str(r.get("fullName")), int(r["start"])) for r in entry["testResults"].values()}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            kept.append(line)  # not ours to judge: Allure's own line format may change
+            continue
+        if seen == current:
+            dropped = True
+        else:
+            kept.append(line)
+    if dropped:
+        history.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
 
 
 class RenderError(Exception):

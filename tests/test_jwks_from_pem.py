@@ -49,3 +49,15 @@ def test_stdout_output_and_bad_input(reference, tmp_path):
     result = run_cli(["jwks-from-pem", str(bad)])
     assert result.code == 2 and "not an unencrypted PEM private key" in result.console
     assert "Traceback" not in result.console
+
+
+def test_output_into_a_folder_that_does_not_exist_yet(reference, tmp_path):
+    """The operator guide's `--output keys/production-public.json`, run where `keys/` is not there."""
+    key = private_key_file(reference)
+    result = run_cli(["jwks-from-pem", str(key), "--output", "keys/x.json"], cwd=tmp_path)
+    assert result.code == 0, result.console
+    assert json.loads((tmp_path / "keys" / "x.json").read_text())["keys"]
+    (tmp_path / "file").write_text("")
+    result = run_cli(["jwks-from-pem", str(key), "--output", "file/x.json"], cwd=tmp_path)
+    assert result.code == 2 and "--output file/x.json: cannot write it" in result.console
+    assert "Traceback" not in result.console

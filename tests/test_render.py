@@ -126,6 +126,27 @@ def test_run_without_allure_prints_the_command_that_renders_the_same_report(
     assert "Open edX OAuth conformance: reference vs other" in page
 
 
+@needs_allure
+def test_render_of_a_rendered_report_keeps_one_history_line_per_run(reference, tmp_path: Path) -> None:
+    """`render` of a report `run` already rendered re-renders the same run: history.jsonl (the
+    report's trends) keeps one line for it; a new run adds one."""
+    report = tmp_path / "report"
+    argv = ["run", "--profile", str(reference.profile_path), "--select", "jwt.claims.iss"]
+    first = run_cli(argv, env=reference.env, report_dir=report)
+    assert first.code == 0, first.console[-2000:]
+    history = report / "history.jsonl"
+    assert len(history.read_text().splitlines()) == 1
+    for _ in range(2):
+        rendered = run_cli(["render", str(report)])
+        assert rendered.code == 0, rendered.console[-2000:]
+        assert len(history.read_text().splitlines()) == 1, history.read_text()[:2000]
+    second = run_cli(argv, env=reference.env, report_dir=report)
+    assert second.code == 0, second.console[-2000:]
+    assert len(history.read_text().splitlines()) == 2
+    assert run_cli(["render", str(report)]).code == 0
+    assert len(history.read_text().splitlines()) == 2
+
+
 def test_render_needs_a_report_dir(tmp_path: Path) -> None:
     result = run_cli(["render", str(tmp_path)])
     assert result.code == 2
