@@ -38,7 +38,7 @@ SERVICE_HOSTS = {
     "credentials": "CREDENTIALS_HOST",
 }
 # Tutor's nightly builds the platform's development branch (OPENEDX_COMMON_VERSION "master").
-DEVELOPMENT_BRANCHES = ("master", "main")
+DEVELOPMENT_BRANCHES = ("master",)
 
 hooks.Filters.CONFIG_DEFAULTS.add_items(
     [
