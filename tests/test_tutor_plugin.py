@@ -7,7 +7,8 @@ configuration points at a reference instance (LMS_HOST, CMS_HOST and the SSO cli
 JWT issuer, HS256 secret and RSA key, MFE_HOST with the mfe plugin enabled), then the command an
 operator runs: `tutor local do tests oauth-conformance` (no --setup: the reference instance already
 has its client and test user; --cleanup skip: no Docker). It passes against the clean instance with
-the sign-in areas run, fails against a faulty one, and no output or report file holds a secret.
+the sign-in areas run (over http with both Tutors, over https with the newest), fails against a
+faulty one, and no output or report file holds a secret.
 
 The README's install command runs as written, in a fresh venv outside the checkout.
 """
@@ -38,6 +39,7 @@ from tests.conftest import ROOT
 SUITE = "oauth-conformance"
 # The oldest Tutor with `do tests` (Ulmo) and the Tutor the dev extra pins (Verawood).
 TUTOR_VERSIONS = {"21.0.8": "ulmo", "22.0.3": "verawood"}
+NEWEST_TUTOR = "22.0.3"
 CACHE = ROOT / ".cache" / "tutor"
 PIP_TIMEOUT_S = 900
 # pip's words for a package index it cannot reach (then the test skips: nothing to install from);
@@ -200,9 +202,10 @@ def configure(venv: Path, env: dict[str, str], ref, cwd: Path) -> str:
     """Tutor's configuration for the reference instance (what `tutor local launch` would hold);
     returns what Tutor printed."""
     pem = (ref.state_dir / "jwt-private.pem").read_text()
-    discovery = ref.discovery_url.removeprefix("http://")
+    discovery = ref.discovery_url.split("://", 1)[1]
     settings = {
-        "LMS_HOST": ref.url.removeprefix("http://").split(":")[0],
+        "LMS_HOST": ref.url.split("://", 1)[1].split(":")[0],
+        "ENABLE_HTTPS": "true" if ref.url.startswith("https://") else "false",
         "DISCOVERY_HOST": discovery,
         # The reference's SSO application is the discovery-like service's: Tutor registers cms-sso
         # at http://{CMS_HOST}/complete/edx-oauth2/, so CMS_HOST is that service's host and port.
@@ -265,15 +268,21 @@ def assert_no_leak(texts: dict[str, str], secrets: list[str]) -> None:
             assert secret not in text, f"a secret ({len(secret)} chars) appears in {where}"
 
 
-def tutor_run(venv: TutorVenv, tmp_path: Path, faults: list[str]):
+def tutor_run(venv: TutorVenv, tmp_path: Path, faults: list[str], tls: bool = False):
     """`tutor local do tests oauth-conformance` against a reference instance of its own (so that
-    the two Tutor versions' runs do not share one rate-limit window)."""
+    the two Tutor versions' runs do not share one rate-limit window). With `tls`, the reference is
+    behind its TLS front (ENABLE_HTTPS), and pytest trusts its CA as an operator with a private CA
+    would: `--oauth-ca-bundle` in PYTEST_ADDOPTS, which the plugin keeps."""
     from conformance.reference.launcher import running_reference
+    from conformance.reference.tls import CA_FILE
     from tests.test_leaks import secrets_of as run_secrets
 
     tokens_file = tmp_path / "issued-tokens.txt"
-    with running_reference(state_dir=tmp_path / "reference", faults=faults, record_tokens=tokens_file) as ref:
+    state_dir = tmp_path / "reference"
+    with running_reference(state_dir=state_dir, faults=faults, record_tokens=tokens_file, tls=tls) as ref:
         env = tutor_env(venv.path, tmp_path)
+        if tls:
+            env["PYTEST_ADDOPTS"] = f"--oauth-ca-bundle {state_dir / CA_FILE}"
         configured = configure(venv.path, env, ref, tmp_path)
         done = run_tests(venv.path, env, ref, tmp_path)
         # The private key, and every token and signature the reference issued during the run.
@@ -326,6 +335,32 @@ def test_do_tests_passes_against_the_reference(tutor_venv, tmp_path):
     if allure_binary() is not None:  # rendered as `run` renders it
         assert (report_dir / "html" / "index.html").is_file()
     assert len(secrets) > 30
+    assert_no_leak({"tutor output": output, **artifact_texts(report_dir)}, secrets)
+
+
+@pytest.mark.parametrize("tutor_venv", [NEWEST_TUTOR], indirect=True)
+def test_do_tests_over_https_runs_the_https_only_cases(tutor_venv, tmp_path):
+    """ENABLE_HTTPS: the base URL, cms-sso's redirect URI and the MFE origin are https, and the
+    cases that only mean something over https (the redirect URI's scheme, Secure cookies) run."""
+    from tests.test_leaks import artifact_texts
+
+    done, output, report_dir, secrets, ref = tutor_run(tutor_venv, tmp_path, faults=[], tls=True)
+    assert done.returncode == 0, output[-3000:]
+    summary = json.loads((report_dir / "summary.json").read_text())
+    outcomes = {c["id"]: c["outcome"] for c in summary["checks"]}
+    assert summary["counts"]["failed"] == 0
+    for case in (
+        "authorization-code.redirect-uri.https[studio]",
+        "authorization-code.exchange.token[studio]",
+        "jwt-cookies.flags.secure[signature]",
+        "jwt-cookies.flags.secure[header-payload]",
+        "jwt-cookies.domain.covers-mfe[signature]",
+    ):
+        assert outcomes.get(case) == "passed", (case, outcomes.get(case))
+    profile = (report_dir / "profile.toml").read_text()
+    assert f'base_url = "{ref.url}"' in profile and ref.url.startswith("https://")
+    assert f'redirect_uri = "{ref.discovery_url}/complete/edx-oauth2/"' in profile
+    assert 'mfe_origin = "https://127.0.0.1"' in profile
     assert_no_leak({"tutor output": output, **artifact_texts(report_dir)}, secrets)
 
 
