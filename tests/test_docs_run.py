@@ -47,18 +47,23 @@ TEMPLATE = re.compile(r"\b[A-Z][A-Z_]{2,}\b|\.\.\.")
 CRONTAB = re.compile(r"^(?:\S+\s+){5}(openedx-oauth-conformance\s.*)$")
 PROFILE_OPTION = re.compile(r"--(?:oauth-)?profile[ =](\S+)")
 
-# Lines that do not run here, by how they start: why, and what runs them instead.
+# Lines that do not run here, by a pattern of how they start: why, and what runs them instead.
 NOT_RUN = {
-    "pip install ./tutor-plugin": "installs into Tutor's environment (tests/test_tutor_plugin.py)",
-    "tutor ": "needs Tutor and its Docker host (tests/test_tutor_plugin.py runs the plugin's suite)",
-    "(umask 077 && tutor config printvalue": "needs Tutor: the test writes lms-private.pem from the "
+    r"pip install (\. )?\./tutor-plugin": "installs into Tutor's environment (tests/test_tutor_plugin.py)",
+    r"tutor ": "needs Tutor and its Docker host (tests/test_tutor_plugin.py runs the plugin's suite)",
+    r"\(umask 077 && tutor config printvalue": "needs Tutor: the test writes lms-private.pem from the "
     "reference instance's key instead",
-    "./manage.py lms ": "needs the platform's manage.py and database",
-    "bin/test": "the project's own test suite, which this test is part of",
-    "python -m build": "tests/test_wheel.py builds the wheel and sdist (once a session: 2-4 minutes)",
-    "pip install 'dist/openedx_oauth_conformance-": "tests/test_wheel.py installs the wheel with the "
+    r"\./manage\.py lms ": "needs the platform's manage.py and database",
+    r"bin/test\b": "the project's own test suite, which this test is part of",
+    r"python -m build": "tests/test_wheel.py builds the wheel and sdist (once a session: 2-4 minutes)",
+    r"pip install 'dist/openedx_oauth_conformance-": "tests/test_wheel.py installs the wheel with the "
     "reference extra into a fresh venv outside the checkout and runs it",
 }
+
+
+def not_run(line: str) -> str | None:
+    """Why the line does not run here, or None."""
+    return next((why for pattern, why in NOT_RUN.items() if re.match(pattern, line.strip())), None)
 
 
 @dataclass
@@ -103,9 +108,9 @@ EXPECT: dict[str, tuple[int, str]] = {
 def test_every_pasteable_line_runs_or_says_why_not():
     """NOT_RUN names only lines a document still holds; the documents show commands to run."""
     lines = [line.strip() for item in ALL for line in logical_lines(item.script)]
-    for prefix in NOT_RUN:
-        assert any(line.startswith(prefix) for line in lines), f"NOT_RUN: no document has {prefix!r}"
-    run_here = [line for line in lines if line and not any(line.startswith(p) for p in NOT_RUN)]
+    for pattern in NOT_RUN:
+        assert any(re.match(pattern, line) for line in lines), f"NOT_RUN: no document has {pattern!r}"
+    run_here = [line for line in lines if line and not not_run(line)]
     assert len(run_here) >= 25, run_here
 
 
@@ -192,7 +197,7 @@ def to_script(item: Item) -> str:
     out = [SERVE_PRELUDE]
     for line in logical_lines(item.script):
         stripped = line.strip()
-        reason = next((why for prefix, why in NOT_RUN.items() if stripped.startswith(prefix)), None)
+        reason = not_run(stripped)
         if reason:
             out.append(f": not run here: {shlex.quote(reason)}")
             continue
