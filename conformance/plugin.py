@@ -15,6 +15,7 @@ from faker import Faker
 
 import conformance
 from conformance import allure_tidy
+from conformance._lib.acceptances import load_acceptances
 from conformance._lib.curl import curl_line
 from conformance._lib.http import (
     BudgetExhausted,
@@ -29,7 +30,6 @@ from conformance._lib.http import (
 )
 from conformance._lib.jwts import JwkSet
 from conformance._lib.outcomes import (
-    EXIT_INTERRUPTED,
     EXIT_TERMINATED,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
@@ -37,6 +37,7 @@ from conformance._lib.outcomes import (
     Outcome,
     RunState,
     decide_exit,
+    exit_of_stop,
     install_sigterm,
 )
 from conformance._lib.profile import Profile, ProfileError, load_profile
@@ -130,7 +131,14 @@ def pytest_configure(config: pytest.Config) -> None:
         strict=bool(config.getoption("--oauth-strict")),
         require_complete=bool(config.getoption("--oauth-require-complete")),
         waivers=waivers,
+        acceptances=load_acceptances(profile.data),
+        selected_all=not (config.getoption("--oauth-select") or config.getoption("--oauth-deselect")),
     )
+    for accepted in state.acceptances:
+        if accepted.expired():
+            state.notes.append(
+                f"acceptance of {accepted.key} expired on {accepted.expires}: its gaps count again"
+            )
     state.http.on_exchange = lambda ex: _record_exchange(state, ex)
     state.tokens = TokenFlows(state.http, profile)
     shared = getattr(config, "workerinput", {}).get("oauth_shared_tokens")
@@ -334,7 +342,7 @@ def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> N
     state.complete = False
     if state.exit_code is not None:
         return  # the run stopped itself (the circuit breaker): that is the reason, not an interrupt
-    state.exit_code = EXIT_TERMINATED if TERMINATED.is_set() else EXIT_INTERRUPTED
+    state.exit_code = exit_of_stop(TERMINATED.is_set())
     state.exit_message = "terminated (SIGTERM)" if state.exit_code == EXIT_TERMINATED else "interrupted"
 
 
@@ -559,7 +567,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.notes.append(state.http.rate_limited)  # one message, however many checks it skipped
     if exitstatus == pytest.ExitCode.INTERRUPTED and state.exit_code is None:
         state.complete = False
-        state.exit_code = EXIT_TERMINATED if TERMINATED.is_set() else EXIT_INTERRUPTED
+        state.exit_code = exit_of_stop(TERMINATED.is_set())
         state.exit_message = "terminated (SIGTERM)" if TERMINATED.is_set() else "interrupted"
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED):
         _finish(session.config, state)
