@@ -226,6 +226,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.oauth_check(released), append=False)
             meta = released
         checks.append((item, meta, _case_id(item, meta)))
+    every_case = [case for _, _, case in checks]  # waivers may name cases --select leaves out
     if selectors or deselectors:
         _select(config, items, checks, selectors, deselectors)
         kept = set(items)
@@ -239,7 +240,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if reason:  # the labels above are marks too, so skipped checks are grouped in the report
             item.add_marker(pytest.mark.skip(reason=reason))
     if state is not None and not config.option.collectonly:  # (the CLI's planning pass checks them)
-        _apply_waivers(state, [(item, case) for item, _, case in checks])
+        _apply_waivers(state, [(item, case) for item, _, case in checks], every_case)
     # A probe that spends the instance's rate limit on purpose (options.throttle_probe) runs last:
     # every check after it would only meet the limit it reached.
     items.sort(key=lambda item: "throttle_probe" in getattr(_meta(item), "requires", ()))
@@ -282,13 +283,13 @@ def _static_skip(item: pytest.Item) -> str | None:
     return str(mark.kwargs.get("reason", mark.args[0] if mark.args else "")) if mark else None
 
 
-def _apply_waivers(state: RunState, cases: list[tuple[pytest.Item, str]]) -> None:
+def _apply_waivers(state: RunState, cases: list[tuple[pytest.Item, str]], every_case: list[str]) -> None:
     """Active waivers become strict xfails: a waived check that passes again is reported stale."""
     if not state.waivers:
         return
     source = str(waivers_path(state.profile))
     try:
-        check_known(state.waivers, [case for _, case in cases], source)
+        check_known(state.waivers, every_case, source)
     except ProfileError as exc:
         raise pytest.UsageError(f"profile error: {redact(str(exc))}") from None
     for expired in state.waivers:
