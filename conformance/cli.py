@@ -190,7 +190,7 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
         raise UsageError(f"profile error: {exc}") from None
     # Reachability before pytest starts: nothing answering is one message and exit 3.
     http = http_for(profile, args.ca_bundle)
-    problem = unreachable(http, profile.data["token_path"])
+    problem = unreachable(http, profile.data["revoke_path"])
     http.close()
     if problem:
         _err(f"error: {problem}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
@@ -140,12 +141,23 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"acceptance of {accepted.key} expired on {accepted.expires}: its gaps count again"
             )
     state.http.on_exchange = lambda ex: _record_exchange(state, ex)
+    state.http.on_wait = lambda text: _say_now(config, f"note: {text}")
     state.tokens = TokenFlows(state.http, profile)
     shared = getattr(config, "workerinput", {}).get("oauth_shared_tokens")
     if shared:
         import_shared(state.tokens, shared)
     config.stash[STATE] = state
     _config_state["state"] = state
+
+
+def _say_now(config: pytest.Config, text: str) -> None:
+    """One line on the console while a case runs (past pytest's capture), redacted."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        reporter.write_line(redact(text))
 
 
 def _wrap_terminal(config: pytest.Config) -> None:
@@ -325,10 +337,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         _quiet_pytest_summary(config)
     install_sigterm()
     if config.getoption("--oauth-probed"):
-        state.other_requests += 1  # the caller's probe, one token-endpoint request
-        state.other_token_requests += 1
+        state.other_requests += 1  # the caller's probe (http.unreachable)
         return
-    problem = unreachable(state.http, state.profile.data["token_path"])
+    problem = unreachable(state.http, state.profile.data["revoke_path"])
     if problem:
         state.exit_code, state.exit_message = EXIT_UNREACHABLE, problem
         _finish(config, state)
@@ -561,11 +572,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "token_requests": state.http.token_requests,
             "secrets": sorted(REDACTOR.known()),
             "rate_limited": state.http.rate_limited,
+            "rate_limit_waited_s": state.http.rate_limit_waited_s,
             "broken": state.http.broken,
         }
         return
     if state.http.rate_limited and state.http.rate_limited not in state.notes:
         state.notes.append(state.http.rate_limited)  # one message, however many checks it skipped
+    waited = state.http.rate_limit_waited_s + state.other_rate_limit_waited_s
+    if waited and not state.http.rate_limited:
+        state.notes.append(f"waited {waited:.0f} s in all for the token endpoint's rate-limit window")
     if exitstatus == pytest.ExitCode.INTERRUPTED and state.exit_code is None:
         state.complete = False
         state.exit_code = exit_of_stop(TERMINATED.is_set())
@@ -623,6 +638,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         return
     state.other_requests += int(data["requests"])
     state.other_token_requests += int(data["token_requests"])
+    state.other_rate_limit_waited_s += float(data.get("rate_limit_waited_s", 0))
     REDACTOR.add(*data["secrets"])
     if data.get("rate_limited") and data["rate_limited"] not in state.notes:
         state.notes.append(data["rate_limited"])

@@ -132,6 +132,7 @@ class RunState:
     waivers: list[Waiver] = field(default_factory=list)
     other_requests: int = 0
     other_token_requests: int = 0
+    other_rate_limit_waited_s: float = 0.0  # --workers: how long the workers waited for the rate limit
     notes: list[str] = field(default_factory=list)
     faker: Faker | None = None
     shared_tokens: list[dict[str, Any]] | None = None
