@@ -157,6 +157,8 @@ def _say_now(config: pytest.Config, text: str) -> None:
     if reporter is None:
         return
     with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        if getattr(getattr(reporter, "_tw", None), "width_of_current_line", 0):
+            reporter.write("\n")  # after the progress dots, not on their line
         reporter.write_line(redact(text))
 
 
