@@ -17,14 +17,14 @@ import conformance
 from conformance import releases
 from conformance._lib.outcomes import (
     EXIT_FAILED,
-    EXIT_INCONCLUSIVE,
-    EXIT_INTERRUPTED,
     EXIT_MEANINGS,
     EXIT_OK,
-    EXIT_TERMINATED,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     TERMINATED,
+    exit_of_run,
+    exit_of_runs,
+    exit_of_stop,
     on_sigterm,
 )
 from conformance._lib.profile import Profile, ProfileError, load_profile
@@ -190,7 +190,7 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
         raise UsageError(f"profile error: {exc}") from None
     # Reachability before pytest starts: nothing answering is one message and exit 3.
     http = http_for(profile, args.ca_bundle)
-    problem = unreachable(http, profile.data["token_path"])
+    problem = unreachable(http, profile.data["revoke_path"])
     http.close()
     if problem:
         _err(f"error: {problem}")
@@ -208,18 +208,11 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
     if summary is not None:  # the profile's release, and the upgrade preflight (--target-release)
         summary = releases.annotate_summary(summary_path, summary, profile, args.target_release)
-    if code == pytest.ExitCode.INTERNAL_ERROR and (summary or {}).get("exit_code") != EXIT_UNREACHABLE:
-        _err("internal error in the suite; see the output above")
-        code = EXIT_FAILED
-    elif summary is not None and summary.get("exit_code") is not None:
-        code = int(summary["exit_code"])
-    elif code == pytest.ExitCode.INTERRUPTED:
-        code = EXIT_TERMINATED if TERMINATED.is_set() else EXIT_INTERRUPTED
-    elif code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
-        code = EXIT_USAGE
-    else:
-        _err(f"internal error in the suite (pytest exit {code}); see the output above")
-        code = EXIT_FAILED
+    code, problem = exit_of_run(
+        code, summary.get("exit_code") if summary else None, terminated=TERMINATED.is_set()
+    )
+    if problem:
+        _err(problem)
     if summary is not None and not args.no_html:
         if summary.get("complete", True):
             from conformance.html import render_html
@@ -265,9 +258,12 @@ def not_run_lines(summary: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     skipped = [c for c in summary["checks"] if c["outcome"] == "skipped"]
     by_key: dict[str, list[dict[str, Any]]] = {}
+    accepted = {
+        a["key"]: a for a in summary.get("coverage", {}).get("accepted", []) if a["state"] == "accepting"
+    }
     for entry in skipped:
         kind = entry.get("skip_kind") or parse_skip(entry["message"])[0]
-        if kind == "not-verified":
+        if kind == "not-verified" and entry.get("skip_key") not in accepted:
             by_key.setdefault(entry.get("skip_key") or "?", []).append(entry)
     if by_key:
         lines.append("Not verified (the check applies; the profile lacks what it needs):")
@@ -277,6 +273,7 @@ def not_run_lines(summary: dict[str, Any]) -> list[str]:
             example = entries[0]
             lines.append(f"  add {key}: {counted} case(s), e.g. {example['id']} ({example['title']})")
             lines.append(f"      {example['message']}")
+    lines += acceptance_lines(summary)
     notes = set(summary.get("notes", []))  # a reason that is also a note is said once, there
     inconclusive = [c for c in skipped if c.get("skip_kind") == "inconclusive"]
     if inconclusive:
@@ -295,15 +292,41 @@ def not_run_lines(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
+def acceptance_lines(summary: dict[str, Any]) -> list[str]:
+    """The profile's accepted coverage gaps ([coverage] accept): what each accepts and why, and the
+    acceptances that accept nothing (stale) or no longer (expired)."""
+    lines: list[str] = []
+    states = summary.get("coverage", {}).get("accepted", [])
+    accepting = [a for a in states if a["state"] == "accepting"]
+    if accepting:
+        lines.append("Accepted gaps (not verified; the profile's [coverage] accept says why):")
+        for a in accepting:
+            counted = _count(a["cases"], "case") + (f" ({a['must']} MUST)" if a["must"] else "")
+            until = f" (until {a['expires']})" if a.get("expires") else ""
+            lines.append(f"  accepted {a['key']}: {counted}: {a['reason']}{until}")
+    for a in states:
+        if a["state"] == "stale":
+            hint = f" (did you mean {a['did_you_mean']}?)" if a.get("did_you_mean") else ""
+            lines.append(
+                f"STALE ACCEPTANCE {a['key']}: no case lacks it{hint}; remove it from [coverage] accept"
+            )
+        elif a["state"] == "expired":
+            lines.append(f"EXPIRED ACCEPTANCE {a['key']} (expired {a['expires']}): its gaps count again")
+    return lines
+
+
 def result_line(summary: dict[str, Any]) -> str:
-    """The one-line result: complete, partial (a MUST check not verified) or incomplete."""
+    """The one-line result: complete, partial (a MUST check not verified; its gaps all accepted, or
+    not) or incomplete."""
     counts, skips = summary["counts"], summary.get("skips", {})
     complete = summary.get("complete", True) and not skips.get("inconclusive")
-    state = (
-        "incomplete"
-        if not complete
-        else ("partial" if summary.get("coverage", {}).get("partial") else "complete")
-    )
+    gaps = [g for g in summary.get("coverage", {}).get("not_verified", []) if g["level"] == "MUST"]
+    if not complete:
+        state = "incomplete"
+    elif any(not g.get("accepted") for g in gaps):
+        state = "partial"
+    else:
+        state = "partial, every MUST gap accepted" if gaps else "complete"
     code = summary.get("exit_code")
     not_run = ", ".join(f"{n} {kind}" for kind, n in skips.items() if n)
     requests = summary["requests"]
@@ -522,18 +545,7 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
             f"{len(comparison.differing)} of {len(comparison.rows)} check cases differ: "
             f"{base / 'comparison' / 'comparison.html'}"
         )
-    # Interrupted first, then usage errors, unreachable, failures, inconclusive.
-    for code in (
-        EXIT_TERMINATED,
-        EXIT_INTERRUPTED,
-        EXIT_USAGE,
-        EXIT_UNREACHABLE,
-        EXIT_FAILED,
-        EXIT_INCONCLUSIVE,
-    ):
-        if code in codes:
-            return code
-    return EXIT_OK if all(c == EXIT_OK for c in codes) else EXIT_FAILED
+    return exit_of_runs(codes)
 
 
 # compare ------------------------------------------------------------------------------------------
@@ -718,11 +730,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(f"error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        if TERMINATED.is_set():
-            _err("terminated: the run stopped; nothing it did not finish is counted as passed")
-            return EXIT_TERMINATED
-        _err("interrupted: the run stopped; nothing it did not finish is counted as passed")
-        return EXIT_INTERRUPTED
+        word = "terminated" if TERMINATED.is_set() else "interrupted"
+        _err(f"{word}: the run stopped; nothing it did not finish is counted as passed")
+        return exit_of_stop(TERMINATED.is_set())
     finally:
         signal.signal(signal.SIGTERM, previous)
 

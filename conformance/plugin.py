@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
@@ -15,6 +16,7 @@ from faker import Faker
 
 import conformance
 from conformance import allure_tidy
+from conformance._lib.acceptances import load_acceptances
 from conformance._lib.curl import curl_line
 from conformance._lib.http import (
     BudgetExhausted,
@@ -29,7 +31,6 @@ from conformance._lib.http import (
 )
 from conformance._lib.jwts import JwkSet
 from conformance._lib.outcomes import (
-    EXIT_INTERRUPTED,
     EXIT_TERMINATED,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
@@ -37,6 +38,7 @@ from conformance._lib.outcomes import (
     Outcome,
     RunState,
     decide_exit,
+    exit_of_stop,
     install_sigterm,
 )
 from conformance._lib.profile import Profile, ProfileError, load_profile
@@ -135,14 +137,34 @@ def pytest_configure(config: pytest.Config) -> None:
         strict=bool(config.getoption("--oauth-strict")),
         require_complete=bool(config.getoption("--oauth-require-complete")),
         waivers=waivers,
+        acceptances=load_acceptances(profile.data),
+        selected_all=not (config.getoption("--oauth-select") or config.getoption("--oauth-deselect")),
     )
+    for accepted in state.acceptances:
+        if accepted.expired():
+            state.notes.append(
+                f"acceptance of {accepted.key} expired on {accepted.expires}: its gaps count again"
+            )
     state.http.on_exchange = lambda ex: _record_exchange(state, ex)
+    state.http.on_wait = lambda text: _say_now(config, f"note: {text}")
     state.tokens = TokenFlows(state.http, profile)
     shared = getattr(config, "workerinput", {}).get("oauth_shared_tokens")
     if shared:
         import_shared(state.tokens, shared)
     config.stash[STATE] = state
     _config_state["state"] = state
+
+
+def _say_now(config: pytest.Config, text: str) -> None:
+    """One line on the console while a case runs (past pytest's capture), redacted."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        if getattr(getattr(reporter, "_tw", None), "width_of_current_line", 0):
+            reporter.write("\n")  # after the progress dots, not on their line
+        reporter.write_line(redact(text))
 
 
 def _wrap_terminal(config: pytest.Config) -> None:
@@ -223,6 +245,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.oauth_check(released), append=False)
             meta = released
         checks.append((item, meta, _case_id(item, meta)))
+    every_case = [case for _, _, case in checks]  # waivers may name cases --select leaves out
     if selectors or deselectors:
         _select(config, items, checks, selectors, deselectors)
         kept = set(items)
@@ -236,7 +259,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if reason:  # the labels above are marks too, so skipped checks are grouped in the report
             item.add_marker(pytest.mark.skip(reason=reason))
     if state is not None and not config.option.collectonly:  # (the CLI's planning pass checks them)
-        _apply_waivers(state, [(item, case) for item, _, case in checks])
+        _apply_waivers(state, [(item, case) for item, _, case in checks], every_case)
     # A probe that spends the instance's rate limit on purpose (options.throttle_probe) runs last:
     # every check after it would only meet the limit it reached.
     items.sort(key=lambda item: "throttle_probe" in getattr(_meta(item), "requires", ()))
@@ -279,13 +302,13 @@ def _static_skip(item: pytest.Item) -> str | None:
     return str(mark.kwargs.get("reason", mark.args[0] if mark.args else "")) if mark else None
 
 
-def _apply_waivers(state: RunState, cases: list[tuple[pytest.Item, str]]) -> None:
+def _apply_waivers(state: RunState, cases: list[tuple[pytest.Item, str]], every_case: list[str]) -> None:
     """Active waivers become strict xfails: a waived check that passes again is reported stale."""
     if not state.waivers:
         return
     source = str(waivers_path(state.profile))
     try:
-        check_known(state.waivers, [case for _, case in cases], source)
+        check_known(state.waivers, every_case, source)
     except ProfileError as exc:
         raise pytest.UsageError(f"profile error: {redact(str(exc))}") from None
     for expired in state.waivers:
@@ -321,10 +344,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         _quiet_pytest_summary(config)
     install_sigterm()
     if config.getoption("--oauth-probed"):
-        state.other_requests += 1  # the caller's probe, one token-endpoint request
-        state.other_token_requests += 1
+        state.other_requests += 1  # the caller's probe (http.unreachable)
         return
-    problem = unreachable(state.http, state.profile.data["token_path"])
+    problem = unreachable(state.http, state.profile.data["revoke_path"])
     if problem:
         state.exit_code, state.exit_message = EXIT_UNREACHABLE, problem
         _finish(config, state)
@@ -339,7 +361,7 @@ def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> N
     state.complete = False
     if state.exit_code is not None:
         return  # the run stopped itself (the circuit breaker): that is the reason, not an interrupt
-    state.exit_code = EXIT_TERMINATED if TERMINATED.is_set() else EXIT_INTERRUPTED
+    state.exit_code = exit_of_stop(TERMINATED.is_set())
     state.exit_message = "terminated (SIGTERM)" if state.exit_code == EXIT_TERMINATED else "interrupted"
 
 
@@ -561,14 +583,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "token_requests": state.http.token_requests,
             "secrets": sorted(REDACTOR.known()),
             "rate_limited": state.http.rate_limited,
+            "rate_limit_waited_s": state.http.rate_limit_waited_s,
             "broken": state.http.broken,
         }
         return
     if state.http.rate_limited and state.http.rate_limited not in state.notes:
         state.notes.append(state.http.rate_limited)  # one message, however many checks it skipped
+    waited = state.http.rate_limit_waited_s + state.other_rate_limit_waited_s
+    if waited and not state.http.rate_limited:
+        state.notes.append(f"waited {waited:.0f} s in all for the token endpoint's rate-limit window")
     if exitstatus == pytest.ExitCode.INTERRUPTED and state.exit_code is None:
         state.complete = False
-        state.exit_code = EXIT_TERMINATED if TERMINATED.is_set() else EXIT_INTERRUPTED
+        state.exit_code = exit_of_stop(TERMINATED.is_set())
         state.exit_message = "terminated (SIGTERM)" if TERMINATED.is_set() else "interrupted"
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED):
         _finish(session.config, state)
@@ -623,6 +649,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         return
     state.other_requests += int(data["requests"])
     state.other_token_requests += int(data["token_requests"])
+    state.other_rate_limit_waited_s += float(data.get("rate_limit_waited_s", 0))
     REDACTOR.add(*data["secrets"])
     if data.get("rate_limited") and data["rate_limited"] not in state.notes:
         state.notes.append(data["rate_limited"])

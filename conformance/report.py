@@ -53,7 +53,7 @@ def build_summary(state: RunState, exit_code: int) -> dict[str, Any]:
         "complete": state.complete,
         "counts": counts,
         "skips": {kind: sum(c.get("skip_kind") == kind for c in checks) for kind in SKIP_KINDS},
-        "coverage": coverage(outcomes),
+        "coverage": coverage(outcomes, state.acceptances, judged=state.selected_all),
         "notes": list(state.notes) + ([state.exit_message] if state.exit_message else []),
         "checks": checks,
     }

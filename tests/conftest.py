@@ -62,3 +62,14 @@ def reference(tmp_path_factory):
 
     with running_reference(state_dir=tmp_path_factory.mktemp("reference")) as ref:
         yield ref
+
+
+@pytest.fixture(scope="module")
+def generous_reference(tmp_path_factory):
+    """A clean reference instance with a rate limit no run reaches: for full runs that must not
+    spend the shared instance's (stock) limit."""
+    from conformance.reference.launcher import running_reference
+    from conformance.selftest.mutation import GENEROUS_RATE
+
+    with running_reference(state_dir=tmp_path_factory.mktemp("generous"), rate_limit=GENEROUS_RATE) as ref:
+        yield ref

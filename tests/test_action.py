@@ -176,3 +176,21 @@ def test_unreachable_instance_fails_the_gate_with_3(tmp_path, strict):
     )
     assert outputs["exit-code"] == "3"
     assert gate.returncode == 3 and "could not be reached" in gate.stdout
+
+
+def test_production_example_passes_the_require_complete_gate(generous_reference, tmp_path):
+    """examples/profiles/production.toml through the action, as docs/ci.md recommends (strict and
+    require-complete): its [coverage] acceptances let the gate pass on what it leaves out on purpose."""
+    from tests.test_coverage_accept import production_on
+
+    profile, env = production_on(generous_reference, tmp_path)
+    inputs = inputs_with(
+        profiles=str(profile),
+        strict="true",
+        require_complete="true",
+        report_dir=str(tmp_path / "r"),
+        args="--no-html",
+    )
+    outputs, gate = run_action(inputs, tmp_path, env)
+    assert outputs["exit-code"] == "0", (tmp_path / "step_summary_run.md").read_text()[-3000:]
+    assert gate.returncode == 0 and "passed" in gate.stdout

@@ -70,8 +70,9 @@ def test_artifacts_are_written(clean_run):
 def test_request_budget_is_respected(clean_run):
     summary = clean_run.summary()
     # The defaults (options.max_token_requests 90, max_requests 200) hold a default run, with room
-    # to spare: a run that hit them would end inconclusive.
-    assert summary["token_requests"] <= 80, summary["token_requests"]
+    # to spare: a run that hit them would end inconclusive. At most 60 token requests, every area
+    # on: two runs fit in the LMS's 120 a minute per IP (RATELIMIT_RATE) without waiting.
+    assert summary["token_requests"] <= 60, summary["token_requests"]
     assert summary["requests"] <= 200, summary["requests"]
 
 

@@ -5,12 +5,21 @@ Exceptions (all derive from `HttpProblem`):
      +-- Unreachable       nothing answered (DNS, refused, TLS, timeout, reset)
      |    +-- CircuitOpen  an origin failed several times in a row: the run stops (exit 3)
      +-- BudgetExhausted   the run used up its request budget (gentle on production)
-     +-- RateLimited       the token endpoint said 403/429 without an OAuth error body
+     +-- RateLimited       the token endpoint said 403/429 without an OAuth error body, and kept
+                           saying it for longer than the profile lets the run wait
+                           (options.rate_limit_wait_s)
+
+A rate limit is waited out, not reported at once: the LMS limits its token endpoint per client IP
+and per minute (RATELIMIT_RATE = "120/m", django-ratelimit over every method, answering 403 without
+a Retry-After), so a run that meets it waits for the window (Retry-After when sent, else up to
+RATE_WINDOW_S, asking with a GET every POLL_S) and sends the request again.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime
+import email.utils
 import json
 import socket
 import ssl
@@ -44,6 +53,9 @@ MAX_BODY = 1_000_000
 # Consecutive failures (no answer: refused, reset, timeout) to one origin that open the circuit: with
 # the default 10 s timeout the run stops within about half a minute of an instance going silent.
 BREAKER_THRESHOLD = 3
+# django-ratelimit counts in fixed windows of the rate's period (a minute for "120/m"); 5 s to spare.
+RATE_WINDOW_S = 65.0
+POLL_S = 5.0  # how often a wait asks (with one GET) whether the window has passed
 TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
 
 
@@ -135,6 +147,7 @@ class Http:
         max_body: int = MAX_BODY,
         on_exchange: Callable[[Exchange], None] | None = None,
         transport: httpx.BaseTransport | None = None,
+        max_rate_limit_wait_s: float = 130.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
@@ -153,6 +166,16 @@ class Http:
         self.service_requests: dict[str, int] = {}
         self.on_exchange = on_exchange
         self.rate_limited: str | None = None
+        # Waiting out the token endpoint's rate limit: the total the profile allows, what was
+        # spent, who hears about it (once: the plugin's console line), and the clock (tests
+        # replace `sleep`).
+        self.max_rate_limit_wait_s = max_rate_limit_wait_s
+        self.rate_limit_waited_s = 0.0
+        self.on_wait: Callable[[str], None] | None = None
+        self.sleep: Callable[[float], None] = time.sleep
+        self._wait_lock = threading.Lock()
+        self._said_wait = False
+        self._lifted_at = 0.0  # when a wait last saw the limit lifted (time.monotonic)
         self.broken: str | None = None  # set when the circuit breaker opened: the one message
         self._failures: dict[str, int] = {}  # consecutive failures per origin
         self._lock = threading.Lock()
@@ -315,13 +338,73 @@ class Http:
             self.on_exchange(exchange)
         limited = is_token and not expect_rate_limit and _looks_rate_limited(exchange)
         if limited and self._confirm_rate_limit():
+            if self._wait_for_window(exchange, started):
+                return self.request(
+                    method, path_or_url, headers=headers, data=data, content=content, auth=auth, params=params
+                )
+            waited = f" after {self.rate_limit_waited_s:.0f} s of waiting" if self.rate_limit_waited_s else ""
             self.rate_limited = (
                 f"the token endpoint answered {exchange.status} without an OAuth error body, and a GET "
-                "the same: rate limiting (the LMS allows 120 requests a minute per IP) or a firewall in "
-                "front refusing this client; the token checks it stopped are inconclusive, not failed"
+                f"the same{waited}: rate limiting (the LMS allows 120 requests a minute per IP) or a "
+                "firewall in front refusing this client; the token checks it stopped are inconclusive, "
+                f"not failed (options.rate_limit_wait_s = {self.max_rate_limit_wait_s:g} bounds the wait)"
             )
             raise RateLimited(self.rate_limited)
         return exchange
+
+    def replay(self, exchange: Exchange) -> Exchange:
+        """Show an exchange made earlier in the run to whoever records them (the current case's
+        report and its curl line), without sending it again: for the responses checks share."""
+        if self.on_exchange:
+            self.on_exchange(exchange)
+        return exchange
+
+    def _wait_for_window(self, exchange: Exchange, sent_at: float) -> bool:
+        """The token endpoint is rate limiting: wait for its window, within what the profile allows
+        in all. True when the limit lifted (send again), False when it persists or the wait is spent.
+        One wait at a time: a request refused during another's wait sends again once it is over."""
+        with self._wait_lock:
+            if self._lifted_at > sent_at:
+                return True
+            if self.rate_limited:
+                return False
+            left = self.max_rate_limit_wait_s - self.rate_limit_waited_s
+            retry_after = _retry_after(exchange)
+            if retry_after is not None:
+                retry_after = max(1.0, retry_after)  # "0" again and again must not loop for ever
+                if retry_after > left:
+                    return False
+                self._say_waiting(exchange, f"Retry-After: {retry_after:.0f} s")
+                self._pause(retry_after)
+                self._lifted_at = time.monotonic()
+                return True
+            window = min(RATE_WINDOW_S, left)
+            if window <= 0:
+                return False
+            self._say_waiting(exchange, f"up to {window:.0f} s for its window")
+            spent = 0.0
+            while spent < window:
+                step = min(POLL_S, window - spent)
+                self._pause(step)
+                spent += step
+                if not self._confirm_rate_limit():
+                    self._lifted_at = time.monotonic()
+                    return True
+            return False
+
+    def _pause(self, seconds: float) -> None:
+        self.sleep(seconds)
+        self.rate_limit_waited_s += seconds
+
+    def _say_waiting(self, exchange: Exchange, how: str) -> None:
+        if self._said_wait or self.on_wait is None:
+            return
+        self._said_wait = True
+        self.on_wait(
+            f"the token endpoint is rate limiting this client (HTTP {exchange.status} without an OAuth "
+            f"error body); waiting {how}, then going on (options.rate_limit_wait_s = "
+            f"{self.max_rate_limit_wait_s:g} s in all)"
+        )
 
     def _failed(self, origin: str, problem: str) -> None:
         """Count a request that got no answer; the third in a row to one origin opens the circuit
@@ -396,6 +479,22 @@ def _basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(pair).decode()
 
 
+def _retry_after(exchange: Exchange) -> float | None:
+    """Retry-After in seconds (RFC 9110 10.2.3: seconds or an HTTP date), or None."""
+    value = exchange.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
+
+
 def _looks_rate_limited(exchange: Exchange) -> bool:
     if exchange.status == 429:
         return True
@@ -451,15 +550,16 @@ def http_for(profile: Profile, ca_bundle: str | None = None) -> Http:
         max_token_requests=int(options["max_token_requests"]),
         token_path=profile.data["token_path"],
         max_service_requests=int(options.get("max_service_requests", 60)),
+        max_rate_limit_wait_s=float(options.get("rate_limit_wait_s", 130)),
     )
 
 
 def unreachable(http: Http, path: str) -> str | None:
-    """One request to see whether anything answers: None, or the one message to show (exit 3)."""
+    """One request to see whether anything answers: None, or the one message to show (exit 3).
+    The callers ask the revocation path: any answer will do, and the token endpoint's rate limit
+    (which the LMS counts over every method) is kept for the checks."""
     try:
-        http.get(path)
-    except RateLimited:
-        return None  # it answered: rate limiting is reported by the checks it affects
+        http.get(path, expect_rate_limit=True)
     except HttpProblem as exc:
         return f"instance unreachable: {exc}"
     return None

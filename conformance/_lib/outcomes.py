@@ -9,7 +9,12 @@ Exit statuses (the contract; README and docs/ci.md list them too):
     4   inconclusive: an applicable check could not reach a verdict for a runtime reason (rate
         limit, request budget, a token endpoint answering without OAuth), or, with
         --require-complete, a MUST check was not verified for lack of a profile key
+        (a MUST case whose key the profile's [coverage] accept names is not counted: _lib/acceptances)
     130 interrupted (SIGINT), 143 terminated (SIGTERM): summary.json says "complete": false
+
+Three functions apply it: `exit_status` to one run's outcomes (the plugin, through `decide_exit`),
+`exit_of_run` to what pytest and summary.json say of a run (the CLI), `exit_of_runs` to several
+profiles' statuses (the CLI's `run` with several profiles).
 """
 
 from __future__ import annotations
@@ -17,9 +22,13 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
+from conformance._lib.acceptances import Acceptance, acceptance_states
 from conformance._lib.registry import LEVELS, CheckMeta
 
 if TYPE_CHECKING:
@@ -44,6 +53,10 @@ __all__ = [
     "Terminated",
     "coverage",
     "decide_exit",
+    "exit_of_run",
+    "exit_of_runs",
+    "exit_of_stop",
+    "exit_status",
     "on_sigterm",
 ]
 
@@ -119,6 +132,7 @@ class RunState:
     waivers: list[Waiver] = field(default_factory=list)
     other_requests: int = 0
     other_token_requests: int = 0
+    other_rate_limit_waited_s: float = 0.0  # --workers: how long the workers waited for the rate limit
     notes: list[str] = field(default_factory=list)
     faker: Faker | None = None
     shared_tokens: list[dict[str, Any]] | None = None
@@ -126,6 +140,8 @@ class RunState:
     # What collection decided, before anything is sent: (case id, check, static skip reason or None)
     plan: list[tuple[str, CheckMeta, str | None]] = field(default_factory=list)
     param_names: set[str] = field(default_factory=set)  # parametrize argnames (not fixtures)
+    acceptances: list[Acceptance] = field(default_factory=list)  # the profile's [coverage] accept
+    selected_all: bool = True  # no --select/--deselect: an acceptance that matched nothing is stale
     _jwks: JwkSet | bool | None = False
 
     def jwks(self) -> JwkSet | None:
@@ -137,25 +153,95 @@ class RunState:
 
 
 def decide_exit(state: RunState) -> int:
-    """The one place that chooses the exit status (see the module docstring)."""
-    if state.exit_code is not None:
-        return state.exit_code
-    outcomes = list(state.outcomes.values())
-    failing = {"MUST", "SHOULD"} if state.strict else {"MUST"}
+    """The exit status of a run from its state (see the module docstring)."""
+    return exit_status(
+        state.outcomes.values(),
+        strict=state.strict,
+        require_complete=state.require_complete,
+        complete=state.complete,
+        stopped=state.exit_code,
+        accepted=[a.key for a in state.acceptances if not a.expired()],
+    )
+
+
+def exit_status(
+    outcomes: Iterable[Outcome],
+    *,
+    strict: bool = False,
+    require_complete: bool = False,
+    complete: bool = True,
+    stopped: int | None = None,
+    accepted: Collection[str] = (),
+) -> int:
+    """The one policy: a run that stopped keeps its reason (`stopped`: 2, 3, 130, 143); then a
+    failing MUST check (with `strict`, SHOULD too) is 1; a case without a verdict, or a run that did
+    not complete, is 4; with `require_complete`, a MUST case not verified for lack of a key that
+    `accepted` does not name is 4; else 0."""
+    if stopped is not None:
+        return stopped
+    outcomes = list(outcomes)
+    failing = {"MUST", "SHOULD"} if strict else {"MUST"}
     if any(o.outcome == "failed" and o.meta.level in failing for o in outcomes):
         return EXIT_FAILED
-    if not state.complete or any(o.inconclusive for o in outcomes):
+    if not complete or any(o.inconclusive for o in outcomes):
         return EXIT_INCONCLUSIVE
-    if state.require_complete and any(
-        o.skip_kind == "not-verified" and o.meta.level == "MUST" for o in outcomes
+    if require_complete and any(
+        o.skip_kind == "not-verified" and o.meta.level == "MUST" and o.skip_key not in accepted
+        for o in outcomes
     ):
         return EXIT_INCONCLUSIVE
     return EXIT_OK
 
 
-def coverage(outcomes: list[Outcome]) -> dict[str, Any]:
-    """Per level: how many cases apply, how many ran to a verdict, and why the others did not; and for
-    every not-verified case, the key that would enable it."""
+def exit_of_stop(terminated: bool) -> int:
+    """A run stopped from outside: 143 after SIGTERM, else 130 (Ctrl-C)."""
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+def exit_of_run(pytest_code: int, summary_exit: int | None, *, terminated: bool = False) -> tuple[int, str]:
+    """One profile's status from what its pytest session returned and the exit_code its summary.json
+    holds (None: no summary), with the error to print ("" for none). The summary's status wins: the
+    plugin set it with `exit_status`, and pytest's own codes overlap ours (its 3, internal error, is
+    our unreachable; its 4, usage error, our inconclusive)."""
+    if pytest_code == pytest.ExitCode.INTERNAL_ERROR and summary_exit != EXIT_UNREACHABLE:
+        return EXIT_FAILED, "internal error in the suite; see the output above"
+    if summary_exit is not None:
+        return summary_exit, ""
+    if pytest_code == pytest.ExitCode.INTERRUPTED:
+        return exit_of_stop(terminated), ""
+    if pytest_code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
+        return EXIT_USAGE, ""
+    return EXIT_FAILED, f"internal error in the suite (pytest exit {pytest_code}); see the output above"
+
+
+# Several profiles: the status that says most about the whole. A stopped run first (the operator
+# stopped it, or a profile could not even be used), then an instance that did not answer, then a
+# failure, then a run without every verdict.
+RUNS_PRECEDENCE = (
+    EXIT_TERMINATED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    EXIT_UNREACHABLE,
+    EXIT_FAILED,
+    EXIT_INCONCLUSIVE,
+)
+
+
+def exit_of_runs(codes: Sequence[int]) -> int:
+    """The status of several profiles' runs from each one's status; a status outside the contract
+    (a child killed by a signal: negative) is a failure, never a pass."""
+    for code in RUNS_PRECEDENCE:
+        if code in codes:
+            return code
+    return EXIT_OK if all(c == EXIT_OK for c in codes) else EXIT_FAILED
+
+
+def coverage(
+    outcomes: list[Outcome], acceptances: Sequence[Acceptance] = (), *, judged: bool = True
+) -> dict[str, Any]:
+    """Per level: how many cases apply, how many ran to a verdict, and why the others did not; for
+    every not-verified case, the key that would enable it and whether the profile accepts that gap;
+    and each of the profile's acceptances with its state (`acceptances.acceptance_states`)."""
     by_level: dict[str, dict[str, int]] = {}
     for level in LEVELS:
         cases = [o for o in outcomes if o.meta.level == level]
@@ -168,13 +254,23 @@ def coverage(outcomes: list[Outcome]) -> dict[str, Any]:
             "opt_in": sum(o.skip_kind == "opt-in" for o in cases),
             "inconclusive": sum(o.inconclusive for o in cases),
         }
+    gaps = [o for o in outcomes if o.skip_kind == "not-verified"]
+    active = {a.key for a in acceptances if not a.expired()}
     not_verified = [
         {"id": o.case, "level": o.meta.level, "key": o.skip_key, "reason": o.message}
-        for o in outcomes
-        if o.skip_kind == "not-verified"
+        | ({"accepted": True} if o.skip_key in active else {})
+        for o in gaps
     ]
-    return {
+    result: dict[str, Any] = {
         "levels": by_level,
         "not_verified": not_verified,
         "partial": any(o["level"] == "MUST" for o in not_verified),
     }
+    if acceptances:
+        states = acceptance_states(acceptances, [o.skip_key for o in gaps], judged=judged)
+        for entry in states:
+            matched = [o for o in gaps if o.skip_key == entry["key"]]
+            entry["cases"] = len(matched)
+            entry["must"] = sum(o.meta.level == "MUST" for o in matched)
+        result["accepted"] = states
+    return result

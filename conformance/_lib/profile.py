@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import difflib
 import ipaddress
 import json
@@ -256,6 +257,7 @@ def profile_from_data(
     for where, value in accounts_secret_fields(data):
         if value and not _VAR.fullmatch(value.strip()):
             warnings.append(f"{source}: key '{where}' holds a literal secret; use ${{ENV_VAR}} instead")
+    _dates_as_text(data)
     schema = load_schema("profile")
     # Validate the shape before substitution, so that a missing key is named as such; then again
     # after, so that substituted values are checked too.
@@ -269,6 +271,7 @@ def profile_from_data(
         raise ProfileError(str(exc)) from None
     _defaults(schema, data)
     _check_urls(data, source)
+    _check_acceptances(data, source)
     profile = Profile(path=path, data=data, warnings=tuple(warnings), placeholders=_placeholders(raw, data))
     for section, key in SECRET_KEYS:
         value = profile.get(section, key)
@@ -289,6 +292,32 @@ def profile_from_data(
             "(credentials must not cross the network in clear)"
         )
     return profile
+
+
+def _dates_as_text(data: dict[str, Any]) -> None:
+    """`[coverage] accept` expiries may be TOML dates (`expires = 2027-06-30`): as ISO text, which the
+    schema checks (a TOML date-time is not a date and fails there)."""
+    coverage = data.get("coverage")
+    entries = coverage.get("accept") if isinstance(coverage, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        value = entry.get("expires") if isinstance(entry, dict) else None
+        if isinstance(value, dt.date):
+            entry["expires"] = value.isoformat()
+
+
+def _check_acceptances(data: dict[str, Any], source: str) -> None:
+    """What the schema cannot say of `[coverage] accept`: a real date, and each key once."""
+    seen: set[str] = set()
+    for index, entry in enumerate(data.get("coverage", {}).get("accept", [])):
+        where = f"coverage.accept[{index}]"
+        if "expires" in entry:
+            try:
+                dt.date.fromisoformat(entry["expires"])
+            except ValueError:
+                raise ProfileError(f"{source}: key '{where}.expires' is not a date (YYYY-MM-DD)") from None
+        if entry["key"] in seen:
+            raise ProfileError(f"{source}: key '{where}.key': {entry['key']} is accepted twice")
+        seen.add(entry["key"])
 
 
 def _check_urls(data: dict[str, Any], source: str) -> None:

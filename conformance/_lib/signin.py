@@ -255,6 +255,7 @@ class SignIn:
         self._lock = threading.Lock()
         self._shared: SignedIn | ConformanceFailure | HttpProblem | None = None
         self._authorized: dict[str, Authorized] = {}
+        self._exchanged: dict[str, tuple[str, Exchange]] = {}
 
     @property
     def credentials(self) -> tuple[str, str]:
@@ -349,6 +350,22 @@ class SignIn:
             answer.describe(),
         )
         return answer, str(answer.code)
+
+    def exchanged(self, client: Mapping[str, Any]) -> tuple[str, Exchange]:
+        """The run's one code of the client (registered redirect URI, no PKCE) and its exchange,
+        shared by the check that judges the exchange and the one that sends the code again (each
+        sees the exchange in its report). A failure is not kept: the next check asks again."""
+        key = str(client["client_id"])
+        with self._lock:
+            hit = self._exchanged.get(key)
+        if hit is not None:
+            self.http.replay(hit[1])
+            return hit
+        _, code = self.code(client)
+        hit = (code, self.exchange(client, code))
+        with self._lock:
+            self._exchanged.setdefault(key, hit)
+        return hit
 
     def exchange(
         self,

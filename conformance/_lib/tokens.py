@@ -52,6 +52,8 @@ class TokenFlows:
         # The run's positive controls of profile key material (conformance._lib.controls).
         self.controls: dict[str, Any] = {}
         self._errors: dict[str, Exchange] = {}
+        self._wrong: str | None = None
+        self._wrong_lock = threading.Lock()
 
     @property
     def client_id(self) -> str:
@@ -181,20 +183,60 @@ class TokenFlows:
 
         return self._cached("refresh", fetch, "the refresh_token grant issues a new token")
 
+    # The refused requests that several checks judge, each sent once per run: "400" an unknown
+    # grant_type, "invalid_scope" a scope no application has, "401" a wrong secret in HTTP Basic,
+    # "401-body" the same wrong secret in the form body. The wrong secret is long and random (the
+    # near miss "a long random string" of the secret variants), and no part of the real one.
+    SHARED_ERRORS = ("400", "invalid_scope", "401", "401-body")
+    UNKNOWN_GRANT = "x_unknown_grant"
+    UNKNOWN_SCOPE = "x_unknown_scope:nope"
+
     def shared_error(self, kind: str) -> Exchange:
-        """One refused token request per kind and run, for the checks that only read its headers or
-        body: "400" (an unknown grant_type) or "401" (a wrong secret in HTTP Basic)."""
+        """The run's one refused token request of a kind (SHARED_ERRORS), shown again to each case
+        that reads it (its report and curl line)."""
         with self._lock:
             hit = self._errors.get(kind)
             if hit is None:
                 if kind == "400":
-                    hit = self.request(grant_type="x_unknown_grant")
+                    hit = self.request(grant_type=self.UNKNOWN_GRANT)
+                elif kind == "invalid_scope":
+                    hit = self.request(scope=self.UNKNOWN_SCOPE)
+                elif kind == "401":
+                    hit = self.request(secret=self.wrong_secret)
+                elif kind == "401-body":
+                    hit = self.request(auth="body", secret=self.wrong_secret)
                 else:
-                    wrong = _wrong_secret(self.client_secret)
-                    REDACTOR.add_client(self.client_id, wrong)
-                    hit = self.request(secret=wrong)
+                    raise ValueError(f"no shared error {kind!r}; one of {self.SHARED_ERRORS}")
                 self._errors[kind] = hit
-        return hit
+                return hit
+        return self.http.replay(hit)
+
+    @property
+    def wrong_secret(self) -> str:
+        """The run's wrong client secret (for the shared 401s), registered for redaction."""
+        with self._wrong_lock:
+            if self._wrong is None:
+                self._wrong = _wrong_secret(self.client_secret)
+                REDACTOR.add_client(self.client_id, self._wrong)
+            return self._wrong
+
+    def second_bearer(self) -> Issued:
+        """A second opaque token (after `bearer`): one check compares the two, another revokes
+        this one (nothing else reads it)."""
+        return self._cached(
+            "bearer-2",
+            lambda: self.request(auth="body", token_type=None),
+            "client_credentials without token_type issues a second opaque token",
+        )
+
+    def body_jwt(self) -> Issued:
+        """A JWT obtained with the client's id and secret in the form body: one check judges the
+        issuance, another revokes the token (nothing else reads it)."""
+        return self._cached(
+            "body-jwt",
+            lambda: self.request(auth="body"),
+            "client_id and client_secret in the body are accepted",
+        )
 
     def refresh(self, refresh_token: str) -> Exchange:
         """The refresh_token grant, by the public password-grant client that obtained the token."""
@@ -227,8 +269,8 @@ class TokenFlows:
 
 
 def _wrong_secret(secret: str) -> str:
-    """A random secret that is not the client's (nothing derived from the real one)."""
-    wrong = secrets.token_urlsafe(24)
+    """A long random secret (64 characters) that is not the client's (nothing derived from it)."""
+    wrong = secrets.token_urlsafe(48)
     return wrong if wrong != secret else wrong + "x"
 
 
@@ -264,11 +306,13 @@ def export_shared(flows: TokenFlows) -> list[dict[str, Any]]:
     for key, issued in results.items():
         if issued is not None:
             shared.append({"key": key, "body": issued.body, "exchange": _dump(issued.exchange)})
-    for kind in ("400", "401"):  # the refused responses the response-schema checks share
+    for kind in flows.SHARED_ERRORS:  # the refused responses several checks judge
         try:
             shared.append({"error": kind, "exchange": _dump(flows.shared_error(kind))})
         except HttpProblem:
             continue
+    if flows._wrong is not None:  # the 401s' secret: a check looks for it echoed in the body
+        shared.append({"wrong_secret": flows._wrong})
     return shared
 
 
@@ -332,6 +376,10 @@ def import_shared(flows: TokenFlows, shared: list[dict[str, Any]]) -> None:
     from conformance._lib.controls import KeyControl
 
     for entry in shared:
+        if "wrong_secret" in entry:
+            flows._wrong = entry["wrong_secret"]
+            REDACTOR.add_client(flows.client_id, flows._wrong)
+            continue
         if "control" in entry:
             flows.controls[entry["control"]] = KeyControl(
                 entry["key"], entry["state"], entry["detail"], entry["offline"]

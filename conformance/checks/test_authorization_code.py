@@ -226,8 +226,8 @@ def test_state(signin, profile, sso_client):
 )
 def test_exchange(signin, profile, jwks, sso_client):
     client = _with_secret(profile, sso_client)
-    _, code = signin.code(client)
-    body = expect_token(signin.exchange(client, code), "the code is exchanged for a token")
+    _, exchange = signin.exchanged(client)  # the run's one plain exchange (single-use sends it again)
+    body = expect_token(exchange, "the code is exchanged for a token")
     expect_schema(body, "token-response", "the token response is a conformant token response")
     expect_equal(body.get("token_type"), profile.data["expect"]["jwt_token_type"], "token_type of a JWT")
     claims = expect_conformant_jwt(body["access_token"], profile, jwks, "the SSO access token")
@@ -247,8 +247,8 @@ def test_exchange(signin, profile, jwks, sso_client):
 )
 def test_single_use(http, profile, signin, sso_client):
     client = _with_secret(profile, sso_client)
-    _, code = signin.code(client)
-    first = expect_token(signin.exchange(client, code), "the code is exchanged once")
+    code, exchange = signin.exchanged(client)  # the run's one plain exchange of a code
+    first = expect_token(exchange, "the code is exchanged once")
     again = signin.exchange(client, code)
     expect_no_token(again, "a used authorization code is refused (no second token)")
     # Recorded, not judged: RFC 6749 4.1.2 says the first tokens SHOULD be revoked; the platform

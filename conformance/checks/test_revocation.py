@@ -11,7 +11,6 @@ from conformance._lib.verify import (
     expect_header,
     expect_oauth_error,
     expect_status,
-    expect_token,
 )
 
 
@@ -24,9 +23,7 @@ from conformance._lib.verify import (
     requires=["opaque_tokens", "bearer_resource"],
 )
 def test_revoke_opaque(http, profile, tokens):
-    token = expect_token(tokens.request(auth="body", token_type=None), "an opaque token is issued to revoke")[
-        "access_token"
-    ]
+    token = tokens.second_bearer().token  # the run's second opaque token: nothing else uses it
     expect_status(call(http, profile, token, scheme="Bearer"), 200, "baseline: the token works")
     ex = tokens.revoke(token, hint="access_token")
     expect_status(ex, 200, "revocation of a token the client owns succeeds")
@@ -93,7 +90,7 @@ def test_revoke_post_only(tokens):
     ref="RV-04",
 )
 def test_revoke_jwt(http, profile, tokens):
-    token = expect_token(tokens.request(auth="body"), "a JWT is issued to revoke")["access_token"]
+    token = tokens.body_jwt().token  # token-endpoint.auth.body's JWT: nothing else uses it
     expect_status(tokens.revoke(token), 200, "revoking a JWT is accepted")
     # Recorded, either way: Open edX JWTs have no server-side record and keep working.
     after = call(http, profile, token)
@@ -114,8 +111,8 @@ def test_revoke_jwt(http, profile, tokens):
     requires=["password_grant"],
 )
 def test_revoke_refresh(tokens):
-    body = expect_token(tokens.password_request(), "the password grant issues a token")
-    refresh = body.get("refresh_token")
+    # The refresh token the run's one refresh handed out: nothing else uses it.
+    refresh = tokens.refresh_jwt().refresh_token
     expect(isinstance(refresh, str), "a refresh token is issued", "refresh_token", "none")
     ex = tokens.revoke(refresh, hint="refresh_token", auth="public")
     expect_status(ex, 200, "the public client revokes its refresh token")
