@@ -259,7 +259,9 @@ def test_production_example_without_one_acceptance_exits_4(generous_reference, t
 
 def test_an_expired_acceptance_makes_the_gate_4_again(generous_reference, tmp_path):
     profile, env = production_on(generous_reference, tmp_path)
-    text = profile.read_text().replace("expires = 2027-06-30", "expires = 2020-01-01")
+    text = profile.read_text()
+    line = next(x for x in text.splitlines() if x.strip().startswith('{ key = "jwt.hs256_secret"'))
+    text = text.replace(line, line.replace(" }", ", expires = 2020-01-01 }"))
     profile.write_text(text)
     result = run_cli(
         ["run", "--profile", str(profile), "--no-html", "--require-complete", "--select", "jwt.signature"],
