@@ -53,6 +53,7 @@ AREAS = (
     "authorization-code",
     "jwt-cookies",
     "accounts",
+    "advisories",
 )
 # Why a case did not reach a verdict. Kept apart everywhere (console, summary.json, JUnit, Allure):
 #   not-applicable  the profile describes no such thing (no [[services]], a loopback http instance)
@@ -220,6 +221,14 @@ REQUIREMENTS: dict[str, Requirement] = {
         "add [accounts.changed_grant_client] (id, secret of an application whose grant type changed "
         "from client credentials)",
         lambda p: bool((p.get("accounts", "changed_grant_client") or {}).get("id")),
+    ),
+    # The published sign-in advisories (advisories area).
+    "login_rate_limit_probe": Requirement(
+        "opt-in",
+        "options.login_rate_limit_probe",
+        "set options.login_rate_limit_probe = true to send more wrong passwords for the test user than "
+        "the login's per-username limit (locks the test user's sign-in for the limit's window)",
+        lambda p: bool(p.get("options", "login_rate_limit_probe")),
     ),
 }
 

@@ -291,6 +291,21 @@ class SignIn:
         )
         return SignedIn(browser, login, parse_set_cookies(login))
 
+    def try_login(self, username: str, password: str) -> Exchange:
+        """One login attempt by a fresh browser, as `sign_in` sends it, whatever the answer."""
+        browser = Browser(self.http, self.profile)
+        token_ex = browser.send("GET", CSRF_PATH)
+        body = token_ex.json()
+        token = str(body.get("csrfToken", "")) if isinstance(body, dict) else ""
+        REDACTOR.add(token)
+        origin = self.profile.base_url
+        return browser.send(
+            "POST",
+            LOGIN_PATH,
+            data={"email_or_username": username, "password": password},
+            headers={"X-CSRFToken": token, "Origin": origin, "Referer": f"{origin}/login"},
+        )
+
     def shared(self) -> SignedIn:
         """The run's one signed-in browser (checks that only read it share it). A login that failed,
         or got no answer, is tried once a run: every check that needs it reports the same reason."""

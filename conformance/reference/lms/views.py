@@ -198,6 +198,15 @@ class _AccountViewBase(APIView):
         return super().get_permissions()
 
 
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # A signed-in user's own data is for that browser only (CVE-2025-65681: authenticated
+        # responses a shared cache may store); the user-api-cacheable fault sends no such header.
+        if request.user.is_authenticated and not faults.is_active("user-api-cacheable"):
+            response["Cache-Control"] = "private, no-store"
+        return response
+
+
 class MeView(_AccountViewBase):
     def get(self, request: Request) -> Response:
         return Response({"username": request.user.username})
@@ -224,5 +233,7 @@ class AccountView(_AccountViewBase):
                 "is_active": user.is_active,
                 "date_joined": user.date_joined.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "account_privacy": "private",
+                # GHSA-m6rg-rp98-4crw: the unpatched serializer listed the (pending) activation key.
+                **({"activation_key": None} if faults.is_active("account-api-activation-key") else {}),
             }
         )
