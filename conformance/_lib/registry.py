@@ -226,8 +226,8 @@ REQUIREMENTS: dict[str, Requirement] = {
     "login_rate_limit_probe": Requirement(
         "opt-in",
         "options.login_rate_limit_probe",
-        "set options.login_rate_limit_probe = true to send more wrong passwords for the test user than "
-        "the login's per-username limit (locks the test user's sign-in for the limit's window)",
+        "set options.login_rate_limit_probe = true to send more failed logins for one made-up username "
+        "than the login's per-username limit (31 login requests by default; no real account is locked)",
         lambda p: bool(p.get("options", "login_rate_limit_probe")),
     ),
 }

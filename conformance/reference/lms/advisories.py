@@ -63,7 +63,7 @@ def logout_page(target: str) -> HttpResponse:
             f'<p><a href="{target}">click here to go to the home page</a></p>'
             f'<div id="iframeContainer" data-redirect-url="{target}"></div></body></html>'
         )
-        return HttpResponse(mark_safe(html))  # noqa: S308 -- the fault's whole point
+        return HttpResponse(mark_safe(html))
     return HttpResponse(
         format_html(
             "<html><body><h1>You have signed out.</h1>"
@@ -79,7 +79,8 @@ def next_url_for_login(request: HttpRequest) -> str:
     """``get_next_url_for_login_page``: a safe ``next``, else the dashboard."""
     target = request.GET.get("next")
     if target and (
-        faults.is_active("login-open-redirect") or is_safe_redirect(request, target, request.GET.get("client_id"))
+        faults.is_active("login-open-redirect")
+        or is_safe_redirect(request, target, request.GET.get("client_id"))
     ):
         return target
     return DASHBOARD
@@ -115,7 +116,9 @@ def inactive_user_view(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
-def xblock_handler(request: HttpRequest, course_id: str, usage_id: str, handler: str, suffix: str = "") -> Any:
+def xblock_handler(
+    request: HttpRequest, course_id: str, usage_id: str, handler: str, suffix: str = ""
+) -> Any:
     """``handle_xblock_callback``: a session, else JwtAuthentication then Bearer authentication;
     anonymous writes and RestrictedApplications' JWTs get 403 ``Unauthenticated`` before the course
     is looked up. The reference has no courses: past that point every request is 404."""
@@ -138,7 +141,9 @@ def xblock_handler(request: HttpRequest, course_id: str, usage_id: str, handler:
             if found is not None:
                 request.user = found[0]
                 # JwtRestrictedApplication: authenticated by JwtAuthentication with a restricted JWT.
-                restricted = isinstance(authenticator, JwtAuthentication) and decode_jwt_is_restricted(found[1])
+                restricted = isinstance(authenticator, JwtAuthentication) and decode_jwt_is_restricted(
+                    found[1]
+                )
                 break
     if faults.is_active("xblock-handler-restricted-jwt"):
         restricted = False  # before GHSA-qx8m-mqx3-j9fm: a restricted JWT is just another user

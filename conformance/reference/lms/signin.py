@@ -159,7 +159,7 @@ def _limited_by_username(request: HttpRequest, identifier: str) -> bool:
     return is_ratelimited(
         request,
         group="login_user_by_username",
-        key=lambda group, req: identifier.lower(),
+        key=lambda group, req: identifier,
         rate=settings.LOGISTRATION_PER_EMAIL_RATELIMIT_RATE,
         method="POST",
         increment=True,

@@ -197,7 +197,6 @@ class _AccountViewBase(APIView):
             return [permissions.AllowAny()]
         return super().get_permissions()
 
-
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
         # A signed-in user's own data is for that browser only (CVE-2025-65681: authenticated
