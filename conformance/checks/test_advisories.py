@@ -136,7 +136,12 @@ def test_logout_open_redirect(http, profile, case):
     )
 
 
-@pytest.mark.parametrize("case", list(OPEN_REDIRECTS))
+# A redirect's Location is percent-encoded by the server (Django's iri_to_uri), so the tab and CR/LF
+# tricks, which work where a page writes the target into its markup, cannot leave the site there.
+REDIRECTED = ["other-host", "scheme-relative", "empty-authority"]
+
+
+@pytest.mark.parametrize("case", REDIRECTED)
 @check(
     "advisories.login.no-open-redirect",
     "The login page's post-login redirect stays on the site",
@@ -169,7 +174,7 @@ def test_login_open_redirect(signin, profile, case):
     )
 
 
-@pytest.mark.parametrize("case", ["other-host", "scheme-relative", "tab-slash"])
+@pytest.mark.parametrize("case", REDIRECTED)
 @check(
     "advisories.auth-inactive.no-open-redirect",
     "/auth/inactive sends a signed-in user nowhere off the site",

@@ -1677,7 +1677,7 @@ ADVISORY_FAULTS: tuple[Fault, ...] = (
         ),
         area="advisories",
         catches=["advisories.login.rate-limited-by-username"],
-        profile={"options": {"login_rate_limit_probe": True}},
+        profile={"options": {"login_rate_limit_probe": True, "max_requests": 400}},
     ),
     Fault(
         name="support-disable-keeps-tokens",
