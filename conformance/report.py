@@ -12,6 +12,7 @@ import conformance
 from conformance._lib.outcomes import RunState, coverage
 from conformance._lib.redact import REDACTOR
 from conformance._lib.registry import SKIP_KINDS
+from conformance.posture import build as build_posture
 
 __all__ = ["build_summary", "polish_allure", "redact_tree", "write_environment", "write_summary"]
 
@@ -56,6 +57,8 @@ def build_summary(state: RunState, exit_code: int) -> dict[str, Any]:
         "coverage": coverage(outcomes),
         "notes": list(state.notes) + ([state.exit_message] if state.exit_message else []),
         "checks": checks,
+        # RFC 9700's recommendations, read from the checks that observe them (conformance/posture.py).
+        "posture": build_posture(outcomes, state.profile),
     }
 
 
