@@ -57,12 +57,13 @@ def _control(owner, name, fetch):
     level="MUST",
     spec=["GHSA-m6rg-rp98-4crw", "openedx-auth"],
     ref="AD-01",
-    requires=["password_grant"],
+    requires=["login"],
 )
-def test_account_api_activation_key(http, tokens, profile):
-    username = profile.data["password_grant"]["username"]
-    token = tokens.password_jwt().token
-    ex = http.get(ACCOUNT_PATH.format(username=quote(username)), headers={"Authorization": f"JWT {token}"})
+def test_account_api_activation_key(signin):
+    # The signed-in session reads the same serializer as the advisory's password-grant token, and
+    # issues no token (the run leaves nothing behind but its session).
+    username = signin.credentials[0]
+    ex = signin.shared().browser.send("GET", ACCOUNT_PATH.format(username=quote(username)))
     expect_status(ex, 200, "the account API answers the user's own account (the probe of the advisory)")
     body = expect_json(ex, "the account API answers JSON")
     expect(
