@@ -64,8 +64,8 @@ def test_disabled_user_refresh(http, tokens, profile):
     # authentication does), so any token the refresh issues is access. The support tool's disable
     # retires the user's OAuth tokens (Tutor 14.2.3's fix): the refresh is invalid_grant.
     ex = refresh_opaque(tokens, entry(profile, "disabled_user")["refresh_token"], token_type="jwt")
-    if ex.status == 200:
-        issued = ex.json() if isinstance(ex.json(), dict) else {}
+    issued = ex.json() if isinstance(ex.json(), dict) else {}
+    if ex.status == 200 and issued.get("access_token"):
         used = call(http, profile, str(issued.get("access_token", "")))
         if issued.get("refresh_token"):  # the run's own token: gone again, whatever the verdict
             tokens.revoke(str(issued["refresh_token"]), hint="refresh_token", auth="public")

@@ -19,6 +19,7 @@ import pytest
 from conformance._lib.accounts import client_credentials, entry
 from conformance._lib.advisories import EVIL_HOST, OPEN_REDIRECTS, expect_stays_on_site, fix_of, targets
 from conformance._lib.registry import check, not_verified
+from conformance._lib.resources import call
 from conformance._lib.signin import LOGOUT_PATH
 from conformance._lib.verify import expect, expect_json, expect_status, expect_token
 
@@ -227,6 +228,15 @@ def test_xblock_restricted(http, tokens, profile):
         client_credentials(tokens, entry(profile, "restricted_client")),
         "a RestrictedApplication gets a (restricted) JWT",
     )
+    # The JWT must authenticate at all (the LMS's API refuses it with 403, not 401): a token that
+    # authenticates nobody reaches a handler as an anonymous GET, patched or not.
+    genuine = call(http, profile, body["access_token"])
+    if genuine.status == 401:
+        not_verified(
+            "accounts.restricted_client",
+            "the restricted application's JWT does not authenticate at the LMS's API (HTTP 401): see "
+            "accounts.restricted-client.refused",
+        )
     ex = http.get(XBLOCK_PATH, headers={"Authorization": f"JWT {body['access_token']}"})
     expect(
         ex.status == 403,

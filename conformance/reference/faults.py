@@ -1690,5 +1690,31 @@ ADVISORY_FAULTS: tuple[Fault, ...] = (
         catches=["accounts.disabled-user.no-refresh"],
     ),
 )
-FAULTS = FAULTS + ADVISORY_FAULTS
+# The advisories checks (and the disabled-user refresh check, which now refuses on the normal path)
+# meeting earlier faults.
+_NO_SIGN_IN = "the LMS cannot sign RS512, so no login (and no restricted client's token) succeeds"
+ADVISORY_COLLATERAL: dict[str, dict[str, str]] = {
+    "private-jwk-missing-crt": {
+        check_id: _NO_SIGN_IN
+        for check_id in (
+            "advisories.account-api.no-activation-key",
+            "advisories.login.no-open-redirect",
+            "advisories.auth-inactive.no-open-redirect",
+            "advisories.user-api.not-cacheable",
+            "advisories.xblock-handler.restricted-jwt-refused",
+        )
+    },
+    "error-as-200": {"accounts.disabled-user.no-refresh": _ERROR_AS_200},
+    "authorization-header-stripped": {
+        "advisories.xblock-handler.restricted-jwt-refused": "the restricted application authenticates with "
+        "HTTP Basic, which never arrives"
+    },
+}
+FAULTS = (
+    tuple(
+        replace(fault, collateral=fault.collateral | ADVISORY_COLLATERAL.get(fault.name, {}))
+        for fault in FAULTS
+    )
+    + ADVISORY_FAULTS
+)
 BY_NAME = {fault.name: fault for fault in FAULTS}
