@@ -30,7 +30,7 @@ ADVISORY_MUTATIONS: dict[str, str] = {
     "logout-open-redirect": "logout follows redirect_url/next to any host",
     "login-open-redirect": "a signed-in user's /login?next= is followed to any host",
     "inactive-open-redirect": "/auth/inactive?next= redirects anywhere",
-    "xblock-restricted-jwt-accepted": "XBlock handlers take a restricted JWT as its owner (404 for the course)",
+    "xblock-restricted-jwt-accepted": "XBlock handlers take a restricted JWT as its owner (404: no course)",
     "user-api-cacheable": "signed-in user API answers carry no Cache-Control",
     "login-no-username-ratelimit": "the login API has no per-username rate limit",
 }

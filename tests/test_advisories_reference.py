@@ -29,7 +29,7 @@ def _snapshot(db: Path) -> dict[str, set[tuple[object, ...]]]:
             columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
             keep = [c for c in columns if not (table == "auth_user" and c == "last_login")]
             select = ", ".join(f'"{c}"' for c in keep)
-            snapshot[table] = set(conn.execute(f'SELECT {select} FROM "{table}"'))  # noqa: S608
+            snapshot[table] = set(conn.execute(f'SELECT {select} FROM "{table}"'))
     return snapshot
 
 

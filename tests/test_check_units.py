@@ -31,6 +31,7 @@ from conformance._lib.registry import load_checks, missing_requirement
 from conformance._lib.signin import SignIn
 from conformance._lib.tokens import TokenFlows
 from conformance._lib.verify import ConformanceFailure
+from tests.stub_advisories import ADVISORY_MUTATIONS  # noqa: F401  (joins MUTATIONS)
 from tests.stub_lms import (
     AUDIENCE,
     CHANGED_CLIENT_ID,
@@ -55,7 +56,6 @@ from tests.stub_lms import (
     next_key_pem,
 )
 from tests.stub_signin import MFE_ORIGIN, SSO_CLIENT_ID, SSO_REDIRECT_URI, SSO_SECRET
-from tests.stub_advisories import ADVISORY_MUTATIONS  # noqa: F401  (joins MUTATIONS)
 
 REGISTRY = load_checks()
 CHECK_MODULES = {
