@@ -43,7 +43,8 @@ OPEN_REDIRECTS = {
 
 @dataclass(frozen=True)
 class Advisory:
-    """One published advisory: its id (the clause), what it was, where its fix is, the fix line."""
+    """One published advisory: its id (the clause), what it was, where its fix is (empty: not
+    found), the fix line."""
 
     id: str
     summary: str
@@ -92,7 +93,7 @@ ADVISORIES: dict[str, Advisory] = {
         Advisory(
             "CVE-2025-65681",
             "authenticated responses cacheable (Tutor <= 20.0.2)",
-            "not confirmed in the sources searched (see docs/clauses.md)",
+            "",
             "upgrade Tutor past 20.0.2; a proxy or CDN in front must not store responses to "
             "requests with a session cookie (Cache-Control: private or no-store)",
         ),
@@ -117,7 +118,12 @@ ADVISORIES: dict[str, Advisory] = {
 def fix_of(advisory_id: str) -> str:
     """The fix line a failure carries: the advisory, where the fix is, what to do."""
     advisory = ADVISORIES[advisory_id]
-    return f"{advisory.id} ({advisory.summary}); fixed in {advisory.fixed_in}: {advisory.fix}"
+    where = (
+        f"fixed in {advisory.fixed_in}"
+        if advisory.fixed_in
+        else "its fix was not found in the sources searched (docs/clauses.md)"
+    )
+    return f"{advisory.id} ({advisory.summary}); {where}: {advisory.fix}"
 
 
 class _Targets(HTMLParser):

@@ -178,3 +178,5 @@ SHARED_COOKIE_DOMAIN = "localhost" if "jwt-cookie-domain-narrow" in FAULTS else 
 # login_user's per-username limit (the LMS default); no extra redirect hosts (a stock install).
 LOGISTRATION_PER_EMAIL_RATELIMIT_RATE = "30/5m"
 LOGIN_REDIRECT_WHITELIST: list[str] = []
+# The deployment's front marks signed-in user API answers private (PrivateCacheMiddleware).
+MIDDLEWARE.insert(1, "conformance.reference.lms.advisories.PrivateCacheMiddleware")

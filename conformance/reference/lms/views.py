@@ -197,14 +197,6 @@ class _AccountViewBase(APIView):
             return [permissions.AllowAny()]
         return super().get_permissions()
 
-    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        # A signed-in user's own data is for that browser only (CVE-2025-65681: authenticated
-        # responses a shared cache may store); the user-api-cacheable fault sends no such header.
-        if request.user.is_authenticated and not faults.is_active("user-api-cacheable"):
-            response["Cache-Control"] = "private, no-store"
-        return response
-
 
 class MeView(_AccountViewBase):
     def get(self, request: Request) -> Response:
