@@ -146,7 +146,11 @@ def build(outcomes: Iterable[Outcome], profile: Profile) -> dict[str, Any]:
         if item.id == "https-redirect-uris" and verdict == "passed":
             plain = _http_redirect_uris(profile)
             status = "deviates" if plain else "follows"
-            observed = f"registered: {', '.join(plain)}" if plain else "every SSO redirect URI is https"
+            observed = (
+                f"registered: {', '.join(plain)}"
+                if plain
+                else "no SSO redirect URI is plain http (loopback aside)"
+            )
         entry = {
             "id": item.id,
             "clause": item.clause,
