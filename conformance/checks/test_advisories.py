@@ -18,7 +18,7 @@ import pytest
 
 from conformance._lib.accounts import client_credentials, entry
 from conformance._lib.advisories import EVIL_HOST, OPEN_REDIRECTS, expect_stays_on_site, fix_of, targets
-from conformance._lib.registry import check, not_verified
+from conformance._lib.registry import check, need, not_verified
 from conformance._lib.resources import call
 from conformance._lib.signin import LOGOUT_PATH
 from conformance._lib.verify import expect, expect_json, expect_status, expect_token
@@ -109,6 +109,7 @@ def test_logout_xss(http, param):
     level="MUST",
     spec=["openedx-open-redirects-2022", "openedx-logout", "RFC9700-4.11"],
     ref="AD-03",
+    case_requires={"client-id-other-host": ["sso_clients"]},
 )
 def test_logout_open_redirect(http, profile, case):
     host = _host(profile)
@@ -126,10 +127,8 @@ def test_logout_open_redirect(http, profile, case):
     params = {"redirect_url": OPEN_REDIRECTS.get(case, f"https://{EVIL_HOST}/")}
     if case == "client-id-other-host":
         # A client_id admits its own registered redirect URIs, never another host.
-        clients = profile.data.get("sso_clients") or []
-        if not clients:
-            not_verified("sso_clients", "add an [[sso_clients]] entry to try a client_id with another host")
-        params["client_id"] = clients[0]["client_id"]
+        need(profile, "sso_clients")
+        params["client_id"] = profile.data["sso_clients"][0]["client_id"]
     ex = http.get(LOGOUT_PATH, params=params, headers=HTML)
     expect_status(ex, (200, 302), "the logout page answers (an anonymous logout)")
     expect_stays_on_site(
