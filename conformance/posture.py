@@ -146,11 +146,7 @@ def build(outcomes: Iterable[Outcome], profile: Profile) -> dict[str, Any]:
         if item.id == "https-redirect-uris" and verdict == "passed":
             plain = _http_redirect_uris(profile)
             status = "deviates" if plain else "follows"
-            observed = (
-                f"registered: {', '.join(plain)}"
-                if plain
-                else "no SSO redirect URI is plain http (loopback aside)"
-            )
+            observed = f"registered: {', '.join(plain)}" if plain else "no SSO redirect URI is plain http"
         entry = {
             "id": item.id,
             "clause": item.clause,

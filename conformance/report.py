@@ -95,6 +95,9 @@ def write_environment(alluredir: Path, state: RunState) -> None:
         "seed": str(state.seed),
         "strict": str(state.strict).lower(),
     }
+    # The RFC 9700 posture on the report's overview (Allure's Environment widget), one line an item.
+    for item in build_posture(list(state.outcomes.values()), state.profile)["items"]:
+        lines[f"posture.{item['clause']}.{item['id']}"] = item["status"]
     body = "\n".join(f"{k}={v}" for k, v in lines.items())
     (alluredir / "environment.properties").write_text(REDACTOR.redact(body) + "\n", encoding="utf-8")
 
