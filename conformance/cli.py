@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import conformance
-from conformance import releases
+from conformance import posture, releases
 from conformance._lib.outcomes import (
     EXIT_FAILED,
     EXIT_MEANINGS,
@@ -208,6 +208,7 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
     if summary is not None:  # the profile's release, and the upgrade preflight (--target-release)
         summary = releases.annotate_summary(summary_path, summary, profile, args.target_release)
+        posture.annotate_summary(summary_path, summary, profile, args.target_release)
     code, problem = exit_of_run(
         code, summary.get("exit_code") if summary else None, terminated=TERMINATED.is_set()
     )
@@ -230,6 +231,8 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
     if summary is not None:
         print_summary(summary, report_dir, html=html_dir / "index.html")
         for line in releases.console_lines(summary):
+            _out(line)
+        for line in posture.console_lines(summary):
             _out(line)
     _record_metrics(args, profile, summary, code)
     return code

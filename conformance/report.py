@@ -12,6 +12,7 @@ import conformance
 from conformance._lib.outcomes import RunState, coverage
 from conformance._lib.redact import REDACTOR
 from conformance._lib.registry import SKIP_KINDS
+from conformance.posture import build as build_posture
 
 __all__ = ["build_summary", "polish_allure", "redact_tree", "write_environment", "write_summary"]
 
@@ -56,6 +57,8 @@ def build_summary(state: RunState, exit_code: int) -> dict[str, Any]:
         "coverage": coverage(outcomes, state.acceptances, judged=state.selected_all),
         "notes": list(state.notes) + ([state.exit_message] if state.exit_message else []),
         "checks": checks,
+        # RFC 9700's recommendations, read from the checks that observe them (conformance/posture.py).
+        "posture": build_posture(outcomes, state.profile),
     }
 
 
@@ -92,6 +95,9 @@ def write_environment(alluredir: Path, state: RunState) -> None:
         "seed": str(state.seed),
         "strict": str(state.strict).lower(),
     }
+    # The RFC 9700 posture on the report's overview (Allure's Environment widget), one line an item.
+    for item in build_posture(list(state.outcomes.values()), state.profile)["items"]:
+        lines[f"posture.{item['clause']}.{item['id']}"] = item["status"]
     body = "\n".join(f"{k}={v}" for k, v in lines.items())
     (alluredir / "environment.properties").write_text(REDACTOR.redact(body) + "\n", encoding="utf-8")
 

@@ -204,9 +204,9 @@ MUTATIONS: dict[str, str] = {
     # accounts
     "email-verified-always-true": "JWTs say email_verified true for unactivated users too",
     "disabled-user-signs-in": "a user disabled by support still signs in with its former password",
-    "disabled-user-refreshes": "a disabled user's refreshed opaque token is honoured at /me",
+    "disabled-user-refreshes": "a disabled user's refresh token still works (its tokens not retired) "
+    "and the token is honoured at /me",
     "inactive-user-refused": "variant: unactivated users are refused the password grant",
-    "disabled-refresh-refused": "variant: the refresh grant refuses a disabled user's token",
     "restricted-not-marked": "a RestrictedApplication's JWT says is_restricted false",
     "restricted-accepted": "/me accepts a RestrictedApplication's JWT",
     "deleted-client-accepted": "a deleted application's credentials still get tokens",
@@ -512,6 +512,9 @@ class StubLms:
             return self._revoke(request)
         if path == "/api/user/v1/me":
             return self._me(request)
+        advisory = stub_advisories().handle(self, request)  # the advisories' pages
+        if advisory is not None:
+            return advisory
         signin = stub_signin().handle(self, request)  # login API, /oauth2/authorize, JWT cookies
         if signin is not None:
             return signin
@@ -717,8 +720,8 @@ class StubLms:
         record = self.refresh.get(old)
         if record is None or record.client_id != app.client_id:
             raise self._oauth_error(400, "invalid_grant")
-        if record.username == DISABLED.username and self.has("disabled-refresh-refused"):
-            raise self._oauth_error(400, "invalid_grant")
+        if record.username == DISABLED.username and not self.has("disabled-user-refreshes"):
+            raise self._oauth_error(400, "invalid_grant")  # support's "disable" retired its tokens
         reuse = self.has("refresh-not-rotated")
         if not (reuse or self.has("refresh-reusable")):
             del self.refresh[old]
@@ -887,9 +890,8 @@ class StubLms:
         username = self._authenticate(request, "lms")
         if request.method not in ("GET", "HEAD"):
             raise self._resource_error(405, {"detail": f'Method "{request.method}" not allowed.'})
-        return httpx.Response(
-            200, headers={"Content-Type": "application/json"}, content=_compact({"username": username})
-        )
+        headers = {"Content-Type": "application/json", **stub_advisories().cache_headers(self, request)}
+        return httpx.Response(200, headers=headers, content=_compact({"username": username}))
 
     def _discovery(self, request: httpx.Request) -> httpx.Response:
         if request.url.path != DISCOVERY_PROBE:
@@ -1148,5 +1150,14 @@ def _revoked() -> httpx.Response:
 
 def stub_signin() -> Any:
     from tests import stub_signin as module
+
+    return module
+
+
+# The published sign-in advisories (tests/stub_advisories.py) ------------------------------------
+
+
+def stub_advisories() -> Any:
+    from tests import stub_advisories as module
 
     return module

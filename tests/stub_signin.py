@@ -24,7 +24,17 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from tests.stub_lms import APPS, LEARNER, MUTATIONS, OWNER, PUBLIC_CLIENT_ID, USERS, App, b64url
+from tests.stub_lms import (
+    APPS,
+    LEARNER,
+    MUTATIONS,
+    OWNER,
+    PUBLIC_CLIENT_ID,
+    USERS,
+    App,
+    b64url,
+    stub_advisories,
+)
 
 if TYPE_CHECKING:
     from tests.stub_lms import StubLms
@@ -178,7 +188,8 @@ def handle(stub: StubLms, request: httpx.Request) -> httpx.Response | None:
         *_jwt_cookies(stub, "", delete=True),
         "sessionid=; expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/",
     ]
-    return httpx.Response(200, headers=[("Set-Cookie", c) for c in cookies], content=b"<h1>Signed out</h1>")
+    page = stub_advisories().logout_page(stub, request)
+    return httpx.Response(200, headers=[("Set-Cookie", c) for c in cookies], content=page)
 
 
 def _login(stub: StubLms, request: httpx.Request) -> httpx.Response:
@@ -188,6 +199,8 @@ def _login(stub: StubLms, request: httpx.Request) -> httpx.Response:
         return httpx.Response(403, content=b"<h1>CSRF verification failed. Request aborted.</h1>")
     form = dict(parse_qsl(request.content.decode()))
     identifier = form.get("email_or_username", "")
+    if stub_advisories().limited(stub, identifier):
+        return _json(400, {"success": False, "value": "Too many failed login attempts. Try again later."})
     user = USERS.get(identifier) or next((u for u in USERS.values() if u.email == identifier), None)
     if user is None or user.password != form.get("password"):
         body = {"success": False, "value": "Email or password is incorrect.", "email": identifier}

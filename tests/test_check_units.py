@@ -31,6 +31,7 @@ from conformance._lib.registry import load_checks, missing_requirement
 from conformance._lib.signin import SignIn
 from conformance._lib.tokens import TokenFlows
 from conformance._lib.verify import ConformanceFailure
+from tests.stub_advisories import ADVISORY_MUTATIONS  # noqa: F401  (joins MUTATIONS)
 from tests.stub_lms import (
     AUDIENCE,
     CHANGED_CLIENT_ID,
@@ -647,9 +648,8 @@ TABLE: dict[str, Unit] = {
         profile=ACCOUNTS,
     ),
     "accounts.disabled-user.no-refresh": unit(
-        fails("disabled-user-refreshes", "a token refreshed for a disabled user is refused at the resource"),
+        fails("disabled-user-refreshes", "the refresh grant refuses a disabled user's refresh token"),
         profile=ACCOUNTS,
-        either=("disabled-refresh-refused",),
     ),
     "accounts.restricted-client.refused": unit(
         fails("restricted-not-marked", "the JWT of a RestrictedApplication says is_restricted"),
@@ -663,6 +663,33 @@ TABLE: dict[str, Unit] = {
     "accounts.changed-grant.no-token": unit(
         fails("grant-type-not-enforced", "a grant the application lost is refused"),
         profile=ACCOUNTS,
+    ),
+    # advisories (tests/stub_advisories.py)
+    "advisories.account-api.no-activation-key": unit(
+        fails("activation-key-exposed", "the account API does not list activation_key"),
+    ),
+    "advisories.logout.next-escaped": unit(
+        fails("logout-next-unescaped", "the logout page escapes or drops a {case}"),
+    ),
+    "advisories.logout.no-open-redirect": unit(
+        fails("logout-open-redirect", "an unsafe redirect_url ({case}) falls back to a safe target"),
+    ),
+    "advisories.login.no-open-redirect": unit(
+        fails("login-open-redirect", "an unsafe next ({case}) falls back to the dashboard"),
+    ),
+    "advisories.auth-inactive.no-open-redirect": unit(
+        fails("inactive-open-redirect", "an unsafe next ({case}) falls back to the dashboard"),
+    ),
+    "advisories.xblock-handler.restricted-jwt-refused": unit(
+        fails("xblock-restricted-jwt-accepted", "an XBlock handler refuses a restricted JWT"),
+        profile=ACCOUNTS,
+    ),
+    "advisories.user-api.not-cacheable": unit(
+        fails("user-api-cacheable", "signed in is marked private or no-store"),
+    ),
+    "advisories.login.rate-limited-by-username": unit(
+        fails("login-no-username-ratelimit", "failed logins for one username the login API answers"),
+        profile={"options": {"login_rate_limit_probe": True}},
     ),
     # the web server in front
     "token-endpoint.path.no-redirect": unit(

@@ -15,6 +15,7 @@ LEGITIMATE_SKIPS = {
     "transport.": "https",  # transport checks need a non-loopback https instance
     "bad-credentials.throttling": "throttle_probe",  # opt-in: it uses up the rate limit
     "jwt-attacks.expired[real-expiry]": "wait_for_expiry",  # opt-in: it waits an hour
+    "advisories.login.rate-limited-by-username": "login_rate_limit_probe",  # opt-in: 31 failed logins
     "jwt.rfc9068.": "rfc9068",  # an LMS issues Open edX JWTs, not RFC 9068 ones
     "key-rotation.preflight.": "rotation_key",  # only mid-rotation (reference serve --rotation-phase 1)
     # sign-in flows: https-only checks (cookies are Secure, redirect URIs https, only on https)
@@ -69,11 +70,11 @@ def test_artifacts_are_written(clean_run):
 
 def test_request_budget_is_respected(clean_run):
     summary = clean_run.summary()
-    # The defaults (options.max_token_requests 90, max_requests 200) hold a default run, with room
+    # The defaults (options.max_token_requests 90, max_requests 250) hold a default run, with room
     # to spare: a run that hit them would end inconclusive. At most 60 token requests, every area
     # on: two runs fit in the LMS's 120 a minute per IP (RATELIMIT_RATE) without waiting.
     assert summary["token_requests"] <= 60, summary["token_requests"]
-    assert summary["requests"] <= 200, summary["requests"]
+    assert summary["requests"] <= 235, summary["requests"]
 
 
 def test_console_summary(clean_run):

@@ -55,9 +55,9 @@ def password_grant(tokens: TokenFlows, user: dict[str, str]) -> Exchange:
     return tokens.password_request(username=user["username"], password=user["password"])
 
 
-def refresh_opaque(tokens: TokenFlows, refresh_token: str) -> Exchange:
-    """The refresh grant by the public login client, asking for an opaque token: unlike a JWT, the
-    resource looks an opaque token up, and with it its user's state."""
+def refresh_opaque(tokens: TokenFlows, refresh_token: str, *, token_type: str | None = None) -> Exchange:
+    """The refresh grant by the public login client, asking for an opaque token (or `token_type`):
+    unlike a JWT, the resource looks an opaque token up, and with it its user's state."""
     client_id = tokens.profile.data["password_grant"]["client_id"]
     form = {"refresh_token": refresh_token}
-    return tokens.request("refresh_token", auth="id", client_id=client_id, token_type=None, extra=form)
+    return tokens.request("refresh_token", auth="id", client_id=client_id, token_type=token_type, extra=form)

@@ -51,6 +51,7 @@ class TokenFlows(Protocol):
 
     def asymmetric_jwt(self) -> Any: ...
 
+
 __all__ = ["KeyControl", "expect_profile_key", "hs256_control", "jwks_control", "require_control"]
 
 VERIFIED, WRONG, NO_BASELINE, UNTESTABLE = "verified", "wrong", "no-baseline", "untestable"

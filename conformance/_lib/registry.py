@@ -53,6 +53,7 @@ AREAS = (
     "authorization-code",
     "jwt-cookies",
     "accounts",
+    "advisories",
 )
 # Why a case did not reach a verdict. Kept apart everywhere (console, summary.json, JUnit, Allure):
 #   not-applicable  the profile describes no such thing (no [[services]], a loopback http instance)
@@ -221,6 +222,14 @@ REQUIREMENTS: dict[str, Requirement] = {
         "from client credentials)",
         lambda p: bool((p.get("accounts", "changed_grant_client") or {}).get("id")),
     ),
+    # The published sign-in advisories (advisories area).
+    "login_rate_limit_probe": Requirement(
+        "opt-in",
+        "options.login_rate_limit_probe",
+        "set options.login_rate_limit_probe = true to send more failed logins for one made-up username "
+        "than the login's per-username limit (31 login requests by default; no real account is locked)",
+        lambda p: bool(p.get("options", "login_rate_limit_probe")),
+    ),
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -377,4 +386,3 @@ def suggest(selector: str, checks: Iterable[CheckMeta], cases: Iterable[str] = (
     names |= set(cases)
     guess = difflib.get_close_matches(selector.strip(), sorted(names), n=2, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(g) for g in guess)}?)" if guess else ""
-

@@ -36,6 +36,15 @@ OPENEDX_CLAUSES = (
     "samesite-none-secure",
     "profile-jwt",
     "openedx-auth",
+    # The published sign-in advisories (advisories area; accounts.disabled-user.no-refresh).
+    "GHSA-m6rg-rp98-4crw",
+    "CVE-2022-32195",
+    "openedx-open-redirects-2022",
+    "openedx-inactive-redirect",
+    "CVE-2024-22209",
+    "CVE-2025-65681",
+    "openedx-login-ratelimit",
+    "tutor-disabled-user-tokens",
 )
 # The page that states them. The project has no published home yet, so the link goes to the copy
 # beside the installed package (a checkout); a published one would replace this.

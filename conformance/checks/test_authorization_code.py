@@ -97,7 +97,7 @@ def test_registered_redirect_uri(signin, profile, sso_client):
     "authorization-code.redirect-uri.https",
     "The SSO redirect URI uses https when the LMS does",
     level="SHOULD",
-    spec=["RFC6749-3.1.2.1", "RFC9700-4.1"],
+    spec=["RFC6749-3.1.2.1", "RFC9700-4.1", "RFC9700-2.6"],
     ref="AC-02",
     requires=["sso_clients", "login", "https_base_url"],
 )
@@ -123,7 +123,7 @@ def test_redirect_uri_https(signin, profile, sso_client):
     "authorization-code.redirect-uri.unregistered-refused",
     "An unregistered redirect URI is refused without a redirect to it",
     level="MUST",
-    spec=["RFC6749-3.1.2.4", "RFC6749-4.1.2.1", "RFC9700-4.1"],
+    spec=["RFC6749-3.1.2.4", "RFC6749-4.1.2.1", "RFC9700-4.1", "RFC9700-4.1.3"],
     ref="AC-03",
     requires=["sso_clients", "login"],
 )
@@ -220,7 +220,7 @@ def test_state(signin, profile, sso_client):
     "authorization-code.exchange.token",
     "An SSO client exchanges its code for a conformant JWT",
     level="MUST",
-    spec=["RFC6749-4.1.3", "RFC6749-4.1.4", "RFC6749-5.1", "oauth-5"],
+    spec=["RFC6749-4.1.3", "RFC6749-4.1.4", "RFC6749-5.1", "oauth-5", "RFC9700-2.1.1"],
     ref="AC-07",
     requires=["sso_clients", "login", "sso_client_secret"],
 )
@@ -241,7 +241,7 @@ def test_exchange(signin, profile, jwks, sso_client):
     "authorization-code.code.single-use",
     "An authorization code cannot be exchanged twice",
     level="MUST",
-    spec=["RFC6749-4.1.2", "RFC6749-10.5", "RFC9700-4.5"],
+    spec=["RFC6749-4.1.2", "RFC6749-10.5", "RFC9700-4.5", "RFC9700-4.2.4"],
     ref="AC-08",
     requires=["sso_clients", "login", "sso_client_secret"],
 )

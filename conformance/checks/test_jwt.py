@@ -146,7 +146,7 @@ def test_issuer(tokens, profile, kind):
     "jwt.claims.aud",
     "aud equals or contains the profile's audience",
     level="MUST",
-    spec=["RFC7519-4.1.3", "RFC8725-3.9"],
+    spec=["RFC7519-4.1.3", "RFC8725-3.9", "RFC9700-2.3"],
     ref="JV-05",
 )
 def test_audience(tokens, profile, kind):

@@ -106,7 +106,7 @@ def _resigned_refused(http, profile, tokens, claim, value):
     "resources.jwt.wrong-audience",
     "A validly signed JWT with a wrong aud is refused",
     level="MUST",
-    spec=["RFC8725-3.9", "RFC7519-4.1.3"],
+    spec=["RFC8725-3.9", "RFC7519-4.1.3", "RFC9700-2.3"],
     ref="RU-06",
     requires=["hs256_secret"],
 )

@@ -136,7 +136,7 @@ def _resigned_refused(http, profile, tokens, service, claim, changes, why):
     "services.audience.checked",
     "Each service refuses a validly signed JWT minted for another audience",
     level="MUST",
-    spec=["RFC7519-4.1.3", "RFC8725-3.9", "edx-drf-extensions"],
+    spec=["RFC7519-4.1.3", "RFC8725-3.9", "edx-drf-extensions", "RFC9700-2.3"],
     ref="SV-03",
     requires=["services"],
 )

@@ -257,7 +257,7 @@ def test_grant_not_allowed(tokens):
     "token-endpoint.password.grant",
     "The password grant issues tokens with a refresh token for good credentials",
     level="MUST",
-    spec=["RFC6749-4.3.3", "oauth-3"],
+    spec=["RFC6749-4.3.3", "oauth-3", "RFC9700-2.4"],
     ref="TE-14",
     requires=["password_grant"],
 )
@@ -301,7 +301,7 @@ def test_password_bad_credentials(tokens, fake, case):
     "token-endpoint.refresh.rotation",
     "A refresh token works once and is rotated",
     level="MUST",
-    spec=["RFC6749-6", "oauth-3"],
+    spec=["RFC6749-6", "oauth-3", "RFC9700-4.14.2"],
     ref="TE-15",
     requires=["password_grant"],
 )

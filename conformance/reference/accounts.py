@@ -119,6 +119,12 @@ def seed(accounts: dict[str, str], login_client_id: str) -> None:
     else:
         disabled.set_unusable_password()
     disabled.save()
+    keeps = ("support-disable-keeps-tokens", "disabled-user-still-refreshing", "disabled-by-is-active")
+    if not any(faults.is_active(name) for name in keeps):
+        # The support tool's "disable user" retires the user's OAuth tokens (retire_dot_oauth2_models
+        # with the user; older copies of manage_user.py passed request.user, the support person).
+        RefreshToken.objects.filter(user=disabled).delete()
+        AccessToken.objects.filter(user=disabled).delete()
 
     owner = user_model(username=RESTRICTED_OWNER, email=f"{RESTRICTED_OWNER}@example.com")
     owner.set_unusable_password()

@@ -173,3 +173,10 @@ LOGIN_URL = "/login"
 # Loopback has no parent domain to share; Tutor sets the LMS host (the MFEs are on apps.<LMS_HOST>).
 # The jwt-cookie-domain-narrow fault names a host the MFEs (on 127.0.0.1) are not in.
 SHARED_COOKIE_DOMAIN = "localhost" if "jwt-cookie-domain-narrow" in FAULTS else None
+
+# ---- the published sign-in advisories (conformance/reference/lms/advisories.py) ----------------
+# login_user's per-username limit (the LMS default); no extra redirect hosts (a stock install).
+LOGISTRATION_PER_EMAIL_RATELIMIT_RATE = "30/5m"
+LOGIN_REDIRECT_WHITELIST: list[str] = []
+# The deployment's front marks signed-in user API answers private (PrivateCacheMiddleware).
+MIDDLEWARE.insert(1, "conformance.reference.lms.advisories.PrivateCacheMiddleware")

@@ -30,6 +30,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.views import APIView
 
 from conformance.reference import faults
+from conformance.reference.lms import advisories
 from conformance.reference.lms.jwt import FILTER_USER_ME, create_jwt, updated_scopes
 from conformance.reference.lms.views import RECORDER
 
@@ -120,6 +121,8 @@ def login_user(request: HttpRequest) -> HttpResponse:
     or 400 {"success": false, "value": ..., "error_code": ...}."""
     identifier = request.POST.get("email_or_username") or request.POST.get("email")
     password = request.POST.get("password")
+    if identifier and _limited_by_username(request, identifier):
+        return _json({"success": False, "value": "Too many failed login attempts. Try again later."}, 400)
     if not identifier or not password:
         return _json({"success": False, "value": "There was an error receiving your login information."}, 400)
     user_model = get_user_model()
@@ -143,6 +146,24 @@ def login_user(request: HttpRequest) -> HttpResponse:
     response = _json({"success": True, "redirect_url": None})
     set_logged_in_cookies(request, response, user)
     return response
+
+
+def _limited_by_username(request: HttpRequest, identifier: str) -> bool:
+    """``login_user``'s django-ratelimit decorator keyed on the posted e-mail or username
+    (``LOGISTRATION_PER_EMAIL_RATELIMIT_RATE``, block=False): every login POST counts, and past the
+    rate the login answers "Too many failed login attempts"."""
+    from django_ratelimit.core import is_ratelimited
+
+    if faults.is_active("login-no-username-ratelimit"):
+        return False  # before the 2022 rate-limiting fix: only the per-IP limit
+    return is_ratelimited(
+        request,
+        group="login_user_by_username",
+        key=lambda group, req: identifier,
+        rate=settings.LOGISTRATION_PER_EMAIL_RATELIMIT_RATE,
+        method="POST",
+        increment=True,
+    )
 
 
 class LoginSessionView(APIView):
@@ -210,7 +231,7 @@ def _jwt_cookie_user(request: HttpRequest) -> Any:
 def logout_view(request: HttpRequest) -> HttpResponse:
     """LogoutView (GET and POST): Django logout (the session is flushed), the logged-in cookies go."""
     logout(request)
-    response = HttpResponse("<html><body><h1>You have signed out.</h1></body></html>")
+    response = advisories.logout_page(advisories.logout_target(request))
     if not faults.is_active("logout-keeps-jwt-cookies"):
         delete_logged_in_cookies(response)
     return response

@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from conformance.reference import faults
-from conformance.reference.lms import signin, views
+from conformance.reference.lms import advisories, signin, views
 
 urlpatterns = [
     re_path(r"^oauth2/access_token/?$", csrf_exempt(views.AccessTokenView.as_view()), name="access_token"),
@@ -22,6 +22,15 @@ urlpatterns = [
     path("login_refresh", signin.login_refresh, name="login_refresh"),
     path("logout", signin.logout_view, name="logout"),
     re_path(r"^oauth2/authorize/?$", signin.authorize_view, name="authorize"),
+    # The pages of the published sign-in advisories (login page, inactive-user redirect, XBlock handler).
+    re_path(r"^login/?$", advisories.login_page, name="signin_user"),
+    path("dashboard", advisories.dashboard, name="dashboard"),
+    path("auth/inactive", advisories.inactive_user_view, name="third_party_inactive_redirect"),
+    re_path(
+        r"^courses/(?P<course_id>[^/]+)/xblock/(?P<usage_id>[^/]+)/handler/(?P<handler>[^/]*)(?:/(?P<suffix>.*))?$",
+        advisories.xblock_handler,
+        name="xblock_handler",
+    ),
     # DOT's own views, as the LMS mounts them (not for direct use; OIDC routes 404 with OIDC off).
     path("_o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
 ]

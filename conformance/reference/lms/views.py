@@ -224,5 +224,7 @@ class AccountView(_AccountViewBase):
                 "is_active": user.is_active,
                 "date_joined": user.date_joined.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "account_privacy": "private",
+                # GHSA-m6rg-rp98-4crw: the unpatched serializer listed the (pending) activation key.
+                **({"activation_key": None} if faults.is_active("account-api-activation-key") else {}),
             }
         )

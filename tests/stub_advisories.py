@@ -1,0 +1,127 @@
+"""The stub LMS's pages of the published sign-in advisories, for the unit tests of the advisories
+checks: the account API, the logout page's target, a signed-in user's /login and /auth/inactive
+redirects, the XBlock handler's authentication, the login's per-username rate limit, and the
+Cache-Control of signed-in user API answers, each as a patched platform answers
+(conformance/reference/lms/advisories.py says the same with the platform's sources); each mutation
+brings one advisory's unpatched behaviour back.
+
+`StubLms` calls `handle` for these paths; `stub_signin` asks `logout_page`, `limited` and
+`cache_headers`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import escape
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import httpx
+
+from tests.stub_lms import MUTATIONS, USERS
+
+if TYPE_CHECKING:
+    from tests.stub_lms import StubLms
+
+ADVISORY_MUTATIONS: dict[str, str] = {
+    "activation-key-exposed": "the account API lists activation_key (null) in the user's own account",
+    "logout-next-unescaped": "the logout page writes the target into its markup unescaped",
+    "logout-open-redirect": "logout follows redirect_url/next to any host",
+    "login-open-redirect": "a signed-in user's /login?next= is followed to any host",
+    "inactive-open-redirect": "/auth/inactive?next= redirects anywhere",
+    "xblock-restricted-jwt-accepted": "XBlock handlers take a restricted JWT as its owner (404: no course)",
+    "user-api-cacheable": "signed-in user API answers carry no Cache-Control",
+    "login-no-username-ratelimit": "the login API has no per-username rate limit",
+}
+XBLOCK = re.compile(r"^/courses/[^/]+/xblock/[^/]+/handler/")
+RATE = 30  # LOGISTRATION_PER_EMAIL_RATELIMIT_RATE 30/5m
+
+
+def _query(request: httpx.Request) -> dict[str, str]:
+    return dict(parse_qsl(request.url.query.decode(), keep_blank_values=True))
+
+
+def _safe(target: str, host: str) -> bool:
+    """is_safe_login_or_logout_redirect without a whitelist: same host, http(s) or relative."""
+    target = re.sub(r"[\t\r\n]", "", target)
+    if target.startswith(("//", "/\\")) or "\\" in target:
+        return False
+    parts = urlsplit(target)
+    if parts.scheme and parts.scheme not in ("http", "https"):
+        return False
+    if parts.scheme and not parts.netloc:
+        return False
+    return not parts.netloc or parts.hostname == host
+
+
+def logout_page(stub: StubLms, request: httpx.Request) -> bytes:
+    query = _query(request)
+    target = query.get("redirect_url") or query.get("next") or "/"
+    if not stub.has("logout-open-redirect") and not _safe(target, request.url.host):
+        target = "/"
+    shown = target if stub.has("logout-next-unescaped") else escape(target)
+    return (
+        f'<h1>Signed out</h1><p><a href="{shown}">home</a></p><div data-redirect-url="{shown}"></div>'
+    ).encode()
+
+
+def limited(stub: StubLms, identifier: str) -> bool:
+    """The login's per-username limit: every login POST counts; past RATE, refused."""
+    counts: dict[str, int] = stub.__dict__.setdefault("login_counts", {})
+    counts[identifier] = counts.get(identifier, 0) + 1
+    return counts[identifier] > RATE and not stub.has("login-no-username-ratelimit")
+
+
+def cache_headers(stub: StubLms, request: httpx.Request) -> dict[str, str]:
+    """Signed-in (cookie) answers of the user API are private."""
+    if stub.has("user-api-cacheable") or "cookie" not in request.headers:
+        return {}
+    return {"Cache-Control": "private, no-store"}
+
+
+def handle(stub: StubLms, request: httpx.Request) -> httpx.Response | None:
+    from tests import stub_signin
+
+    path = request.url.path
+    host = request.url.host
+    if path.startswith("/api/user/v1/accounts/"):
+        username = stub._authenticate(request, "lms")
+        user = USERS.get(path.rsplit("/", 1)[1])
+        if user is None:
+            return httpx.Response(404, json={"detail": "Not found."})
+        body: dict[str, object] = {"username": user.username}
+        if user.username == username:
+            body.update(email=user.email, name=user.name, is_active=True, account_privacy="private")
+            if stub.has("activation-key-exposed"):
+                body["activation_key"] = None
+        headers = {"Content-Type": "application/json", **cache_headers(stub, request)}
+        return httpx.Response(200, headers=headers, content=json.dumps(body).encode())
+    if path in ("/login", "/auth/inactive"):
+        if stub_signin._session_user(stub, request) is None:
+            return httpx.Response(302, headers={"Location": "/login?next=" + path})
+        target = _query(request).get("next") or ""
+        mutation = "login-open-redirect" if path == "/login" else "inactive-open-redirect"
+        if not target or not (stub.has(mutation) or _safe(target, host)):
+            target = "/dashboard"
+        # Django's redirect: iri_to_uri percent-encodes what a header cannot carry (tab, CR, LF).
+        return httpx.Response(302, headers={"Location": quote(target, safe="/:?&=#%@+,;!$'()*[]~")})
+    if XBLOCK.match(path):
+        header = request.headers.get("authorization", "")
+        if not header:
+            status = 403 if request.method != "GET" else 404
+            return httpx.Response(status, content=b"Unauthenticated" if status == 403 else b"Not found")
+        try:
+            stub._authenticate(request, "lms")
+        except Exception as refused:  # the stub's _Reply: a restricted JWT is refused with 403
+            restricted = getattr(getattr(refused, "response", None), "status_code", 0) == 403
+            if restricted and not stub.has("xblock-restricted-jwt-accepted"):
+                return httpx.Response(403, content=b"Unauthenticated")
+        return httpx.Response(404, content=b"course-v1 does not exist in the modulestore")
+    return None
+
+
+# Join the stub's table (a contiguous block of its own).
+MUTATIONS.update(ADVISORY_MUTATIONS)
+
+__all__ = ["ADVISORY_MUTATIONS", "cache_headers", "handle", "limited", "logout_page"]
