@@ -252,7 +252,10 @@ def test_xblock_restricted(http, tokens, profile):
 @check(
     "advisories.user-api.not-cacheable",
     "Signed-in user API responses are not stored by shared caches",
-    level="SHOULD",
+    # MAY: the advisory's fix was not found in the platform's or Tutor's sources, and the
+    # platform's own /api/user/v1/me sends no Cache-Control (a bare LMS would fail --strict on
+    # its own code). Recorded, so an operator sees whether the front marks these answers private.
+    level="MAY",
     spec=["CVE-2025-65681", "RFC9111-5.2.2.7"],
     ref="AD-07",
     requires=["login"],
