@@ -156,8 +156,6 @@ class Http:
         self.broken: str | None = None  # set when the circuit breaker opened: the one message
         self._failures: dict[str, int] = {}  # consecutive failures per origin
         self._lock = threading.Lock()
-        # Every socket this client opened, so that a request past its deadline can be cut off.
-        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         # A CA bundle that cannot be loaded is reported by the first request (as Unreachable, so
         # that the run stops with one message) rather than by a traceback from this constructor.
         self._setup_problem: str | None = None
@@ -168,20 +166,49 @@ class Http:
             except (OSError, ssl.SSLError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 self._setup_problem = f"the CA bundle {verify} cannot be used ({reason})"
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
-            verify=tls,
-            follow_redirects=False,
-            headers={"User-Agent": "openedx-oauth-conformance"},
-            trust_env=False,
-            transport=transport,
+        # One connection pool per thread (checks run concurrently with --concurrency): a request
+        # past its deadline is cut off by shutting down its own thread's sockets only.
+        self._settings: dict[str, Any] = {
+            "timeout": httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
+            "verify": tls,
+            "follow_redirects": False,
+            "headers": {"User-Agent": "openedx-oauth-conformance"},
+            "trust_env": False,
+            "transport": transport,
+        }
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []
+        self._new_client()
+
+    @property
+    def _client(self) -> httpx.Client:
+        client = getattr(self._local, "client", None)
+        return client if client is not None else self._new_client()
+
+    def _new_client(self) -> httpx.Client:
+        client = httpx.Client(
+            **self._settings,
             # No cookie jar: a session cookie kept here would sign every later request in (the
             # "no credentials" checks included); the sign-in helper sends its cookies explicitly.
             cookies=CookieJar(policy=_NoCookies()),
         )
+        with self._lock:
+            self._clients.append(client)
+        self._local.client = client
+        self._local.sockets = weakref.WeakSet()
+        return client
+
+    @property
+    def _sockets(self) -> weakref.WeakSet[socket.socket]:
+        """The sockets this thread's pool opened."""
+        self._client  # noqa: B018 - makes this thread's pool (and its socket set) if missing
+        return self._local.sockets  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -263,7 +290,7 @@ class Http:
 
         request.extensions["trace"] = self._trace
         expired = threading.Event()
-        watchdog = threading.Timer(limit, self._cut_off, args=(expired,))
+        watchdog = threading.Timer(limit, self._cut_off, args=(expired, self._sockets))
         watchdog.daemon = True
         started = time.monotonic()
         watchdog.start()
@@ -346,13 +373,13 @@ class Http:
                 with self._lock:
                     self._sockets.add(sock)
 
-    def _cut_off(self, expired: threading.Event) -> None:
-        """The watchdog: shut this client's connections down, which wakes the blocked read. Requests
-        go one at a time, so the only busy connection is the late one; idle keep-alive connections
-        go too, and the pool replaces them."""
+    def _cut_off(self, expired: threading.Event, mine: weakref.WeakSet[socket.socket]) -> None:
+        """The watchdog: shut the late request's thread's connections down, which wakes the blocked
+        read. A thread sends one request at a time, so the only busy connection of its pool is the
+        late one; its idle keep-alive connections go too, and the pool replaces them."""
         expired.set()
         with self._lock:
-            sockets = list(self._sockets)
+            sockets = list(mine)
         for sock in sockets:
             try:
                 sock.shutdown(socket.SHUT_RDWR)

@@ -236,6 +236,9 @@ class CheckMeta:
     requires: tuple[str, ...] = field(default=())
     # Requirements of single cases, known before anything is sent: ((case id, requirements), ...)
     case_requires: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+    # Runs with nothing else in flight (a run with --concurrency > 1): it changes state that other
+    # cases read (a shared session, the instance's rate limit). Sequential runs are unaffected.
+    alone: bool = False
 
     def requires_of(self, case: str | None) -> tuple[str, ...]:
         """What a case needs of the profile: the check's requirements, then the case's own."""
@@ -280,12 +283,14 @@ def check(
     ref: str = "",
     requires: list[str] | tuple[str, ...] = (),
     case_requires: dict[str, list[str] | tuple[str, ...]] | None = None,
+    alone: bool = False,
 ) -> Callable[[F], F]:
     """Register a check; the plugin reads the `oauth_check` mark for labels, skips and summary.
     `case_requires` names what single cases need ({"asymmetric": ["jwks"]}), so that a dry run and
-    the coverage report know before anything is sent."""
+    the coverage report know before anything is sent. `alone`: the check changes state other cases
+    read, so it never runs beside them (`_lib/schedule.py`)."""
     per_case = tuple((case, tuple(reqs)) for case, reqs in (case_requires or {}).items())
-    meta = CheckMeta(id, title, level, tuple(spec), ref, tuple(requires), per_case)
+    meta = CheckMeta(id, title, level, tuple(spec), ref, tuple(requires), per_case, alone)
     if meta.level not in LEVELS:
         raise ValueError(f"{id}: level {level!r} is not one of {LEVELS}")
     if meta.area not in AREAS:
@@ -377,4 +382,3 @@ def suggest(selector: str, checks: Iterable[CheckMeta], cases: Iterable[str] = (
     names |= set(cases)
     guess = difflib.get_close_matches(selector.strip(), sorted(names), n=2, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(g) for g in guess)}?)" if guess else ""
-

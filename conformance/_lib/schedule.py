@@ -1,0 +1,335 @@
+"""Concurrency inside one run: check bodies run ahead on a thread pool; pytest reports them in order.
+
+pytest's runner is not thread-safe (its SetupState, the reporting hooks, allure-pytest's listener,
+JUnit), so it keeps its sequential protocol for every case: setup, call, teardown and their reports,
+in collection order, on the main thread. Only the check bodies, which spend their time waiting on
+the network, run ahead: each case that may (see `Schedule.plan`) is submitted to a pool of N threads
+(`--concurrency N`; a thread sends one request at a time, so at most N requests are in flight); what
+its body records (its exchanges, its Allure attachments) is captured instead of attached; and when
+pytest reaches the case, its call replays those records into the case's own report, in order, and
+ends exactly as the body ended (returned, or raised the same exception). Verdicts, skips and their
+kinds, the curl line of a failure, the summary, JUnit and Allure therefore come from the same code
+as in a sequential run.
+
+A case runs in pytest's own protocol instead, with nothing else in flight, when its check is
+declared `alone` (`@check(..., alone=True)`: it changes state other cases read, such as the shared
+session or the instance's rate limit) or when it asks for a fixture that is not one of the plugin's
+(`FIXTURES`). Such a case is a barrier: every case before it has finished before it starts (pytest
+reported them), and none after it is submitted until it has finished, as in a sequential run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import allure
+import pytest
+
+if TYPE_CHECKING:
+    from conformance._lib.http import Exchange
+    from conformance._lib.outcomes import RunState
+
+__all__ = ["DEFAULT", "FIXTURES", "MAXIMUM", "Schedule", "capture_exchange", "fan_out"]
+
+DEFAULT = 4  # requests in flight per run: gentle on a production instance
+MAXIMUM = 8  # the reference instance serves with 8 threads; an LMS under load should see no more
+# The plugin's fixtures, which a case running ahead gets from `Schedule` (the same objects).
+FIXTURES = ("profile", "http", "tokens", "jwks", "signin", "fake")
+
+_local = threading.local()  # .events: the records of the case this thread runs ahead, if any
+_RUNNING: dict[str, Schedule] = {}  # the schedule of this process's run, while it runs
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def capture_exchange(exchange: Exchange) -> bool:
+    """On a thread running a case ahead: keep the exchange for the case's replay (True)."""
+    events: list[tuple[str, Any]] | None = getattr(_local, "events", None)
+    if events is None:
+        return False
+    events.append(("exchange", exchange))
+    return True
+
+
+class _Attach:
+    """`allure.attach` while a schedule runs: captured on a thread running a case ahead, attached as
+    usual everywhere else (the replay on the main thread, the sequential cases)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        events = getattr(_local, "events", None)
+        if events is None:
+            self.real(*args, **kwargs)
+        else:
+            events.append(("attach", (args, kwargs)))
+
+    def file(self, *args: Any, **kwargs: Any) -> None:
+        events = getattr(_local, "events", None)
+        if events is None:
+            self.real.file(*args, **kwargs)
+        else:
+            events.append(("attach_file", (args, kwargs)))
+
+
+@dataclass
+class _Result:
+    events: list[tuple[str, Any]] = field(default_factory=list)
+    error: BaseException | None = None
+    traceback: TracebackType | None = None
+    setup_failed: bool = False  # a fixture could not be made ahead: pytest runs the case itself
+
+
+class Schedule:
+    """Runs the bodies of a session's cases ahead, `concurrency` at a time, and replays each when
+    pytest calls it (`call`). `finished` tells it pytest is done with a case (barriers)."""
+
+    def __init__(
+        self,
+        items: Iterable[pytest.Item],
+        concurrency: int,
+        state: RunState,
+        signin: Callable[[], Any],
+        stopped: Callable[[], bool],
+    ) -> None:
+        self.state = state
+        self._signin = signin
+        self._stopped = stopped
+        self.concurrency = concurrency
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="oauth-check")
+        # One slot per request in flight: a thread holds one while it runs a case or part of one
+        # (fan_out), and sends one request at a time.
+        self.slots = threading.Semaphore(concurrency)
+        self._futures: dict[str, Future[_Result]] = {}
+        self._lock = threading.Lock()
+        self._jwks_lock = threading.Lock()
+        self._jwks_failed = False
+        # Segments: the cases that may run ahead, each closed by a barrier (a case pytest runs alone).
+        self._segments: list[tuple[list[pytest.Function], pytest.Item | None]] = []
+        ahead: list[pytest.Function] = []
+        for item in items:
+            kind = self.plan(item)
+            if kind == "ahead" and isinstance(item, pytest.Function):
+                ahead.append(item)
+            elif kind == "alone":
+                self._segments.append((ahead, item))
+                ahead = []
+        self._segments.append((ahead, None))
+        self._real_attach = allure.attach
+        allure.attach = _Attach(self._real_attach)  # type: ignore[assignment]
+        _RUNNING["schedule"] = self
+        self._next_segment()
+
+    @staticmethod
+    def plan(item: pytest.Item) -> str:
+        """ "ahead" (its body may run on the pool), "alone" (pytest runs it, nothing else in flight)
+        or "none" (it does not run: skipped before its body)."""
+        if item.get_closest_marker("skip") is not None:
+            return "none"
+        mark = item.get_closest_marker("oauth_check")
+        meta = mark.args[0] if mark else None
+        if meta is None or meta.alone or not isinstance(item, pytest.Function):
+            return "alone"
+        if item.get_closest_marker("skipif") is not None:
+            return "alone"  # evaluated by pytest's own skipping plugin: leave it to pytest
+        params = getattr(item, "callspec", None)
+        params = params.params if params is not None else {}
+        definitions = item._fixtureinfo.name2fixturedefs
+        for name in item.fixturenames:  # its arguments and what their fixtures ask for
+            if name in params or name == "request":
+                continue
+            defs = definitions.get(name)
+            func = getattr(defs[-1], "func", None) if defs else None
+            if name not in FIXTURES or getattr(func, "__module__", "") != "conformance.plugin":
+                return "alone"  # a fixture of someone else's (a conftest): pytest makes it
+        return "ahead"
+
+    # The main thread -----------------------------------------------------------------------------
+
+    def _next_segment(self) -> None:
+        if not self._segments or self._stopped():
+            return
+        ahead, _ = self._segments[0]
+        with self._lock:
+            for item in ahead:
+                self._futures[item.nodeid] = self._pool.submit(self._run, item)
+
+    def finished(self, item: pytest.Item) -> None:
+        """pytest is done with `item` (reported, torn down): past a barrier, submit what follows."""
+        if self._segments and self._segments[0][1] is item:
+            self._segments.pop(0)
+            self._next_segment()
+
+    def call(self, item: pytest.Item, replay: Callable[[Exchange], None]) -> bool | None:
+        """pytest's call of a case: None when the case did not run ahead (pytest calls it), else
+        its records are replayed here and it ends as its body did."""
+        with self._lock:
+            future = self._futures.pop(item.nodeid, None)
+        if future is None:
+            return None
+        result = future.result()
+        if result.setup_failed:
+            return None  # pytest made the fixtures itself (setup passed): it calls the body too
+        for kind, payload in result.events:
+            if kind == "exchange":
+                replay(payload)
+            elif kind == "attach":
+                self._real_attach(*payload[0], **payload[1])
+            else:
+                self._real_attach.file(*payload[0], **payload[1])
+        if result.error is not None:
+            raise result.error.with_traceback(result.traceback)
+        return True
+
+    def close(self) -> None:
+        """The session ends (or stopped): cases not started are dropped, running ones finish."""
+        self._segments.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        _RUNNING.pop("schedule", None)
+        allure.attach = self._real_attach
+
+    # The pool's threads --------------------------------------------------------------------------
+
+    def _run(self, item: pytest.Function) -> _Result:
+        result = _Result()
+        if self._stopped():
+            result.setup_failed = True
+            return result
+        self.slots.acquire()
+        _local.holds_slot = True
+        _local.events = result.events
+        try:
+            try:
+                kwargs = self._fixtures(item)
+            except Exception:
+                result.events.clear()
+                result.setup_failed = True
+                return result
+            try:
+                item.obj(**kwargs)
+            except BaseException as exc:
+                result.error, result.traceback = exc, exc.__traceback__
+        finally:
+            _local.events = None
+            _local.holds_slot = False
+            self.slots.release()
+        return result
+
+    def _fixtures(self, item: pytest.Function) -> dict[str, Any]:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        values: dict[str, Any] = {}
+        for name in item._fixtureinfo.argnames:
+            values[name] = params[name] if name in params else self._fixture(name, item)
+        return values
+
+    def _fixture(self, name: str, item: pytest.Item) -> Any:
+        state = self.state
+        if name == "profile":
+            return state.profile
+        if name == "http":
+            return state.http
+        if name == "tokens":
+            return state.tokens
+        if name == "signin":
+            return self._signin()
+        if name == "jwks":
+            with self._jwks_lock:  # one load, as pytest's session fixture makes one
+                if self._jwks_failed:
+                    raise RuntimeError("the JWK set could not be loaded")
+                try:
+                    return state.jwks()
+                except Exception:
+                    self._jwks_failed = True  # pytest's fixture reports why, in the case's setup
+                    raise
+        if name == "fake":
+            from faker import Faker
+
+            faker = getattr(_local, "faker", None)
+            if faker is None:
+                faker = _local.faker = Faker()  # one per thread: a Faker is not thread-safe
+            faker.seed_instance(f"{state.seed}:{item.nodeid}")  # the plugin's seeding: same values
+            return faker
+        raise LookupError(name)
+
+
+def fan_out(fn: Callable[[T], R], items: list[T], emit: Callable[[Exchange], None] | None) -> list[R]:
+    """`[fn(x) for x in items]` for a case's independent requests (one per item), several at a
+    time when the run has free slots (--concurrency); one after another otherwise, as a loop does.
+    Results, and the exchanges and attachments they record, come back in item order; the first
+    item (in order) that raised raises, and nothing recorded after it is kept, as in a loop.
+    `emit` records an exchange on the calling thread (the HTTP client's `on_exchange`)."""
+    schedule = _RUNNING.get("schedule")
+    if schedule is None or len(items) < 2:
+        return [fn(item) for item in items]
+    records: list[list[tuple[str, Any]]] = [[] for _ in items]
+    results: list[Any] = [None] * len(items)
+    errors: list[BaseException | None] = [None] * len(items)
+    order = iter(range(len(items)))
+    order_lock = threading.Lock()
+    helpers: list[threading.Thread] = []
+
+    def take() -> int | None:
+        with order_lock:
+            return next(order, None)
+
+    def work(index: int) -> None:
+        saved = getattr(_local, "events", None)
+        _local.events = records[index]
+        try:
+            results[index] = fn(items[index])
+        except BaseException as exc:
+            errors[index] = exc
+        finally:
+            _local.events = saved
+
+    def helper() -> None:
+        _local.holds_slot = True
+        try:
+            while (index := take()) is not None:
+                work(index)
+        finally:
+            schedule.slots.release()
+
+    def spawn() -> None:  # a helper for each slot free now (no more than the items left)
+        while len(helpers) < len(items) - 1 and schedule.slots.acquire(blocking=False):
+            thread = threading.Thread(target=helper, name="oauth-fan-out", daemon=True)
+            helpers.append(thread)
+            thread.start()
+
+    own_slot = not getattr(_local, "holds_slot", False)  # pytest's thread (a case run alone)
+    if own_slot:
+        schedule.slots.acquire()
+    try:
+        spawn()
+        while (index := take()) is not None:
+            work(index)
+            spawn()
+        for thread in helpers:
+            thread.join()
+    finally:
+        if own_slot:
+            schedule.slots.release()
+    parent = getattr(_local, "events", None)
+    for index in range(len(items)):
+        for kind, payload in records[index]:
+            if parent is not None:
+                parent.append((kind, payload))
+            elif kind == "exchange":
+                if emit is not None:
+                    emit(payload)
+            elif kind == "attach":
+                allure.attach(*payload[0], **payload[1])
+            else:
+                allure.attach.file(*payload[0], **payload[1])
+        error = errors[index]
+        if error is not None:
+            raise error
+    return results
