@@ -155,6 +155,10 @@ class Http:
         self.rate_limited: str | None = None
         self.broken: str | None = None  # set when the circuit breaker opened: the one message
         self._failures: dict[str, int] = {}  # consecutive failures per origin
+        # With --concurrency, a case running ahead defers its answered/unanswered requests to the
+        # breaker (returns True): they are counted when pytest reaches the case, in a sequential
+        # run's order (`answered`, `unanswered`), so the breaker opens where it would one at a time.
+        self.defer_outcome: Callable[[str, str | None], bool] | None = None
         self._lock = threading.Lock()
         # A CA bundle that cannot be loaded is reported by the first request (as Unreachable, so
         # that the run stops with one message) rather than by a traceback from this constructor.
@@ -321,8 +325,8 @@ class Http:
             raise Unreachable(problem) from None
         finally:
             watchdog.cancel()
-        with self._lock:
-            self._failures.pop(origin, None)
+        if not (self.defer_outcome and self.defer_outcome(origin, None)):
+            self.answered(origin)
         elapsed = (time.monotonic() - started) * 1000
         if is_token:
             self.token_latencies_ms.append(elapsed)
@@ -353,6 +357,8 @@ class Http:
     def _failed(self, origin: str, problem: str) -> None:
         """Count a request that got no answer; the third in a row to one origin opens the circuit
         (raises CircuitOpen, and so does every later request)."""
+        if self.defer_outcome and self.defer_outcome(origin, problem):
+            return
         with self._lock:
             count = self._failures[origin] = self._failures.get(origin, 0) + 1
             if count >= BREAKER_THRESHOLD and not self.broken:
@@ -363,6 +369,15 @@ class Http:
                 )
         if self.broken:
             raise CircuitOpen(self.broken)
+
+    def answered(self, origin: str) -> None:
+        """A request to `origin` got an answer: its run of failures ends."""
+        with self._lock:
+            self._failures.pop(origin, None)
+
+    def unanswered(self, origin: str, problem: str) -> None:
+        """A request to `origin` got no answer (raises CircuitOpen when that opens the circuit)."""
+        self._failed(origin, problem)
 
     def _trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore's trace hook: remember each new connection's socket."""

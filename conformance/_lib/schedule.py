@@ -31,7 +31,7 @@ import allure
 import pytest
 
 if TYPE_CHECKING:
-    from conformance._lib.http import Exchange
+    from conformance._lib.http import Exchange, Http
     from conformance._lib.outcomes import RunState
 
 __all__ = ["DEFAULT", "FIXTURES", "MAXIMUM", "Schedule", "capture_exchange", "fan_out"]
@@ -46,6 +46,36 @@ _RUNNING: dict[str, Schedule] = {}  # the schedule of this process's run, while 
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def _defer_outcome(origin: str, problem: str | None) -> bool:
+    """The HTTP client's breaker hook: on a thread running a case ahead, keep whether the request
+    was answered, for the replay to count in order (True)."""
+    events: list[tuple[str, Any]] | None = getattr(_local, "events", None)
+    if events is None:
+        return False
+    events.append(("outcome", (origin, problem)))
+    return True
+
+
+def _replay(events: list[tuple[str, Any]], emit: Callable[[Exchange], None] | None, http: Http) -> None:
+    """Record a case's captured events on this thread, in order; answered and unanswered requests
+    go to the circuit breaker as they would have one at a time (it raises CircuitOpen where it opens,
+    and the rest of that case's records are dropped, as its body would have stopped there)."""
+    for kind, payload in events:
+        if kind == "exchange":
+            if emit is not None:
+                emit(payload)
+        elif kind == "outcome":
+            origin, problem = payload
+            if problem is None:
+                http.answered(origin)
+            else:
+                http.unanswered(origin, problem)
+        elif kind == "attach":
+            allure.attach(*payload[0], **payload[1])
+        else:
+            allure.attach.file(*payload[0], **payload[1])
 
 
 def capture_exchange(exchange: Exchange) -> bool:
@@ -125,6 +155,7 @@ class Schedule:
         self._real_attach = allure.attach
         allure.attach = _Attach(self._real_attach)  # type: ignore[assignment]
         _RUNNING["schedule"] = self
+        state.http.defer_outcome = _defer_outcome
         self._next_segment()
 
     @staticmethod
@@ -177,13 +208,7 @@ class Schedule:
         result = future.result()
         if result.setup_failed:
             return None  # pytest made the fixtures itself (setup passed): it calls the body too
-        for kind, payload in result.events:
-            if kind == "exchange":
-                replay(payload)
-            elif kind == "attach":
-                self._real_attach(*payload[0], **payload[1])
-            else:
-                self._real_attach.file(*payload[0], **payload[1])
+        _replay(result.events, replay, self.state.http)
         if result.error is not None:
             raise result.error.with_traceback(result.traceback)
         return True
@@ -193,6 +218,7 @@ class Schedule:
         self._segments.clear()
         self._pool.shutdown(wait=True, cancel_futures=True)
         _RUNNING.pop("schedule", None)
+        self.state.http.defer_outcome = None
         allure.attach = self._real_attach
 
     # The pool's threads --------------------------------------------------------------------------
@@ -319,16 +345,10 @@ def fan_out(fn: Callable[[T], R], items: list[T], emit: Callable[[Exchange], Non
             schedule.slots.release()
     parent = getattr(_local, "events", None)
     for index in range(len(items)):
-        for kind, payload in records[index]:
-            if parent is not None:
-                parent.append((kind, payload))
-            elif kind == "exchange":
-                if emit is not None:
-                    emit(payload)
-            elif kind == "attach":
-                allure.attach(*payload[0], **payload[1])
-            else:
-                allure.attach.file(*payload[0], **payload[1])
+        if parent is not None:
+            parent.extend(records[index])
+        else:
+            _replay(records[index], emit, schedule.state.http)
         error = errors[index]
         if error is not None:
             raise error
