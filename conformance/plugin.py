@@ -563,7 +563,8 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     config = session.config
     state = config.stash.get(STATE, None)
     concurrency = config.getoption("--oauth-concurrency", 1) or 1
-    if state is None or concurrency <= 1 or _is_worker(config) or config.option.collectonly:
+    distributed = _is_worker(config) or getattr(config.option, "dist", "no") != "no"  # --workers
+    if state is None or concurrency <= 1 or distributed or config.option.collectonly:
         return (yield)
     schedule = Schedule(
         session.items,
@@ -574,10 +575,14 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     )
     _SCHEDULES["schedule"] = schedule
     try:
-        return (yield)
-    finally:
+        result = yield
+    except BaseException:
         _SCHEDULES.pop("schedule", None)
-        schedule.close()
+        schedule.close(wait=False)  # Ctrl-C, SIGTERM: do not wait for requests in flight
+        raise
+    _SCHEDULES.pop("schedule", None)
+    schedule.close()
+    return result
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -212,11 +212,22 @@ def hostile_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[An
             server.stop()
 
 
+# These servers answer each request by its arrival number in the whole run (the status and the body
+# rotate: tests/hostile_server.py), so which case gets which answer is decided by the order in which
+# requests arrive, not by the case: no client that overlaps requests can reproduce a sequential run's
+# per-case outcomes against them. For them the exit status and the cases reported are compared.
+ORDER_DEPENDENT = {"html", "invalid-json", "self-signed-ca-bundle"}
+
+
 @pytest.mark.parametrize("name", GENERIC)
 def test_hostile_outcomes_do_not_depend_on_concurrency(hostile_runs: dict[str, Any], name: str) -> None:
     one, eight = hostile_runs[name]
     assert one.code is not None and eight.code is not None, "a run was killed at its bound"
     assert one.code == eight.code == RUNS[name].expected
     summaries = [run.summary() if run.summary_path.exists() else {} for run in (one, eight)]
-    differences = _differences(_outcomes(summaries[0]), _outcomes(summaries[1]))
+    outcomes = [_outcomes(summary) for summary in summaries]
+    if name in ORDER_DEPENDENT:
+        assert outcomes[0].keys() == outcomes[1].keys()
+        return
+    differences = _differences(*outcomes)
     assert not differences, f"{name}: outcomes differ:\n" + "\n".join(differences)

@@ -404,6 +404,8 @@ class Http:
     def _confirm_rate_limit(self) -> bool:
         """One 403 could be a WAF refusing that request; the LMS's limit refuses every method, so a
         GET that is refused the same way confirms it (and a GET is what costs the instance least)."""
+        if self.rate_limited:
+            return True  # confirmed meanwhile by a request of a case running at the same time
         try:
             probe = self.request("GET", self.token_path, expect_rate_limit=True)
         except HttpProblem:

@@ -213,10 +213,11 @@ class Schedule:
             raise result.error.with_traceback(result.traceback)
         return True
 
-    def close(self) -> None:
-        """The session ends (or stopped): cases not started are dropped, running ones finish."""
+    def close(self, wait: bool = True) -> None:
+        """The session ends (or stopped): cases not started are dropped, running ones finish (each
+        request is bounded by its deadline); an interrupted run does not wait for them."""
         self._segments.clear()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=wait, cancel_futures=True)
         _RUNNING.pop("schedule", None)
         self.state.http.defer_outcome = None
         allure.attach = self._real_attach
