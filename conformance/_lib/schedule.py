@@ -11,11 +11,11 @@ ends exactly as the body ended (returned, or raised the same exception). Verdict
 kinds, the curl line of a failure, the summary, JUnit and Allure therefore come from the same code
 as in a sequential run.
 
-A case runs in pytest's own protocol instead, with nothing else in flight, when its check is
-declared `alone` (`@check(..., alone=True)`: it changes state other cases read, such as the shared
-session or the instance's rate limit) or when it asks for a fixture that is not one of the plugin's
-(`FIXTURES`). Such a case is a barrier: every case before it has finished before it starts (pytest
-reported them), and none after it is submitted until it has finished, as in a sequential run.
+A check declared `alone` (`@check(..., alone=True)`: it changes state other cases read, such as the
+shared session or the instance's rate limit) is a barrier: it starts when every case before it has
+finished (pytest may still be reporting them) and nothing after it starts before it has finished,
+as in a sequential run. A case that asks for a fixture that is not one of the plugin's (`FIXTURES`)
+is a barrier too, and pytest runs it itself, on its own thread.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -118,8 +119,9 @@ class _Result:
 
 
 class Schedule:
-    """Runs the bodies of a session's cases ahead, `concurrency` at a time, and replays each when
-    pytest calls it (`call`). `finished` tells it pytest is done with a case (barriers)."""
+    """Runs the bodies of a session's cases ahead, `concurrency` at a time (a dispatcher thread
+    submits them), and replays each when pytest calls it (`call`). `finished` tells it pytest is
+    done with a case it ran itself."""
 
     def __init__(
         self,
@@ -141,32 +143,29 @@ class Schedule:
         self._lock = threading.Lock()
         self._jwks_lock = threading.Lock()
         self._jwks_failed = False
-        # Segments: the cases that may run ahead, each closed by a barrier (a case pytest runs alone).
-        self._segments: list[tuple[list[pytest.Function], pytest.Item | None]] = []
-        ahead: list[pytest.Function] = []
-        for item in items:
-            kind = self.plan(item)
-            if kind == "ahead" and isinstance(item, pytest.Function):
-                ahead.append(item)
-            elif kind == "alone":
-                self._segments.append((ahead, item))
-                ahead = []
-        self._segments.append((ahead, None))
+        self._items = [(item, self.plan(item)) for item in items]
+        self._decided: set[str] = set()  # the cases the dispatcher has passed (submitted or not)
+        self._finished: set[str] = set()  # the cases pytest ran itself and is done with
+        self._over = False  # the dispatcher has passed every case, or stopped
+        self._changed = threading.Condition(self._lock)
+        self._stop = threading.Event()
         self._real_attach = allure.attach
         allure.attach = _Attach(self._real_attach)  # type: ignore[assignment]
         _RUNNING["schedule"] = self
         state.http.defer_outcome = _defer_outcome
-        self._next_segment()
+        self._dispatcher = threading.Thread(target=self._dispatch, name="oauth-schedule", daemon=True)
+        self._dispatcher.start()
 
     @staticmethod
     def plan(item: pytest.Item) -> str:
-        """ "ahead" (its body may run on the pool), "alone" (pytest runs it, nothing else in flight)
-        or "none" (it does not run: skipped before its body)."""
+        """ "ahead" (its body may run on the pool beside others), "alone-ahead" (on the pool, with
+        nothing else in flight), "alone" (pytest runs it, nothing else in flight) or "none" (it
+        does not run: skipped before its body)."""
         if item.get_closest_marker("skip") is not None:
             return "none"
         mark = item.get_closest_marker("oauth_check")
         meta = mark.args[0] if mark else None
-        if meta is None or meta.alone or not isinstance(item, pytest.Function):
+        if meta is None or not isinstance(item, pytest.Function):
             return "alone"
         if item.get_closest_marker("skipif") is not None:
             return "alone"  # evaluated by pytest's own skipping plugin: leave it to pytest
@@ -180,28 +179,85 @@ class Schedule:
             func = getattr(defs[-1], "func", None) if defs else None
             if name not in FIXTURES or getattr(func, "__module__", "") != "conformance.plugin":
                 return "alone"  # a fixture of someone else's (a conftest): pytest makes it
-        return "ahead"
+        return "alone-ahead" if meta.alone else "ahead"
+
+    # The dispatcher ------------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """Submit the cases, each run of "ahead" cases at once (interleaved), and at a barrier wait
+        until everything submitted has finished (not until pytest reported it), then run the
+        barrier case with nothing else in flight."""
+        pending: list[Future[_Result]] = []
+        batch: list[pytest.Function] = []
+
+        def submit(items: list[pytest.Function]) -> None:
+            with self._changed:
+                for item in items:
+                    future = self._pool.submit(self._run, item)
+                    self._futures[item.nodeid] = future
+                    self._decided.add(item.nodeid)
+                    pending.append(future)
+                self._changed.notify_all()
+
+        def drain() -> bool:
+            """Wait for what was submitted; False when the run stopped meanwhile."""
+            while pending and not self._halted():
+                done, _ = wait_for(pending, timeout=0.2)
+                pending[:] = [f for f in pending if f not in done]
+            return not self._halted()
+
+        try:
+            for item, kind in self._items:
+                if self._halted():
+                    break
+                if kind == "ahead" and isinstance(item, pytest.Function):
+                    batch.append(item)
+                    continue
+                if batch:
+                    submit(_interleaved(batch))
+                    batch.clear()
+                if kind == "none":
+                    with self._changed:
+                        self._decided.add(item.nodeid)
+                    continue
+                if not drain():
+                    break
+                if kind == "alone-ahead" and isinstance(item, pytest.Function):
+                    submit([item])
+                    if not drain():
+                        break
+                    continue
+                with self._changed:  # pytest runs it: wait until it has
+                    self._decided.add(item.nodeid)
+                    self._changed.notify_all()
+                    while item.nodeid not in self._finished and not self._halted():
+                        self._changed.wait(0.2)
+            if batch and not self._halted():
+                submit(_interleaved(batch))
+        except RuntimeError:
+            pass  # the pool was shut down (the session ended): nothing more to submit
+        finally:
+            with self._changed:
+                self._over = True
+                self._changed.notify_all()
+
+    def _halted(self) -> bool:
+        return self._stop.is_set() or self._stopped()
 
     # The main thread -----------------------------------------------------------------------------
 
-    def _next_segment(self) -> None:
-        if not self._segments or self._stopped():
-            return
-        ahead, _ = self._segments[0]
-        with self._lock:
-            for item in ahead:
-                self._futures[item.nodeid] = self._pool.submit(self._run, item)
-
     def finished(self, item: pytest.Item) -> None:
-        """pytest is done with `item` (reported, torn down): past a barrier, submit what follows."""
-        if self._segments and self._segments[0][1] is item:
-            self._segments.pop(0)
-            self._next_segment()
+        """pytest is done with `item` (reported, torn down)."""
+        with self._changed:
+            self._finished.add(item.nodeid)
+            self._changed.notify_all()
 
     def call(self, item: pytest.Item, replay: Callable[[Exchange], None]) -> bool | None:
         """pytest's call of a case: None when the case did not run ahead (pytest calls it), else
         its records are replayed here and it ends as its body did."""
-        with self._lock:
+        with self._changed:
+            while item.nodeid not in self._decided and not self._over:
+                self._changed.wait()
             future = self._futures.pop(item.nodeid, None)
         if future is None:
             return None
@@ -216,8 +272,12 @@ class Schedule:
     def close(self, wait: bool = True) -> None:
         """The session ends (or stopped): cases not started are dropped, running ones finish (each
         request is bounded by its deadline); an interrupted run does not wait for them."""
-        self._segments.clear()
+        self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
         self._pool.shutdown(wait=wait, cancel_futures=True)
+        if wait:
+            self._dispatcher.join()
         _RUNNING.pop("schedule", None)
         self.state.http.defer_outcome = None
         allure.attach = self._real_attach
@@ -285,6 +345,21 @@ class Schedule:
             faker.seed_instance(f"{state.seed}:{item.nodeid}")  # the plugin's seeding: same values
             return faker
         raise LookupError(name)
+
+
+def _interleaved(items: list[pytest.Function]) -> list[pytest.Function]:
+    """The order in which cases start (pytest reports them in collection order whatever it is):
+    one check of each module in turn, so that the first threads do not all wait on the same
+    shared thing (the sign-in of the sign-in checks, one shared token) while others could work."""
+    by_module: dict[str, list[pytest.Function]] = {}
+    for item in items:
+        by_module.setdefault(str(item.path), []).append(item)
+    queues = list(by_module.values())
+    order: list[pytest.Function] = []
+    while queues:
+        order += [queue.pop(0) for queue in queues]
+        queues = [queue for queue in queues if queue]
+    return order
 
 
 def fan_out(fn: Callable[[T], R], items: list[T], emit: Callable[[Exchange], None] | None) -> list[R]:
