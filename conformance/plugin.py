@@ -250,8 +250,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if state is not None and not config.option.collectonly:  # (the CLI's planning pass checks them)
         _apply_waivers(state, [(item, case) for item, _, case in checks])
     # A probe that spends the instance's rate limit on purpose (options.throttle_probe) runs last:
-    # every check after it would only meet the limit it reached.
-    items.sort(key=lambda item: "throttle_probe" in getattr(_meta(item), "requires", ()))
+    # every check after it would only meet the limit it reached. Before it, the checks that change
+    # state other checks read (`alone`: revocation, refresh rotation, sign-out), one at a time
+    # (_lib/schedule.py), after every check that reads it.
+    items.sort(
+        key=lambda item: (
+            "throttle_probe" in getattr(_meta(item), "requires", ()),
+            bool(getattr(_meta(item), "alone", False)),
+        )
+    )
     if state is not None:
         state.param_names = {
             name for item, _, _ in checks if (cs := getattr(item, "callspec", None)) for name in cs.params

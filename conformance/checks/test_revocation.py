@@ -22,6 +22,7 @@ from conformance._lib.verify import (
     spec=["RFC7009-2.1", "RFC7009-2.2", "oauth-7"],
     ref="RV-01",
     requires=["opaque_tokens", "bearer_resource"],
+    alone=True,  # it revokes a token: an instance that hands one token to every request loses it
 )
 def test_revoke_opaque(http, profile, tokens):
     token = expect_token(tokens.request(auth="body", token_type=None), "an opaque token is issued to revoke")[
@@ -91,6 +92,7 @@ def test_revoke_post_only(tokens):
     level="MAY",
     spec=["RFC7009-2.2", "oauth-7"],
     ref="RV-04",
+    alone=True,  # it revokes a token: an instance that hands one token to every request loses it
 )
 def test_revoke_jwt(http, profile, tokens):
     token = expect_token(tokens.request(auth="body"), "a JWT is issued to revoke")["access_token"]
@@ -112,6 +114,7 @@ def test_revoke_jwt(http, profile, tokens):
     spec=["RFC7009-2", "RFC7009-2.1", "observed-5"],
     ref="RV-05",
     requires=["password_grant"],
+    alone=True,  # it revokes a refresh token (see RV-01)
 )
 def test_revoke_refresh(tokens):
     body = expect_token(tokens.password_request(), "the password grant issues a token")
