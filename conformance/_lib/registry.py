@@ -236,8 +236,8 @@ class CheckMeta:
     requires: tuple[str, ...] = field(default=())
     # Requirements of single cases, known before anything is sent: ((case id, requirements), ...)
     case_requires: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
-    # Runs with nothing else in flight (a run with --concurrency > 1): it changes state that other
-    # cases read (a shared session, the instance's rate limit). Sequential runs are unaffected.
+    # It changes state that other cases read (a shared session, a token an instance may hand out
+    # again, the rate limit): it runs after them, at the end of the run, with nothing else in flight.
     alone: bool = False
 
     def requires_of(self, case: str | None) -> tuple[str, ...]:

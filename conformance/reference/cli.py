@@ -493,7 +493,9 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any], name: str
         audience=config.audience,
         jwks=JWKS_FILE,
         discovery_url=config.discovery_url,
-        rotation_key=(f'rotation_key = "{NEXT_KEY_FILE}"\n' if (state_dir / NEXT_KEY_FILE).exists() else ""),
+        rotation_key=(
+            f'rotation_key = "{NEXT_KEY_FILE}"\n' if (state_dir / NEXT_KEY_FILE).exists() else ""
+        ),
         sso_client_id=config.sso_client_id,
         sso_redirect_uri=config.sso_redirect_uri,
         # The MFEs on the LMS's host (another port: cookies are not port-bound, RFC 6265 8.5).

@@ -52,7 +52,6 @@ class RuntimeConfig:
     @property
     def scheme(self) -> str:
         return "https" if self.tls else "http"
-
     # The SSO application the discovery-like service signs users in with (authorization code).
     sso_client_id: str = "discovery-sso"
     sso_client_secret: str = ""
