@@ -1,6 +1,6 @@
 """Fast and gentle: how the suite's run time compares with the requests it makes.
 
-    .venv/bin/python benchmarks/run_benchmark.py [--repeats N] [--quick] [--out DIR]
+    .venv/bin/python benchmarks/run_benchmark.py [--repeats N] [--quick | --goal] [--out DIR]
                                                  [--max-wait S] [--no-bytecode-cache]
 
 Not part of the test run (see benchmarks/README.md). Starts reference instances (rate limit
@@ -10,8 +10,8 @@ proxy (``_proxy.py``) and runs ``python -m conformance run --profile P --report-
 process start to the first request byte, the checks' span (Allure results), requests
 (summary.json), peak RSS and every case's outcome. The floors: requests x latency (sequential),
 requests x latency / 8 plus a round trip for each request that cannot overlap (8 in flight), and
-on loopback the same request sequence replayed by one httpx.Client without pytest (``_replay.py``). Before each
-run it waits (from a shared budget) for other processes to leave the CPUs alone, and reports how
+on loopback the same request sequence replayed by one httpx.Client without pytest (``_replay.py``).
+Before each run it waits (from a shared budget) for other processes to leave the CPUs alone, and reports how
 much CPU they took meanwhile. Prints the measurements and the goals, met or not.
 """
 
@@ -647,11 +647,34 @@ others: share of the machine's CPU that processes outside the benchmark used dur
 # Main ----------------------------------------------------------------------------------------------
 
 
+def goal_only(repeats: int, suite: Any, log: Any) -> int:
+    """The 200 ms goal alone (a few runs, quick to repeat when the machine is quiet)."""
+    with contextlib.ExitStack() as stack:
+        t = target(stack, "bench-lat200", 200, "B200_")
+        done = [
+            suite([t], 1, 8, f"goal-c8-{i}", f"lat 200, --concurrency 8, run {i + 1}") for i in range(repeats)
+        ]
+    for run in done:
+        floor8 = floor_in_flight(run.requests, run.alone_requests, 200)
+        log(
+            f"  wall {run.wall_s:.2f} s / 8-in-flight floor {floor8:.2f} s = {run.wall_s / floor8:.2f}; "
+            f"checks phase {fmt(run.checks_s)} s = {(run.checks_s or 0) / floor8:.2f} x the floor; "
+            f"start {fmt(run.to_first_check_s)} s, tail {fmt(run.tail_s)} s; RSS {run.maxrss_mb:.0f} MB; "
+            f"others used {run.other_load:.0%} of the CPUs"
+        )
+    return 0 if all(r.exit_code == 0 for r in done) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="loopback runs to take the median of (5)")
     parser.add_argument("--out", default=str(ROOT / "reports" / "benchmark"), help="work and result folder")
-    parser.add_argument("--quick", action="store_true", help="loopback only: no latency or four-profile runs")
+    parser.add_argument("--quick", action="store_true", help="loopback only: no latency runs")
+    parser.add_argument(
+        "--goal",
+        action="store_true",
+        help="only the 200 ms goal: --concurrency 8 against the 8-in-flight floor, --repeats runs",
+    )
     parser.add_argument(
         "--no-bytecode-cache",
         action="store_true",
@@ -688,6 +711,8 @@ def main(argv: list[str] | None = None) -> int:
     def suite(targets: list[Target], workers: int, concurrency: int, name: str, label: str) -> SuiteRun:
         return run_suite(targets, workers, concurrency, out / name, label, cache, log, budget)
 
+    if args.goal:
+        return goal_only(args.repeats, suite, log)
     levels = (1, 4, 8)  # --concurrency: 1 is one check at a time (the run before concurrency)
     with contextlib.ExitStack() as stack:
         log("loopback (latency 0):")
