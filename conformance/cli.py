@@ -30,6 +30,8 @@ from conformance._lib.outcomes import (
 from conformance._lib.profile import Profile, ProfileError, load_profile
 from conformance._lib.redact import redact
 from conformance._lib.registry import CHECKS_DIR, CheckMeta, load_checks, matches, parse_skip, suggest
+from conformance._lib.schedule import DEFAULT as DEFAULT_CONCURRENCY
+from conformance._lib.schedule import MAXIMUM as MAX_CONCURRENCY
 from conformance._lib.waivers import check_known, load_waivers, waivers_path
 
 
@@ -122,6 +124,7 @@ def pytest_args(profile_path: Path, report_dir: Path | None, args: argparse.Name
         argv += ["--oauth-select", selector]
     for selector in args.deselect or []:
         argv += ["--oauth-deselect", selector]
+    argv += ["--oauth-concurrency", str(getattr(args, "concurrency", 1))]
     # --workers N: pytest-xdist spreads the checks; each worker fetches its shared tokens once.
     argv += ["-p", "xdist.plugin", "-n", str(args.workers)] if args.workers > 1 else []
     return argv
@@ -479,7 +482,7 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
         argv += ["--no-html"] if args.no_html else []
         argv += [a for s in (args.select or []) for a in ("--select", s)]
         argv += [a for s in (args.deselect or []) for a in ("--deselect", s)]
-        argv += ["--workers", str(args.workers)]
+        argv += ["--workers", str(args.workers), "--concurrency", str(args.concurrency)]
         if args.seed is not None:
             argv += ["--seed", str(args.seed)]
         if args.ca_bundle:
@@ -612,6 +615,16 @@ def _workers(text: str) -> int:
     return value
 
 
+def _concurrency(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of requests, not {text!r}") from None
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_CONCURRENCY}, not {value}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # exit 2 with one line, as the contract says
         self.print_usage(sys.stderr)
@@ -668,6 +681,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="run checks in N processes (pays off against remote instances, not on loopback)",
+    )
+    run.add_argument(
+        "--concurrency",
+        type=_concurrency,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"requests in flight at once, 1 to {MAX_CONCURRENCY} (default {DEFAULT_CONCURRENCY}): "
+        "independent checks overlap their waits on the network; 1 runs one check at a time",
     )
     run.add_argument("--dry-run", action="store_true", help="list what would run; contact nothing")
     run.add_argument("--no-html", action="store_true", help="do not render the Allure HTML report")

@@ -6,6 +6,7 @@ import contextlib
 import os
 import random
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ from conformance._lib.registry import (
     skip_reason,
     suggest,
 )
+from conformance._lib.schedule import DEFAULT as DEFAULT_CONCURRENCY
+from conformance._lib.schedule import MAXIMUM as MAX_CONCURRENCY
+from conformance._lib.schedule import Schedule, capture_exchange
 from conformance._lib.signin import SignIn
 from conformance._lib.spec import clause_url
 from conformance._lib.tokens import TokenFlows, export_shared, import_shared
@@ -94,6 +98,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--oauth-select", action="append", help="check id, id prefix, area, ref or id[case]")
     group.addoption("--oauth-deselect", action="append", help="check id, id prefix, area, ref or id[case]")
     group.addoption(
+        "--oauth-concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"requests in flight at once, 1 to {MAX_CONCURRENCY} (default {DEFAULT_CONCURRENCY}; 1: one "
+        "check at a time)",
+    )
+    group.addoption(
         "--oauth-console",
         action="store_true",
         help="the caller (the CLI) prints the results: no pytest failure sections or counts",
@@ -124,6 +135,10 @@ def pytest_configure(config: pytest.Config) -> None:
         if warning not in _WARNED:  # the CLI's planning pass and its run load the profile in one process
             _WARNED.add(warning)
             sys.stderr.write(f"warning: {warning}\n")
+    concurrency = config.getoption("--oauth-concurrency")
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        _exit(f"--oauth-concurrency must be 1 to {MAX_CONCURRENCY}, not {concurrency}", EXIT_USAGE)
+        return
     seed = config.getoption("--oauth-seed")
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
     ca_bundle = config.getoption("--oauth-ca-bundle")
@@ -209,6 +224,8 @@ class _RedactingStream:
 
 
 def _record_exchange(state: RunState, exchange: Exchange) -> None:
+    if capture_exchange(exchange):
+        return  # a case running ahead: recorded when pytest reaches it (_lib/schedule.py)
     state.exchanges.append(exchange)
     try:
         allure.attach(
@@ -261,8 +278,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if state is not None and not config.option.collectonly:  # (the CLI's planning pass checks them)
         _apply_waivers(state, [(item, case) for item, _, case in checks], every_case)
     # A probe that spends the instance's rate limit on purpose (options.throttle_probe) runs last:
-    # every check after it would only meet the limit it reached.
-    items.sort(key=lambda item: "throttle_probe" in getattr(_meta(item), "requires", ()))
+    # every check after it would only meet the limit it reached. Before it, the checks that change
+    # state other checks read (`alone`: revocation, refresh rotation, sign-out), one at a time
+    # (_lib/schedule.py), after every check that reads it.
+    items.sort(
+        key=lambda item: (
+            "throttle_probe" in getattr(_meta(item), "requires", ()),
+            bool(getattr(_meta(item), "alone", False)),
+        )
+    )
     if state is not None:
         state.param_names = {
             name for item, _, _ in checks if (cs := getattr(item, "callspec", None)) for name in cs.params
@@ -400,8 +424,22 @@ def jwks(request: pytest.FixtureRequest) -> JwkSet | None:
 @pytest.fixture(scope="session")
 def signin(request: pytest.FixtureRequest, tokens: TokenFlows) -> SignIn:
     """The sign-in flows (login API, /oauth2/authorize): one signed-in browser per run (per worker)."""
-    state = _state(request)
-    return SignIn(state.http, state.profile, tokens)
+    del tokens
+    return _signin(_state(request))
+
+
+def _signin(state: RunState) -> SignIn:
+    """The run's one SignIn, for its fixture and for the cases running ahead."""
+    with _SIGNIN_LOCK:
+        signin = _SIGNINS.get("signin")
+        if signin is None or signin.http is not state.http:
+            assert state.tokens is not None
+            signin = _SIGNINS["signin"] = SignIn(state.http, state.profile, state.tokens)
+    return signin
+
+
+_SIGNINS: dict[str, SignIn] = {}
+_SIGNIN_LOCK = threading.Lock()
 
 
 @pytest.fixture
@@ -549,6 +587,49 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if state is not None:
         state.exchanges.clear()
     yield
+    schedule = _SCHEDULES.get("schedule")
+    if schedule is not None:
+        schedule.finished(item)
+
+
+# --concurrency N: the check bodies run ahead on N threads, pytest reports them in order.
+_SCHEDULES: dict[str, Schedule] = {}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
+    config = session.config
+    state = config.stash.get(STATE, None)
+    concurrency = config.getoption("--oauth-concurrency", 1) or 1
+    distributed = _is_worker(config) or getattr(config.option, "dist", "no") != "no"  # --workers
+    if state is None or concurrency <= 1 or distributed or config.option.collectonly:
+        return (yield)
+    schedule = Schedule(
+        session.items,
+        concurrency,
+        state,
+        signin=lambda: _signin(state),
+        stopped=lambda: bool(session.shouldstop or session.shouldfail or state.exit_code is not None),
+    )
+    _SCHEDULES["schedule"] = schedule
+    try:
+        result = yield
+    except BaseException:
+        _SCHEDULES.pop("schedule", None)
+        schedule.close(wait=False)  # Ctrl-C, SIGTERM: do not wait for requests in flight
+        raise
+    _SCHEDULES.pop("schedule", None)
+    schedule.close()
+    return result
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    schedule = _SCHEDULES.get("schedule")
+    state = pyfuncitem.config.stash.get(STATE, None)
+    if schedule is None or state is None:
+        return None
+    return schedule.call(pyfuncitem, lambda exchange: _record_exchange(state, exchange))
 
 
 def _settle(state: RunState) -> None:
@@ -609,6 +690,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     state.http.close()
     _config_state.pop("state", None)
+    _SIGNINS.clear()
     if _is_worker(config):
         return
     alluredir = config.getoption("--alluredir", None)

@@ -25,6 +25,9 @@ key set cannot be tested, `jwt.header.alg` says why). The result is cached on th
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -95,6 +98,26 @@ def _probe_path(tokens: TokenFlows) -> str:
     return str(tokens.profile.data["resources"]["me"])
 
 
+def _once(name: str) -> Callable[[Callable[..., KeyControl]], Callable[..., KeyControl]]:
+    """A control is computed once per run even when cases ask for it at the same time
+    (--concurrency): the others wait for it and read the cached one."""
+    lock = threading.Lock()
+
+    def wrap(compute: Callable[..., KeyControl]) -> Callable[..., KeyControl]:
+        @functools.wraps(compute)
+        def once(tokens: TokenFlows, *args: Any) -> KeyControl:
+            hit = _cached(tokens, name)
+            if hit is not None:
+                return hit
+            with lock:
+                return _cached(tokens, name) or compute(tokens, *args)
+
+        return once
+
+    return wrap
+
+
+@_once("hs256")
 def hs256_control(tokens: TokenFlows) -> KeyControl:
     """The control of `jwt.hs256_secret` (the profile must give one). Costs at most two probe
     requests per run, and one on a stock instance (the re-signed control is then the genuine token
@@ -131,6 +154,7 @@ def hs256_control(tokens: TokenFlows) -> KeyControl:
     return _store(tokens, "hs256", KeyControl(key, WRONG, detail, offline, baseline))
 
 
+@_once("jwks")
 def jwks_control(tokens: TokenFlows, jwks: JwkSet | None) -> KeyControl:
     """The control of `jwt.jwks` (the profile must give one): offline first; the probe is asked
     only when the set does not verify the instance's RS512 token."""

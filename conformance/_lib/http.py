@@ -178,9 +178,11 @@ class Http:
         self._lifted_at = 0.0  # when a wait last saw the limit lifted (time.monotonic)
         self.broken: str | None = None  # set when the circuit breaker opened: the one message
         self._failures: dict[str, int] = {}  # consecutive failures per origin
+        # With --concurrency, a case running ahead defers its answered/unanswered requests to the
+        # breaker (returns True): they are counted when pytest reaches the case, in a sequential
+        # run's order (`answered`, `unanswered`), so the breaker opens where it would one at a time.
+        self.defer_outcome: Callable[[str, str | None], bool] | None = None
         self._lock = threading.Lock()
-        # Every socket this client opened, so that a request past its deadline can be cut off.
-        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         # A CA bundle that cannot be loaded is reported by the first request (as Unreachable, so
         # that the run stops with one message) rather than by a traceback from this constructor.
         self._setup_problem: str | None = None
@@ -191,20 +193,49 @@ class Http:
             except (OSError, ssl.SSLError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 self._setup_problem = f"the CA bundle {verify} cannot be used ({reason})"
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
-            verify=tls,
-            follow_redirects=False,
-            headers={"User-Agent": "openedx-oauth-conformance"},
-            trust_env=False,
-            transport=transport,
+        # One connection pool per thread (checks run concurrently with --concurrency): a request
+        # past its deadline is cut off by shutting down its own thread's sockets only.
+        self._settings: dict[str, Any] = {
+            "timeout": httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
+            "verify": tls,
+            "follow_redirects": False,
+            "headers": {"User-Agent": "openedx-oauth-conformance"},
+            "trust_env": False,
+            "transport": transport,
+        }
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []
+        self._new_client()
+
+    @property
+    def _client(self) -> httpx.Client:
+        client = getattr(self._local, "client", None)
+        return client if client is not None else self._new_client()
+
+    def _new_client(self) -> httpx.Client:
+        client = httpx.Client(
+            **self._settings,
             # No cookie jar: a session cookie kept here would sign every later request in (the
             # "no credentials" checks included); the sign-in helper sends its cookies explicitly.
             cookies=CookieJar(policy=_NoCookies()),
         )
+        with self._lock:
+            self._clients.append(client)
+        self._local.client = client
+        self._local.sockets = weakref.WeakSet()
+        return client
+
+    @property
+    def _sockets(self) -> weakref.WeakSet[socket.socket]:
+        """The sockets this thread's pool opened."""
+        self._client  # noqa: B018 - makes this thread's pool (and its socket set) if missing
+        return self._local.sockets  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -286,7 +317,7 @@ class Http:
 
         request.extensions["trace"] = self._trace
         expired = threading.Event()
-        watchdog = threading.Timer(limit, self._cut_off, args=(expired,))
+        watchdog = threading.Timer(limit, self._cut_off, args=(expired, self._sockets))
         watchdog.daemon = True
         started = time.monotonic()
         watchdog.start()
@@ -317,8 +348,8 @@ class Http:
             raise Unreachable(problem) from None
         finally:
             watchdog.cancel()
-        with self._lock:
-            self._failures.pop(origin, None)
+        if not (self.defer_outcome and self.defer_outcome(origin, None)):
+            self.answered(origin)
         elapsed = (time.monotonic() - started) * 1000
         if is_token:
             self.token_latencies_ms.append(elapsed)
@@ -409,6 +440,8 @@ class Http:
     def _failed(self, origin: str, problem: str) -> None:
         """Count a request that got no answer; the third in a row to one origin opens the circuit
         (raises CircuitOpen, and so does every later request)."""
+        if self.defer_outcome and self.defer_outcome(origin, problem):
+            return
         with self._lock:
             count = self._failures[origin] = self._failures.get(origin, 0) + 1
             if count >= BREAKER_THRESHOLD and not self.broken:
@@ -420,6 +453,15 @@ class Http:
         if self.broken:
             raise CircuitOpen(self.broken)
 
+    def answered(self, origin: str) -> None:
+        """A request to `origin` got an answer: its run of failures ends."""
+        with self._lock:
+            self._failures.pop(origin, None)
+
+    def unanswered(self, origin: str, problem: str) -> None:
+        """A request to `origin` got no answer (raises CircuitOpen when that opens the circuit)."""
+        self._failed(origin, problem)
+
     def _trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore's trace hook: remember each new connection's socket."""
         if event == "connection.connect_tcp.complete":
@@ -429,13 +471,13 @@ class Http:
                 with self._lock:
                     self._sockets.add(sock)
 
-    def _cut_off(self, expired: threading.Event) -> None:
-        """The watchdog: shut this client's connections down, which wakes the blocked read. Requests
-        go one at a time, so the only busy connection is the late one; idle keep-alive connections
-        go too, and the pool replaces them."""
+    def _cut_off(self, expired: threading.Event, mine: weakref.WeakSet[socket.socket]) -> None:
+        """The watchdog: shut the late request's thread's connections down, which wakes the blocked
+        read. A thread sends one request at a time, so the only busy connection of its pool is the
+        late one; its idle keep-alive connections go too, and the pool replaces them."""
         expired.set()
         with self._lock:
-            sockets = list(self._sockets)
+            sockets = list(mine)
         for sock in sockets:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
@@ -445,6 +487,8 @@ class Http:
     def _confirm_rate_limit(self) -> bool:
         """One 403 could be a WAF refusing that request; the LMS's limit refuses every method, so a
         GET that is refused the same way confirms it (and a GET is what costs the instance least)."""
+        if self.rate_limited:
+            return True  # confirmed meanwhile by a request of a case running at the same time
         try:
             probe = self.request("GET", self.token_path, expect_rate_limit=True)
         except HttpProblem:

@@ -245,6 +245,9 @@ class CheckMeta:
     requires: tuple[str, ...] = field(default=())
     # Requirements of single cases, known before anything is sent: ((case id, requirements), ...)
     case_requires: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+    # It changes state that other cases read (a shared session, a token an instance may hand out
+    # again, the rate limit): it runs after them, at the end of the run, with nothing else in flight.
+    alone: bool = False
 
     def requires_of(self, case: str | None) -> tuple[str, ...]:
         """What a case needs of the profile: the check's requirements, then the case's own."""
@@ -289,12 +292,14 @@ def check(
     ref: str = "",
     requires: list[str] | tuple[str, ...] = (),
     case_requires: dict[str, list[str] | tuple[str, ...]] | None = None,
+    alone: bool = False,
 ) -> Callable[[F], F]:
     """Register a check; the plugin reads the `oauth_check` mark for labels, skips and summary.
     `case_requires` names what single cases need ({"asymmetric": ["jwks"]}), so that a dry run and
-    the coverage report know before anything is sent."""
+    the coverage report know before anything is sent. `alone`: the check changes state other cases
+    read, so it never runs beside them (`_lib/schedule.py`)."""
     per_case = tuple((case, tuple(reqs)) for case, reqs in (case_requires or {}).items())
-    meta = CheckMeta(id, title, level, tuple(spec), ref, tuple(requires), per_case)
+    meta = CheckMeta(id, title, level, tuple(spec), ref, tuple(requires), per_case, alone)
     if meta.level not in LEVELS:
         raise ValueError(f"{id}: level {level!r} is not one of {LEVELS}")
     if meta.area not in AREAS:

@@ -14,6 +14,7 @@ Every refusal is the same 401 "Invalid token.", so the cause is found by compari
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,15 +80,19 @@ def genuine_tokens(tokens: TokenFlows, profile: Profile) -> list[Genuine]:
 
 # Results other checks of the same run may reuse (a control token's verdict), per client.
 _MEMO: weakref.WeakKeyDictionary[Http, dict[Any, Any]] = weakref.WeakKeyDictionary()
+_MEMO_LOCK = threading.Lock()
 
 
 def remember(http: Http, key: Any, compute: Callable[[], Any]) -> Any:
     """Compute once per run (per HTTP client) and reuse: the positive control every re-signed case
     of a service needs is sent once."""
-    memo = _MEMO.setdefault(http, {})
-    if key not in memo:
-        memo[key] = compute()
-    return memo[key]
+    with _MEMO_LOCK:
+        memo = _MEMO.setdefault(http, {})
+        lock = memo.setdefault((_MEMO_LOCK, key), threading.Lock())
+    with lock:  # cases running at the same time (--concurrency) wait for the one computing it
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
 
 
 def _key_name(token: str, jwks: JwkSet | None) -> str:

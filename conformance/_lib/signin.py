@@ -159,7 +159,7 @@ class Browser:
         """One request with this browser's cookies (or exactly `cookies`); the jar takes what the
         response sets only when it was the jar that was sent. `opted_in`: a probe the profile asked
         for, meant to exceed a rate limit (counted, not held to the request budget)."""
-        jar = self.jar if cookies is None else dict(cookies)
+        jar = dict(self.jar) if cookies is None else dict(cookies)  # a copy: other threads may set
         sent = dict(headers or {})
         if jar:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
@@ -176,7 +176,7 @@ class Browser:
 
     def jwt_cookies(self) -> dict[str, str]:
         """Only the two JWT cookies, as an MFE's request to a service carries them."""
-        return {k: v for k, v in self.jar.items() if k in (JWT_HEADER_PAYLOAD, JWT_SIGNATURE)}
+        return {k: v for k, v in dict(self.jar).items() if k in (JWT_HEADER_PAYLOAD, JWT_SIGNATURE)}
 
 
 @dataclass
@@ -257,6 +257,7 @@ class SignIn:
         self.profile = profile
         self.tokens = tokens
         self._lock = threading.Lock()
+        self._authorizing = threading.Lock()
         self._shared: SignedIn | ConformanceFailure | HttpProblem | None = None
         self._authorized: dict[str, Authorized] = {}
         self._exchanged: dict[str, tuple[str, Exchange]] = {}
@@ -352,12 +353,13 @@ class SignIn:
         """The run's one authorization request with the registered redirect URI and a state that
         needs encoding (shared by the checks that only read its answer)."""
         key = str(client["client_id"])
-        with self._lock:
-            hit = self._authorized.get(key)
-        if hit is None:
-            hit = self.authorize(client, state="xyz/+= &?" + secrets.token_hex(4))
+        with self._authorizing:  # one request, however many cases ask at once (--concurrency)
             with self._lock:
-                self._authorized[key] = hit
+                hit = self._authorized.get(key)
+            if hit is None:
+                hit = self.authorize(client, state="xyz/+= &?" + secrets.token_hex(4))
+                with self._lock:
+                    self._authorized[key] = hit
         return hit
 
     def code(self, client: Mapping[str, Any], pkce: Pkce | None = None) -> tuple[Authorized, str]:

@@ -286,6 +286,7 @@ def test_user_api_cache(signin, profile, api):
     spec=["openedx-login-ratelimit", "openedx-login"],
     ref="AD-08",
     requires=["login", "login_rate_limit_probe"],
+    alone=True,  # it spends the login API's limits on purpose: no sign-in may be in flight meanwhile
 )
 def test_login_rate_limit(signin, profile):
     # The limit is keyed on the posted e-mail or username, whether or not such a user exists: a

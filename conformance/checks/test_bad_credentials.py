@@ -137,6 +137,7 @@ def test_error_no_leak(tokens):
     spec=["RFC6749-2.3.1", "oauth-4"],
     ref="BC-06",
     requires=["throttle_probe"],
+    alone=True,  # it spends the rate limit on purpose: nothing else may be in flight
 )
 def test_throttling(tokens, fake):
     statuses = []

@@ -190,6 +190,7 @@ def test_cookie_jwt(signin, profile, jwks):
     spec=["openedx-login"],
     ref="JC-07",
     requires=["login"],
+    alone=True,  # it renews the cookies of the shared session, which other checks read
 )
 def test_refresh_renews(signin):
     browser = signin.shared().browser
@@ -302,6 +303,7 @@ def test_service_mismatched(http, profile, signin, tokens, service):
     spec=["openedx-logout"],
     ref="JC-13",
     requires=["login"],
+    alone=True,  # signing out ends a session at the LMS: nothing else may be signing in meanwhile
 )
 def test_logout(signin):
     session = signin.sign_in()  # its own session: the shared one stays signed in for the others

@@ -21,6 +21,7 @@ from conformance._lib.verify import (
     spec=["RFC7009-2.1", "RFC7009-2.2", "oauth-7"],
     ref="RV-01",
     requires=["opaque_tokens", "bearer_resource"],
+    alone=True,  # it revokes a token: an instance that hands one token to every request loses it
 )
 def test_revoke_opaque(http, profile, tokens):
     token = tokens.second_bearer().token  # the run's second opaque token: nothing else uses it
@@ -88,6 +89,7 @@ def test_revoke_post_only(tokens):
     level="MAY",
     spec=["RFC7009-2.2", "oauth-7"],
     ref="RV-04",
+    alone=True,  # it revokes a token: an instance that hands one token to every request loses it
 )
 def test_revoke_jwt(http, profile, tokens):
     token = tokens.body_jwt().token  # token-endpoint.auth.body's JWT: nothing else uses it
@@ -109,6 +111,7 @@ def test_revoke_jwt(http, profile, tokens):
     spec=["RFC7009-2", "RFC7009-2.1", "observed-5"],
     ref="RV-05",
     requires=["password_grant"],
+    alone=True,  # it revokes a refresh token (see RV-01)
 )
 def test_revoke_refresh(tokens):
     # The refresh token the run's one refresh handed out: nothing else uses it.

@@ -304,6 +304,7 @@ def test_password_bad_credentials(tokens, fake, case):
     spec=["RFC6749-6", "oauth-3", "RFC9700-4.14.2"],
     ref="TE-15",
     requires=["password_grant"],
+    alone=True,  # it rotates a refresh token away: shared state on an instance that reuses tokens
 )
 def test_refresh_rotation(tokens):
     # The run's shared password token and its one refresh (the refresh JWT the jwt checks read).

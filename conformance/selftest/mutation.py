@@ -182,6 +182,7 @@ def run_suite(
     seed: int | None = None,
     strict: bool = True,
     tls: bool = False,
+    concurrency: int | None = None,
 ) -> FaultRun:
     """Start the instance with ``faults``, run the real command line against it, read the summary."""
     from conformance.reference.launcher import running_reference
@@ -198,6 +199,7 @@ def run_suite(
             argv += ["--report-dir", str(report_dir), "--no-html"]
             argv += ["--strict"] if strict else []
             argv += ["--seed", str(seed)] if seed is not None else []
+            argv += ["--concurrency", str(concurrency)] if concurrency is not None else []
             proc = subprocess.run(
                 argv,
                 env=_suite_env(ref.env),
@@ -229,7 +231,9 @@ def run_suite(
     return run
 
 
-def run_fault(fault: Fault, *, workdir: Path, seed: int | None = None) -> FaultRun:
+def run_fault(
+    fault: Fault, *, workdir: Path, seed: int | None = None, concurrency: int | None = None
+) -> FaultRun:
     """The suite against an instance with this fault, its profile overlay and its rate limit."""
     run = run_suite(
         [fault.name],
@@ -238,6 +242,7 @@ def run_fault(fault: Fault, *, workdir: Path, seed: int | None = None) -> FaultR
         rate_limit=fault.rate_limit or GENEROUS_RATE,
         seed=seed,
         tls=fault.tls,
+        concurrency=concurrency,
     )
     if fault.unreachable and run.exit_code == 3:
         # No summary: the run stopped before any check, with one message naming the cause.
