@@ -104,6 +104,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "oauth_requires(*names): what a case needs of the profile (registry.REQUIREMENTS)"
     )
+    # The sign-in checks' group under --workers (pytest-xdist loadgroup); declared here too, so that
+    # a run without xdist knows the mark.
+    config.addinivalue_line("markers", "xdist_group(name): cases that run in one pytest-xdist worker")
     path = config.getoption("--oauth-profile")
     if not path:
         return  # a run of other tests: pytest's output is theirs, untouched
@@ -446,6 +449,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         # (and locals that may hold secrets).
         report.longrepr = redact(f"[{meta.level}] {', '.join(meta.spec)}: {exc}")
         report.user_properties.append(("message", redact(str(exc))))
+        if isinstance(exc, ConformanceFailure) and exc.cause:
+            # The cause a diagnosis tied the failure to, and what ties other failures to it.
+            report.user_properties.append(("cause", exc.cause))
+            report.user_properties.append(("evidence", "\n".join(redact(e) for e in exc.evidence)))
     if state is None:
         return
     if report.failed and call.when == "call" and state.exchanges:
@@ -489,6 +496,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         if entry.outcome != "failed":
             entry.outcome = "failed"
             entry.message = props.get("message") or _failure_message(report)
+            entry.cause = props.get("cause", "")
+            entry.evidence = tuple(e for e in props.get("evidence", "").split("\n") if e)
     elif report.skipped and entry.outcome != "failed":
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import conformance
+from conformance._lib.causes import find_causes
 from conformance._lib.outcomes import RunState, coverage
 from conformance._lib.redact import REDACTOR
 from conformance._lib.registry import SKIP_KINDS
@@ -56,6 +57,8 @@ def build_summary(state: RunState, exit_code: int) -> dict[str, Any]:
         "coverage": coverage(outcomes),
         "notes": list(state.notes) + ([state.exit_message] if state.exit_message else []),
         "checks": checks,
+        # Every failed and blocked case tied to one cause, in the order to fix them.
+        "causes": [cause.as_dict() for cause in find_causes(outcomes)],
     }
 
 

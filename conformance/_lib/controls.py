@@ -15,8 +15,8 @@ checks neither. So, once per run and per key, a control:
   probe is asked whether it accepts that token.
 
 A control ends in one of these states: `verified` (the dependent checks run), `wrong` (the profile's
-key is not the instance's: the dependent cases are *not verified*, naming the key, and the
-`jwt.profile-keys.*` check fails once, as a profile problem), `no-baseline` (the instance's own
+key is not the instance's: the dependent cases are *blocked* by the `jwt.profile-keys.*` check,
+which fails once, as a profile problem), `no-baseline` (the instance's own
 resource refuses its own token: nothing forged can be judged against it, which is the instance's
 failure) or `untestable` (asked for an RS512 token, the instance signed with something else: the
 key set cannot be tested, `jwt.header.alg` says why). The result is cached on the run's
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from conformance._lib.forge import resign
 from conformance._lib.jwts import JwkSet, parse_jwt, verify_signature
-from conformance._lib.registry import not_verified
+from conformance._lib.registry import blocked
 from conformance._lib.resources import call
 from conformance._lib.verify import ConformanceFailure
 
@@ -166,11 +166,11 @@ def jwks_control(tokens: TokenFlows, jwks: JwkSet | None) -> KeyControl:
 
 
 def require_control(control: KeyControl) -> None:
-    """Before a check relies on the profile's key: run on `verified`, report *not verified* (naming
+    """Before a check relies on the profile's key: run on `verified`, report *blocked* (naming
     the key) on `wrong`, and fail on `no-baseline` (a refusal of a forged token means nothing when
     the genuine one is refused as well)."""
     if control.state == WRONG:
-        not_verified(control.key, control.hint)
+        blocked(REPORTED_BY[control.key], control.hint)
     if control.state == NO_BASELINE:
         raise ConformanceFailure(
             "baseline: the genuine token is accepted at the resource probe",
@@ -197,6 +197,7 @@ def expect_profile_key(control: KeyControl) -> None:
             f"{control.key} is the instance's own key material (the profile contract)",
             f"{control.key} verifies the tokens the instance issues and accepts",
             control.detail,
+            cause=f"profile-key.{control.key}",
         )
     raise ConformanceFailure(
         "baseline: the genuine token is accepted at the resource probe",

@@ -32,8 +32,16 @@ from conformance._lib.http import Exchange, Http, HttpProblem
 from conformance._lib.jwts import JwkSet, b64url, parse_jwt, verify_signature
 from conformance._lib.profile import Profile
 from conformance._lib.redact import REDACTOR
+from conformance._lib.registry import blocked
 from conformance._lib.tokens import TokenFlows
-from conformance._lib.verify import ConformanceFailure, expect, expect_equal, expect_schema, expect_status
+from conformance._lib.verify import (
+    ConformanceFailure,
+    expect,
+    expect_equal,
+    expect_schema,
+    expect_status,
+    expect_token,
+)
 
 __all__ = [
     "AUTHORIZE_PATH",
@@ -53,6 +61,10 @@ __all__ = [
     "parse_set_cookies",
 ]
 
+# The checks that verify the shared sign-in flows once (their controls).
+SIGNIN_CONTROL = "jwt-cookies.login.signs-in"
+CODE_CONTROL = "authorization-code.redirect-uri.registered"
+EXCHANGE_CONTROL = "authorization-code.exchange.token"
 CSRF_PATH = "/csrf/api/v1/token"
 LOGIN_PATH = "/api/user/v2/account/login_session/"
 AUTHORIZE_PATH = "/oauth2/authorize"
@@ -254,7 +266,9 @@ class SignIn:
         self.tokens = tokens
         self._lock = threading.Lock()
         self._shared: SignedIn | ConformanceFailure | HttpProblem | None = None
+        self._ended = False  # a check's own sign-in ended the shared session
         self._authorized: dict[str, Authorized] = {}
+        self._exchanged: dict[str, dict[str, Any] | ConformanceFailure] = {}
 
     @property
     def credentials(self) -> tuple[str, str]:
@@ -263,6 +277,16 @@ class SignIn:
         return login["username"], login["password"]
 
     def sign_in(self) -> SignedIn:
+        """A session of the check's own: a fresh browser signs in as `[login]`. The LMS keeps one
+        session per user (PREVENT_CONCURRENT_LOGINS: a new login deletes the previous session), so
+        the shared session is signed in again before it is next used."""
+        self.shared()  # the control first: blocked, not failed, when signing in fails
+        session = self._sign_in()
+        with self._lock:
+            self._ended = True
+        return session
+
+    def _sign_in(self) -> SignedIn:
         """A fresh browser signs in as `[login]` the way the LMS's login page does: CSRF token
         first, then the login API with it (same-origin Origin and Referer)."""
         browser = Browser(self.http, self.profile)
@@ -291,18 +315,25 @@ class SignIn:
         )
         return SignedIn(browser, login, parse_set_cookies(login))
 
-    def shared(self) -> SignedIn:
+    def shared(self, *, verdict: bool = False) -> SignedIn:
         """The run's one signed-in browser (checks that only read it share it). A login that failed,
-        or got no answer, is tried once a run: every check that needs it reports the same reason."""
+        or got no answer, is tried once a run: the control (`jwt-cookies.login.signs-in`, with
+        `verdict=True`) reports it, and every other case that needs it is blocked by it. A session
+        that a check's own sign-in ended is replaced by a new one."""
         with self._lock:
-            if self._shared is None:
+            if self._shared is None or (self._ended and isinstance(self._shared, SignedIn)):
+                self._ended = False
+                self._authorized.clear()
                 try:
-                    self._shared = self.sign_in()
+                    self._shared = self._sign_in()
                 except (ConformanceFailure, HttpProblem) as failure:
                     self._shared = failure
-        if isinstance(self._shared, ConformanceFailure | HttpProblem):
-            raise self._shared
-        return self._shared
+            shared = self._shared
+        if isinstance(shared, ConformanceFailure) and not verdict:
+            blocked(SIGNIN_CONTROL, f"the test user cannot sign in: {shared.requirement}: {shared.actual}")
+        if isinstance(shared, ConformanceFailure | HttpProblem):
+            raise shared
+        return shared
 
     def authorize(
         self,
@@ -340,7 +371,15 @@ class SignIn:
         return hit
 
     def code(self, client: Mapping[str, Any], pkce: Pkce | None = None) -> tuple[Authorized, str]:
-        """A fresh authorization code for the client (a failure says why none came back)."""
+        """A fresh authorization code for the client (a failure says why none came back). Blocked
+        when the control (the run's one authorization request, `authorized`) got no code."""
+        control = self.authorized(client)
+        if not (control.redirects_to(str(client["redirect_uri"])) and control.code):
+            blocked(
+                f"{CODE_CONTROL}[{client['name']}]",
+                f"{client['name']} gets no authorization code for its registered redirect URI: "
+                + control.describe(),
+            )
         answer = self.authorize(client, pkce=pkce)
         expect(
             answer.redirects_to(str(client["redirect_uri"])) and bool(answer.code),
@@ -349,6 +388,31 @@ class SignIn:
             answer.describe(),
         )
         return answer, str(answer.code)
+
+    def exchanged(self, client: Mapping[str, Any], *, verdict: bool = False) -> dict[str, Any]:
+        """The control of the client's code exchange, once a run: a code for the registered
+        redirect URI exchanged for a token (the token response's body). Its check
+        (`authorization-code.exchange.token`, `verdict=True`) reports a failure; the other exchange
+        checks are blocked by it."""
+        key = str(client["client_id"])
+        with self._lock:
+            hit = self._exchanged.get(key)
+        if hit is None:
+            _, code = self.code(client)
+            try:
+                hit = expect_token(self.exchange(client, code), "the code is exchanged for a token")
+            except ConformanceFailure as failure:
+                hit = failure
+            with self._lock:
+                self._exchanged[key] = hit
+        if isinstance(hit, ConformanceFailure):
+            if not verdict:
+                blocked(
+                    f"{EXCHANGE_CONTROL}[{client['name']}]",
+                    f"{client['name']}'s code is not exchanged for a token: {hit.actual}",
+                )
+            raise hit
+        return hit
 
     def exchange(
         self,

@@ -226,8 +226,7 @@ def test_state(signin, profile, sso_client):
 )
 def test_exchange(signin, profile, jwks, sso_client):
     client = _with_secret(profile, sso_client)
-    _, code = signin.code(client)
-    body = expect_token(signin.exchange(client, code), "the code is exchanged for a token")
+    body = signin.exchanged(client, verdict=True)  # the control of the code exchange
     expect_schema(body, "token-response", "the token response is a conformant token response")
     expect_equal(body.get("token_type"), profile.data["expect"]["jwt_token_type"], "token_type of a JWT")
     claims = expect_conformant_jwt(body["access_token"], profile, jwks, "the SSO access token")
@@ -247,6 +246,7 @@ def test_exchange(signin, profile, jwks, sso_client):
 )
 def test_single_use(http, profile, signin, sso_client):
     client = _with_secret(profile, sso_client)
+    signin.exchanged(client)
     _, code = signin.code(client)
     first = expect_token(signin.exchange(client, code), "the code is exchanged once")
     again = signin.exchange(client, code)
@@ -273,6 +273,7 @@ def test_single_use(http, profile, signin, sso_client):
 )
 def test_code_bound(profile, signin, sso_client, case):
     client = _with_secret(profile, sso_client)
+    signin.exchanged(client)  # a refusal proves nothing where no code is exchanged at all
     _, code = signin.code(client)
     if case == "other-client":
         others = [
@@ -303,6 +304,7 @@ def test_code_bound(profile, signin, sso_client, case):
 )
 def test_pkce_enforced(profile, signin, sso_client, case):
     client = _with_secret(profile, sso_client)
+    signin.exchanged(client)  # a refusal proves nothing where no code is exchanged at all
     pkce = Pkce.new()
     _, code = signin.code(client, pkce=pkce)
     verifier = None if case == "missing-verifier" else Pkce.new().verifier
@@ -322,6 +324,7 @@ def test_pkce_enforced(profile, signin, sso_client, case):
 )
 def test_pkce_s256(profile, signin, sso_client):
     client = _with_secret(profile, sso_client)
+    signin.exchanged(client)
     pkce = Pkce.new()
     _, code = signin.code(client, pkce=pkce)
     body = expect_token(

@@ -133,11 +133,15 @@ def test_signature(tokens, profile, jwks, kind):
 def test_issuer(tokens, profile, kind):
     parsed, _ = _jwt(tokens, kind)
     iss = parsed.claims.get("iss")
+    scheme = issuer_scheme(iss, profile.base_url)
+    # The issuer mismatch is worked out here, once: other failures that name this iss share its cause.
     expect(
         iss == profile.issuer,
         "iss is the issuer every resource server trusts (scheme, host and /oauth2)",
         repr(profile.issuer),
-        lambda: "; ".join(filter(None, [repr(iss), issuer_scheme(iss, profile.base_url)])),
+        "; ".join(filter(None, [repr(iss), scheme])),
+        cause="edge.issuer-scheme" if scheme else "mismatch.issuer",
+        evidence=(str(iss),),
     )
 
 
@@ -153,7 +157,14 @@ def test_audience(tokens, profile, kind):
     parsed, _ = _jwt(tokens, kind)
     aud = parsed.claims.get("aud")
     ok = aud == profile.audience or (isinstance(aud, list) and profile.audience in aud)
-    expect(ok, "the token is meant for the configured audience", profile.audience, str(aud))
+    expect(
+        ok,
+        "the token is meant for the configured audience",
+        profile.audience,
+        str(aud),
+        cause="mismatch.audience",
+        evidence=(f"aud={aud!r}", f"audience {aud!r}", f"actual:   {aud}") if isinstance(aud, str) else (),
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -22,6 +22,7 @@ import pytest
 from conformance._lib.jwts import parse_jwt
 from conformance._lib.registry import check
 from conformance._lib.resources import REFUSED
+from conformance._lib.services import require_service
 from conformance._lib.signin import (
     JWT_HEADER_PAYLOAD,
     JWT_SIGNATURE,
@@ -56,6 +57,26 @@ def _mismatched(signin, tokens):
     jar = signin.shared().browser.jwt_cookies()
     other = tokens.jwt().token.rsplit(".", 1)[1]
     return {JWT_HEADER_PAYLOAD: jar.get(JWT_HEADER_PAYLOAD, ""), JWT_SIGNATURE: other}
+
+
+@check(
+    "jwt-cookies.login.signs-in",
+    "The test user signs in through the login API (CSRF token, then login)",
+    level="MUST",
+    spec=["openedx-login"],
+    ref="JC-14",
+    requires=["login"],
+)
+def test_signs_in(signin):
+    # The control of the sign-in every check of this area and authorization-code shares: when it
+    # fails, it is this one failure, and the cases that need a session are blocked by it.
+    session = signin.shared(verdict=True)
+    expect(
+        bool(session.browser.jar),
+        "the login API starts a session (it sets cookies)",
+        "Set-Cookie on the login response",
+        "no cookie set",
+    )
 
 
 @check(
@@ -271,7 +292,8 @@ def test_lms_mismatched(http, profile, signin, tokens):
     ref="JC-11",
     requires=["login", "services"],
 )
-def test_service_accepts(http, profile, signin, service):
+def test_service_accepts(http, profile, signin, tokens, jwks, service):
+    require_service(http, profile, tokens, jwks, service)
     svc = _service(profile, service)
     ex = _probe(http, signin.shared().browser.jwt_cookies(), svc["base_url"], svc["probe"])
     expect_status(
@@ -289,7 +311,8 @@ def test_service_accepts(http, profile, signin, service):
     ref="JC-12",
     requires=["login", "services"],
 )
-def test_service_mismatched(http, profile, signin, tokens, service):
+def test_service_mismatched(http, profile, signin, tokens, jwks, service):
+    require_service(http, profile, tokens, jwks, service)
     svc = _service(profile, service)
     ex = _probe(http, _mismatched(signin, tokens), svc["base_url"], svc["probe"])
     expect_status(ex, REFUSED, f"{service} refuses a cookie pair whose signature is another token's")

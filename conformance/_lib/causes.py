@@ -1,0 +1,246 @@
+"""Causes, not symptoms: every failed and blocked case of a run tied to one cause, in fix order.
+
+A cause is one of:
+- an edge diagnosis: what the web server or proxy in front of the LMS does (`edge.redirect`,
+  `edge.dropped-authorization`, `edge.issuer-scheme`; conformance._lib.diagnose);
+- a failed control: a flow the checks share, verified once by its own check (the shared token,
+  HTTP Basic, the password grant, sign-in, an SSO client's code and its exchange, a service), whose
+  dependent cases are *blocked* by it;
+- a profile-versus-instance mismatch, worked out once by the check that compares the value
+  (`mismatch.issuer`, `mismatch.audience`, `profile-key.<key>`): its failure names the value, and
+  any other failure whose message shows that value is explained by it;
+- the check itself (`check:<id>`), when nothing above explains a failure.
+
+A failure is tied to a cause by, in this order: the cause its diagnosis named (`Outcome.cause`),
+the evidence of another failure's cause found in its message, the control it is, or its check. A
+blocked case follows the cause of the control that blocked it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance._lib.outcomes import Outcome
+
+__all__ = ["CONTROLS", "KNOWN", "Cause", "find_causes"]
+
+
+@dataclass(frozen=True)
+class Known:
+    kind: str  # edge, control, mismatch, check
+    title: str
+    fix: str
+
+
+KNOWN: dict[str, Known] = {
+    "edge.redirect": Known(
+        "edge",
+        "The web server or proxy redirects OAuth requests",
+        "exempt the OAuth paths from the redirect rule, or use the URL it redirects to in base_url "
+        "(the failures below say which redirect)",
+    ),
+    "edge.dropped-authorization": Known(
+        "edge",
+        "The Authorization header is dropped in front of the application",
+        "Apache mod_wsgi: `WSGIPassAuthorization On`; a proxy, CDN or WAF: stop stripping the "
+        "Authorization header",
+    ),
+    "edge.issuer-scheme": Known(
+        "edge",
+        "The JWT issuer has the other scheme than the LMS (http issuer behind TLS, or the reverse)",
+        "behind a TLS proxy, send X-Forwarded-Proto: https (SECURE_PROXY_SSL_HEADER) and set Tutor's "
+        "ENABLE_HTTPS so that JWT_ISSUER is the https URL; or fix jwt.issuer in the profile",
+    ),
+    "basic-auth": Known(
+        "control",
+        "HTTP Basic client authentication fails while the form body works",
+        "Apache mod_wsgi: `WSGIPassAuthorization On`; a proxy rule that strips Authorization (nginx "
+        '`proxy_set_header Authorization "";`); or the token endpoint reads only the body',
+    ),
+    "shared-token": Known(
+        "control",
+        "The confidential client gets no token (client_credentials, credentials in the form body)",
+        "check [client] id and secret against the LMS's application (Django admin, DOT "
+        "applications): a confidential client-credentials application, and the token path",
+    ),
+    "password-grant": Known(
+        "control",
+        "The password grant gets no token for the test user",
+        "check [password_grant]: a public password-grant application and an active test user with "
+        "that password",
+    ),
+    "sign-in": Known(
+        "control",
+        "The test user cannot sign in through the LMS's login API (CSRF token, then login)",
+        "the LMS must answer GET /csrf/api/v1/token and POST /api/user/v2/account/login_session/ "
+        "(not blocked by a WAF or proxy), and [login] must be an active user with that password",
+    ),
+    "sso-code": Known(
+        "control",
+        "An SSO client gets no authorization code for its registered redirect URI",
+        "check the [[sso_clients]] entry against its DOT application (client id, redirect URI, "
+        "authorization-code grant); re-run Tutor's init after changing hosts or ENABLE_HTTPS",
+    ),
+    "sso-exchange": Known(
+        "control",
+        "An SSO client's authorization code is not exchanged for a token",
+        "check the [[sso_clients]] client_secret and the application's grant type and redirect URI",
+    ),
+    "service": Known(
+        "control",
+        "A service does not accept the LMS's tokens (or does not answer)",
+        "make the service's JWT_AUTH (JWT_ISSUERS, JWT_PUBLIC_SIGNING_JWK_SET) agree with the LMS, "
+        "and the service reachable at its base_url (the failure below says which differs)",
+    ),
+    "mismatch.issuer": Known(
+        "mismatch",
+        "The JWT issuer differs from the profile's (and the services')",
+        "make the LMS's JWT_ISSUER (Tutor: derived from LMS_HOST and ENABLE_HTTPS) and jwt.issuer in "
+        "the profile, and every service's JWT_ISSUERS, the same URL",
+    ),
+    "mismatch.audience": Known(
+        "mismatch",
+        "The JWT audience differs from the profile's (and the services')",
+        "make the LMS's JWT_AUDIENCE, jwt.audience in the profile and every service's "
+        "JWT_ISSUERS[0]['AUDIENCE'] the same value",
+    ),
+    "profile-key.jwt.hs256_secret": Known(
+        "mismatch",
+        "The profile's jwt.hs256_secret is not the LMS's JWT secret",
+        "set jwt.hs256_secret to the LMS's JWT_SECRET_KEY (JWT_AUTH['JWT_SECRET_KEY'])",
+    ),
+    "profile-key.jwt.jwks": Known(
+        "mismatch",
+        "The profile's jwt.jwks does not verify the LMS's RS512 tokens",
+        "set jwt.jwks to the LMS's JWT_PUBLIC_SIGNING_JWK_SET (the public half of the key it signs with)",
+    ),
+}
+
+# The check that verifies each shared flow once, and the cause its failure is.
+CONTROLS: dict[str, str] = {
+    "token-endpoint.client-credentials.body-auth": "shared-token",
+    "token-endpoint.client-credentials.basic-auth": "basic-auth",
+    "token-endpoint.password.grant": "password-grant",
+    "jwt-cookies.login.signs-in": "sign-in",
+    "authorization-code.redirect-uri.registered": "sso-code",
+    "authorization-code.exchange.token": "sso-exchange",
+    "services.genuine.accepted": "service",
+}
+# The order an operator should fix them in: the edge first (it breaks what is behind it), then the
+# flows everything shares, then the values the profile and the instance disagree on, then the rest.
+ORDER = (
+    "edge.redirect",
+    "edge.dropped-authorization",
+    "service",
+    "shared-token",
+    "basic-auth",
+    "password-grant",
+    "sign-in",
+    "sso-code",
+    "sso-exchange",
+    "edge.issuer-scheme",
+    "mismatch.issuer",
+    "mismatch.audience",
+    "profile-key.jwt.hs256_secret",
+    "profile-key.jwt.jwks",
+)
+_CASE = re.compile(r"\[(.*)\]$")
+
+
+@dataclass
+class Cause:
+    id: str
+    kind: str
+    title: str
+    fix: str
+    failed: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "fix": self.fix,
+            "failed": list(self.failed),
+            "blocked": list(self.blocked),
+        }
+
+
+def _base(cause_id: str) -> str:
+    return cause_id.split(":", 1)[0] if not cause_id.startswith("check:") else "check"
+
+
+def _fix_of(message: str) -> str:
+    for line in message.splitlines():
+        if line.startswith("fix:"):
+            return line.removeprefix("fix:").strip()
+    return ""
+
+
+def _control_cause(outcome: Outcome) -> str:
+    base = CONTROLS.get(outcome.meta.id, "")
+    if not base:
+        return ""
+    case = _CASE.search(outcome.case)
+    return f"{base}:{case.group(1)}" if case and case.group(1) not in ("", "none") else base
+
+
+def find_causes(outcomes: Iterable[Outcome]) -> list[Cause]:
+    """The causes of a run's failed and blocked cases, in the order to fix them."""
+    cases = list(outcomes)
+    failed = [o for o in cases if o.outcome == "failed" and not o.message.startswith("stale waiver")]
+    evidence = [(o.cause, e) for o in failed if o.cause and not o.cause.startswith("same-as:") for e in o.evidence if e]
+    causes: dict[str, Cause] = {}
+    cause_of_case: dict[str, str] = {}
+
+    def add(cause_id: str, outcome: Outcome, bucket: str) -> None:
+        cause = causes.get(cause_id)
+        if cause is None:
+            known = KNOWN.get(_base(cause_id))
+            if known is not None:
+                subject = cause_id.split(":", 1)[1] if ":" in cause_id else ""
+                title = known.title + (f" ({subject})" if subject else "")
+                cause = Cause(cause_id, known.kind, title, known.fix)
+            elif cause_id.startswith("blocked:"):
+                control = cause_id.removeprefix("blocked:")
+                cause = Cause(
+                    cause_id,
+                    "control",
+                    f"A control did not pass in this run: {control}",
+                    f"run {control} (select it too), or see why it did not reach a verdict",
+                )
+            else:
+                fix = _fix_of(outcome.message) or "see the failure: requirement, expected and actual"
+                cause = Cause(cause_id, "check", f"{outcome.meta.id}: {outcome.meta.title}", fix)
+            causes[cause_id] = cause
+        getattr(cause, bucket).append(outcome.case)
+
+    # A failure tagged `same-as:<case>` has the cause of that case (a control that failed too).
+    deferred = [o for o in failed if o.cause.startswith("same-as:")]
+    for outcome in [o for o in failed if o not in deferred] + deferred:
+        tagged = outcome.cause
+        if tagged.startswith("same-as:"):
+            tagged = cause_of_case.get(tagged.removeprefix("same-as:"), "")
+        cause_id = (
+            tagged
+            or next((c for c, e in evidence if e in outcome.message), "")
+            or _control_cause(outcome)
+            or f"check:{outcome.meta.id}"
+        )
+        cause_of_case[outcome.case] = cause_id
+        cause_of_case.setdefault(outcome.meta.id, cause_id)
+        add(cause_id, outcome, "failed")
+    for outcome in cases:
+        if outcome.blocked:
+            add(cause_of_case.get(outcome.skip_key) or f"blocked:{outcome.skip_key}", outcome, "blocked")
+
+    def rank(cause: Cause) -> tuple[int, int, str]:
+        base = _base(cause.id)
+        position = ORDER.index(base) if base in ORDER else len(ORDER) + (cause.kind == "check")
+        return (position, -(len(cause.failed) + len(cause.blocked)), cause.id)
+
+    return sorted(causes.values(), key=rank)
