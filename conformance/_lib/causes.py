@@ -48,6 +48,12 @@ KNOWN: dict[str, Known] = {
         "Apache mod_wsgi: `WSGIPassAuthorization On`; a proxy, CDN or WAF: stop stripping the "
         "Authorization header",
     ),
+    "edge.error-status": Known(
+        "edge",
+        "OAuth errors are answered with HTTP 200",
+        "find what rewrites the token endpoint's error statuses (a gateway, a middleware, an error "
+        "page rule) and let the LMS's 400/401 through",
+    ),
     "edge.issuer-scheme": Known(
         "edge",
         "The JWT issuer has the other scheme than the LMS (http issuer behind TLS, or the reverse)",
@@ -134,6 +140,7 @@ CONTROLS: dict[str, str] = {
 ORDER = (
     "edge.redirect",
     "edge.dropped-authorization",
+    "edge.error-status",
     "service",
     "shared-token",
     "basic-auth",

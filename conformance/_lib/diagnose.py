@@ -25,6 +25,7 @@ __all__ = [
     "basic_refused",
     "dropped_authorization",
     "edge_cause",
+    "error_as_200",
     "explain",
     "issuer_scheme",
     "redirect",
@@ -84,16 +85,32 @@ def dropped_authorization(ex: Exchange) -> str | None:
     )
 
 
+def error_as_200(ex: Exchange) -> str | None:
+    """An OAuth error (a JSON body with `error` and no token) answered with HTTP 200."""
+    body = ex.json()
+    if ex.status != 200 or not isinstance(body, dict) or not isinstance(body.get("error"), str):
+        return None
+    if "access_token" in body:
+        return None
+    return (
+        f"an OAuth error ({body['error']}) came with HTTP 200: clients that judge by the status take it "
+        "for a success. Usual causes: a gateway or middleware that rewrites error statuses to 200"
+    )
+
+
 def explain(ex: Exchange) -> str | None:
-    return redirect(ex) or dropped_authorization(ex)
+    return redirect(ex) or dropped_authorization(ex) or error_as_200(ex)
 
 
 def edge_cause(ex: Exchange) -> str | None:
-    """The cause id of what `explain` finds: `edge.redirect` or `edge.dropped-authorization`."""
+    """The cause id of what `explain` finds: `edge.redirect`, `edge.dropped-authorization` or
+    `edge.error-status`."""
     if redirect(ex):
         return "edge.redirect"
     if dropped_authorization(ex):
         return "edge.dropped-authorization"
+    if error_as_200(ex):
+        return "edge.error-status"
     return None
 
 

@@ -94,7 +94,44 @@ class TokenFlows:
         params: Mapping[str, str] | None = None,
     ) -> Exchange:
         """One token request. auth: "body" (id+secret in the form, as the edX API guide sends
-        them: the default), "basic" (HTTP Basic), "id" (public client: client_id only) or "none"."""
+        them: the default), "basic" (HTTP Basic), "id" (public client: client_id only) or "none".
+        A request that authenticates in the body is blocked by the shared flow's control when that
+        flow gets no token: whatever it answers then says nothing about what the case checks."""
+        if auth == "body":
+            self.jwt()
+        return self._request(
+            grant_type,
+            auth=auth,
+            client_id=client_id,
+            secret=secret,
+            token_type=token_type,
+            asymmetric=asymmetric,
+            scope=scope,
+            extra=extra,
+            fields=fields,
+            headers=headers,
+            method=method,
+            content=content,
+            params=params,
+        )
+
+    def _request(
+        self,
+        grant_type: str | None,
+        *,
+        auth: str,
+        client_id: str | None,
+        secret: str | None,
+        token_type: str | None,
+        asymmetric: bool,
+        scope: str | None,
+        extra: Mapping[str, str] | None,
+        fields: list[tuple[str, str]] | None,
+        headers: Mapping[str, str] | None,
+        method: str,
+        content: bytes | None,
+        params: Mapping[str, str] | None,
+    ) -> Exchange:
         client_id = self.client_id if client_id is None else client_id
         secret = self.client_secret if secret is None else secret
         form: list[tuple[str, str]] = []
@@ -161,6 +198,24 @@ class TokenFlows:
             raise hit
         return hit
 
+    def _body_request(self, *, token_type: str | None = "jwt", asymmetric: bool = False) -> Exchange:
+        """The shared flow's request: client_credentials, the client's id and secret in the body."""
+        return self._request(
+            "client_credentials",
+            auth="body",
+            client_id=None,
+            secret=None,
+            token_type=token_type,
+            asymmetric=asymmetric,
+            scope=None,
+            extra=None,
+            fields=None,
+            headers=None,
+            method="POST",
+            content=None,
+            params=None,
+        )
+
     def jwt_works(self) -> bool:
         """Whether the shared flow (credentials in the form body) obtains a token."""
         try:
@@ -175,7 +230,7 @@ class TokenFlows:
     def jwt(self, *, verdict: bool = False) -> Issued:
         return self._cached(
             "jwt",
-            lambda: self.request(),
+            lambda: self._body_request(),
             "client_credentials with the client's id and secret in the form body issues a JWT",
             control=SHARED_CONTROL,
             verdict=verdict,
@@ -184,7 +239,7 @@ class TokenFlows:
     def asymmetric_jwt(self) -> Issued:
         return self._cached(
             "asymmetric",
-            lambda: self.request(asymmetric=True),
+            lambda: self._body_request(asymmetric=True),
             "client_credentials with asymmetric_jwt issues a token",
             # Its own failure unless the plain shared flow fails too (then that is the one finding).
             control="" if self.jwt_works() else SHARED_CONTROL,
@@ -193,7 +248,7 @@ class TokenFlows:
     def bearer(self) -> Issued:
         return self._cached(
             "bearer",
-            lambda: self.request(token_type=None),
+            lambda: self._body_request(token_type=None),
             "client_credentials without token_type issues an opaque token",
             control="" if self.jwt_works() else SHARED_CONTROL,
         )
@@ -224,11 +279,27 @@ class TokenFlows:
     def shared_error(self, kind: str) -> Exchange:
         """One refused token request per kind and run, for the checks that only read its headers or
         body: "400" (an unknown grant_type) or "401" (a wrong secret in HTTP Basic)."""
+        if kind == "400":
+            self.jwt()  # (outside the lock) blocked with the shared flow, whose credentials it sends
         with self._lock:
             hit = self._errors.get(kind)
             if hit is None:
                 if kind == "400":
-                    hit = self.request(grant_type="x_unknown_grant")
+                    hit = self._request(
+                        "x_unknown_grant",
+                        auth="body",
+                        client_id=None,
+                        secret=None,
+                        token_type="jwt",
+                        asymmetric=False,
+                        scope=None,
+                        extra=None,
+                        fields=None,
+                        headers=None,
+                        method="POST",
+                        content=None,
+                        params=None,
+                    )
                 else:
                     wrong = _wrong_secret(self.client_secret)
                     REDACTOR.add_client(self.client_id, wrong)
@@ -252,6 +323,8 @@ class TokenFlows:
         fields: Mapping[str, str] | None = None,
         method: str = "POST",
     ) -> Exchange:
+        if auth == "body":
+            self.jwt()  # blocked with the shared flow: the same credentials in the same place
         form = {} if fields is not None else {"token": token}
         form.update(fields or {})
         if hint:

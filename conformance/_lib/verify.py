@@ -154,7 +154,8 @@ def expect_no_token(ex: Exchange, requirement: str) -> None:
         not leaked and ex.status != 200,
         requirement,
         "no token issued (an error status without access_token)",
-        lambda: f"HTTP {ex.status}: {_body_summary(ex)}",
+        lambda: f"HTTP {ex.status}: {_body_summary(ex)}" + (f"; {hint}" if (hint := explain(ex)) else ""),
+        cause=edge_cause(ex) or "",
     )
 
 

@@ -86,7 +86,7 @@ def test_https(tokens, profile, case):
         try:
             ex = tokens.jwt(verdict=True).exchange
         except ConformanceFailure:
-            ex = tokens.request()
+            ex = tokens.request(auth="basic")  # not blocked: what the endpoint does is the question
         location = ex.headers.get("location", "")
         body = ex.json()
         expect(
