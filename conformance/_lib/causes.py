@@ -132,7 +132,6 @@ CONTROLS: dict[str, str] = {
     "token-endpoint.password.grant": "password-grant",
     "jwt-cookies.login.signs-in": "sign-in",
     "authorization-code.redirect-uri.registered": "sso-code",
-    "authorization-code.exchange.token": "sso-exchange",
     "services.genuine.accepted": "service",
 }
 # The order an operator should fix them in: the edge first (it breaks what is behind it), then the
