@@ -101,6 +101,25 @@ KNOWN: dict[str, Known] = {
         "make the service's JWT_AUTH (JWT_ISSUERS, JWT_PUBLIC_SIGNING_JWK_SET) agree with the LMS, "
         "and the service reachable at its base_url (the failure below says which differs)",
     ),
+    "forged-jwt-accepted": Known(
+        "check",
+        "The LMS's API accepts forged JWTs",
+        "the API must verify every JWT with edx-drf-extensions' JwtAuthentication (signature, alg, "
+        "kid, exp): look for a custom JWT_DECODE_HANDLER or authentication class; the failures below "
+        "name the forgeries that passed",
+    ),
+    "wrong-secret-accepted": Known(
+        "check",
+        "The token endpoint does not refuse wrong client secrets",
+        "client secrets must be compared whole and exactly (django-oauth-toolkit's own check); look "
+        "for a custom OAuth2 validator or authentication backend; the failures below name the variants",
+    ),
+    "asymmetric-token": Known(
+        "control",
+        "The asymmetric (RS512) token is not issued as asked",
+        "asymmetric_jwt=true must get an RS512 token signed with JWT_PRIVATE_SIGNING_JWK "
+        "(a complete private RSA key, its public half in JWT_PUBLIC_SIGNING_JWK_SET)",
+    ),
     "mismatch.issuer": Known(
         "mismatch",
         "The JWT issuer differs from the profile's (and the services')",
@@ -125,6 +144,30 @@ KNOWN: dict[str, Known] = {
     ),
 }
 
+# Batteries: checks that send variants of one attack, whose failures are one finding.
+BATTERIES: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "jwt-attacks.tampered-payload",
+            "jwt-attacks.bad-signature",
+            "jwt-attacks.alg-none",
+            "jwt-attacks.key-confusion",
+            "jwt-attacks.header-keys",
+            "jwt-attacks.kid",
+            "jwt-cookies.lms.mismatched-refused",
+        ),
+        "forged-jwt-accepted",
+    ),
+    **dict.fromkeys(
+        (
+            "bad-credentials.basic.wrong-secret",
+            "bad-credentials.body.wrong-secret",
+            "bad-credentials.secret.variant",
+            "bad-credentials.secret.variant-basic",
+        ),
+        "wrong-secret-accepted",
+    ),
+}
 # The check that verifies each shared flow once, and the cause its failure is.
 CONTROLS: dict[str, str] = {
     "token-endpoint.client-credentials.body-auth": "shared-token",
@@ -133,6 +176,7 @@ CONTROLS: dict[str, str] = {
     "jwt-cookies.login.signs-in": "sign-in",
     "authorization-code.redirect-uri.registered": "sso-code",
     "services.genuine.accepted": "service",
+    "jwt.header.alg[asymmetric]": "asymmetric-token",
 }
 # The order an operator should fix them in: the edge first (it breaks what is behind it), then the
 # flows everything shares, then the values the profile and the instance disagree on, then the rest.
@@ -144,6 +188,7 @@ ORDER = (
     "shared-token",
     "basic-auth",
     "password-grant",
+    "asymmetric-token",
     "sign-in",
     "sso-code",
     "sso-exchange",
@@ -188,6 +233,8 @@ def _fix_of(message: str) -> str:
 
 
 def _control_cause(outcome: Outcome) -> str:
+    if outcome.case in CONTROLS:  # a control that is one case of its check
+        return CONTROLS[outcome.case]
     base = CONTROLS.get(outcome.meta.id, "")
     if not base:
         return ""
@@ -235,6 +282,7 @@ def find_causes(outcomes: Iterable[Outcome]) -> list[Cause]:
             tagged
             or next((c for c, e in evidence if e in outcome.message), "")
             or _control_cause(outcome)
+            or BATTERIES.get(outcome.meta.id, "")
             or f"check:{outcome.meta.id}"
         )
         cause_of_case[outcome.case] = cause_id

@@ -370,9 +370,9 @@ class SignIn:
                 self._authorized[key] = hit
         return hit
 
-    def code(self, client: Mapping[str, Any], pkce: Pkce | None = None) -> tuple[Authorized, str]:
-        """A fresh authorization code for the client (a failure says why none came back). Blocked
-        when the control (the run's one authorization request, `authorized`) got no code."""
+    def require_code(self, client: Mapping[str, Any]) -> Authorized:
+        """The run's one authorization request (`authorized`), blocked by its control
+        (authorization-code.redirect-uri.registered) when it got no code at the registered URI."""
         control = self.authorized(client)
         if not (control.redirects_to(str(client["redirect_uri"])) and control.code):
             blocked(
@@ -380,6 +380,12 @@ class SignIn:
                 f"{client['name']} gets no authorization code for its registered redirect URI: "
                 + control.describe(),
             )
+        return control
+
+    def code(self, client: Mapping[str, Any], pkce: Pkce | None = None) -> tuple[Authorized, str]:
+        """A fresh authorization code for the client (a failure says why none came back). Blocked
+        when the control (the run's one authorization request, `authorized`) got no code."""
+        self.require_code(client)
         answer = self.authorize(client, pkce=pkce)
         expect(
             answer.redirects_to(str(client["redirect_uri"])) and bool(answer.code),

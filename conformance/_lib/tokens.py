@@ -21,6 +21,7 @@ from conformance._lib.registry import blocked
 from conformance._lib.verify import ConformanceFailure, expect_token
 
 __all__ = [
+    "ASYMMETRIC_CONTROL",
     "PASSWORD_CONTROL",
     "SHARED_CONTROL",
     "Issued",
@@ -34,6 +35,7 @@ __all__ = [
 # token is *blocked* by the control when the flow fails, and the control alone fails.
 SHARED_CONTROL = "token-endpoint.client-credentials.body-auth"
 PASSWORD_CONTROL = "token-endpoint.password.grant"
+ASYMMETRIC_CONTROL = "jwt.header.alg[asymmetric]"
 
 
 @dataclass(frozen=True)
@@ -236,13 +238,15 @@ class TokenFlows:
             verdict=verdict,
         )
 
-    def asymmetric_jwt(self) -> Issued:
+    def asymmetric_jwt(self, *, verdict: bool = False) -> Issued:
         return self._cached(
             "asymmetric",
             lambda: self._body_request(asymmetric=True),
             "client_credentials with asymmetric_jwt issues a token",
-            # Its own failure unless the plain shared flow fails too (then that is the one finding).
-            control="" if self.jwt_works() else SHARED_CONTROL,
+            # Verified by jwt.header.alg[asymmetric]; when the plain shared flow fails too, that is
+            # the one finding.
+            control=ASYMMETRIC_CONTROL if self.jwt_works() else SHARED_CONTROL,
+            verdict=verdict,
         )
 
     def bearer(self) -> Issued:

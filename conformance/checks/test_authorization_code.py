@@ -207,8 +207,7 @@ def test_response_type(signin, profile, sso_client, case):
     requires=["sso_clients", "login"],
 )
 def test_state(signin, profile, sso_client):
-    answer = signin.authorized(_client(profile, sso_client))
-    expect(bool(answer.code), "the authorization request succeeds", "a code", answer.describe())
+    answer = signin.require_code(_client(profile, sso_client))
     expect_equal(
         answer.params.get("state"),
         answer.state,

@@ -39,15 +39,15 @@ APP_GRANT = {
 PROFILE_CLAIMS = ("name", "given_name", "family_name", "administrator", "superuser")
 
 
-def _issued(tokens, kind: str):
+def _issued(tokens, kind: str, verdict: bool = False):
     if kind in ("password", "refresh"):
         need(tokens.profile, "password_grant")
         return tokens.password_jwt() if kind == "password" else tokens.refresh_jwt()
-    return tokens.asymmetric_jwt() if kind == "asymmetric" else tokens.jwt()
+    return tokens.asymmetric_jwt(verdict=verdict) if kind == "asymmetric" else tokens.jwt()
 
 
-def _jwt(tokens, kind: str) -> tuple[ParsedJwt, dict]:
-    issued = _issued(tokens, kind)
+def _jwt(tokens, kind: str, verdict: bool = False) -> tuple[ParsedJwt, dict]:
+    issued = _issued(tokens, kind, verdict)
     parsed = parse_jwt(issued.token)  # MalformedJwt is a conformance failure
     allure.attach(
         parsed.describe(),
@@ -80,7 +80,8 @@ def test_structure(tokens, kind):
     ref="JV-02",
 )
 def test_alg(tokens, profile, kind):
-    parsed, _ = _jwt(tokens, kind)
+    # The control of the asymmetric token (jwt.header.alg[asymmetric]): its request is verified here.
+    parsed, _ = _jwt(tokens, kind, verdict=True)
     alg = parsed.header.get("alg")
     allowed = profile.data["jwt"]["algorithms"]
     expect(

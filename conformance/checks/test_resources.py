@@ -8,7 +8,7 @@ from conformance._lib.controls import hs256_control, require_control
 from conformance._lib.forge import resign
 from conformance._lib.jwts import parse_jwt
 from conformance._lib.registry import check, need
-from conformance._lib.resources import call, expect_refused
+from conformance._lib.resources import call, expect_refused, require_accepted
 from conformance._lib.services import SERVICE_CONTROL, accepts_genuine
 from conformance._lib.verify import expect, expect_equal, expect_header, expect_json, expect_status
 
@@ -198,7 +198,9 @@ def test_services_accept(http, profile, tokens, jwks, service):
     ref="RU-10",
 )
 def test_jwt_scheme_case(http, profile, tokens):
-    ex = call(http, profile, tokens.jwt().token, scheme="jwt")
+    token = tokens.jwt().token
+    require_accepted(http, profile, token)  # under the exact name JWT first: the baseline
+    ex = call(http, profile, token, scheme="jwt")
     expect_status(
         ex, 200, "a JWT sent as 'Authorization: jwt <token>' is accepted (schemes are case-insensitive)"
     )
