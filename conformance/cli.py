@@ -308,6 +308,14 @@ def not_run_lines(summary: dict[str, Any]) -> list[str]:
         lines += [f"  {reasons[r]} x {r}" for r in shown]
         if len(shown) < len(reasons):
             lines.append("  (why: see the note below)")
+    blocked = [c for c in skipped if c.get("skip_kind") == "blocked"]
+    if blocked:
+        controls = sorted({c.get("skip_key") or "?" for c in blocked})
+        lines.append(
+            f"Blocked ({len(blocked)} case(s)) by a control that failed or did not run: "
+            + ", ".join(controls)
+            + " (the causes above say why)"
+        )
     opt_in = {c.get("skip_key") or c["message"] for c in skipped if c.get("skip_kind") == "opt-in"}
     if opt_in:
         lines.append("Opt-in checks left off: " + ", ".join(sorted(opt_in)))

@@ -141,3 +141,36 @@ def test_summary_schema_accepts_causes_and_blocked():
     }
     assert schema_errors(minimal, "summary") == []
     assert schema_errors({**minimal, "causes": [{"id": "x"}]}, "summary") != []
+
+
+def test_blocked_cases_never_pass_a_run():
+    from types import SimpleNamespace
+
+    from conformance._lib.outcomes import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, decide_exit
+
+    def state(*outcomes: Outcome):
+        return SimpleNamespace(
+            exit_code=None,
+            outcomes={o.case: o for o in outcomes},
+            strict=False,
+            complete=True,
+            require_complete=False,
+        )
+
+    control = failed("jwt-cookies.login.signs-in")
+    dependent = blocked("jwt-cookies.login.set", "jwt-cookies.login.signs-in")
+    passed = Outcome(_meta("jwt.claims.iss"), "jwt.claims.iss[default]", "passed")
+    assert decide_exit(state(control, dependent, passed)) == EXIT_FAILED  # the control decides
+    assert decide_exit(state(dependent, passed)) == EXIT_INCONCLUSIVE  # its control did not run
+    assert decide_exit(state(passed)) == EXIT_OK
+
+
+def test_list_faults_names_each_faults_expected_cause():
+    from tests.conftest import run_cli
+
+    result = run_cli(["reference", "list-faults", "--format", "json"])
+    table = {entry["name"]: entry for entry in __import__("json").loads(result.out)}
+    assert table["login-api-missing"]["cause"] == "sign-in"
+    assert table["basic-client-auth-refused"]["cause"] == "basic-auth"
+    assert table["service-down"]["cause"] == "service:discovery"
+    assert all(entry["cause"] for entry in table.values() if entry["catches"])

@@ -471,7 +471,7 @@ def expect_conformant_jwt(token: str, profile: Profile, jwks: JwkSet | None, wha
         lambda: expect_schema(parsed.header, "jwt-header", f"{what}: the JOSE header is well formed"),
     )
     _same_as(
-        "jwt.claims.openedx",
+        "jwt.structure.compact-jws",
         lambda: expect_schema(
             parsed.claims, "jwt-claims", f"{what}: the claims are the Open edX set with their types"
         ),
