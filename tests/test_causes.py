@@ -52,7 +52,9 @@ def test_a_mismatch_worked_out_once_explains_failures_that_show_its_value():
             cause="mismatch.issuer",
             evidence=(iss,),
         ),
-        failed("services.genuine.accepted[discovery]", f"... the LMS signs iss='{iss}', discovery accepts ..."),
+        failed(
+            "services.genuine.accepted[discovery]", f"... the LMS signs iss='{iss}', discovery accepts ..."
+        ),
         blocked("services.forged.refused[discovery]", "services.genuine.accepted[discovery]"),
         failed("resources.jwt.wrong-audience", "something else entirely"),
     ]
@@ -65,12 +67,17 @@ def test_a_mismatch_worked_out_once_explains_failures_that_show_its_value():
 
 def test_same_as_follows_the_cause_of_another_case():
     outcomes = [
-        failed("resources.services.accept-jwt[discovery]", cause="same-as:services.genuine.accepted[discovery]"),
+        failed(
+            "resources.services.accept-jwt[discovery]", cause="same-as:services.genuine.accepted[discovery]"
+        ),
         failed("services.genuine.accepted[discovery]", "discovery answers HTTP 502 at its probe"),
     ]
     [cause] = find_causes(outcomes)
     assert cause.id == "service:discovery"
-    assert sorted(cause.failed) == ["resources.services.accept-jwt[discovery]", "services.genuine.accepted[discovery]"]
+    assert sorted(cause.failed) == [
+        "resources.services.accept-jwt[discovery]",
+        "services.genuine.accepted[discovery]",
+    ]
 
 
 def test_the_edge_comes_first_and_a_control_that_did_not_run_is_named():

@@ -735,7 +735,13 @@ SKIPS: list[tuple[str, str | None, tuple[str, ...], dict[str, Any], str]] = [
         {},
         "blocked (authorization-code.redirect-uri.registered[studio])",
     ),
-    ("jwt.claims.iss", "default", ("no-body-auth",), {}, "blocked (token-endpoint.client-credentials.body-auth)"),
+    (
+        "jwt.claims.iss",
+        "default",
+        ("no-body-auth",),
+        {},
+        "blocked (token-endpoint.client-credentials.body-auth)",
+    ),
     (
         "services.forged.refused",
         "discovery",

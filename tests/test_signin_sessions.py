@@ -71,7 +71,9 @@ def test_signin_areas_pass_in_random_order(generous_reference, tmp_path, seed):
     argv += [a for area in AREAS for a in ("--oauth-select", area)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDX_")} | generous_reference.env
     env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-    proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
+    proc = subprocess.run(
+        argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
     assert f"Using --randomly-seed={seed}" in proc.stdout, proc.stdout[-2000:]
     verdicts = _verdicts(json.loads(summary.read_text()))
     assert proc.returncode == 0, proc.stdout[-3000:]

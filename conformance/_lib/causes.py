@@ -246,7 +246,13 @@ def find_causes(outcomes: Iterable[Outcome]) -> list[Cause]:
     """The causes of a run's failed and blocked cases, in the order to fix them."""
     cases = list(outcomes)
     failed = [o for o in cases if o.outcome == "failed" and not o.message.startswith("stale waiver")]
-    evidence = [(o.cause, e) for o in failed if o.cause and not o.cause.startswith("same-as:") for e in o.evidence if e]
+    evidence = [
+        (o.cause, e)
+        for o in failed
+        if o.cause and not o.cause.startswith("same-as:")
+        for e in o.evidence
+        if e
+    ]
     causes: dict[str, Cause] = {}
     cause_of_case: dict[str, str] = {}
 

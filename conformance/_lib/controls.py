@@ -51,6 +51,7 @@ class TokenFlows(Protocol):
 
     def asymmetric_jwt(self) -> Any: ...
 
+
 __all__ = ["KeyControl", "expect_profile_key", "hs256_control", "jwks_control", "require_control"]
 
 VERIFIED, WRONG, NO_BASELINE, UNTESTABLE = "verified", "wrong", "no-baseline", "untestable"
@@ -178,7 +179,9 @@ def require_control(control: KeyControl) -> None:
     if control.state == WRONG:
         blocked(REPORTED_BY[control.key], control.hint)
     if control.state == NO_BASELINE:
-        blocked(_BASELINE_CONTROL[control.key], f"{control.detail}: a refusal of a forged token proves nothing")
+        blocked(
+            _BASELINE_CONTROL[control.key], f"{control.detail}: a refusal of a forged token proves nothing"
+        )
 
 
 def expect_profile_key(control: KeyControl) -> None:

@@ -27,11 +27,11 @@ __all__ = [
     "SKIP_KINDS",
     "CheckMeta",
     "Requirement",
+    "blocked",
     "check",
     "load_checks",
     "matches",
     "missing_requirement",
-    "blocked",
     "need",
     "not_applicable",
     "not_verified",
@@ -390,4 +390,3 @@ def suggest(selector: str, checks: Iterable[CheckMeta], cases: Iterable[str] = (
     names |= set(cases)
     guess = difflib.get_close_matches(selector.strip(), sorted(names), n=2, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(g) for g in guess)}?)" if guess else ""
-

@@ -33,14 +33,19 @@ def call(
     return http.get(target, headers=headers, params=params)
 
 
-def require_accepted(http: Http, profile: Profile, token: str, kind: str = "default", scheme: str = "JWT") -> None:
+def require_accepted(
+    http: Http, profile: Profile, token: str, kind: str = "default", scheme: str = "JWT"
+) -> None:
     """The baseline: the instance's own token is accepted at the probe, so that a refusal of a
     forged one is about the forgery. When it is not, the case is blocked by the control that
     reports it (resources.jwt.accepted[kind], or resources.bearer.accepted for Bearer)."""
     ex = call(http, profile, token, scheme=scheme)
     if ex.status != 200:
         control = "resources.bearer.accepted" if scheme == "Bearer" else f"{RESOURCE_CONTROL}[{kind}]"
-        blocked(control, f"the probe refuses the instance's own token (HTTP {ex.status}): a refusal proves nothing")
+        blocked(
+            control,
+            f"the probe refuses the instance's own token (HTTP {ex.status}): a refusal proves nothing",
+        )
 
 
 def expect_refused(ex: Exchange, requirement: str) -> None:

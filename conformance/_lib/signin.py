@@ -498,7 +498,9 @@ def expect_conformant_jwt(token: str, profile: Profile, jwks: JwkSet | None, wha
         )
     _same_as(
         "jwt.claims.iss",
-        lambda: expect_equal(parsed.claims.get("iss"), profile.issuer, f"{what}: iss is the profile's issuer"),
+        lambda: expect_equal(
+            parsed.claims.get("iss"), profile.issuer, f"{what}: iss is the profile's issuer"
+        ),
     )
     aud = parsed.claims.get("aud")
     _same_as(

@@ -361,7 +361,7 @@ def basic_header(client_id: str, secret: str | None) -> dict[str, str]:
 def export_shared(flows: TokenFlows) -> list[dict[str, Any]]:
     """Fetch the shared tokens once (the --workers controller) and describe them for the workers.
     Only successes travel: a worker whose token is missing fetches it itself and reports why."""
-    wanted = {"jwt": flows.jwt, "asymmetric": flows.asymmetric_jwt}
+    wanted: dict[str, Callable[[], Issued]] = {"jwt": flows.jwt, "asymmetric": flows.asymmetric_jwt}
     if flows.profile.get("expect", "opaque_tokens"):
         wanted["bearer"] = flows.bearer
     if flows.profile.has_password_grant:

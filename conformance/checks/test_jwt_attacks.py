@@ -11,7 +11,7 @@ from conformance._lib.forge import forge_jwt, resign, vectors_for, weak_secrets
 from conformance._lib.jwts import parse_jwt, verify_signature
 from conformance._lib.registry import check, need, not_applicable
 from conformance._lib.resources import call, expect_refused, require_accepted
-from conformance._lib.verify import expect, expect_status
+from conformance._lib.verify import expect
 
 
 def _cases(fn):
