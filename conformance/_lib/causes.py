@@ -120,6 +120,22 @@ KNOWN: dict[str, Known] = {
         "asymmetric_jwt=true must get an RS512 token signed with JWT_PRIVATE_SIGNING_JWK "
         "(a complete private RSA key, its public half in JWT_PUBLIC_SIGNING_JWK_SET)",
     ),
+    "jwk-set": Known(
+        "check",
+        "The published JWK set has a key that is not sound (private, short, duplicate or malformed)",
+        "publish only complete public RSA keys of 2048 bits or more, each with its own kid "
+        "(JWT_PUBLIC_SIGNING_JWK_SET; docs/key-rotation.md); the failures below name the key",
+    ),
+    "cache-headers": Known(
+        "check",
+        "Token endpoint responses may be cached (Cache-Control: no-store / Pragma: no-cache missing)",
+        "let the LMS's headers through: a proxy or cache rule in front strips or replaces them",
+    ),
+    "kid": Known(
+        "check",
+        "The kid in the LMS's tokens does not name the key that signed them",
+        "JWT_PRIVATE_SIGNING_JWK and JWT_PUBLIC_SIGNING_JWK_SET must use the same kid for the key",
+    ),
     "mismatch.issuer": Known(
         "mismatch",
         "The JWT issuer differs from the profile's (and the services')",
@@ -167,6 +183,26 @@ BATTERIES: dict[str, str] = {
         ),
         "wrong-secret-accepted",
     ),
+    **dict.fromkeys(
+        (
+            "jwt.jwks.well-formed",
+            "jwt.jwks.public-only",
+            "jwt.jwks.rsa-2048",
+            "jwt.jwks.distinct-kids",
+            "key-rotation.jwks.keys",
+        ),
+        "jwk-set",
+    ),
+    **dict.fromkeys(
+        (
+            "response-schema.cache-control.no-store",
+            "response-schema.cache-control.error-no-store",
+            "response-schema.pragma.no-cache",
+            "response-schema.pragma.error-no-cache",
+        ),
+        "cache-headers",
+    ),
+    **dict.fromkeys(("jwt.header.kid", "key-rotation.lms.kid"), "kid"),
 }
 # The check that verifies each shared flow once, and the cause its failure is.
 CONTROLS: dict[str, str] = {

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from conformance._lib.diagnose import edge_cause, explain
@@ -22,6 +23,7 @@ __all__ = [
     "expect_schema",
     "expect_status",
     "expect_token",
+    "finding_of",
 ]
 
 
@@ -48,6 +50,17 @@ class ConformanceFailure(AssertionError):
         self.evidence = evidence
         text = f"{requirement}\nexpected: {self.expected}\nactual:   {self.actual}"
         super().__init__(text + (f"\nfix:      {hint}" if hint else ""))
+
+
+@contextmanager
+def finding_of(case: str) -> Iterator[None]:
+    """A failure inside is the same finding as `case`'s (the check that verifies the same thing):
+    it takes that case's cause (conformance._lib.causes), unless a diagnosis named one."""
+    try:
+        yield
+    except ConformanceFailure as failure:
+        failure.cause = failure.cause or f"same-as:{case}"
+        raise
 
 
 def _short(value: Any, limit: int = 300) -> str:

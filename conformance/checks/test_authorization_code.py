@@ -36,6 +36,7 @@ from conformance._lib.verify import (
     expect_no_token,
     expect_schema,
     expect_token,
+    finding_of,
 )
 
 
@@ -227,7 +228,8 @@ def test_exchange(signin, profile, jwks, sso_client):
     client = _with_secret(profile, sso_client)
     body = signin.exchanged(client, verdict=True)  # the control of the code exchange
     expect_schema(body, "token-response", "the token response is a conformant token response")
-    expect_equal(body.get("token_type"), profile.data["expect"]["jwt_token_type"], "token_type of a JWT")
+    with finding_of("response-schema.token-type.value[jwt]"):
+        expect_equal(body.get("token_type"), profile.data["expect"]["jwt_token_type"], "token_type of a JWT")
     claims = expect_conformant_jwt(body["access_token"], profile, jwks, "the SSO access token")
     expect_equal(claims.get("grant_type"), "authorization-code", "the JWT names the application's grant")
     username = signin.credentials[0]

@@ -17,6 +17,7 @@ from conformance._lib.verify import (
     expect_oauth_error,
     expect_status,
     expect_token,
+    finding_of,
 )
 
 
@@ -94,11 +95,12 @@ def test_default_bearer(tokens):
 )
 def test_token_type_case(tokens, profile):
     body = expect_token(tokens.request(token_type="JwT"), "token_type=JwT obtains a token")
-    expect_equal(
-        body.get("token_type"),
-        profile.data["expect"]["jwt_token_type"],
-        "token_type=JwT is treated as jwt",
-    )
+    with finding_of("response-schema.token-type.value[jwt]"):  # the same token_type, when that fails
+        expect_equal(
+            body.get("token_type"),
+            profile.data["expect"]["jwt_token_type"],
+            "token_type=JwT is treated as jwt",
+        )
     parse_jwt(body["access_token"])  # MalformedJwt fails the check with what is wrong
 
 
