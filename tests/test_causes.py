@@ -181,3 +181,31 @@ def test_list_faults_names_each_faults_expected_cause():
     assert table["basic-client-auth-refused"]["cause"] == "basic-auth"
     assert table["service-down"]["cause"] == "service:discovery"
     assert all(entry["cause"] for entry in table.values() if entry["catches"])
+
+
+def test_metrics_and_compare_count_causes(tmp_path):
+    import json
+
+    from conformance.compare import compare_dirs
+    from conformance.metrics import metrics_text
+
+    causes = [
+        c.as_dict() for c in find_causes([failed("jwt-cookies.login.signs-in"), failed("jwt.header.alg")])
+    ]
+    base = {
+        "base_url": "http://127.0.0.1",
+        "suite_version": "0",
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "counts": {"passed": 0, "failed": 2, "skipped": 0, "waived": 0},
+        "exit_code": 1,
+        "checks": [],
+    }
+    text = metrics_text({**base, "profile": "a", "causes": causes})
+    assert 'oauth_conformance_causes{profile="a"} 2' in text
+    assert 'cause="sign-in"' in text and 'kind="control"' in text
+    for name, found in (("a", causes), ("b", [])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({**base, "profile": name, "causes": found}))
+    comparison = compare_dirs([tmp_path / "a", tmp_path / "b"])
+    assert json.loads(comparison.as_json())["causes"] == {"a": ["sign-in", "check:jwt.header.alg"], "b": []}
+    assert "| 2: `sign-in`, `check:jwt.header.alg` |" in comparison.as_markdown()
