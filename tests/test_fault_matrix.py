@@ -191,7 +191,8 @@ def test_fault_is_caught_by_its_checks_and_only_those(matrix: dict[str, FaultRun
         assert fault.unreachable in run.unreachable, run.console[-3000:]
         assert run.console.count("instance unreachable") == 1, run.console[-3000:]
         return
-    missed = [c for c in fault.catches if c not in run.failed]
+    # A catch blocked by a control that failed in the run was caught by that control.
+    missed = [c for c in fault.catches if c not in run.failed and c not in run.blocked]
     assert not missed, f"{fault.name} went unnoticed by {missed}:\n{_cases(run, missed)}"
     unexpected = sorted(set(run.failed) - set(fault.catches) - set(fault.collateral))
     assert not unexpected, f"{fault.name} also failed {unexpected}:\n{_cases(run, unexpected)}"
@@ -264,9 +265,9 @@ def test_mutation_score_refuses_unknown_faults() -> None:
 
 # Positive controls ---------------------------------------------------------------------------------
 
-# A profile key that is not the instance's: the checks that forge or re-sign with it are "not
-# verified" (naming the key), never passed, while the resource bug beside it would have let a
-# token made with the right key through.
+# A profile key that is not the instance's: the checks that forge or re-sign with it are blocked
+# by the key's control or not verified (naming the key), never passed, while the resource bug beside
+# it would have let a token made with the right key through.
 STALE_KEY_DEPENDENTS: dict[str, tuple[str, list[str]]] = {
     "hs256-secret-stale": (
         "jwt.hs256_secret",
