@@ -215,12 +215,13 @@ CONTROLS: dict[str, str] = {
     "jwt.header.alg[asymmetric]": "asymmetric-token",
 }
 # The order an operator should fix them in: the edge first (it breaks what is behind it), then the
-# flows everything shares, then the values the profile and the instance disagree on, then the rest.
+# flows everything shares, then the values the profile and the instance disagree on, then what the
+# LMS does wrong (check causes, the most explaining first), and last the services (a service that
+# refuses the LMS's tokens often does so because of one of the above).
 ORDER = (
     "edge.redirect",
     "edge.dropped-authorization",
     "edge.error-status",
-    "service",
     "shared-token",
     "basic-auth",
     "password-grant",
@@ -336,7 +337,10 @@ def find_causes(outcomes: Iterable[Outcome]) -> list[Cause]:
 
     def rank(cause: Cause) -> tuple[int, int, str]:
         base = _base(cause.id)
-        position = ORDER.index(base) if base in ORDER else len(ORDER) + (cause.kind == "check")
+        if base in ORDER:
+            position = ORDER.index(base)
+        else:  # checks and batteries, then the services, then controls that did not run
+            position = len(ORDER) + {"service": 1, "blocked": 2}.get(base, 0)
         return (position, -(len(cause.failed) + len(cause.blocked)), cause.id)
 
     return sorted(causes.values(), key=rank)

@@ -267,10 +267,8 @@ def names_cause(actual: str, expected: str) -> bool:
     if actual == expected:
         return True
     check_id = expected.removeprefix("check:")
-    return expected.startswith("check:") and actual.split(":", 1)[0] in (
-        BATTERIES.get(check_id),
-        CONTROLS.get(check_id),
-    )
+    controls = {cause for key, cause in CONTROLS.items() if key.split("[", 1)[0] == check_id}
+    return expected.startswith("check:") and actual.split(":", 1)[0] in {BATTERIES.get(check_id), *controls}
 
 
 def cause_problems(fault: Fault, run: FaultRun, *, limit: bool = True) -> list[str]:
