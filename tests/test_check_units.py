@@ -758,9 +758,9 @@ SKIPS: list[tuple[str, str | None, tuple[str, ...], dict[str, Any], str]] = [
     ),
     # A profile key that is not the instance's: the checks relying on it are not verified, never
     # passed, even against a resource that ignores what the forged token changes.
-    ("jwt.signature.verifies", "default", ("rotated-keys",), {}, "not-verified (jwt.hs256_secret)"),
-    ("jwt.signature.verifies", "asymmetric", ("rotated-keys",), {}, "not-verified (jwt.jwks)"),
-    ("jwt.signature.verifies", "password", ("rotated-keys",), {}, "not-verified (jwt.hs256_secret)"),
+    ("jwt.signature.verifies", "default", ("rotated-keys",), {}, "blocked (jwt.profile-keys.hs256-secret)"),
+    ("jwt.signature.verifies", "asymmetric", ("rotated-keys",), {}, "blocked (jwt.profile-keys.jwks)"),
+    ("jwt.signature.verifies", "password", ("rotated-keys",), {}, "blocked (jwt.profile-keys.hs256-secret)"),
     (
         "resources.jwt.wrong-audience",
         None,

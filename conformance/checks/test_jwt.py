@@ -14,10 +14,10 @@ import time
 import allure
 import pytest
 
-from conformance._lib.controls import hs256_control, jwks_control
+from conformance._lib.controls import REPORTED_BY, hs256_control, jwks_control
 from conformance._lib.diagnose import issuer_scheme
 from conformance._lib.jwts import ParsedJwt, b64decode, parse_jwt, verify_signature
-from conformance._lib.registry import check, need, not_verified
+from conformance._lib.registry import blocked, check, need
 from conformance._lib.verify import ConformanceFailure, expect, expect_equal, expect_schema
 
 # The JWTs a stock LMS issues; the password-grant ones need [password_grant] (known before anything is
@@ -119,7 +119,7 @@ def test_signature(tokens, profile, jwks, kind):
         # token the key cannot verify), jwt.profile-keys.* reports it, once; not the instance.
         control = hs256_control(tokens) if hmac_signed else jwks_control(tokens, jwks)
         if control.state == "wrong":
-            not_verified(control.key, control.hint)
+            blocked(REPORTED_BY[control.key], control.hint)  # the profile has the key: it is wrong
     expect(ok, "the signature verifies with the published key material", "a valid signature", how)
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import time
 
+from conformance._lib.controls import REPORTED_BY
 from conformance._lib.forge import forge_jwt, load_vectors, resign
-from conformance._lib.registry import check, missing_requirement, not_verified
+from conformance._lib.registry import blocked, check, missing_requirement, not_verified
 from conformance._lib.rotation import RotationKeyError, load_rotation_key, sign_control
 from conformance._lib.services import (
     AUDIENCE_NOTE,
@@ -111,11 +112,13 @@ def _resigned_refused(http, profile, tokens, service, claim, changes, why):
         http, ("resign-control", service, name), lambda: probe(http, svc, sign(genuine)).status
     )
     if control != 200:
-        not_verified(
-            name.split(" ")[0],
+        why = (
             f"{service} refuses even a token re-signed with {name} and the genuine claims (HTTP {control}): "
-            "its verifying key is not that one, so a refusal below would prove nothing",
+            "its verifying key is not that one, so a refusal below would prove nothing"
         )
+        if base == "hs":  # the profile gives the key (it accepts the genuine token): the key is wrong
+            blocked(REPORTED_BY["jwt.hs256_secret"], why)
+        not_verified(name.split(" ")[0], why)
     ex = probe(http, svc, sign(genuine, **changes))
     expect(
         not 200 <= ex.status < 300,
