@@ -238,11 +238,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # A probe that spends the instance's rate limit on purpose (options.throttle_probe) runs last:
     # every check after it would only meet the limit it reached.
     items.sort(key=lambda item: "throttle_probe" in getattr(_meta(item), "requires", ()))
+    _group_for_xdist(config, items)
     if state is not None:
         state.param_names = {
             name for item, _, _ in checks if (cs := getattr(item, "callspec", None)) for name in cs.params
         }
         state.plan = [(case, meta, _static_skip(item)) for item, meta, case in checks]
+
+
+def _group_for_xdist(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--workers: pytest-xdist 3.8's loadgroup adds `@<group>` to a worker's node ids through
+    `item._nodeid`, which pytest 9 no longer reads (node ids live in `_id`), so every case would
+    be spread; the sign-in cases are kept in one worker by giving them the suffix here."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        names = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
+        if names and "@" not in item.nodeid.rsplit("]", 1)[-1]:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")  # type: ignore[attr-defined]
 
 
 def _select(

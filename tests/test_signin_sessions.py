@@ -65,7 +65,7 @@ def test_reference_ends_the_first_session_on_a_second_login(generous_reference):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_signin_areas_pass_in_random_order(generous_reference, tmp_path, seed):
     summary = tmp_path / "summary.json"
-    argv = [sys.executable, "-m", "pytest", "--pyargs", "conformance.checks", "-q", "-p", "randomly"]
+    argv = [sys.executable, "-m", "pytest", "--pyargs", "conformance.checks", "-p", "randomly"]
     argv += [f"--randomly-seed={seed}", "--oauth-profile", str(generous_reference.profile_path)]
     argv += ["--oauth-summary", str(summary), "-p", "no:cacheprovider"]
     argv += [a for area in AREAS for a in ("--oauth-select", area)]
