@@ -114,6 +114,12 @@ KNOWN: dict[str, Known] = {
         "client secrets must be compared whole and exactly (django-oauth-toolkit's own check); look "
         "for a custom OAuth2 validator or authentication backend; the failures below name the variants",
     ),
+    "jwt-cookies": Known(
+        "control",
+        "Signing in sets no JWT cookies (the micro-frontends get no JWT)",
+        "the LMS's login must set edx-jwt-cookie-header-payload and edx-jwt-cookie-signature "
+        "(user_authn set_logged_in_cookies; JWT_AUTH_COOKIE_* settings)",
+    ),
     "asymmetric-token": Known(
         "control",
         "The asymmetric (RS512) token is not issued as asked",
@@ -208,11 +214,12 @@ BATTERIES: dict[str, str] = {
 CONTROLS: dict[str, str] = {
     "token-endpoint.client-credentials.body-auth": "shared-token",
     "token-endpoint.client-credentials.basic-auth": "basic-auth",
-    "token-endpoint.password.grant": "password-grant",
+    "token-endpoint.password.grant[good-credentials]": "password-grant",
     "jwt-cookies.login.signs-in": "sign-in",
     "authorization-code.redirect-uri.registered": "sso-code",
     "services.genuine.accepted": "service",
     "jwt.header.alg[asymmetric]": "asymmetric-token",
+    "jwt-cookies.login.set": "jwt-cookies",
 }
 # The order an operator should fix them in: the edge first (it breaks what is behind it), then the
 # flows everything shares, then the values the profile and the instance disagree on, then what the
@@ -227,6 +234,7 @@ ORDER = (
     "password-grant",
     "asymmetric-token",
     "sign-in",
+    "jwt-cookies",
     "sso-code",
     "sso-exchange",
     "edge.issuer-scheme",
