@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance._lib.outcomes import Outcome
+from conformance._lib.registry import AREAS, LEVELS
 
 __all__ = ["CONTROLS", "KNOWN", "Cause", "find_causes"]
 
@@ -110,7 +111,7 @@ KNOWN: dict[str, Known] = {
     ),
     "wrong-secret-accepted": Known(
         "check",
-        "The token endpoint does not refuse wrong client secrets",
+        "Wrong client credentials are not refused as RFC 6749 5.2 says (a token, or not a 401 invalid_client)",
         "client secrets must be compared whole and exactly (django-oauth-toolkit's own check); look "
         "for a custom OAuth2 validator or authentication backend; the failures below name the variants",
     ),
@@ -141,6 +142,12 @@ KNOWN: dict[str, Known] = {
         "check",
         "The kid in the LMS's tokens does not name the key that signed them",
         "JWT_PRIVATE_SIGNING_JWK and JWT_PUBLIC_SIGNING_JWK_SET must use the same kid for the key",
+    ),
+    "rotation-key": Known(
+        "check",
+        "The new signing key (jwt.rotation_key) is not ready to switch to",
+        "publish the new key's public half in JWT_PUBLIC_SIGNING_JWK_SET of the LMS and of every "
+        "service before the LMS signs with it (docs/key-rotation.md)",
     ),
     "mismatch.issuer": Known(
         "mismatch",
@@ -209,6 +216,10 @@ BATTERIES: dict[str, str] = {
         "cache-headers",
     ),
     **dict.fromkeys(("jwt.header.kid", "key-rotation.lms.kid"), "kid"),
+    **dict.fromkeys(
+        ("key-rotation.preflight.new-key", "key-rotation.preflight.lms", "key-rotation.preflight.service"),
+        "rotation-key",
+    ),
 }
 # The check that verifies each shared flow once, and the cause its failure is.
 CONTROLS: dict[str, str] = {
@@ -327,8 +338,9 @@ def find_causes(outcomes: Iterable[Outcome]) -> list[Cause]:
     deferred = [o for o in failed if o.cause.startswith("same-as:")]
     for outcome in [o for o in failed if o not in deferred] + deferred:
         tagged = outcome.cause
-        if tagged.startswith("same-as:"):
-            tagged = cause_of_case.get(tagged.removeprefix("same-as:"), "")
+        if tagged.startswith("same-as:"):  # one case, or several (a|b): the first that failed
+            targets = tagged.removeprefix("same-as:").split("|")
+            tagged = next((cause_of_case[t] for t in targets if t in cause_of_case), "")
         cause_id = (
             tagged
             or next((c for c, e in evidence if e in outcome.message), "")
@@ -343,12 +355,19 @@ def find_causes(outcomes: Iterable[Outcome]) -> list[Cause]:
         if outcome.blocked:
             add(cause_of_case.get(outcome.skip_key) or f"blocked:{outcome.skip_key}", outcome, "blocked")
 
-    def rank(cause: Cause) -> tuple[int, int, str]:
+    level_of = {o.case: LEVELS.index(o.meta.level) for o in failed if o.meta.level in LEVELS}
+    area_of = {o.case: AREAS.index(o.meta.area) for o in failed if o.meta.area in AREAS}
+
+    def rank(cause: Cause) -> tuple[int, int, int, int, str]:
         base = _base(cause.id)
         if base in ORDER:
             position = ORDER.index(base)
         else:  # checks and batteries, then the services, then controls that did not run
             position = len(ORDER) + {"service": 1, "blocked": 2}.get(base, 0)
-        return (position, -(len(cause.failed) + len(cause.blocked)), cause.id)
+        # Among the rest: MUST findings before SHOULD and MAY ones, the token endpoint's before
+        # what is built on it (the catalogue's area order), then the one that explains most.
+        level = min((level_of.get(c, len(LEVELS)) for c in cause.failed), default=len(LEVELS))
+        area = min((area_of.get(c, len(AREAS)) for c in cause.failed), default=len(AREAS))
+        return (position, level, area, -(len(cause.failed) + len(cause.blocked)), cause.id)
 
     return sorted(causes.values(), key=rank)

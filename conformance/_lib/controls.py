@@ -196,6 +196,7 @@ def expect_profile_key(control: KeyControl) -> None:
             f"{control.key} is verified against a token signed with the instance's private key",
             "an RS512 token when asymmetric_jwt is sent",
             control.detail,
+            cause="same-as:jwt.header.alg[asymmetric]",  # the finding jwt.header.alg reports
         )
     if control.state == WRONG:
         raise ConformanceFailure(

@@ -107,7 +107,10 @@ def edge_cause(ex: Exchange) -> str | None:
     `edge.error-status`."""
     if redirect(ex):
         return "edge.redirect"
-    if dropped_authorization(ex):
+    # A Bearer token answered so may also be a resource without BearerAuthentication: only a JWT
+    # (which every Open edX API takes) says for sure that the header was dropped.
+    sent = next((v for k, v in ex.request_headers.items() if k.lower() == "authorization"), "")
+    if dropped_authorization(ex) and sent.split(" ", 1)[0].lower() == "jwt":
         return "edge.dropped-authorization"
     if error_as_200(ex):
         return "edge.error-status"

@@ -491,7 +491,7 @@ def expect_conformant_jwt(token: str, profile: Profile, jwks: JwkSet | None, wha
     if has_key:
         ok, how = verify_signature(token, jwks, profile.get("jwt", "hs256_secret"), allowed)
         _same_as(
-            "jwt.signature.verifies",
+            "jwt.signature.verifies|jwt.profile-keys.jwks|jwt.profile-keys.hs256-secret",
             lambda: expect(
                 ok, f"{what}: the signature verifies with the profile's keys", "a valid signature", how
             ),

@@ -94,6 +94,7 @@ def test_signing_key(tokens, jwks):
         "a token requested with asymmetric_jwt is signed with the LMS's RSA key",
         "alg RS512",
         f"alg {alg!r}: the LMS never uses its private signing key, so rotating it proves nothing",
+        cause="same-as:jwt.header.alg[asymmetric]",
     )
     key = key_for(token, jwks)
     expect(
@@ -103,6 +104,7 @@ def test_signing_key(tokens, jwks):
         "no key of the set verifies it: the LMS's JWT_PRIVATE_SIGNING_JWK is not the private half of any "
         "published key. Switching the LMS's key before every set holds the new public key (phase 1) "
         "breaks every service (docs/key-rotation.md)",
+        cause="same-as:jwt.profile-keys.jwks",  # the profile holds the set services are given
     )
     allure.attach(
         f"The LMS signs with kid {key.get('kid')!r} (thumbprint {thumbprint(key)}).",  # type: ignore[union-attr]

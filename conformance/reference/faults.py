@@ -1642,9 +1642,21 @@ PRECONDITION_FAULTS: tuple[Fault, ...] = (
 CAUSES: dict[str, str] = {
     "wrong-issuer": "mismatch.issuer",
     "issuer-https-scheme": "edge.issuer-scheme",
+    "issuer-http-behind-tls": "edge.issuer-scheme",
     "wrong-audience": "mismatch.audience",
     "authorization-header-stripped": "basic-auth",
     "body-credentials-ignored": "shared-token",
+    "api-authorization-dropped": "edge.dropped-authorization",
+    "gateway-scheme-case-sensitive": "edge.dropped-authorization",
+    "error-as-200": "edge.error-status",
+    "hs256-secret-stale": "profile-key.jwt.hs256_secret",
+    "jwks-stale": "profile-key.jwt.jwks",
+    "asymmetric-jwt-ignored": "asymmetric-token",
+    "private-jwk-missing-crt": "asymmetric-token",
+    "discovery-missing-signing-key": "service:discovery",
+    "discovery-second-issuer-first": "service:discovery",
+    "discovery-secret-divergence": "service:discovery",
+    "discovery-wrong-issuer": "service:discovery",
 }
 FAULTS = tuple(
     replace(
