@@ -102,12 +102,12 @@ KNOWN: dict[str, Known] = {
         "make the service's JWT_AUTH (JWT_ISSUERS, JWT_PUBLIC_SIGNING_JWK_SET) agree with the LMS, "
         "and the service reachable at its base_url (the failure below says which differs)",
     ),
-    "forged-jwt-accepted": Known(
+    "api-lets-in": Known(
         "check",
-        "The LMS's API accepts forged JWTs",
-        "the API must verify every JWT with edx-drf-extensions' JwtAuthentication (signature, alg, "
-        "kid, exp): look for a custom JWT_DECODE_HANDLER or authentication class; the failures below "
-        "name the forgeries that passed",
+        "The LMS's API lets in requests it must refuse (forged, garbage, restricted or no credentials)",
+        "the API must authenticate with edx-drf-extensions' JwtAuthentication (signature, alg, kid, "
+        "exp, restricted applications) and refuse anonymous requests: look for a custom "
+        "JWT_DECODE_HANDLER, authentication class or permission; the failures below name what passed",
     ),
     "wrong-secret-accepted": Known(
         "check",
@@ -184,8 +184,13 @@ BATTERIES: dict[str, str] = {
             "jwt-attacks.header-keys",
             "jwt-attacks.kid",
             "jwt-cookies.lms.mismatched-refused",
+            "resources.no-credentials.refused",
+            "resources.garbage-token.refused",
+            "resources.query-token.refused",
+            "resources.scheme.mismatch",
+            "accounts.restricted-client.refused",
         ),
-        "forged-jwt-accepted",
+        "api-lets-in",
     ),
     **dict.fromkeys(
         (
@@ -193,6 +198,8 @@ BATTERIES: dict[str, str] = {
             "bad-credentials.body.wrong-secret",
             "bad-credentials.secret.variant",
             "bad-credentials.secret.variant-basic",
+            "bad-credentials.client.unknown",
+            "accounts.deleted-client.no-token",
         ),
         "wrong-secret-accepted",
     ),
