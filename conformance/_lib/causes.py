@@ -111,7 +111,8 @@ KNOWN: dict[str, Known] = {
     ),
     "wrong-secret-accepted": Known(
         "check",
-        "Wrong client credentials are not refused as RFC 6749 5.2 says (a token, or not a 401 invalid_client)",
+        "Wrong client credentials are not refused as RFC 6749 5.2 says "
+        "(a token, or not a 401 invalid_client)",
         "client secrets must be compared whole and exactly (django-oauth-toolkit's own check); look "
         "for a custom OAuth2 validator or authentication backend; the failures below name the variants",
     ),

@@ -1663,6 +1663,7 @@ CAUSES: dict[str, str] = {
     "token-on-get": "check:token-endpoint.credentials.not-in-query",
     "expires-in-mismatch": "check:jwt.claims.lifetime",
     "login-refresh-jwt-cookie-auth": "check:jwt-cookies.logout.clears",
+    "grant-type-not-enforced": "check:token-endpoint.grant-type.not-allowed-for-client",
 }
 FAULTS = tuple(
     replace(
