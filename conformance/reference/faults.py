@@ -1524,6 +1524,7 @@ LATER_COLLATERAL: dict[str, dict[str, str]] = {
             "jwt-cookies.lms.accepts-cookies",
             "jwt-cookies.lms.mismatched-refused",
             "jwt-cookies.login.set",
+            "jwt-cookies.login.signs-in",
             "jwt-cookies.logout.clears",
             "jwt-cookies.refresh.renews",
             "jwt-cookies.refresh.requires-session",
