@@ -126,7 +126,8 @@ def pytest_args(profile_path: Path, report_dir: Path | None, args: argparse.Name
         argv += ["--oauth-deselect", selector]
     argv += ["--oauth-concurrency", str(getattr(args, "concurrency", 1))]
     # --workers N: pytest-xdist spreads the checks; each worker fetches its shared tokens once.
-    argv += ["-p", "xdist.plugin", "-n", str(args.workers)] if args.workers > 1 else []
+    # loadgroup: the sign-in checks stay in one worker (the LMS keeps one session per user).
+    argv += ["-p", "xdist.plugin", "-n", str(args.workers), "--dist", "loadgroup"] if args.workers > 1 else []
     return argv
 
 
@@ -241,16 +242,34 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
     return code
 
 
+def cause_lines(summary: dict[str, Any]) -> list[str]:
+    """The causes first, in the order to fix them: each once, with its fix and what it explains."""
+    causes = summary.get("causes") or []
+    if not causes:
+        return []
+    lines = [f"Causes ({len(causes)}), in the order to fix them:"]
+    for number, cause in enumerate(causes, 1):
+        failed, blocked = len(cause["failed"]), len(cause["blocked"])
+        lines.append(f"  {number}. [{cause['kind']}] {cause['id']}: {cause['title']}")
+        lines.append(f"     fix: {cause['fix']}")
+        lines.append(f"     explains {failed} failed, {blocked} blocked")
+    return lines
+
+
 def failure_lines(summary: dict[str, Any]) -> list[str]:
     """Each failure once, in the suite's words: id, level, clauses, then requirement / expected /
-    actual / fix as the check said them; waived and stale waivers called that."""
+    actual / fix as the check said them, and the cause it belongs to; waived and stale waivers
+    called that."""
     lines = []
+    cause_of = {case: c["id"] for c in summary.get("causes") or [] for case in c["failed"]}
     for entry in summary["checks"]:
         if entry["outcome"] == "failed":
             stale = entry["message"].startswith("stale waiver")
+            cause = cause_of.get(entry["id"], "")
             lines.append(
                 f"{'STALE WAIVER' if stale else 'FAILED'} [{entry['level']}] {entry['id']} "
                 f"({', '.join(entry['spec'])}): {entry['title']}"
+                + (f" (cause {cause})" if cause and not cause.startswith("check:") else "")
             )
             lines += ["    " + line for line in entry["message"].splitlines()[:8] if line.strip()]
         elif entry["outcome"] == "waived":
@@ -292,6 +311,14 @@ def not_run_lines(summary: dict[str, Any]) -> list[str]:
         lines += [f"  {reasons[r]} x {r}" for r in shown]
         if len(shown) < len(reasons):
             lines.append("  (why: see the note below)")
+    blocked = [c for c in skipped if c.get("skip_kind") == "blocked"]
+    if blocked:
+        controls = sorted({c.get("skip_key") or "?" for c in blocked})
+        lines.append(
+            f"Blocked ({len(blocked)} case(s)) by a control that failed or did not run: "
+            + ", ".join(controls)
+            + " (the causes above say why)"
+        )
     opt_in = {c.get("skip_key") or c["message"] for c in skipped if c.get("skip_kind") == "opt-in"}
     if opt_in:
         lines.append("Opt-in checks left off: " + ", ".join(sorted(opt_in)))
@@ -363,7 +390,16 @@ def _record_metrics(args: argparse.Namespace, profile: Profile, summary: Any, co
 
 
 def print_summary(summary: dict[str, Any], report_dir: Path, html: Path | None = None) -> None:
-    columns = ("passed", "failed", "waived", "not-applicable", "not-verified", "opt-in", "inconclusive")
+    columns = (
+        "passed",
+        "failed",
+        "waived",
+        "not-applicable",
+        "not-verified",
+        "opt-in",
+        "inconclusive",
+        "blocked",
+    )
     by_area: dict[str, dict[str, int]] = {}
     for entry in summary["checks"]:
         tally = by_area.setdefault(entry["area"], dict.fromkeys(columns, 0))
@@ -373,7 +409,7 @@ def print_summary(summary: dict[str, Any], report_dir: Path, html: Path | None =
     _out(f"{'area':<20}" + "".join(f"{c:>{max(len(c), 6) + 1}}" for c in columns))
     for area, c in by_area.items():
         _out(f"{area:<20}" + "".join(f"{c[k]:>{max(len(k), 6) + 1}}" for k in columns))
-    for line in failure_lines(summary) + not_run_lines(summary):
+    for line in cause_lines(summary) + failure_lines(summary) + not_run_lines(summary):
         _out(line)
     for note in summary.get("notes", []):
         _out(f"note: {note}")
@@ -523,7 +559,7 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
         if summary_file.exists():
             summary = json.loads(summary_file.read_text(encoding="utf-8"))
             _out(f"{name}: " + result_line(summary))
-            for line in failure_lines(summary):
+            for line in cause_lines(summary) + failure_lines(summary):
                 _out("  " + line)
         else:
             lines = (report_dir / "console.log").read_text(encoding="utf-8").splitlines()

@@ -74,6 +74,8 @@ class Comparison:
             {
                 "instances": self.instances,
                 "differences": len(self.differing),
+                # Per instance, the causes of its failures (summary.json causes), in fix order.
+                "causes": {i["label"]: i.get("causes") or [] for i in self.instances},
                 "explained_by_release": sum(1 for r in self.differing if r.explained_by_release),
                 "checks": [r.as_dict(self.labels) for r in self.rows],
             },
@@ -95,11 +97,17 @@ class Comparison:
             mark = " **(differs)**" if row.regression else ""
             mark = f" (differs: release; {row.explained_by_release})" if row.explained_by_release else mark
             lines.append(f"| `{row.id}`{mark} | {row.level} | {cells} |")
-        lines += ["", "| instance | passed | failed | skipped | waived |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| instance | passed | failed | skipped | waived | causes |",
+            "|---|---|---|---|---|---|",
+        ]
         for inst in self.instances:
             c = inst["counts"]
+            causes = ", ".join(f"`{x}`" for x in inst.get("causes") or []) or "none"
             lines.append(
-                f"| {inst['label']} | {c['passed']} | {c['failed']} | {c['skipped']} | {c['waived']} |"
+                f"| {inst['label']} | {c['passed']} | {c['failed']} | {c['skipped']} | {c['waived']} "
+                f"| {len(inst.get('causes') or [])}: {causes} |"
             )
         return "\n".join(lines) + "\n"
 
@@ -227,7 +235,11 @@ def compare_dirs(dirs: list[Path]) -> Comparison:
     # Regressions first, then what a release explains, then the rest.
     ordered = sorted(rows.values(), key=lambda r: (not r.regression, not r.differs, r.area, r.id))
     keys = ("label", "profile", "folder", "base_url", "suite_version", "started_at", "counts", "release")
-    instances = [{k: s.get(k) for k in keys} for s in summaries]
+    instances = [
+        {k: s.get(k) for k in keys}
+        | {"causes": [c.get("id") for c in s.get("causes") or [] if isinstance(c, dict)]}
+        for s in summaries
+    ]
     return Comparison(instances, ordered)
 
 

@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from conformance._lib.data import data_file, read_text
 
@@ -109,10 +110,21 @@ def strip_analytics(html: str) -> str:
     return html
 
 
-def allure_categories() -> list[dict[str, object]]:
+def _cause_categories(dirs: list[Path]) -> list[dict[str, Any]]:
+    """Each run's causes as categories (report.py writes them beside the results), first."""
+    found: list[dict[str, Any]] = []
+    for results_dir in dirs:
+        try:
+            found += json.loads((results_dir / "cause-categories.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def allure_categories(extra: list[dict[str, Any]] | None = None) -> list[dict[str, object]]:
     """categories.json (Allure 2 shape) turned into Allure 3 category rules."""
     rules = []
-    for entry in json.loads(read_text("allure-categories.json")):
+    for entry in [*(extra or []), *json.loads(read_text("allure-categories.json"))]:
         matcher: dict[str, object] = {"statuses": entry["matchedStatuses"]}
         if "labels" in entry:
             matcher["labels"] = entry["labels"]
@@ -144,7 +156,7 @@ def render_html(
     config: dict[str, object] = {
         "name": name,
         "output": str(output),
-        "categories": {"rules": allure_categories()},
+        "categories": {"rules": allure_categories(_cause_categories(dirs))},
         "plugins": {
             "awesome": {"options": {"singleFile": True, "reportName": name, "groupBy": ["epic", "story"]}}
         },
@@ -168,7 +180,7 @@ def render_html(
         )
     config_path = output.parent / f".allurerc-{output.name}.mjs"
     config_path.write_text(f"export default {{...{json.dumps(config)}{envs}}};\n", encoding="utf-8")
-    categories = CATEGORIES.read_text(encoding="utf-8")
+    categories = json.dumps(_cause_categories(dirs) + json.loads(CATEGORIES.read_text(encoding="utf-8")))
     for results_dir in dirs:
         (results_dir / "categories.json").write_text(categories, encoding="utf-8")
     try:

@@ -142,6 +142,26 @@ def metrics_text(
                 {**profile, "area": area, "outcome": outcome},
                 count,
             )
+    causes = [c for c in summary.get("causes") or [] if isinstance(c, Mapping)]
+    families.add(
+        "causes",
+        "Number of causes of the last run's failed and blocked cases (each one finding to fix).",
+        profile,
+        len(causes),
+    )
+    for cause in causes:
+        families.add(
+            "cause",
+            "1 for each cause of the last run, with the failed and blocked cases it explains.",
+            {
+                **profile,
+                "cause": str(cause.get("id", "")),
+                "kind": str(cause.get("kind", "")),
+                "failed": str(len(cause.get("failed") or [])),
+                "blocked": str(len(cause.get("blocked") or [])),
+            },
+            1,
+        )
     failing = {"MUST"} | ({"SHOULD"} if summary.get("strict") else set())
     for level in ("MUST", "SHOULD", "MAY"):
         failed = sum(

@@ -120,6 +120,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "oauth_requires(*names): what a case needs of the profile (registry.REQUIREMENTS)"
     )
+    # The sign-in checks' group under --workers (pytest-xdist loadgroup); declared here too, so that
+    # a run without xdist knows the mark.
+    config.addinivalue_line("markers", "xdist_group(name): cases that run in one pytest-xdist worker")
     path = config.getoption("--oauth-profile")
     if not path:
         return  # a run of other tests: pytest's output is theirs, untouched
@@ -287,11 +290,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             bool(getattr(_meta(item), "alone", False)),
         )
     )
+    _group_for_xdist(config, items)
     if state is not None:
         state.param_names = {
             name for item, _, _ in checks if (cs := getattr(item, "callspec", None)) for name in cs.params
         }
         state.plan = [(case, meta, _static_skip(item)) for item, meta, case in checks]
+
+
+def _group_for_xdist(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--workers: pytest-xdist 3.8's loadgroup adds `@<group>` to a worker's node ids through
+    `item._nodeid`, which pytest 9 no longer reads (node ids live in `_id`), so every case would
+    be spread; the sign-in cases are kept in one worker by giving them the suffix here."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        names = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
+        if names and "@" not in item.nodeid.rsplit("]", 1)[-1]:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")  # type: ignore[attr-defined]
 
 
 def _select(
@@ -511,6 +529,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         # (and locals that may hold secrets).
         report.longrepr = redact(f"[{meta.level}] {', '.join(meta.spec)}: {exc}")
         report.user_properties.append(("message", redact(str(exc))))
+        if isinstance(exc, ConformanceFailure) and exc.cause:
+            # The cause a diagnosis tied the failure to, and what ties other failures to it.
+            report.user_properties.append(("cause", exc.cause))
+            report.user_properties.append(("evidence", "\n".join(redact(e) for e in exc.evidence)))
     if state is None:
         return
     if report.failed and call.when == "call" and state.exchanges:
@@ -558,6 +580,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         if entry.outcome != "failed":
             entry.outcome = "failed"
             entry.message = props.get("message") or _failure_message(report)
+            entry.cause = props.get("cause", "")
+            entry.evidence = tuple(e for e in props.get("evidence", "").split("\n") if e)
     elif report.skipped and entry.outcome != "failed":
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)

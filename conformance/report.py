@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import conformance
+from conformance._lib.causes import find_causes
 from conformance._lib.outcomes import RunState, coverage
 from conformance._lib.redact import REDACTOR
 from conformance._lib.registry import SKIP_KINDS
@@ -59,6 +61,8 @@ def build_summary(state: RunState, exit_code: int) -> dict[str, Any]:
         "checks": checks,
         # RFC 9700's recommendations, read from the checks that observe them (conformance/posture.py).
         "posture": build_posture(outcomes, state.profile),
+        # Every failed and blocked case tied to one cause, in the order to fix them.
+        "causes": [cause.as_dict() for cause in find_causes(outcomes)],
     }
 
 
@@ -137,7 +141,10 @@ SKIP_TITLES = {
     "not-verified": "Not verified",
     "opt-in": "Opt-in, left off",
     "inconclusive": "Inconclusive",
+    "blocked": "Blocked",
 }
+# The run's causes as Allure categories (html.py puts them before the static ones).
+CAUSE_CATEGORIES = "cause-categories.json"
 
 
 def polish_allure(alluredir: Path, state: RunState, param_names: set[str]) -> None:
@@ -146,6 +153,8 @@ def polish_allure(alluredir: Path, state: RunState, param_names: set[str]) -> No
     trace), a waived check is `unknown` (neither skipped nor failed) with its waiver, a stale waiver
     says so, and the parametrization pseudo-fixtures and their `<lambda>` finalizers are dropped."""
     by_case = {o.case: o for o in state.outcomes.values()}
+    causes = find_causes(state.outcomes.values())
+    cause_of = {case: c for c in causes for case in [*c.failed, *c.blocked]}
     for path in alluredir.glob("*-result.json"):
         try:
             result = json.loads(path.read_text(encoding="utf-8"))
@@ -169,9 +178,24 @@ def polish_allure(alluredir: Path, state: RunState, param_names: set[str]) -> No
             details["message"] = f"Waived: {outcome.message}"
             result["status"] = "unknown"
             result.setdefault("labels", []).append({"name": "tag", "value": "waived"})
+        cause = cause_of.get(outcome.case)
+        if cause is not None:
+            result.setdefault("labels", []).append({"name": "cause", "value": cause.id})
+            details["message"] = f"Cause {cause.id}: {cause.title}. Fix: {cause.fix}\n\n" + details.get(
+                "message", ""
+            )
         if details:
             result["statusDetails"] = details
         path.write_text(json.dumps(result), encoding="utf-8")
+    rules = [
+        {
+            "name": f"Cause: {c.title}",
+            "matchedStatuses": ["failed", "skipped"],
+            "labels": {"cause": "^" + re.escape(c.id) + "$"},
+        }
+        for c in causes
+    ]
+    (alluredir / CAUSE_CATEGORIES).write_text(json.dumps(rules), encoding="utf-8")
     for path in alluredir.glob("*-container.json"):
         try:
             container = json.loads(path.read_text(encoding="utf-8"))

@@ -74,6 +74,10 @@ SIGNIN_MUTATIONS: dict[str, str] = {
     "discovery-no-cookie-middleware": "the discovery service does not reassemble the JWT cookies",
     "discovery-cookie-signature-ignored": "discovery takes the user from the header-payload cookie",
     "logout-keeps-cookies": "logout leaves the JWT cookies in place",
+    # the sign-in flow itself (the control every sign-in check depends on)
+    "login-api-missing": "the login API is not routed (404)",
+    "csrf-endpoint-missing": "the CSRF token API is not routed (404)",
+    "login-api-waf-403": "a WAF answers the login API with a 403 HTML page",
 }
 
 PATHS = (
@@ -165,6 +169,13 @@ def handle(stub: StubLms, request: httpx.Request) -> httpx.Response | None:
     if path not in PATHS:
         return None
     state = _state(stub)
+    missing = (path == "/csrf/api/v1/token" and stub.has("csrf-endpoint-missing")) or (
+        path == "/api/user/v2/account/login_session/" and stub.has("login-api-missing")
+    )
+    if missing:
+        return httpx.Response(404, content=b"<h1>Not Found</h1>")
+    if path == "/api/user/v2/account/login_session/" and stub.has("login-api-waf-403"):
+        return httpx.Response(403, content=b"<html><h1>Forbidden</h1>blocked by the WAF</html>")
     if path == "/csrf/api/v1/token":
         token = secrets.token_urlsafe(32)
         state.csrf.add(token)
@@ -206,6 +217,9 @@ def _login(stub: StubLms, request: httpx.Request) -> httpx.Response:
         body = {"success": False, "value": "Email or password is incorrect.", "email": identifier}
         return _json(400, body)
     sid = secrets.token_hex(16)
+    # PREVENT_CONCURRENT_LOGINS (on in the LMS): a new login ends the user's other sessions.
+    for other in [k for k, name in state.sessions.items() if name == user.username]:
+        del state.sessions[other]
     state.sessions[sid] = user.username
     cookies = [
         f"sessionid={sid}; HttpOnly; Max-Age=2419200; Path=/; SameSite=None; Secure",

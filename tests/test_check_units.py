@@ -131,7 +131,7 @@ TABLE: dict[str, Unit] = {
         fails("no-basic-auth", "client_credentials with HTTP Basic and token_type=jwt issues a token"),
     ),
     "token-endpoint.client-credentials.body-auth": unit(
-        fails("no-body-auth", "client_id and client_secret in the body are accepted"),
+        fails("no-body-auth", "with the client's id and secret in the form body issues a JWT"),
     ),
     "token-endpoint.token-type.default-bearer": unit(
         fails("default-jwt", "a request without token_type gets an opaque Bearer token"),
@@ -546,6 +546,11 @@ TABLE: dict[str, Unit] = {
         fails("pkce-s256-unsupported", "issues an authorization code"),
     ),
     # jwt-cookies (tests/stub_signin.py)
+    "jwt-cookies.login.signs-in": unit(
+        fails("login-api-missing", "signs in through the LMS's login API", actual="HTTP 404"),
+        fails("csrf-endpoint-missing", "gives a CSRF token", actual="HTTP 404"),
+        fails("login-api-waf-403", "signs in through the LMS's login API", actual="HTTP 403"),
+    ),
     "jwt-cookies.login.set": unit(
         fails("jwt-cookies-not-set", "the login sets edx-jwt-cookie"),
     ),
@@ -739,7 +744,37 @@ SKIPS: list[tuple[str, str | None, tuple[str, ...], dict[str, Any], str]] = [
         "discovery",
         ("discovery-other-secret",),
         {},
-        "refuses even a token re-signed",
+        "blocked (services.genuine.accepted[discovery])",
+    ),
+    # A case that needs a flow another check verifies is blocked by that check (its control).
+    ("jwt-cookies.login.set", None, ("login-api-missing",), {}, "blocked (jwt-cookies.login.signs-in)"),
+    (
+        "authorization-code.state.preserved",
+        None,
+        ("csrf-endpoint-missing",),
+        {},
+        "blocked (jwt-cookies.login.signs-in)",
+    ),
+    (
+        "authorization-code.code.single-use",
+        None,
+        ("redirect-uri-mismatch",),
+        {},
+        "blocked (authorization-code.redirect-uri.registered[studio])",
+    ),
+    (
+        "jwt.claims.iss",
+        "default",
+        ("no-body-auth",),
+        {},
+        "blocked (token-endpoint.client-credentials.body-auth)",
+    ),
+    (
+        "services.forged.refused",
+        "discovery",
+        ("discovery-other-secret",),
+        {},
+        "blocked (services.genuine.accepted[discovery])",
     ),
     (
         "authorization-code.exchange.token",
@@ -750,36 +785,36 @@ SKIPS: list[tuple[str, str | None, tuple[str, ...], dict[str, Any], str]] = [
     ),
     # A profile key that is not the instance's: the checks relying on it are not verified, never
     # passed, even against a resource that ignores what the forged token changes.
-    ("jwt.signature.verifies", "default", ("rotated-keys",), {}, "not-verified (jwt.hs256_secret)"),
-    ("jwt.signature.verifies", "asymmetric", ("rotated-keys",), {}, "not-verified (jwt.jwks)"),
-    ("jwt.signature.verifies", "password", ("rotated-keys",), {}, "not-verified (jwt.hs256_secret)"),
+    ("jwt.signature.verifies", "default", ("rotated-keys",), {}, "blocked (jwt.profile-keys.hs256-secret)"),
+    ("jwt.signature.verifies", "asymmetric", ("rotated-keys",), {}, "blocked (jwt.profile-keys.jwks)"),
+    ("jwt.signature.verifies", "password", ("rotated-keys",), {}, "blocked (jwt.profile-keys.hs256-secret)"),
     (
         "resources.jwt.wrong-audience",
         None,
         ("me-no-aud-check", "rotated-keys"),
         {},
-        "not-verified (jwt.hs256_secret)",
+        "blocked (jwt.profile-keys.hs256-secret)",
     ),
     (
         "resources.jwt.wrong-issuer",
         None,
         ("me-no-iss-check", "rotated-keys"),
         {},
-        "not-verified (jwt.hs256_secret)",
+        "blocked (jwt.profile-keys.hs256-secret)",
     ),
     (
         "jwt-attacks.expired",
         "resigned-expired",
         ("accept-expired", "rotated-keys"),
         {},
-        "not-verified (jwt.hs256_secret)",
+        "blocked (jwt.profile-keys.hs256-secret)",
     ),
     (
         "jwt-attacks.key-confusion",
         "hs256-public-pem",
         ("hmac-with-public-key", "rotated-keys"),
         {},
-        "not-verified (jwt.jwks)",
+        "blocked (jwt.profile-keys.jwks)",
     ),
     ("jwt.claims.openedx", "password", (), {"password_grant": None}, "not-verified (password_grant)"),
     ("jwt.claims.iss", "refresh", (), {"password_grant": None}, "not-verified (password_grant)"),

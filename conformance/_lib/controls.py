@@ -15,8 +15,8 @@ checks neither. So, once per run and per key, a control:
   probe is asked whether it accepts that token.
 
 A control ends in one of these states: `verified` (the dependent checks run), `wrong` (the profile's
-key is not the instance's: the dependent cases are *not verified*, naming the key, and the
-`jwt.profile-keys.*` check fails once, as a profile problem), `no-baseline` (the instance's own
+key is not the instance's: the dependent cases are *blocked* by the `jwt.profile-keys.*` check,
+which fails once, as a profile problem), `no-baseline` (the instance's own
 resource refuses its own token: nothing forged can be judged against it, which is the instance's
 failure) or `untestable` (asked for an RS512 token, the instance signed with something else: the
 key set cannot be tested, `jwt.header.alg` says why). The result is cached on the run's
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from conformance._lib.forge import resign
 from conformance._lib.jwts import JwkSet, parse_jwt, verify_signature
-from conformance._lib.registry import not_verified
+from conformance._lib.registry import blocked
 from conformance._lib.resources import call
 from conformance._lib.verify import ConformanceFailure
 
@@ -58,6 +58,12 @@ class TokenFlows(Protocol):
 __all__ = ["KeyControl", "expect_profile_key", "hs256_control", "jwks_control", "require_control"]
 
 VERIFIED, WRONG, NO_BASELINE, UNTESTABLE = "verified", "wrong", "no-baseline", "untestable"
+# The control of the baseline each key's control starts from: the probe accepts the instance's own
+# HS256 (default) or RS512 (asymmetric) token.
+_BASELINE_CONTROL = {
+    "jwt.hs256_secret": "resources.jwt.accepted[default]",
+    "jwt.jwks": "resources.jwt.accepted[asymmetric]",
+}
 # Which check reports a wrong key, by the profile key it names.
 REPORTED_BY = {
     "jwt.hs256_secret": "jwt.profile-keys.hs256-secret",
@@ -191,16 +197,14 @@ def jwks_control(tokens: TokenFlows, jwks: JwkSet | None) -> KeyControl:
 
 
 def require_control(control: KeyControl) -> None:
-    """Before a check relies on the profile's key: run on `verified`, report *not verified* (naming
+    """Before a check relies on the profile's key: run on `verified`, report *blocked* (naming
     the key) on `wrong`, and fail on `no-baseline` (a refusal of a forged token means nothing when
     the genuine one is refused as well)."""
     if control.state == WRONG:
-        not_verified(control.key, control.hint)
+        blocked(REPORTED_BY[control.key], control.hint)
     if control.state == NO_BASELINE:
-        raise ConformanceFailure(
-            "baseline: the genuine token is accepted at the resource probe",
-            "HTTP 200 for the instance's own token",
-            control.detail,
+        blocked(
+            _BASELINE_CONTROL[control.key], f"{control.detail}: a refusal of a forged token proves nothing"
         )
 
 
@@ -216,15 +220,18 @@ def expect_profile_key(control: KeyControl) -> None:
             f"{control.key} is verified against a token signed with the instance's private key",
             "an RS512 token when asymmetric_jwt is sent",
             control.detail,
+            cause="same-as:jwt.header.alg[asymmetric]",  # the finding jwt.header.alg reports
         )
     if control.state == WRONG:
         raise ConformanceFailure(
             f"{control.key} is the instance's own key material (the profile contract)",
             f"{control.key} verifies the tokens the instance issues and accepts",
             control.detail,
+            cause=f"profile-key.{control.key}",
         )
     raise ConformanceFailure(
         "baseline: the genuine token is accepted at the resource probe",
         "HTTP 200 for the instance's own token",
         control.detail,
+        cause=f"same-as:{_BASELINE_CONTROL[control.key]}",
     )

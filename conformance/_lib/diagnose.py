@@ -7,7 +7,11 @@ the symptoms a check sees, with the usual causes and the fix.
   to a request that carried `Authorization: JWT|Bearer <token>`: the header never reached Django.
 - `issuer_scheme(iss, base_url)`: `iss` names the LMS's host with the other scheme (X-Forwarded-Proto,
   ENABLE_HTTPS).
-`explain(ex)` runs the first two on any exchange; the verifiers add what it says to a failure.
+- `basic_refused(ex)`: HTTP Basic client authentication is refused while the same credentials in
+  the form body obtain a token (the check has seen both): the header is dropped on its way, or the
+  token endpoint reads the body only.
+`explain(ex)` runs the first two on any exchange; the verifiers add what it says to a failure, and
+`edge_cause(ex)` names its cause (conformance._lib.causes).
 """
 
 from __future__ import annotations
@@ -16,7 +20,16 @@ from urllib.parse import urljoin, urlsplit
 
 from conformance._lib.http import Exchange
 
-__all__ = ["dropped_authorization", "explain", "issuer_scheme", "redirect"]
+__all__ = [
+    "BASIC_REFUSED_FIX",
+    "basic_refused",
+    "dropped_authorization",
+    "edge_cause",
+    "error_as_200",
+    "explain",
+    "issuer_scheme",
+    "redirect",
+]
 
 NOT_PROVIDED = "Authentication credentials were not provided."
 # Statuses after which clients (browsers, requests, httpx with follow_redirects) re-send POST as GET.
@@ -72,8 +85,56 @@ def dropped_authorization(ex: Exchange) -> str | None:
     )
 
 
+def error_as_200(ex: Exchange) -> str | None:
+    """An OAuth error (a JSON body with `error` and no token) answered with HTTP 200."""
+    body = ex.json()
+    if ex.status != 200 or not isinstance(body, dict) or not isinstance(body.get("error"), str):
+        return None
+    if "access_token" in body:
+        return None
+    return (
+        f"an OAuth error ({body['error']}) came with HTTP 200: clients that judge by the status take it "
+        "for a success. Usual causes: a gateway or middleware that rewrites error statuses to 200"
+    )
+
+
 def explain(ex: Exchange) -> str | None:
-    return redirect(ex) or dropped_authorization(ex)
+    return redirect(ex) or dropped_authorization(ex) or error_as_200(ex)
+
+
+def edge_cause(ex: Exchange) -> str | None:
+    """The cause id of what `explain` finds: `edge.redirect`, `edge.dropped-authorization` or
+    `edge.error-status`."""
+    if redirect(ex):
+        return "edge.redirect"
+    # A Bearer token answered so may also be a resource without BearerAuthentication: only a JWT
+    # (which every Open edX API takes) says for sure that the header was dropped.
+    sent = next((v for k, v in ex.request_headers.items() if k.lower() == "authorization"), "")
+    if dropped_authorization(ex) and sent.split(" ", 1)[0].lower() == "jwt":
+        return "edge.dropped-authorization"
+    if error_as_200(ex):
+        return "edge.error-status"
+    return None
+
+
+BASIC_REFUSED_FIX = (
+    "the Authorization header does not reach the token endpoint, or it reads the client from the "
+    "body only. Usual causes: Apache mod_wsgi without `WSGIPassAuthorization On`; a proxy, CDN or WAF "
+    'rule that strips Authorization (nginx `proxy_set_header Authorization "";` left from a staging '
+    "basic-auth setup); a custom OAuth2 validator. Clients that send HTTP Basic (most OAuth "
+    "libraries) get no token until it is fixed"
+)
+
+
+def basic_refused(ex: Exchange) -> str:
+    """HTTP Basic refused where the same credentials in the form body obtain a token."""
+    body = ex.json()
+    said = body.get("error") if isinstance(body, dict) else None
+    answer = f"HTTP {ex.status}" + (f" {said}" if said else "")
+    return (
+        f"{answer} with HTTP Basic, while the same id and secret in the form body obtain a token: "
+        + BASIC_REFUSED_FIX
+    )
 
 
 def issuer_scheme(iss: object, base_url: str) -> str | None:

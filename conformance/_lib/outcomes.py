@@ -105,8 +105,14 @@ class Outcome:
     outcome: str = "pending"
     message: str = ""
     duration: float = 0.0
-    skip_kind: str = ""  # for skipped cases: not-applicable, not-verified, opt-in, inconclusive
-    skip_key: str = ""  # for not-verified cases: the profile key that would enable the case
+    skip_kind: str = ""  # for skipped cases: not-applicable, not-verified, opt-in, inconclusive, blocked
+    skip_key: str = ""  # not-verified: the profile key that would enable the case; blocked: the control
+    cause: str = ""  # for failed cases: the cause a diagnosis tied it to (conformance._lib.causes)
+    evidence: tuple[str, ...] = ()  # values that tie other failures to that cause
+
+    @property
+    def blocked(self) -> bool:
+        return self.outcome == "skipped" and self.skip_kind == "blocked"
 
     @property
     def inconclusive(self) -> bool:
@@ -183,6 +189,11 @@ def exit_status(
     failing = {"MUST", "SHOULD"} if strict else {"MUST"}
     if any(o.outcome == "failed" and o.meta.level in failing for o in outcomes):
         return EXIT_FAILED
+    # A case blocked by a control that did not fail here (not selected, or only a SHOULD control
+    # without --strict) reached no verdict: never a pass.
+    blocking = {o.meta.id for o in outcomes if o.outcome == "failed"}
+    if any(o.blocked and o.meta.level in failing and o.skip_key not in blocking for o in outcomes):
+        return EXIT_INCONCLUSIVE
     if not complete or any(o.inconclusive for o in outcomes):
         return EXIT_INCONCLUSIVE
     if require_complete and any(
@@ -253,6 +264,7 @@ def coverage(
             "not_verified": sum(o.skip_kind == "not-verified" for o in cases),
             "opt_in": sum(o.skip_kind == "opt-in" for o in cases),
             "inconclusive": sum(o.inconclusive for o in cases),
+            "blocked": sum(o.blocked for o in cases),
         }
     gaps = [o for o in outcomes if o.skip_kind == "not-verified"]
     active = {a.key for a in acceptances if not a.expired()}

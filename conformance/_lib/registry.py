@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib
+import inspect
 import pkgutil
 import re
 from collections.abc import Callable, Iterable
@@ -26,6 +27,7 @@ __all__ = [
     "SKIP_KINDS",
     "CheckMeta",
     "Requirement",
+    "blocked",
     "check",
     "load_checks",
     "matches",
@@ -61,7 +63,9 @@ AREAS = (
 #   opt-in          a costly check the profile left off
 #   inconclusive    it applies and should have run, but a runtime reason stopped it (rate limit,
 #                   request budget, repeated timeouts, an interrupted run)
-SKIP_KINDS = ("not-applicable", "not-verified", "opt-in", "inconclusive")
+#   blocked         a control it depends on failed (the key is the control's check id): never passed,
+#                   never failed; the control's own failure decides the exit
+SKIP_KINDS = ("not-applicable", "not-verified", "opt-in", "inconclusive", "blocked")
 
 
 @dataclass(frozen=True)
@@ -314,6 +318,10 @@ def check(
 
     def decorate(fn: F) -> F:
         fn.__dict__["oauth_check"] = meta
+        if "signin" in inspect.signature(fn).parameters:
+            # One user's sessions: the LMS keeps one per user (PREVENT_CONCURRENT_LOGINS), so the
+            # checks that sign in share one process under --workers (pytest-xdist loadgroup).
+            fn = pytest.mark.xdist_group("signin")(fn)
         return pytest.mark.oauth_check(meta)(fn)  # type: ignore[no-any-return]
 
     return decorate
@@ -359,6 +367,11 @@ def parse_skip(reason: str) -> tuple[str, str, str]:
 def not_applicable(hint: str, key: str = "") -> None:
     """Skip: the instance or profile has no such thing to check (say what would make it apply)."""
     pytest.skip(skip_reason("not-applicable", key, hint))
+
+
+def blocked(control: str, hint: str) -> None:
+    """Skip: a control this case depends on failed (`control` is the check id that reports it)."""
+    pytest.skip(skip_reason("blocked", control, hint))
 
 
 def not_verified(key: str, hint: str) -> None:

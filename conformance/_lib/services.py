@@ -21,21 +21,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance._lib.forge import resign
-from conformance._lib.http import Exchange, Http
+from conformance._lib.http import Exchange, Http, Unreachable
 from conformance._lib.jwts import JwkSet, parse_jwt
 from conformance._lib.profile import Profile
+from conformance._lib.registry import blocked
 from conformance._lib.rotation import key_for, thumbprint
 from conformance._lib.tokens import Issued, TokenFlows
 
 __all__ = [
     "AUDIENCE_NOTE",
+    "SERVICE_CONTROL",
     "Genuine",
+    "accepts_genuine",
     "diagnose_refusal",
     "genuine_tokens",
     "probe",
     "remember",
+    "require_service",
     "service_entry",
 ]
+
+# The check that verifies, once per service, that it answers and accepts the LMS's tokens (its
+# control): the other cases of that service are blocked when it fails.
+SERVICE_CONTROL = "services.genuine.accepted"
 
 # Settled from edx-drf-extensions' history (CHANGELOG 8.8.0; decoder.py at 8.7.0 / 8.8.0 / 10.6.0).
 AUDIENCE_NOTE = (
@@ -95,6 +103,34 @@ def remember(http: Http, key: Any, compute: Callable[[], Any]) -> Any:
         return memo[key]
 
 
+def accepts_genuine(http: Http, profile: Profile, tokens: TokenFlows, jwks: JwkSet | None, name: str) -> str:
+    """The control of a service, once a run: '' when it accepts every kind of JWT the LMS issues,
+    else what it answered and which of issuer, audience or key differs (or that it does not answer)."""
+
+    def compute() -> str:
+        svc = service_entry(profile, name)
+        issued = {kind.label: kind.fetch().token for kind in genuine_tokens(tokens, profile)}
+        answers: dict[str, int] = {}
+        for label, token in issued.items():
+            try:
+                answers[label] = probe(http, svc, token).status
+            except Unreachable as exc:
+                return f"{name} does not answer at {svc['base_url']}: {exc}"
+        if all(status == 200 for status in answers.values()):
+            return ""
+        return f"{answers}; {diagnose_refusal(http, profile, svc, answers, issued, jwks)}"
+
+    return str(remember(http, ("genuine", name), compute))
+
+
+def require_service(http: Http, profile: Profile, tokens: TokenFlows, jwks: JwkSet | None, name: str) -> None:
+    """Blocked by the service's control unless the service accepts the LMS's genuine tokens: a
+    refusal of anything else proves nothing there."""
+    why = accepts_genuine(http, profile, tokens, jwks, name)
+    if why:
+        blocked(f"{SERVICE_CONTROL}[{name}]", f"{name} does not accept the LMS's genuine tokens: {why}")
+
+
 def _key_name(token: str, jwks: JwkSet | None) -> str:
     header = parse_jwt(token).header
     key = key_for(token, jwks)
@@ -120,6 +156,13 @@ def diagnose_refusal(
     claims = parse_jwt(tokens["default (HS256)"]).claims
     iss, aud = claims.get("iss"), claims.get("aud")
     name = svc["name"]
+    if all(status not in (200, 401, 403) for status in answers.values()):
+        status = next(iter(answers.values()))
+        return (
+            f"{name} answers HTTP {status} at its probe for every token: the service is down, or the "
+            "proxy in front of it cannot reach it (or the probe path is wrong); start it, or fix its "
+            "base_url and probe in the profile"
+        )
     if any(status == 403 for status in answers.values()):
         return (
             f"{name} authenticated a token but refused the request (403): a permission of its probe "

@@ -22,7 +22,7 @@ import hashlib
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -32,8 +32,16 @@ from conformance._lib.http import Exchange, Http, HttpProblem
 from conformance._lib.jwts import JwkSet, b64url, parse_jwt, verify_signature
 from conformance._lib.profile import Profile
 from conformance._lib.redact import REDACTOR
+from conformance._lib.registry import blocked
 from conformance._lib.tokens import TokenFlows
-from conformance._lib.verify import ConformanceFailure, expect, expect_equal, expect_schema, expect_status
+from conformance._lib.verify import (
+    ConformanceFailure,
+    expect,
+    expect_equal,
+    expect_schema,
+    expect_status,
+    expect_token,
+)
 
 __all__ = [
     "AUTHORIZE_PATH",
@@ -53,6 +61,10 @@ __all__ = [
     "parse_set_cookies",
 ]
 
+# The checks that verify the shared sign-in flows once (their controls).
+SIGNIN_CONTROL = "jwt-cookies.login.signs-in"
+CODE_CONTROL = "authorization-code.redirect-uri.registered"
+EXCHANGE_CONTROL = "authorization-code.exchange.token"
 CSRF_PATH = "/csrf/api/v1/token"
 LOGIN_PATH = "/api/user/v2/account/login_session/"
 AUTHORIZE_PATH = "/oauth2/authorize"
@@ -259,8 +271,9 @@ class SignIn:
         self._lock = threading.Lock()
         self._authorizing = threading.Lock()
         self._shared: SignedIn | ConformanceFailure | HttpProblem | None = None
+        self._ended = False  # a check's own sign-in ended the shared session
         self._authorized: dict[str, Authorized] = {}
-        self._exchanged: dict[str, tuple[str, Exchange]] = {}
+        self._exchanged: dict[str, tuple[str, Exchange, dict[str, Any]] | ConformanceFailure] = {}
 
     @property
     def credentials(self) -> tuple[str, str]:
@@ -269,6 +282,16 @@ class SignIn:
         return login["username"], login["password"]
 
     def sign_in(self) -> SignedIn:
+        """A session of the check's own: a fresh browser signs in as `[login]`. The LMS keeps one
+        session per user (PREVENT_CONCURRENT_LOGINS: a new login deletes the previous session), so
+        the shared session is signed in again before it is next used."""
+        self.shared()  # the control first: blocked, not failed, when signing in fails
+        session = self._sign_in()
+        with self._lock:
+            self._ended = True
+        return session
+
+    def _sign_in(self) -> SignedIn:
         """A fresh browser signs in as `[login]` the way the LMS's login page does: CSRF token
         first, then the login API with it (same-origin Origin and Referer)."""
         browser = Browser(self.http, self.profile)
@@ -313,18 +336,25 @@ class SignIn:
             opted_in=opted_in,
         )
 
-    def shared(self) -> SignedIn:
+    def shared(self, *, verdict: bool = False) -> SignedIn:
         """The run's one signed-in browser (checks that only read it share it). A login that failed,
-        or got no answer, is tried once a run: every check that needs it reports the same reason."""
+        or got no answer, is tried once a run: the control (`jwt-cookies.login.signs-in`, with
+        `verdict=True`) reports it, and every other case that needs it is blocked by it. A session
+        that a check's own sign-in ended is replaced by a new one."""
         with self._lock:
-            if self._shared is None:
+            if self._shared is None or (self._ended and isinstance(self._shared, SignedIn)):
+                self._ended = False
+                self._authorized.clear()
                 try:
-                    self._shared = self.sign_in()
+                    self._shared = self._sign_in()
                 except (ConformanceFailure, HttpProblem) as failure:
                     self._shared = failure
-        if isinstance(self._shared, ConformanceFailure | HttpProblem):
-            raise self._shared
-        return self._shared
+            shared = self._shared
+        if isinstance(shared, ConformanceFailure) and not verdict:
+            blocked(SIGNIN_CONTROL, f"the test user cannot sign in: {shared.requirement}: {shared.actual}")
+        if isinstance(shared, ConformanceFailure | HttpProblem):
+            raise shared
+        return shared
 
     def authorize(
         self,
@@ -362,8 +392,22 @@ class SignIn:
                     self._authorized[key] = hit
         return hit
 
+    def require_code(self, client: Mapping[str, Any]) -> Authorized:
+        """The run's one authorization request (`authorized`), blocked by its control
+        (authorization-code.redirect-uri.registered) when it got no code at the registered URI."""
+        control = self.authorized(client)
+        if not (control.redirects_to(str(client["redirect_uri"])) and control.code):
+            blocked(
+                f"{CODE_CONTROL}[{client['name']}]",
+                f"{client['name']} gets no authorization code for its registered redirect URI: "
+                + control.describe(),
+            )
+        return control
+
     def code(self, client: Mapping[str, Any], pkce: Pkce | None = None) -> tuple[Authorized, str]:
-        """A fresh authorization code for the client (a failure says why none came back)."""
+        """A fresh authorization code for the client (a failure says why none came back). Blocked
+        when the control (the run's one authorization request, `authorized`) got no code."""
+        self.require_code(client)
         answer = self.authorize(client, pkce=pkce)
         expect(
             answer.redirects_to(str(client["redirect_uri"])) and bool(answer.code),
@@ -373,20 +417,36 @@ class SignIn:
         )
         return answer, str(answer.code)
 
-    def exchanged(self, client: Mapping[str, Any]) -> tuple[str, Exchange]:
-        """The run's one code of the client (registered redirect URI, no PKCE) and its exchange,
-        shared by the check that judges the exchange and the one that sends the code again (each
-        sees the exchange in its report). A failure is not kept: the next check asks again."""
+    def exchanged(
+        self, client: Mapping[str, Any], *, verdict: bool = False
+    ) -> tuple[str, Exchange, dict[str, Any]]:
+        """The control of the client's code exchange, once a run: a code for the registered
+        redirect URI (no PKCE), its exchange and the token response's body, shared by the check
+        that judges the exchange and the one that sends the code again (each sees the exchange in
+        its report). Its check (`authorization-code.exchange.token`, `verdict=True`) reports a
+        failure; the other exchange checks are blocked by it."""
         key = str(client["client_id"])
         with self._lock:
             hit = self._exchanged.get(key)
-        if hit is not None:
+        if hit is None:
+            _, code = self.code(client)
+            exchange = self.exchange(client, code)
+            try:
+                hit = (code, exchange, expect_token(exchange, "the code is exchanged for a token"))
+            except ConformanceFailure as failure:
+                failure.cause = failure.cause or f"sso-exchange:{client['name']}"
+                hit = failure
+            with self._lock:
+                hit = self._exchanged.setdefault(key, hit)
+        elif not isinstance(hit, ConformanceFailure):
             self.http.replay(hit[1])
-            return hit
-        _, code = self.code(client)
-        hit = (code, self.exchange(client, code))
-        with self._lock:
-            self._exchanged.setdefault(key, hit)
+        if isinstance(hit, ConformanceFailure):
+            if not verdict:
+                blocked(
+                    f"{EXCHANGE_CONTROL}[{client['name']}]",
+                    f"{client['name']}'s code is not exchanged for a token: {hit.actual}",
+                )
+            raise hit
         return hit
 
     def exchange(
@@ -418,35 +478,77 @@ class SignIn:
         )
 
 
+def _same_as(check_id: str, verify: Callable[[], Any]) -> Any:
+    """Run one of the JWT checks' verifications; its failure has the cause of that check's own
+    failure (the same finding about the same tokens, said once)."""
+    try:
+        return verify()
+    except ConformanceFailure as failure:
+        if not failure.cause:
+            failure.cause = f"same-as:{check_id}"
+        raise
+
+
 def expect_conformant_jwt(token: str, profile: Profile, jwks: JwkSet | None, what: str) -> dict[str, Any]:
     """The checks every LMS JWT passes (jwt area): well formed, an allowed alg, a signature that
-    verifies where the profile gives the key, the issuer, the audience, exp and iat. Returns the claims."""
+    verifies where the profile gives the key, the issuer, the audience, exp and iat. Returns the claims.
+    A failure has the cause of the jwt check that verifies the same thing."""
     parsed = parse_jwt(token)
-    expect_schema(parsed.header, "jwt-header", f"{what}: the JOSE header is well formed")
-    expect_schema(parsed.claims, "jwt-claims", f"{what}: the claims are the Open edX set with their types")
+    _same_as(
+        "jwt.structure.compact-jws",
+        lambda: expect_schema(parsed.header, "jwt-header", f"{what}: the JOSE header is well formed"),
+    )
+    _same_as(
+        "jwt.structure.compact-jws",
+        lambda: expect_schema(
+            parsed.claims, "jwt-claims", f"{what}: the claims are the Open edX set with their types"
+        ),
+    )
     allowed = profile.data["jwt"]["algorithms"]
     alg = parsed.header.get("alg")
-    expect(
-        alg in allowed, f"{what}: the signing algorithm is one the profile expects", str(allowed), str(alg)
+    _same_as(
+        "jwt.header.alg",
+        lambda: expect(
+            alg in allowed,
+            f"{what}: the signing algorithm is one the profile expects",
+            str(allowed),
+            str(alg),
+        ),
     )
     has_key = profile.get("jwt", "hs256_secret") if str(alg).startswith("HS") else jwks is not None
     if has_key:
         ok, how = verify_signature(token, jwks, profile.get("jwt", "hs256_secret"), allowed)
-        expect(ok, f"{what}: the signature verifies with the profile's keys", "a valid signature", how)
-    expect_equal(parsed.claims.get("iss"), profile.issuer, f"{what}: iss is the profile's issuer")
+        _same_as(
+            "jwt.signature.verifies|jwt.profile-keys.jwks|jwt.profile-keys.hs256-secret",
+            lambda: expect(
+                ok, f"{what}: the signature verifies with the profile's keys", "a valid signature", how
+            ),
+        )
+    _same_as(
+        "jwt.claims.iss",
+        lambda: expect_equal(
+            parsed.claims.get("iss"), profile.issuer, f"{what}: iss is the profile's issuer"
+        ),
+    )
     aud = parsed.claims.get("aud")
-    expect(
-        aud == profile.audience or (isinstance(aud, list) and profile.audience in aud),
-        f"{what}: aud is the profile's audience",
-        profile.audience,
-        str(aud),
+    _same_as(
+        "jwt.claims.aud",
+        lambda: expect(
+            aud == profile.audience or (isinstance(aud, list) and profile.audience in aud),
+            f"{what}: aud is the profile's audience",
+            profile.audience,
+            str(aud),
+        ),
     )
     now, skew = time.time(), profile.data["jwt"]["max_clock_skew_s"]
     exp, iat = parsed.claims.get("exp"), parsed.claims.get("iat")
-    expect(
-        isinstance(exp, int) and isinstance(iat, int) and exp > now and iat <= now + skew,
-        f"{what}: exp is in the future and iat not ahead of the clock",
-        f"exp > {int(now)}, iat <= {int(now + skew)}",
-        f"exp={exp!r}, iat={iat!r}",
+    _same_as(
+        "jwt.claims.times",
+        lambda: expect(
+            isinstance(exp, int) and isinstance(iat, int) and exp > now and iat <= now + skew,
+            f"{what}: exp is in the future and iat not ahead of the clock",
+            f"exp > {int(now)}, iat <= {int(now + skew)}",
+            f"exp={exp!r}, iat={iat!r}",
+        ),
     )
     return parsed.claims

@@ -12,13 +12,30 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import httpx
+import pytest
 
 from conformance._lib.http import Exchange, Http, HttpProblem
 from conformance._lib.profile import Profile
 from conformance._lib.redact import REDACTOR
+from conformance._lib.registry import blocked
 from conformance._lib.verify import ConformanceFailure, expect_token
 
-__all__ = ["Issued", "TokenFlows", "basic_header", "export_shared", "import_shared"]
+__all__ = [
+    "ASYMMETRIC_CONTROL",
+    "PASSWORD_CONTROL",
+    "SHARED_CONTROL",
+    "Issued",
+    "TokenFlows",
+    "basic_header",
+    "export_shared",
+    "import_shared",
+]
+
+# The checks that verify the shared flows once (their controls): a case that only needs a shared
+# token is *blocked* by the control when the flow fails, and the control alone fails.
+SHARED_CONTROL = "token-endpoint.client-credentials.body-auth"
+PASSWORD_CONTROL = "token-endpoint.password.grant"
+ASYMMETRIC_CONTROL = "jwt.header.alg[asymmetric]"
 
 
 @dataclass(frozen=True)
@@ -67,7 +84,7 @@ class TokenFlows:
         self,
         grant_type: str | None = "client_credentials",
         *,
-        auth: str = "basic",
+        auth: str = "body",
         client_id: str | None = None,
         secret: str | None = None,
         token_type: str | None = "jwt",
@@ -80,8 +97,45 @@ class TokenFlows:
         content: bytes | None = None,
         params: Mapping[str, str] | None = None,
     ) -> Exchange:
-        """One token request. auth: "basic", "body" (id+secret in the form), "id" (public
-        client: client_id only) or "none"."""
+        """One token request. auth: "body" (id+secret in the form, as the edX API guide sends
+        them: the default), "basic" (HTTP Basic), "id" (public client: client_id only) or "none".
+        A request that authenticates in the body is blocked by the shared flow's control when that
+        flow gets no token: whatever it answers then says nothing about what the case checks."""
+        if auth == "body":
+            self.jwt()
+        return self._request(
+            grant_type,
+            auth=auth,
+            client_id=client_id,
+            secret=secret,
+            token_type=token_type,
+            asymmetric=asymmetric,
+            scope=scope,
+            extra=extra,
+            fields=fields,
+            headers=headers,
+            method=method,
+            content=content,
+            params=params,
+        )
+
+    def _request(
+        self,
+        grant_type: str | None,
+        *,
+        auth: str,
+        client_id: str | None,
+        secret: str | None,
+        token_type: str | None,
+        asymmetric: bool,
+        scope: str | None,
+        extra: Mapping[str, str] | None,
+        fields: list[tuple[str, str]] | None,
+        headers: Mapping[str, str] | None,
+        method: str,
+        content: bytes | None,
+        params: Mapping[str, str] | None,
+    ) -> Exchange:
         client_id = self.client_id if client_id is None else client_id
         secret = self.client_secret if secret is None else secret
         form: list[tuple[str, str]] = []
@@ -124,7 +178,17 @@ class TokenFlows:
         """The token requests behind the run's shared tokens (a reproduction obtains them again)."""
         return [hit.exchange for hit in list(self._cache.values()) if isinstance(hit, Issued)]
 
-    def _cached(self, key: str, fetch: Callable[[], Exchange], requirement: str) -> Issued:
+    def _cached(
+        self,
+        key: str,
+        fetch: Callable[[], Exchange],
+        requirement: str,
+        *,
+        control: str = "",
+        verdict: bool = False,
+    ) -> Issued:
+        """The shared token `key`, fetched once. When the fetch failed, the `control` check
+        (`verdict=True`) gets the failure; every other case is blocked by it."""
         with self._lock:
             key_lock = self._locks.setdefault(key, threading.Lock())
         with key_lock:  # one fetch per key; different keys may be fetched at the same time
@@ -137,36 +201,77 @@ class TokenFlows:
                     hit = failure
                 self._cache[key] = hit
         if isinstance(hit, ConformanceFailure):
+            if control and not verdict:
+                blocked(control, f"{requirement}: {hit.requirement}: {hit.actual}")
             raise hit
         return hit
 
-    # Shared tokens: fetched once per run (per worker), reused by every check that only reads them.
-    def jwt(self) -> Issued:
-        return self._cached(
-            "jwt",
-            lambda: self.request(),
-            "client_credentials with HTTP Basic and token_type=jwt issues a token",
+    def _body_request(self, *, token_type: str | None = "jwt", asymmetric: bool = False) -> Exchange:
+        """The shared flow's request: client_credentials, the client's id and secret in the body."""
+        return self._request(
+            "client_credentials",
+            auth="body",
+            client_id=None,
+            secret=None,
+            token_type=token_type,
+            asymmetric=asymmetric,
+            scope=None,
+            extra=None,
+            fields=None,
+            headers=None,
+            method="POST",
+            content=None,
+            params=None,
         )
 
-    def asymmetric_jwt(self) -> Issued:
+    def jwt_works(self) -> bool:
+        """Whether the shared flow (credentials in the form body) obtains a token."""
+        try:
+            self.jwt(verdict=True)
+        except ConformanceFailure:
+            return False
+        return True
+
+    # Shared tokens: fetched once per run (per worker), reused by every check that only reads them.
+    # Client credentials go in the form body, the flow of the edX API guide; HTTP Basic has its own
+    # cases (token-endpoint.client-credentials.basic-auth, bad-credentials.basic.*).
+    def jwt(self, *, verdict: bool = False) -> Issued:
+        return self._cached(
+            "jwt",
+            lambda: self._body_request(),
+            "client_credentials with the client's id and secret in the form body issues a JWT",
+            control=SHARED_CONTROL,
+            verdict=verdict,
+        )
+
+    def asymmetric_jwt(self, *, verdict: bool = False) -> Issued:
+        if not self.jwt_works():  # the shared flow fails: that is the one finding
+            blocked(
+                SHARED_CONTROL, "client_credentials with the client's id and secret in the body gets no token"
+            )
         return self._cached(
             "asymmetric",
-            lambda: self.request(auth="body", asymmetric=True),
+            lambda: self._body_request(asymmetric=True),
             "client_credentials with asymmetric_jwt issues a token",
+            control=ASYMMETRIC_CONTROL,  # verified by jwt.header.alg[asymmetric]
+            verdict=verdict,
         )
 
     def bearer(self) -> Issued:
         return self._cached(
             "bearer",
-            lambda: self.request(auth="body", token_type=None),
+            lambda: self._body_request(token_type=None),
             "client_credentials without token_type issues an opaque token",
+            control="" if self.jwt_works() else SHARED_CONTROL,
         )
 
-    def password_jwt(self) -> Issued:
+    def password_jwt(self, *, verdict: bool = False) -> Issued:
         return self._cached(
             "password",
             lambda: self.password_request(),
             "the password grant with good credentials issues a token",
+            control=PASSWORD_CONTROL,
+            verdict=verdict,
         )
 
     def refresh_jwt(self) -> Issued:
@@ -175,11 +280,9 @@ class TokenFlows:
 
         def fetch() -> Exchange:
             refresh_token = self.password_jwt().refresh_token
-            if refresh_token is None:
-                raise ConformanceFailure(
-                    "the password grant returns a refresh_token", "refresh_token present", "none"
-                )
-            return self.refresh(refresh_token)
+            if refresh_token is None:  # token-endpoint.password.grant reports it
+                blocked(PASSWORD_CONTROL, "the password grant returns no refresh_token to refresh")
+            return self.refresh(str(refresh_token))
 
         return self._cached("refresh", fetch, "the refresh_token grant issues a new token")
 
@@ -194,22 +297,50 @@ class TokenFlows:
     def shared_error(self, kind: str) -> Exchange:
         """The run's one refused token request of a kind (SHARED_ERRORS), shown again to each case
         that reads it (its report and curl line)."""
+        if kind in ("400", "invalid_scope", "401-body"):
+            self.jwt()  # (outside the lock) blocked with the shared flow, whose credentials it sends
         with self._lock:
             hit = self._errors.get(kind)
             if hit is None:
                 if kind == "400":
-                    hit = self.request(grant_type=self.UNKNOWN_GRANT)
+                    hit = self._refused(grant_type=self.UNKNOWN_GRANT)
                 elif kind == "invalid_scope":
-                    hit = self.request(scope=self.UNKNOWN_SCOPE)
+                    hit = self._refused(scope=self.UNKNOWN_SCOPE)
                 elif kind == "401":
-                    hit = self.request(secret=self.wrong_secret)
+                    hit = self._refused(auth="basic", secret=self.wrong_secret)
                 elif kind == "401-body":
-                    hit = self.request(auth="body", secret=self.wrong_secret)
+                    hit = self._refused(secret=self.wrong_secret)
                 else:
                     raise ValueError(f"no shared error {kind!r}; one of {self.SHARED_ERRORS}")
                 self._errors[kind] = hit
                 return hit
         return self.http.replay(hit)
+
+    def _refused(
+        self,
+        *,
+        grant_type: str = "client_credentials",
+        auth: str = "body",
+        secret: str | None = None,
+        scope: str | None = None,
+    ) -> Exchange:
+        """A shared refused request, sent under the run's lock (so without `request`'s shared-flow
+        guard, which `shared_error` has already passed)."""
+        return self._request(
+            grant_type,
+            auth=auth,
+            client_id=None,
+            secret=secret,
+            token_type="jwt",
+            asymmetric=False,
+            scope=scope,
+            extra=None,
+            fields=None,
+            headers=None,
+            method="POST",
+            content=None,
+            params=None,
+        )
 
     @property
     def wrong_secret(self) -> str:
@@ -254,6 +385,8 @@ class TokenFlows:
         fields: Mapping[str, str] | None = None,
         method: str = "POST",
     ) -> Exchange:
+        if auth == "body":
+            self.jwt()  # blocked with the shared flow: the same credentials in the same place
         form = {} if fields is not None else {"token": token}
         form.update(fields or {})
         if hint:
@@ -286,7 +419,7 @@ def basic_header(client_id: str, secret: str | None) -> dict[str, str]:
 def export_shared(flows: TokenFlows) -> list[dict[str, Any]]:
     """Fetch the shared tokens once (the --workers controller) and describe them for the workers.
     Only successes travel: a worker whose token is missing fetches it itself and reports why."""
-    wanted = {"jwt": flows.jwt, "asymmetric": flows.asymmetric_jwt}
+    wanted: dict[str, Callable[[], Issued]] = {"jwt": flows.jwt, "asymmetric": flows.asymmetric_jwt}
     if flows.profile.get("expect", "opaque_tokens"):
         wanted["bearer"] = flows.bearer
     if flows.profile.has_password_grant:
@@ -296,7 +429,7 @@ def export_shared(flows: TokenFlows) -> list[dict[str, Any]]:
     def attempt(fetch: Callable[[], Issued]) -> Issued | None:
         try:
             return fetch()
-        except (ConformanceFailure, HttpProblem):
+        except (ConformanceFailure, HttpProblem, pytest.skip.Exception):  # blocked by a control
             return None
 
     # Concurrently: against a remote instance this costs one round trip, not four.
@@ -357,7 +490,7 @@ def _export_controls(flows: TokenFlows) -> list[dict[str, Any]]:
     for name, run in runs.items():
         try:
             control = run()
-        except (ConformanceFailure, HttpProblem):
+        except (ConformanceFailure, HttpProblem, pytest.skip.Exception):
             continue  # the workers find out again and report it
         exported.append(
             {

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from conformance._lib.diagnose import explain
+from conformance._lib.diagnose import edge_cause, explain
 from conformance._lib.http import Exchange
 from conformance._lib.redact import REDACTOR
 from conformance._lib.schemas import schema_errors
@@ -22,19 +23,44 @@ __all__ = [
     "expect_schema",
     "expect_status",
     "expect_token",
+    "finding_of",
 ]
 
 
 class ConformanceFailure(AssertionError):
-    """The instance does not do what a requirement says."""
+    """The instance does not do what a requirement says. `cause` names the cause a diagnosis tied
+    it to (conformance._lib.causes), `evidence` the values whose presence in another failure's
+    message ties that failure to the same cause (a mismatched issuer, say)."""
 
-    def __init__(self, requirement: str, expected: str, actual: str, hint: str = "") -> None:
+    def __init__(
+        self,
+        requirement: str,
+        expected: str,
+        actual: str,
+        hint: str = "",
+        *,
+        cause: str = "",
+        evidence: tuple[str, ...] = (),
+    ) -> None:
         self.requirement = requirement
         self.expected = REDACTOR.redact(expected)
         self.actual = REDACTOR.redact(actual)
         self.hint = hint
+        self.cause = cause
+        self.evidence = evidence
         text = f"{requirement}\nexpected: {self.expected}\nactual:   {self.actual}"
         super().__init__(text + (f"\nfix:      {hint}" if hint else ""))
+
+
+@contextmanager
+def finding_of(case: str) -> Iterator[None]:
+    """A failure inside is the same finding as `case`'s (the check that verifies the same thing):
+    it takes that case's cause (conformance._lib.causes), unless a diagnosis named one."""
+    try:
+        yield
+    except ConformanceFailure as failure:
+        failure.cause = failure.cause or f"same-as:{case}"
+        raise
 
 
 def _short(value: Any, limit: int = 300) -> str:
@@ -56,10 +82,15 @@ def expect(
     expected: str,
     actual: str | Callable[[], str],
     hint: str = "",
+    *,
+    cause: str = "",
+    evidence: tuple[str, ...] = (),
 ) -> None:
-    """The one assertion: requirement, expected, actual, and what the operator can do about it."""
+    """The one assertion: requirement, expected, actual, and what the operator can do about it
+    (and, where a diagnosis knows it, the cause: see ConformanceFailure)."""
     if not condition:
-        raise ConformanceFailure(requirement, expected, actual() if callable(actual) else actual, hint)
+        text = actual() if callable(actual) else actual
+        raise ConformanceFailure(requirement, expected, text, hint, cause=cause, evidence=evidence)
 
 
 def expect_equal(actual: Any, expected: Any, requirement: str) -> None:
@@ -69,16 +100,16 @@ def expect_equal(actual: Any, expected: Any, requirement: str) -> None:
 def expect_status(ex: Exchange, expected: int | Collection[int], requirement: str) -> None:
     allowed = {expected} if isinstance(expected, int) else set(expected)
 
-    def actual() -> str:
-        # What the web server in front did, when the symptom says so (a redirect, a dropped header).
-        hint = explain(ex)
-        return f"HTTP {ex.status}: {_body_summary(ex)}" + (f"; {hint}" if hint else "")
-
+    if ex.status in allowed:
+        return
+    # What the web server in front did, when the symptom says so (a redirect, a dropped header).
+    hint = explain(ex)
     expect(
-        ex.status in allowed,
+        False,
         requirement,
         f"HTTP {' or '.join(map(str, sorted(allowed)))} from {ex.method} {ex.path}",
-        actual,
+        f"HTTP {ex.status}: {_body_summary(ex)}" + (f"; {hint}" if hint else ""),
+        cause=edge_cause(ex) or "",
     )
 
 
@@ -136,7 +167,8 @@ def expect_no_token(ex: Exchange, requirement: str) -> None:
         not leaked and ex.status != 200,
         requirement,
         "no token issued (an error status without access_token)",
-        lambda: f"HTTP {ex.status}: {_body_summary(ex)}",
+        lambda: f"HTTP {ex.status}: {_body_summary(ex)}" + (f"; {hint}" if (hint := explain(ex)) else ""),
+        cause=edge_cause(ex) or "",
     )
 
 

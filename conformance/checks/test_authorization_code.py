@@ -36,6 +36,7 @@ from conformance._lib.verify import (
     expect_no_token,
     expect_schema,
     expect_token,
+    finding_of,
 )
 
 
@@ -207,8 +208,7 @@ def test_response_type(signin, profile, sso_client, case):
     requires=["sso_clients", "login"],
 )
 def test_state(signin, profile, sso_client):
-    answer = signin.authorized(_client(profile, sso_client))
-    expect(bool(answer.code), "the authorization request succeeds", "a code", answer.describe())
+    answer = signin.require_code(_client(profile, sso_client))
     expect_equal(
         answer.params.get("state"),
         answer.state,
@@ -226,10 +226,10 @@ def test_state(signin, profile, sso_client):
 )
 def test_exchange(signin, profile, jwks, sso_client):
     client = _with_secret(profile, sso_client)
-    _, exchange = signin.exchanged(client)  # the run's one plain exchange (single-use sends it again)
-    body = expect_token(exchange, "the code is exchanged for a token")
+    _, _, body = signin.exchanged(client, verdict=True)  # the control of the code exchange
     expect_schema(body, "token-response", "the token response is a conformant token response")
-    expect_equal(body.get("token_type"), profile.data["expect"]["jwt_token_type"], "token_type of a JWT")
+    with finding_of("response-schema.token-type.value[jwt]"):
+        expect_equal(body.get("token_type"), profile.data["expect"]["jwt_token_type"], "token_type of a JWT")
     claims = expect_conformant_jwt(body["access_token"], profile, jwks, "the SSO access token")
     expect_equal(claims.get("grant_type"), "authorization-code", "the JWT names the application's grant")
     username = signin.credentials[0]
@@ -247,8 +247,7 @@ def test_exchange(signin, profile, jwks, sso_client):
 )
 def test_single_use(http, profile, signin, sso_client):
     client = _with_secret(profile, sso_client)
-    code, exchange = signin.exchanged(client)  # the run's one plain exchange of a code
-    first = expect_token(exchange, "the code is exchanged once")
+    code, _, first = signin.exchanged(client)  # the run's one plain exchange of a code
     again = signin.exchange(client, code)
     expect_no_token(again, "a used authorization code is refused (no second token)")
     # Recorded, not judged: RFC 6749 4.1.2 says the first tokens SHOULD be revoked; the platform
@@ -273,6 +272,7 @@ def test_single_use(http, profile, signin, sso_client):
 )
 def test_code_bound(profile, signin, sso_client, case):
     client = _with_secret(profile, sso_client)
+    signin.exchanged(client)  # a refusal proves nothing where no code is exchanged at all
     _, code = signin.code(client)
     if case == "other-client":
         others = [
@@ -303,6 +303,7 @@ def test_code_bound(profile, signin, sso_client, case):
 )
 def test_pkce_enforced(profile, signin, sso_client, case):
     client = _with_secret(profile, sso_client)
+    signin.exchanged(client)  # a refusal proves nothing where no code is exchanged at all
     pkce = Pkce.new()
     _, code = signin.code(client, pkce=pkce)
     verifier = None if case == "missing-verifier" else Pkce.new().verifier
@@ -322,6 +323,7 @@ def test_pkce_enforced(profile, signin, sso_client, case):
 )
 def test_pkce_s256(profile, signin, sso_client):
     client = _with_secret(profile, sso_client)
+    signin.exchanged(client)
     pkce = Pkce.new()
     _, code = signin.code(client, pkce=pkce)
     body = expect_token(

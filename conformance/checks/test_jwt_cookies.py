@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from conformance._lib.jwts import parse_jwt
-from conformance._lib.registry import check
+from conformance._lib.registry import blocked, check
 from conformance._lib.resources import REFUSED
+from conformance._lib.services import require_service
 from conformance._lib.signin import (
     JWT_HEADER_PAYLOAD,
     JWT_SIGNATURE,
@@ -36,10 +37,24 @@ from conformance._lib.verify import expect, expect_equal, expect_status
 COOKIES = {"header-payload": JWT_HEADER_PAYLOAD, "signature": JWT_SIGNATURE}
 
 
-def _set(signin, name):
+COOKIES_CONTROL = "jwt-cookies.login.set"
+
+
+def _set(signin, name, verdict=False):
+    """The JWT cookie the login set; the cases that read the cookies are blocked by
+    jwt-cookies.login.set (`verdict=True`) when the login sets none."""
     cookie = signin.shared().cookies.get(name)
+    if cookie is None and not verdict:
+        blocked(COOKIES_CONTROL, f"the login sets no {name}")
     expect(cookie is not None, f"the login sets {name}", f"Set-Cookie: {name}=...", "not set")
     return cookie
+
+
+def _cookies(signin):
+    """The signed-in browser, blocked by jwt-cookies.login.set when the login set no JWT cookies."""
+    for name in COOKIES.values():
+        _set(signin, name)
+    return signin.shared()
 
 
 def _service(profile, name):
@@ -53,9 +68,29 @@ def _probe(http, cookies, base_url, path):
 
 def _mismatched(signin, tokens):
     """The session's header.payload with the signature of another JWT (the run's client JWT)."""
-    jar = signin.shared().browser.jwt_cookies()
+    jar = _cookies(signin).browser.jwt_cookies()
     other = tokens.jwt().token.rsplit(".", 1)[1]
     return {JWT_HEADER_PAYLOAD: jar.get(JWT_HEADER_PAYLOAD, ""), JWT_SIGNATURE: other}
+
+
+@check(
+    "jwt-cookies.login.signs-in",
+    "The test user signs in through the login API (CSRF token, then login)",
+    level="MUST",
+    spec=["openedx-login"],
+    ref="JC-14",
+    requires=["login"],
+)
+def test_signs_in(signin):
+    # The control of the sign-in every check of this area and authorization-code shares: when it
+    # fails, it is this one failure, and the cases that need a session are blocked by it.
+    session = signin.shared(verdict=True)
+    expect(
+        bool(session.browser.jar),
+        "the login API starts a session (it sets cookies)",
+        "Set-Cookie on the login response",
+        "no cookie set",
+    )
 
 
 @check(
@@ -68,7 +103,7 @@ def _mismatched(signin, tokens):
 )
 def test_cookies_set(signin):
     for name in COOKIES.values():
-        cookie = _set(signin, name)
+        cookie = _set(signin, name, verdict=True)
         expect(bool(cookie.value), f"{name} carries a value", "a non-empty value", "empty")
     token = signin.shared().jwt()
     expect(
@@ -177,7 +212,7 @@ def test_domain(signin, profile, cookie):
     requires=["login"],
 )
 def test_cookie_jwt(signin, profile, jwks):
-    claims = expect_conformant_jwt(signin.shared().jwt(), profile, jwks, "the cookie JWT")
+    claims = expect_conformant_jwt(_cookies(signin).jwt(), profile, jwks, "the cookie JWT")
     username = signin.credentials[0]
     if "@" not in username:
         expect_equal(claims.get("preferred_username"), username, "the cookie JWT is the signed-in user's")
@@ -238,7 +273,7 @@ def test_refresh_requires_session(signin):
 )
 def test_lms_accepts(http, profile, signin):
     ex = _probe(
-        http, signin.shared().browser.jwt_cookies(), profile.base_url, profile.data["resources"]["me"]
+        http, _cookies(signin).browser.jwt_cookies(), profile.base_url, profile.data["resources"]["me"]
     )
     expect_status(ex, 200, "the LMS reassembles the JWT cookies (JwtAuthCookieMiddleware)")
     body = ex.json()
@@ -272,9 +307,10 @@ def test_lms_mismatched(http, profile, signin, tokens):
     ref="JC-11",
     requires=["login", "services"],
 )
-def test_service_accepts(http, profile, signin, service):
+def test_service_accepts(http, profile, signin, tokens, jwks, service):
+    require_service(http, profile, tokens, jwks, service)
     svc = _service(profile, service)
-    ex = _probe(http, signin.shared().browser.jwt_cookies(), svc["base_url"], svc["probe"])
+    ex = _probe(http, _cookies(signin).browser.jwt_cookies(), svc["base_url"], svc["probe"])
     expect_status(
         ex,
         200,
@@ -290,7 +326,8 @@ def test_service_accepts(http, profile, signin, service):
     ref="JC-12",
     requires=["login", "services"],
 )
-def test_service_mismatched(http, profile, signin, tokens, service):
+def test_service_mismatched(http, profile, signin, tokens, jwks, service):
+    require_service(http, profile, tokens, jwks, service)
     svc = _service(profile, service)
     ex = _probe(http, _mismatched(signin, tokens), svc["base_url"], svc["probe"])
     expect_status(ex, REFUSED, f"{service} refuses a cookie pair whose signature is another token's")

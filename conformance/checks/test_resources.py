@@ -8,7 +8,8 @@ from conformance._lib.controls import hs256_control, require_control
 from conformance._lib.forge import resign
 from conformance._lib.jwts import parse_jwt
 from conformance._lib.registry import check, need
-from conformance._lib.resources import call, expect_refused
+from conformance._lib.resources import call, expect_refused, require_accepted
+from conformance._lib.services import SERVICE_CONTROL, accepts_genuine
 from conformance._lib.verify import expect, expect_equal, expect_header, expect_json, expect_status
 
 
@@ -156,7 +157,7 @@ def _service(profile, name):
     ref="RU-08",
     requires=["services"],
 )
-def test_services_accept(http, profile, tokens, service):
+def test_services_accept(http, profile, tokens, jwks, service):
     svc = _service(profile, service)
     answers = {}
     for kind, issued in (
@@ -178,11 +179,14 @@ def test_services_accept(http, profile, tokens, service):
             f"check the service's JWT_ISSUERS (issuer {claims.get('iss')!r}, audience "
             f"{claims.get('aud')!r}) and its JWT_PUBLIC_SIGNING_JWK_SET (oauth §9.1-3)"
         )
+    # The same finding as the service's control when that fails too: one cause, said once.
+    control_failed = bool(accepts_genuine(http, profile, tokens, jwks, service))
     expect(
         False,
         f"{service} accepts the tokens the LMS issues",
         "HTTP 200 for both",
         f"{answers}; {hint}",
+        cause=f"same-as:{SERVICE_CONTROL}[{service}]" if control_failed else "",
     )
 
 
@@ -194,7 +198,9 @@ def test_services_accept(http, profile, tokens, service):
     ref="RU-10",
 )
 def test_jwt_scheme_case(http, profile, tokens):
-    ex = call(http, profile, tokens.jwt().token, scheme="jwt")
+    token = tokens.jwt().token
+    require_accepted(http, profile, token)  # under the exact name JWT first: the baseline
+    ex = call(http, profile, token, scheme="jwt")
     expect_status(
         ex, 200, "a JWT sent as 'Authorization: jwt <token>' is accepted (schemes are case-insensitive)"
     )

@@ -14,6 +14,7 @@ from conformance._lib.verify import (
     expect_json,
     expect_schema,
     expect_status,
+    finding_of,
 )
 
 VSCHAR = re.compile(r"^[\x20-\x7E]+$")
@@ -286,6 +287,9 @@ def test_access_token_unique(tokens, profile):
 def test_error_schema(tokens, case):
     if case == "invalid_client":
         ex = tokens.shared_error("401")
+        # A wrong secret that is not refused is bad-credentials.basic.wrong-secret's finding too.
+        with finding_of("bad-credentials.basic.wrong-secret"):
+            expect_status(ex, (400, 401), "the request is refused")
     elif case == "unsupported_grant_type":
         ex = tokens.shared_error("400")
     else:

@@ -35,6 +35,8 @@ MIDDLEWARE = [
     ),
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+if "service-down" in CONFIG.faults:
+    MIDDLEWARE.insert(0, "conformance.reference.middleware.UpstreamDownMiddleware")
 
 # A mismatched issuer or secret here is the fault; the LMS keeps signing with the real ones.
 TRUSTED_ISSUER = (

@@ -60,6 +60,15 @@ class Fault:
     # The fault makes the instance unreachable for every client (a certificate that does not
     # verify): the run must stop at its probe with exit 3 and a message holding this text.
     unreachable: str = ""
+    # The cause the run must name first (summary.json `causes`, conformance._lib.causes): a failed
+    # control, an edge diagnosis, a mismatch, or `check:<id>`. Empty: the first of `catches`.
+    cause: str = ""
+
+    @property
+    def expected_cause(self) -> str:
+        if self.cause or self.unreachable:
+            return self.cause
+        return f"check:{self.catches[0]}" if self.catches else ""
 
     def as_dict(self) -> dict[str, Any]:
         """What ``list-faults --format json`` prints for the fault: enough to reproduce its run
@@ -75,6 +84,8 @@ class Fault:
             "profile_overlay": dict(self.profile),
             # The token endpoint's rate for the fault's run; null: the matrix's generous rate.
             "rate_limit": self.rate_limit,
+            # The cause the run names first (summary.json causes[0].id).
+            "cause": self.expected_cause,
         }
 
 
@@ -1513,6 +1524,7 @@ LATER_COLLATERAL: dict[str, dict[str, str]] = {
             "jwt-cookies.lms.accepts-cookies",
             "jwt-cookies.lms.mismatched-refused",
             "jwt-cookies.login.set",
+            "jwt-cookies.login.signs-in",
             "jwt-cookies.logout.clears",
             "jwt-cookies.refresh.renews",
             "jwt-cookies.refresh.requires-session",
@@ -1573,8 +1585,94 @@ LATER_COLLATERAL: dict[str, dict[str, str]] = {
         "outside edx-drf-extensions' JwtAuthentication, and the API lets it through",
     },
 }
+# ---- preconditions: the flows the checks share, each broken at its layer ----------------------------
+_SIGN_IN_NOTE = "it needs a signed-in session, which the fault prevents"
+PRECONDITION_FAULTS: tuple[Fault, ...] = (
+    Fault(
+        name="login-api-missing",
+        description=(
+            "The login API (POST /api/user/v2/account/login_session/) is not routed: a URL conf or proxy "
+            "that lacks user_authn's routes. Nobody signs in; SSO and the MFEs' cookies cannot work."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.login.signs-in"],
+        cause="sign-in",
+    ),
+    Fault(
+        name="csrf-endpoint-missing",
+        description=(
+            "edx-drf-extensions' CSRF token API (GET /csrf/api/v1/token) is not routed (lms/urls.py "
+            "without `include('csrf.urls')`): the login page gets no token to sign in with."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.login.signs-in"],
+        cause="sign-in",
+    ),
+    Fault(
+        name="login-api-waf-403",
+        description=(
+            "A web application firewall in front of the LMS blocks POSTs to the login API with its own "
+            "403 HTML page (a rule that treats a posted password as an attack)."
+        ),
+        area="jwt-cookies",
+        catches=["jwt-cookies.login.signs-in"],
+        cause="sign-in",
+    ),
+    Fault(
+        name="basic-client-auth-refused",
+        description=(
+            "The token endpoint authenticates clients only from the form body: HTTP Basic client "
+            "authentication (RFC 6749 2.3.1's MUST) is refused with 401 invalid_client."
+        ),
+        area="token-endpoint",
+        catches=["token-endpoint.client-credentials.basic-auth"],
+        cause="basic-auth",
+    ),
+    Fault(
+        name="service-down",
+        description=(
+            "The discovery-like service is down behind its proxy, which answers every request with "
+            "502 Bad Gateway."
+        ),
+        area="services",
+        catches=["services.genuine.accepted", "resources.services.accept-jwt"],
+        cause="service:discovery",
+    ),
+)
+# The causes of faults listed above whose first cause is not their first catch.
+CAUSES: dict[str, str] = {
+    "wrong-issuer": "mismatch.issuer",
+    "issuer-https-scheme": "edge.issuer-scheme",
+    "issuer-http-behind-tls": "edge.issuer-scheme",
+    "wrong-audience": "mismatch.audience",
+    "authorization-header-stripped": "basic-auth",
+    "body-credentials-ignored": "shared-token",
+    "api-authorization-dropped": "edge.dropped-authorization",
+    "gateway-scheme-case-sensitive": "edge.dropped-authorization",
+    "error-as-200": "edge.error-status",
+    "hs256-secret-stale": "profile-key.jwt.hs256_secret",
+    "jwks-stale": "profile-key.jwt.jwks",
+    "asymmetric-jwt-ignored": "asymmetric-token",
+    "private-jwk-missing-crt": "asymmetric-token",
+    "discovery-missing-signing-key": "service:discovery",
+    "discovery-second-issuer-first": "service:discovery",
+    "discovery-secret-divergence": "service:discovery",
+    "discovery-wrong-issuer": "service:discovery",
+    "signing-key-not-published": "profile-key.jwt.jwks",
+    # Two findings of one fault, neither explaining the other: the one the console lists first.
+    "discovery-accept-expired": "check:services.audience.checked",
+    "token-on-get": "check:token-endpoint.credentials.not-in-query",
+    "expires-in-mismatch": "check:jwt.claims.lifetime",
+    "login-refresh-jwt-cookie-auth": "check:jwt-cookies.logout.clears",
+    "grant-type-not-enforced": "check:token-endpoint.grant-type.not-allowed-for-client",
+}
 FAULTS = tuple(
-    replace(fault, collateral=fault.collateral | LATER_COLLATERAL.get(fault.name, {})) for fault in FAULTS
+    replace(
+        fault,
+        collateral=fault.collateral | LATER_COLLATERAL.get(fault.name, {}),
+        cause=fault.cause or CAUSES.get(fault.name, ""),
+    )
+    for fault in FAULTS + PRECONDITION_FAULTS
 )
 
 BY_NAME: dict[str, Fault] = {fault.name: fault for fault in FAULTS}

@@ -41,7 +41,7 @@ MIDDLEWARE = [
     "conformance.reference.lms.middleware.TokenResponseFaultsMiddleware",
     "conformance.reference.lms.middleware.TokenRequestFaultsMiddleware",
 ]
-if FAULTS & {"api-authorization-dropped", "token-path-slash-stripped"}:
+if FAULTS & {"api-authorization-dropped", "token-path-slash-stripped", "login-api-waf-403"}:
     # What the web server in front of the LMS does to requests (conformance/reference/lms/front.py).
     MIDDLEWARE.insert(1, "conformance.reference.lms.front.FrontServerMiddleware")
 if "restricted-token-accepted" in FAULTS:
@@ -170,6 +170,9 @@ SESSION_COOKIE_HTTPONLY = True
 # Tutor on http: SameSite Lax, not Secure (on https: None and Secure).
 SESSION_COOKIE_SAMESITE = "Lax"
 LOGIN_URL = "/login"
+# lms/envs/common.py: a user has one session; a new login deletes the previous one
+# (student/models/user.py enforce_single_login). On, as in the LMS.
+FEATURES = {"PREVENT_CONCURRENT_LOGINS": True}
 # Loopback has no parent domain to share; Tutor sets the LMS host (the MFEs are on apps.<LMS_HOST>).
 # The jwt-cookie-domain-narrow fault names a host the MFEs (on 127.0.0.1) are not in.
 SHARED_COOKIE_DOMAIN = "localhost" if "jwt-cookie-domain-narrow" in FAULTS else None

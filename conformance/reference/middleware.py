@@ -1,4 +1,5 @@
-"""Middleware and logging shared by both reference services: the artificial latency, quiet logs."""
+"""Middleware and logging shared by both reference services: the artificial latency, quiet logs, and
+the proxy of a service that is down."""
 
 from __future__ import annotations
 
@@ -23,6 +24,18 @@ class LatencyMiddleware:
         if self.delay_s > 0:
             time.sleep(self.delay_s)
         return self.get_response(request)
+
+
+class UpstreamDownMiddleware:
+    """The service-down fault: the proxy in front of the service answers every request with its
+    502 page, as nginx or Caddy do when the application behind them is not running."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        page = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+        return HttpResponse(page, status=502, content_type="text/html")
 
 
 class ExpectedErrorsFilter(logging.Filter):

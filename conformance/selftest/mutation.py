@@ -58,6 +58,8 @@ class FaultRun:
     faults: tuple[str, ...]
     exit_code: int
     failed: dict[str, list[str]] = field(default_factory=dict)  # check id -> failed cases
+    blocked: dict[str, list[str]] = field(default_factory=dict)  # check id -> cases blocked by a control
+    causes: list[dict[str, Any]] = field(default_factory=list)  # summary.json causes, in fix order
     outcomes: dict[str, str] = field(default_factory=dict)  # case id -> outcome
     seconds: float = 0.0
     seed: int | None = None
@@ -76,6 +78,10 @@ class FaultRun:
 
     def message(self, case: str) -> str:
         return self.outcomes.get(case, "")
+
+    @property
+    def cause_ids(self) -> list[str]:
+        return [str(c.get("id", "")) for c in self.causes]
 
 
 def check_ids() -> dict[str, str]:
@@ -228,6 +234,9 @@ def run_suite(
         run.outcomes[case] = f"{entry.get('outcome')}: {entry.get('message', '')}"
         if entry.get("outcome") == "failed":
             run.failed.setdefault(_CASE.sub("", case), []).append(case)
+        elif entry.get("skip_kind") == "blocked":
+            run.blocked.setdefault(_CASE.sub("", case), []).append(case)
+    run.causes = [c for c in summary.get("causes", []) if isinstance(c, dict)]
     return run
 
 
@@ -250,6 +259,36 @@ def run_fault(
         if line:
             run.unreachable, run.problem = line.strip(), None
     return run
+
+
+MAX_CAUSES = 2
+
+
+def names_cause(actual: str, expected: str) -> bool:
+    """Whether the run's cause is the expected one; `check:<id>` (the table's default, its first
+    catch) is also met by the battery or control that check belongs to."""
+    from conformance._lib.causes import BATTERIES, CONTROLS
+
+    if actual == expected:
+        return True
+    check_id = expected.removeprefix("check:")
+    controls = {cause for key, cause in CONTROLS.items() if key.split("[", 1)[0] == check_id}
+    return expected.startswith("check:") and actual.split(":", 1)[0] in {BATTERIES.get(check_id), *controls}
+
+
+def cause_problems(fault: Fault, run: FaultRun, *, limit: bool = True) -> list[str]:
+    """Where the run's causes disagree with the fault table: the first cause is not the fault's
+    expected one, or (with `limit`) more than MAX_CAUSES were named (one fault, at most two
+    findings to fix)."""
+    if fault.unreachable or run.problem:
+        return []
+    ids = run.cause_ids
+    problems = []
+    if fault.expected_cause and (not ids or not names_cause(ids[0], fault.expected_cause)):
+        problems.append(f"first cause {ids[0] if ids else None!r}, expected {fault.expected_cause!r}")
+    if limit and len(ids) > MAX_CAUSES:
+        problems.append(f"{len(ids)} causes: {', '.join(ids)}")
+    return problems
 
 
 def expected_exit(fault: Fault, levels: Mapping[str, str]) -> int:
@@ -339,18 +378,26 @@ class MutationReport:
         result: dict[str, dict[str, list[str]]] = {}
         for fault in self.faults:
             run = self.runs[fault.name]
-            missed = [c for c in fault.catches if c not in run.failed]
+            # A catch blocked by a control that failed in the run was caught by that control.
+            missed = [c for c in fault.catches if c not in run.failed and c not in run.blocked]
             allowed = set(fault.catches) | set(fault.collateral)
             unexpected = sorted(c for c in run.failed if c not in allowed)
             problems = [run.problem] if run.problem else []
             wanted = expected_exit(fault, self.levels)
             if not problems and run.exit_code != wanted:
                 problems.append(f"exit status {run.exit_code}, expected {wanted}")
-            if missed or unexpected or problems:
-                result[fault.name] = {"missed": missed, "unexpected": unexpected, "problem": problems}
+            causes = cause_problems(fault, run, limit=False)
+            if missed or unexpected or problems or causes:
+                result[fault.name] = {
+                    "missed": missed,
+                    "unexpected": unexpected,
+                    "problem": problems,
+                    "causes": causes,
+                }
         return result
 
     def as_json(self) -> dict[str, Any]:
+        by_name = {fault.name: fault for fault in FAULTS}
         killable = self.killable
         killed_checks = [c for c in killable if self.killers.get(c)]
         return {
@@ -369,6 +416,10 @@ class MutationReport:
                     "exit_code": run.exit_code,
                     "killed": run.killed,
                     "failed": sorted(run.failed),
+                    "failed_cases": sum(len(cases) for cases in run.failed.values()),
+                    "blocked_cases": sum(len(cases) for cases in run.blocked.values()),
+                    "causes": run.cause_ids,
+                    "expected_cause": by_name[name].expected_cause if name in by_name else "",
                     "unreachable": run.unreachable,
                     "seconds": round(run.seconds, 1),
                     "seed": run.seed,
@@ -379,6 +430,8 @@ class MutationReport:
             "unkilled": self.unkilled,
             "unkillable": {c: UNKILLABLE[c] for c in self.levels if c in UNKILLABLE},
             "mismatches": self.mismatches(),
+            # Faults named by more than MAX_CAUSES causes (the goal is at most MAX_CAUSES).
+            "many_causes": {n: r.cause_ids for n, r in self.runs.items() if len(r.cause_ids) > MAX_CAUSES},
         }
 
     def as_text(self) -> str:
@@ -400,7 +453,8 @@ class MutationReport:
         for name, run in self.runs.items():
             state = "killed  " if run.killed else "SURVIVED"
             detail = ", ".join(sorted(run.failed)) or run.unreachable or run.problem or "no check failed"
-            out.append(f"  {state} {name:<{width}}  exit {run.exit_code}  {detail}")
+            causes = f"  causes: {', '.join(run.cause_ids)}" if run.cause_ids else ""
+            out.append(f"  {state} {name:<{width}}  exit {run.exit_code}  {detail}{causes}")
         out += ["", "check ids and the faults that kill them:"]
         width = max((len(c) for c in self.levels), default=0)
         for check_id in self.levels:

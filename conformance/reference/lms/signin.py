@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import time
+from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, logout
 from django.contrib.auth import login as django_login
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
@@ -116,6 +118,20 @@ def delete_logged_in_cookies(response: HttpResponse) -> None:
 # ---- views/login.py --------------------------------------------------------------------------------
 
 
+def _enforce_single_login(request: HttpRequest, user: Any) -> None:
+    """PREVENT_CONCURRENT_LOGINS (on in the LMS): the user's previous session is deleted, as
+    student/models/user.py enforce_single_login and UserProfile.set_login_session do (the LMS keeps
+    the session key in the profile's meta; here, beside the sessions in the cache)."""
+    if not settings.FEATURES.get("PREVENT_CONCURRENT_LOGINS", False):
+        return
+    request.session.save()  # a key for the new session
+    key = f"login-session:{user.pk}"
+    old = cache.get(key)
+    if old and old != request.session.session_key:
+        import_module(settings.SESSION_ENGINE).SessionStore(session_key=old).delete()
+    cache.set(key, request.session.session_key, None)
+
+
 def login_user(request: HttpRequest) -> HttpResponse:
     """POST email_or_username + password (api v2): 200 {"success": true} and the logged-in cookies,
     or 400 {"success": false, "value": ..., "error_code": ...}."""
@@ -142,6 +158,7 @@ def login_user(request: HttpRequest) -> HttpResponse:
         )
     django_login(request, user, backend="django.contrib.auth.backends.AllowAllUsersModelBackend")
     request.session.set_expiry(SESSION_AGE)
+    _enforce_single_login(request, user)
     RECORDER.record(request.session.session_key)  # for the leak tests
     response = _json({"success": True, "redirect_url": None})
     set_logged_in_cookies(request, response, user)

@@ -17,8 +17,19 @@ urlpatterns = [
     ),
     # Sign-in: the login API (user_authn urls_common.py), edx-drf-extensions' CSRF token API,
     # /login_refresh, /logout, and /oauth2/authorize (oauth_dispatch urls.py: csrf_exempt).
-    re_path(r"^api/user/(?P<api_version>v(1|2))/account/login_session/$", signin.LoginSessionView.as_view()),
-    path("", include("csrf.urls")),
+    # The login-api-missing and csrf-endpoint-missing faults: a deployment whose URL conf (or
+    # proxy routing) lacks the route.
+    *(
+        []
+        if faults.is_active("login-api-missing")
+        else [
+            re_path(
+                r"^api/user/(?P<api_version>v(1|2))/account/login_session/$",
+                signin.LoginSessionView.as_view(),
+            )
+        ]
+    ),
+    *([] if faults.is_active("csrf-endpoint-missing") else [path("", include("csrf.urls"))]),
     path("login_refresh", signin.login_refresh, name="login_refresh"),
     path("logout", signin.logout_view, name="logout"),
     re_path(r"^oauth2/authorize/?$", signin.authorize_view, name="authorize"),

@@ -117,6 +117,13 @@ class EdxOAuth2Validator(OAuth2Validator):
             raise errors.InvalidClientError(description=f"Invalid client secret: {given}", request=request)
         return authenticated
 
+    def _authenticate_basic_auth(self, request: Any) -> bool:
+        # A token endpoint that reads the client only from the form body (a custom validator or
+        # client_secret_basic switched off): HTTP Basic never authenticates.
+        if faults.is_active("basic-client-auth-refused"):
+            return False
+        return bool(super()._authenticate_basic_auth(request))
+
     def _authenticate_request_body(self, request: Any) -> bool:
         # client_secret_post switched off: only HTTP Basic authenticates a confidential client.
         if faults.is_active("body-credentials-ignored"):
