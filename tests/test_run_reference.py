@@ -71,9 +71,11 @@ def test_artifacts_are_written(clean_run):
 def test_request_budget_is_respected(clean_run):
     summary = clean_run.summary()
     # The defaults (options.max_token_requests 90, max_requests 250) hold a default run, with room
-    # to spare: a run that hit them would end inconclusive. At most 60 token requests, every area
-    # on: two runs fit in the LMS's 120 a minute per IP (RATELIMIT_RATE) without waiting.
-    assert summary["token_requests"] <= 60, summary["token_requests"]
+    # to spare: a run that hit them would end inconclusive. Every area on, a run makes 65 token
+    # requests (the controls' own HTTP Basic cases and the advisories' restricted-client token came
+    # on top of 60): a second run inside the same minute waits out the LMS's 120 a minute per IP
+    # (RATELIMIT_RATE) once, as options.rate_limit_wait_s allows, instead of ending inconclusive.
+    assert summary["token_requests"] <= 66, summary["token_requests"]
     assert summary["requests"] <= 235, summary["requests"]
 
 
