@@ -162,6 +162,7 @@ def test_blocked_cases_never_pass_a_run():
             strict=False,
             complete=True,
             require_complete=False,
+            acceptances=[],
         )
 
     control = failed("jwt-cookies.login.signs-in")
