@@ -206,16 +206,27 @@ class TokenFlows:
             raise hit
         return hit
 
-    def _body_request(self, *, token_type: str | None = "jwt", asymmetric: bool = False) -> Exchange:
-        """The shared flow's request: client_credentials, the client's id and secret in the body."""
+    def _body_request(
+        self,
+        *,
+        grant_type: str = "client_credentials",
+        auth: str = "body",
+        secret: str | None = None,
+        scope: str | None = None,
+        token_type: str | None = "jwt",
+        asymmetric: bool = False,
+    ) -> Exchange:
+        """A token request of the client's own that bypasses `request`'s shared-flow guard: the
+        shared flow's request itself (client_credentials, id and secret in the body) and the shared
+        refused requests, which `shared_error` sends under the run's lock after passing the guard."""
         return self._request(
-            "client_credentials",
-            auth="body",
+            grant_type,
+            auth=auth,
             client_id=None,
-            secret=None,
+            secret=secret,
             token_type=token_type,
             asymmetric=asymmetric,
-            scope=None,
+            scope=scope,
             extra=None,
             fields=None,
             headers=None,
@@ -303,44 +314,18 @@ class TokenFlows:
             hit = self._errors.get(kind)
             if hit is None:
                 if kind == "400":
-                    hit = self._refused(grant_type=self.UNKNOWN_GRANT)
+                    hit = self._body_request(grant_type=self.UNKNOWN_GRANT)
                 elif kind == "invalid_scope":
-                    hit = self._refused(scope=self.UNKNOWN_SCOPE)
+                    hit = self._body_request(scope=self.UNKNOWN_SCOPE)
                 elif kind == "401":
-                    hit = self._refused(auth="basic", secret=self.wrong_secret)
+                    hit = self._body_request(auth="basic", secret=self.wrong_secret)
                 elif kind == "401-body":
-                    hit = self._refused(secret=self.wrong_secret)
+                    hit = self._body_request(secret=self.wrong_secret)
                 else:
                     raise ValueError(f"no shared error {kind!r}; one of {self.SHARED_ERRORS}")
                 self._errors[kind] = hit
                 return hit
         return self.http.replay(hit)
-
-    def _refused(
-        self,
-        *,
-        grant_type: str = "client_credentials",
-        auth: str = "body",
-        secret: str | None = None,
-        scope: str | None = None,
-    ) -> Exchange:
-        """A shared refused request, sent under the run's lock (so without `request`'s shared-flow
-        guard, which `shared_error` has already passed)."""
-        return self._request(
-            grant_type,
-            auth=auth,
-            client_id=None,
-            secret=secret,
-            token_type="jwt",
-            asymmetric=False,
-            scope=scope,
-            extra=None,
-            fields=None,
-            headers=None,
-            method="POST",
-            content=None,
-            params=None,
-        )
 
     @property
     def wrong_secret(self) -> str:
