@@ -49,7 +49,7 @@ class Profile:
     # failing exchange) names the variable instead of the value.
     placeholders: dict[str, str] = field(default_factory=dict)
 
-    # The keys design.md fixes, with stock-LMS defaults for the rest.
+    # The contract's keys (README, "Profiles"), with stock-LMS defaults for the rest.
     @property
     def name(self) -> str:
         return str(self.data["name"])

@@ -6,7 +6,8 @@ own jar and sends it explicitly; nothing it holds can leak into another check's 
 session id, CSRF token, JWT cookie, authorization code and PKCE verifier it meets is registered with
 the redactor before anything is recorded.
 
-Facts about the platform (sources in /work/shared/openedx-browser-flows.md):
+Facts about the platform (upstream sources in docs/clauses.md, sections openedx-login, openedx-cookies,
+openedx-logout and edx-drf-cookies):
 - login: `GET /csrf/api/v1/token` (edx-drf-extensions `CsrfTokenView`) gives the masked token and the
   `csrftoken` cookie; `POST /api/user/v2/account/login_session/` (openedx-platform
   `user_authn/views/login.py` `LoginSessionView.post`, `csrf_protect`) with `email_or_username`,

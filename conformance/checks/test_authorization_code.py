@@ -1,8 +1,8 @@
 """The authorization-code flow of the SSO clients (Studio, discovery, ecommerce sign users in through
 the LMS): redirect URIs, response types, state, the code exchange, single use, binding and PKCE.
 
-Facts about a stock LMS (django-oauth-toolkit 1.7.1 + oauthlib 3.3.1, the platform's pins; details
-and sources in /work/shared/openedx-browser-flows.md (d)):
+Facts about a stock LMS (django-oauth-toolkit 1.7.1 + oauthlib 3.3.1, the platform's pins; upstream
+sources in docs/clauses.md, sections oauth-1, oauth-5 and openedx-login, and the DOT files named below):
 - `/oauth2/authorize` requires a signed-in user first (DOT `BaseAuthorizationView(LoginRequiredMixin)`),
   then validates: a redirect URI that is not registered is a fatal error, rendered with status 400 and
   never redirected ("Mismatching redirect URI.", DOT `views/mixins.py` `error_response`); a fragment

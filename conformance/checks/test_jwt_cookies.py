@@ -1,7 +1,8 @@
 """The micro-frontends' JWT cookies: set at login, their flags and domain, the JWT they carry,
 `/login_refresh`, their use at the LMS and at each service, and logout.
 
-Facts about a stock LMS (sources in /work/shared/openedx-browser-flows.md (a)-(c), (e)):
+Facts about a stock LMS (upstream sources in docs/clauses.md, sections openedx-cookies,
+openedx-login, openedx-logout and edx-drf-cookies):
 - `set_logged_in_cookies` (openedx-platform `user_authn/cookies.py`) sets `edx-jwt-cookie-header-payload`
   (readable by the MFE: no HttpOnly) and `edx-jwt-cookie-signature` (`httponly=True`), both with
   `domain=SHARED_COOKIE_DOMAIN`, `path=/`, `secure=request.is_secure()`, and no SameSite argument.

@@ -1,7 +1,7 @@
 """The LMS's sign-in endpoints as the platform serves them: the login API with CSRF, the JWT cookies
 it sets, ``/login_refresh``, logout, and DOT's authorization view as ``/oauth2/authorize`` mounts it.
 
-Sources (openedx-platform, read through the search index; details in openedx-browser-flows.md):
+Sources (openedx-platform, read through the search index; the links are in docs/clauses.md):
 ``openedx/core/djangoapps/user_authn/views/login.py`` (``LoginSessionView``, ``login_user``,
 ``login_refresh``), ``user_authn/cookies.py`` (``set_logged_in_cookies``, ``delete_logged_in_cookies``,
 ``_create_jwt``), ``user_authn/views/logout.py`` (``LogoutView``), ``oauth_dispatch/urls.py`` and
