@@ -1,9 +1,10 @@
 """The stub LMS's sign-in flows, for the unit tests of the authorization-code and jwt-cookies checks.
 
 As a stock LMS does them (docs/clauses.md, openedx-login and openedx-cookies): the CSRF token API
-and the login API (v2, form fields, X-CSRFToken), the four logged-in cookies (JWT split in two, the signature HttpOnly, Domain =
-SHARED_COOKIE_DOMAIN, Secure on https, no SameSite), `/login_refresh` (session only), `/logout`,
-DOT 1.7.1's `/oauth2/authorize` (login first; fatal errors rendered with 400, the rest redirected;
+and the login API (v2, form fields, X-CSRFToken), the four logged-in cookies (JWT split in two,
+the signature HttpOnly, Domain = SHARED_COOKIE_DOMAIN, Secure on https, no SameSite),
+`/login_refresh` (session only), `/logout`, DOT 1.7.1's `/oauth2/authorize` (login first; fatal
+errors rendered with 400, the rest redirected;
 scheme/host/path matching with the registered query a subset; PKCE plain and S256), the
 authorization_code grant (code bound to client and redirect URI, deleted on use), and
 JwtAuthCookieMiddleware on the LMS and the discovery service (a failing cookie is forgiven: 401).
