@@ -21,17 +21,10 @@ from conformance.cli import print_summary
 from tests.conftest import run_cli
 from tests.test_ci_recipes import RUNS, profile_placeholders, profiles_of
 from tests.test_docs import parse_cli
+from tests.test_profile import ENV, MINIMAL
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION = ROOT / "examples" / "profiles" / "production.toml"
-MINIMAL = """
-name = "p"
-base_url = "http://127.0.0.1:8000"
-[client]
-id = "${CID}"
-secret = "${CSECRET}"
-"""
-ENV = {"CID": "client", "CSECRET": "the-secret-value-xyz"}
 
 
 def gap(level: str, key: str, case: str = "jwt.x") -> Outcome:
