@@ -346,8 +346,8 @@ class TokenFlows:
         )
 
     def body_jwt(self) -> Issued:
-        """A JWT obtained with the client's id and secret in the form body: one check judges the
-        issuance, another revokes the token (nothing else reads it)."""
+        """A second JWT from the shared flow's request, for the check that revokes it (nothing else
+        reads it; cached so that a reproduction of that case obtains it again)."""
         return self._cached(
             "body-jwt",
             lambda: self.request(auth="body"),

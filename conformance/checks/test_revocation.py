@@ -92,7 +92,7 @@ def test_revoke_post_only(tokens):
     alone=True,  # it revokes a token: an instance that hands one token to every request loses it
 )
 def test_revoke_jwt(http, profile, tokens):
-    token = tokens.body_jwt().token  # token-endpoint.auth.body's JWT: nothing else uses it
+    token = tokens.body_jwt().token  # a JWT of its own: revoking the shared one would touch others
     expect_status(tokens.revoke(token), 200, "revoking a JWT is accepted")
     # Recorded, either way: Open edX JWTs have no server-side record and keep working.
     after = call(http, profile, token)
