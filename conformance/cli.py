@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import conformance
 from conformance import posture, releases
@@ -495,11 +496,21 @@ def dry_run(loaded: list[tuple[Path, Any]], args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespace) -> int:
-    """Several instances at once: one process per profile, concurrently; then a comparison."""
-    import subprocess
+def _instance_key(profile: Any) -> str:
+    """Profiles with one key share an instance: its one session per user and its rate limits."""
+    parts = urlsplit(str(profile.base_url))
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
 
-    procs = []
+
+def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespace) -> int:
+    """Several instances at once: one process per profile, concurrently, except that profiles of
+    one instance run one after another (the LMS keeps one session per user, and its token endpoint
+    limits each client IP); then a comparison."""
+    import subprocess
+    import threading
+
+    procs: list[tuple[str, Path, Any, Any]] = []
+    groups: dict[str, list[tuple[list[str], Any, str]]] = {}
     for path, profile in loaded:
         report_dir = base / profile.name
         report_dir.mkdir(parents=True, exist_ok=True)
@@ -529,31 +540,46 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
         if args.target_release:
             argv += ["--target-release", args.target_release]
         log = (report_dir / "console.log").open("w", encoding="utf-8")
-        procs.append(
-            (
-                profile.name,
-                report_dir,
-                log,
-                subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT),
-            )
-        )
-        _out(f"{profile.name}: running against {profile.base_url} ...")
-    codes = []
+        slot: list[Any] = [None]  # the process, once its turn comes
+        procs.append((profile.name, report_dir, log, slot))
+        group = groups.setdefault(_instance_key(profile), [])
+        after = f" (after {group[-1][2]}: the same instance)" if group else ""
+        group.append((argv, (log, slot), profile.name))
+        _out(f"{profile.name}: running against {profile.base_url}{after} ...")
+    stopping = threading.Event()
+    started = threading.Lock()
+
+    def run_group(members: list[tuple[list[str], Any, str]]) -> None:
+        for argv, (log, slot), _ in members:
+            with started:
+                if stopping.is_set():
+                    return
+                slot[0] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+            slot[0].wait()
+
+    threads = [threading.Thread(target=run_group, args=(m,), daemon=True) for m in groups.values()]
+    for thread in threads:
+        thread.start()
     try:
-        for _, _, _, proc in procs:
-            proc.wait()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)
     except KeyboardInterrupt:
         # Ctrl-C reaches the children too (same process group); SIGTERM only this process: pass it on,
-        # and let each child write its incomplete summary and stop its instance.
-        for _, _, _, proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for _, _, _, proc in procs:
-            proc.wait()
+        # and let each child write its incomplete summary and stop its instance. A profile whose
+        # turn had not come does not start.
+        with started:
+            stopping.set()
+        for _, _, _, slot in procs:
+            if slot[0] is not None and slot[0].poll() is None:
+                slot[0].send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join()
         raise
-    for name, report_dir, log, proc in procs:
+    codes = []
+    for name, report_dir, log, slot in procs:
         log.close()
-        code = proc.returncode
+        code = slot[0].returncode
         codes.append(code)
         summary_file = report_dir / "summary.json"
         if summary_file.exists():

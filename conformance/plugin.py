@@ -126,6 +126,12 @@ def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("--oauth-profile")
     if not path:
         return  # a run of other tests: pytest's output is theirs, untouched
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", None) == "load":
+        # `-n N` alone means pytest-xdist's `load`, which would split the sign-in checks across
+        # workers that then end each other's sessions (one session per user): keep their group.
+        config.option.dist = "loadgroup"
+    if getattr(config, "workerinput", {}).get("oauth_loadgroup"):
+        config.option.loadgroup = True  # a worker parses `-n N` again: it names the group in node ids
     _wrap_terminal(config)
     allure_tidy.register()
     try:
@@ -360,6 +366,7 @@ def _apply_waivers(state: RunState, cases: list[tuple[pytest.Item, str]], every_
         waiver = next((w for w in state.waivers if w.matches(case) and not w.expired()), None)
         if waiver is not None:
             item.add_marker(pytest.mark.xfail(strict=True, reason=waiver.describe()))
+            item.user_properties.append(("waiver", waiver.describe()))
 
 
 def _meta(item: pytest.Item) -> CheckMeta | None:
@@ -588,6 +595,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         entry.outcome = "skipped"
         entry.skip_kind, entry.skip_key, text = parse_skip(redact(reason))
         entry.message = text
+        if entry.skip_kind == "blocked" and props.get("waiver"):
+            # The operator waived this check: blocked by its control, it is waived, not inconclusive
+            # (the control's own case names the cause; its failure is waived or fails the run).
+            entry.outcome, entry.skip_kind = "waived", ""
+            entry.message = redact(f"{props['waiver']}; not run: blocked by {entry.skip_key}: {text}")
     elif report.when == "call" and report.passed and entry.outcome == "pending":
         entry.outcome = "passed"
 
@@ -767,6 +779,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 def pytest_configure_node(node: Any) -> None:
     """Controller side of --workers: fetch the shared tokens once and hand them to every worker
     (in memory, over execnet), instead of each worker asking the token endpoint again."""
+    node.workerinput["oauth_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
     state = _config_state.get("state")
     if state is None or state.tokens is None or state.exit_code is not None:
         return

@@ -170,7 +170,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     pytest.importorskip("django")
     from conformance.reference.launcher import running_reference
 
-    with running_reference(state_dir=tmp_path_factory.mktemp("docs-ref"), rate_limit="100000/m") as ref:
+    with running_reference(
+        state_dir=tmp_path_factory.mktemp("docs-ref"), rate_limit="100000/m", login_rate_limit="100000/m"
+    ) as ref:
         yield ref
 
 

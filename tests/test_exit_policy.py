@@ -42,6 +42,8 @@ OPT_IN = case("MUST", "skipped", "opt-in", "options.throttle_probe")
 GAP_MUST = case("MUST", "skipped", "not-verified", "jwt.hs256_secret")
 GAP_MUST_OTHER = case("MUST", "skipped", "not-verified", "password_grant")
 GAP_SHOULD = case("SHOULD", "skipped", "not-verified", "login")
+BLOCKED_MUST = case("MUST", "skipped", "blocked", "jwt-cookies.login.signs-in")
+BLOCKED_SHOULD = case("SHOULD", "skipped", "blocked", "jwt-cookies.login.signs-in")
 
 # (outcomes, options, status): options are exit_status's keywords.
 RUN_TABLE = [
@@ -68,6 +70,12 @@ RUN_TABLE = [
     ([GAP_MUST, INCONCLUSIVE], {"require_complete": True, "accepted": ["jwt.hs256_secret"]}, 4),
     ([GAP_MUST], {"require_complete": True, "accepted": ["jwt.hs256_secret"], "complete": False}, 4),
     ([GAP_MUST, FAIL_MUST], {"require_complete": True, "accepted": ["jwt.hs256_secret"]}, EXIT_FAILED),
+    # A blocked case has no verdict: its control's failure fails the run, else the run is inconclusive.
+    ([BLOCKED_MUST, FAIL_MUST], {}, EXIT_FAILED),
+    ([BLOCKED_MUST, FAIL_SHOULD], {}, EXIT_INCONCLUSIVE),
+    ([BLOCKED_MUST], {}, EXIT_INCONCLUSIVE),
+    ([BLOCKED_SHOULD, FAIL_SHOULD], {}, EXIT_OK),
+    ([BLOCKED_SHOULD], {"strict": True}, EXIT_INCONCLUSIVE),
     ([FAIL_MUST], {"stopped": EXIT_UNREACHABLE}, EXIT_UNREACHABLE),
     ([PASS_MUST], {"stopped": EXIT_INTERRUPTED}, EXIT_INTERRUPTED),
     ([PASS_MUST], {"stopped": EXIT_TERMINATED}, EXIT_TERMINATED),

@@ -437,10 +437,13 @@ def test_huge_body_is_not_read_past_the_limit(scenarios):
     # ... and the server got rid of little more than the 1 MB limit plus socket buffers, per request.
     most = max(c.sent for c in connections)
     assert most < 12 * 1024 * 1024 < HUGE_BODY, most
-    # The suite itself stays small: 50 MB bodies read whole would add 50-100 MB to its peak RSS.
+    # The suite itself stays small. One 50 MB body read whole costs 100 MB or more (its bytes and
+    # its text); the limited reads cost a few copies of the 1 MB limit per request in flight (about
+    # 10 MB each at the default concurrency of 4, measured).
     _, baseline = get(scenarios, "5xx")
     assert run.max_rss_mb and baseline.max_rss_mb
-    assert run.max_rss_mb < baseline.max_rss_mb + 40, (run.max_rss_mb, baseline.max_rss_mb)
+    whole = 2 * HUGE_BODY / 2**20
+    assert run.max_rss_mb < baseline.max_rss_mb + 0.75 * whole, (run.max_rss_mb, baseline.max_rss_mb)
 
 
 def test_never_finishing_body_is_abandoned(scenarios):
@@ -480,7 +483,10 @@ def test_an_instance_that_stops_answering_trips_the_circuit_breaker(scenarios):
     assert summary["counts"]["passed"] == 0 or summary["counts"]["failed"] <= 3
     assert run.console.count("stopped answering") >= 1
     assert "FAILED" not in run.console or run.console.count("FAILED") <= 3  # no cascade
-    assert summary["requests"] <= 10, summary["requests"]
+    # What hangs is bounded: the token requests in flight when the breaker trips (it trips after
+    # three unanswered in a row; at concurrency 4 a few more were already sent). The GET-only checks
+    # that get the server's quick 405s add requests that do not wait.
+    assert summary["token_requests"] <= 10, summary["token_requests"]
 
 
 def test_silent_server_is_given_up_after_the_timeout(scenarios):

@@ -42,3 +42,31 @@ def test_two_profiles_run_concurrently_and_are_compared(tmp_path):
     assert combined.exists(), result.console
     assert "googletagmanager" not in combined.read_text()
     assert "Traceback" not in result.console
+
+
+def test_profiles_of_one_instance_run_one_after_another(tmp_path):
+    """Two profiles of one instance sign in as one user: run together, the LMS (one session per
+    user) would end each run's session in the middle of the other's. They take turns."""
+    from conformance.reference.launcher import running_reference
+
+    with running_reference(
+        state_dir=tmp_path / "a", rate_limit="100000/m", login_rate_limit="100000/m"
+    ) as ref:
+        path_a, env_a = second_profile(ref, "today", "A_")
+        path_b, env_b = second_profile(ref, "tomorrow", "B_")
+        result = run_cli(
+            ["run", "--profile", str(path_a), "--profile", str(path_b), "--no-html"],
+            env={**env_a, **env_b},
+            report_dir=tmp_path / "reports",
+        )
+    assert result.code == 0, result.console
+    assert (
+        "tomorrow: running against" in result.console and "(after today: the same instance)" in result.console
+    )
+    reports = tmp_path / "reports"
+    for name in ("today", "tomorrow"):
+        summary = json.loads((reports / name / "summary.json").read_text())
+        assert summary["counts"]["failed"] == 0 and summary["exit_code"] == 0, name
+    today = json.loads((reports / "today" / "summary.json").read_text())
+    tomorrow = json.loads((reports / "tomorrow" / "summary.json").read_text())
+    assert today["started_at"] <= tomorrow["started_at"]

@@ -23,7 +23,9 @@ def reference(tmp_path_factory):
     """A clean reference of this module's own, with a rate limit these several runs cannot spend."""
     from conformance.reference.launcher import running_reference
 
-    with running_reference(state_dir=tmp_path_factory.mktemp("ref"), rate_limit="100000/m") as ref:
+    with running_reference(
+        state_dir=tmp_path_factory.mktemp("ref"), rate_limit="100000/m", login_rate_limit="100000/m"
+    ) as ref:
         yield ref
 
 
@@ -234,11 +236,14 @@ def _signal_when_checks_run(proc: subprocess.Popen[str], sig: int, delay: float)
 def test_an_interrupted_run_is_never_green(tmp_path, sig, code):
     from conformance.reference.launcher import running_reference
 
-    with running_reference(state_dir=tmp_path / "state", latency_ms=40, rate_limit="100000/m") as ref:
+    with running_reference(
+        state_dir=tmp_path / "state", latency_ms=200, rate_limit="100000/m", login_rate_limit="100000/m"
+    ) as ref:
         proc = _start(
             ["run", "--profile", str(ref.profile_path), "--report-dir", str(tmp_path / "r")], ref.env
         )
-        output = _signal_when_checks_run(proc, sig, delay=1.5)  # the run takes 5 s or more
+        # ~200 requests of 200 ms, 4 in flight: the run takes 10 s or more.
+        output = _signal_when_checks_run(proc, sig, delay=1.5)
     assert proc.returncode == code, output[-3000:]
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["complete"] is False and summary["exit_code"] == code

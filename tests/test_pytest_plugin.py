@@ -32,14 +32,18 @@ NO_PROFILE_LINE = "ERROR: the Open edX OAuth conformance checks need a profile: 
 @pytest.fixture(scope="module")
 def ref(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningReference]:
     # Several full runs a minute: the stock 120/m token-endpoint limit would skip checks.
-    with running_reference(state_dir=tmp_path_factory.mktemp("state"), rate_limit="100000/m") as running:
+    with running_reference(
+        state_dir=tmp_path_factory.mktemp("state"), rate_limit="100000/m", login_rate_limit="100000/m"
+    ) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningReference]:
     state = tmp_path_factory.mktemp("faulty")
-    with running_reference(state_dir=state, faults=["no-cache-headers"], rate_limit="100000/m") as running:
+    with running_reference(
+        state_dir=state, faults=["no-cache-headers"], rate_limit="100000/m", login_rate_limit="100000/m"
+    ) as running:
         yield running
 
 

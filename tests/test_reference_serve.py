@@ -321,10 +321,13 @@ def test_list_faults_json() -> None:
             "area",
             "catches",
             "collateral",
+            "cause",
             "profile_overlay",
             "rate_limit",
         }
         assert isinstance(entry["catches"], list)
+        # The cause a run names first for the fault (None: the check it breaks is its own cause).
+        assert entry["cause"] is None or isinstance(entry["cause"], str)
     # What reproduces a fault run from outside the project: its profile overlay and its rate limit.
     by_name = {entry["name"]: entry for entry in table}
     for fault in FAULTS:

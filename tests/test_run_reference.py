@@ -152,6 +152,8 @@ def test_history_keeps_the_last_runs_only(tmp_path):
     first = history.read_text().splitlines()
     assert len(first) == 1
     history.write_text("\n".join(first * (HISTORY_LIMIT + 5)) + "\n")
+    # The next run: other start times (a render of the same results is the same run, not a new one).
+    (results / f"{result['uuid']}-result.json").write_text(json.dumps(result | {"start": 3, "stop": 4}))
     assert render_html(results, tmp_path / "html", name="next", history=history) is None
     kept = history.read_text().splitlines()
     assert len(kept) == HISTORY_LIMIT

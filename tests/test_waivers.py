@@ -25,7 +25,10 @@ def faulty(tmp_path_factory):
     from conformance.reference.launcher import running_reference
 
     with running_reference(
-        state_dir=tmp_path_factory.mktemp("waivers"), faults=["wrong-issuer"], rate_limit="100000/m"
+        state_dir=tmp_path_factory.mktemp("waivers"),
+        faults=["wrong-issuer"],
+        rate_limit="100000/m",
+        login_rate_limit="100000/m",
     ) as ref:
         yield ref
 
@@ -46,6 +49,18 @@ WAIVE_ISSUER = waiver("jwt.claims.iss", "{expires}") + waiver("resources.service
 # The services area sees the same wrong issuer at the discovery service (and the forgeries' baseline).
 WAIVE_ISSUER += waiver("services.genuine.accepted", "{expires}")
 WAIVE_ISSUER += waiver("services.forged.refused", "{expires}")
+# The service checks the waived control blocks (they cannot run while the service refuses the LMS's
+# genuine tokens): waived too, or the run has no verdict for them and ends inconclusive.
+WAIVE_BLOCKED = "".join(
+    waiver(check, "{expires}")
+    for check in (
+        "services.audience.checked",
+        "services.issuer.checked",
+        "services.expiry.checked",
+        "jwt-cookies.services.mismatched-refused",
+    )
+)
+WAIVE_ISSUER += WAIVE_BLOCKED
 # The sign-in checks that the wrong issuer fails too (the SSO token, the cookie JWT at the LMS and services).
 WAIVE_ISSUER += "".join(
     waiver(check, "{expires}")
@@ -71,6 +86,19 @@ def test_active_waiver_turns_the_failing_run_into_exit_0(faulty, tmp_path):
     assert summary["counts"]["failed"] == 0 and summary["counts"]["waived"] == len(waived)
     assert all("OPS-42" in c["message"] for c in summary["checks"] if c["outcome"] == "waived")
     assert "WAIVED [MUST] jwt.claims.iss" in result.out
+    blocked = [
+        c for c in summary["checks"] if "not run: blocked by services.genuine.accepted" in c["message"]
+    ]
+    assert blocked and all(c["outcome"] == "waived" for c in blocked)
+
+
+def test_blocked_by_a_waived_control_is_no_verdict(faulty, tmp_path):
+    """Waiving a control does not waive what it blocks: those cases reached no verdict."""
+    result = run_with(faulty, tmp_path, WAIVE_ISSUER.replace(WAIVE_BLOCKED, "").format(expires=FUTURE))
+    assert result.code == 4, result.console[-2000:]
+    blocked = [c["id"] for c in result.summary()["checks"] if c.get("skip_kind") == "blocked"]
+    assert "services.audience.checked[discovery]" in blocked
+    assert "Blocked (" in result.out
 
 
 def test_expired_waiver_no_longer_waives(faulty, tmp_path):

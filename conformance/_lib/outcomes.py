@@ -189,10 +189,10 @@ def exit_status(
     failing = {"MUST", "SHOULD"} if strict else {"MUST"}
     if any(o.outcome == "failed" and o.meta.level in failing for o in outcomes):
         return EXIT_FAILED
-    # A case blocked by a control that did not fail here (not selected, or only a SHOULD control
-    # without --strict) reached no verdict: never a pass.
-    blocking = {o.meta.id for o in outcomes if o.outcome == "failed"}
-    if any(o.blocked and o.meta.level in failing and o.skip_key not in blocking for o in outcomes):
+    # A blocked case reached no verdict: never a pass. (When its control failed at a level that
+    # fails the run, the run has failed above; a SHOULD control without --strict, or one that was
+    # not selected, leaves the case without a verdict.)
+    if any(o.blocked and o.meta.level in failing for o in outcomes):
         return EXIT_INCONCLUSIVE
     if not complete or any(o.inconclusive for o in outcomes):
         return EXIT_INCONCLUSIVE

@@ -92,6 +92,10 @@ def test_logout_xss(http, param):
     marker = f"conformance{secrets.token_hex(4)}"
     payload = f"\"><script>alert('{marker}')</script>"
     ex = http.get(LOGOUT_PATH, params={param: payload}, headers=HTML)
+    if ex.status in (404, 405):
+        not_verified(
+            "base_url", f"no logout page answers GET {LOGOUT_PATH} (HTTP {ex.status}): nothing to escape"
+        )
     expect_status(ex, 200, "the logout page answers (an anonymous logout)")
     expect(
         f"<script>alert('{marker}')" not in ex.text.lower(),

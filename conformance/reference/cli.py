@@ -121,6 +121,12 @@ def register(subparsers: Any) -> Any:
     serve.add_argument(
         "--rate-limit", default="120/m", metavar="RATE", help="token endpoint limit per client IP (120/m)"
     )
+    serve.add_argument(
+        "--login-rate-limit",
+        default="30/5m",
+        metavar="RATE",
+        help="login API limit per username, every attempt counted (30/5m, the LMS's default)",
+    )
     serve.add_argument("--record-tokens", metavar="FILE", help="append every token issued to FILE")
     serve.add_argument(
         "--tls",
@@ -205,6 +211,11 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         return f"--latency-ms must not be negative, not {args.latency_ms}"
     if not RATE_RE.match(args.rate_limit):
         return f"--rate-limit must look like 120/m (a count per s, m, h or d), not {args.rate_limit!r}"
+    if not RATE_RE.match(args.login_rate_limit):
+        return (
+            "--login-rate-limit must look like 30/5m (a count per s, m, h or d), "
+            f"not {args.login_rate_limit!r}"
+        )
     needs_tls = [name for name in args.fault if fault_table.BY_NAME[name].tls]
     if needs_tls and not args.tls:
         return f"fault(s) {', '.join(needs_tls)} live in the TLS front: add --tls"
@@ -337,6 +348,7 @@ def _serve_locked(
         faults=faults,
         latency_ms=args.latency_ms,
         rate_limit=args.rate_limit,
+        login_rate_limit=args.login_rate_limit,
         record_tokens=record_tokens,
         tls=args.tls,
         http_port=public["http"].getsockname()[1] if args.tls else 0,

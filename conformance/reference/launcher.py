@@ -60,6 +60,7 @@ def serve_command(
     tls: bool = False,
     name: str | None = None,
     rotation_phase: int = 0,
+    login_rate_limit: str | None = None,
 ) -> list[str]:
     command = [sys.executable, "-m", "conformance", "reference", "serve", "--exit-with-parent"]
     command += ["--state-dir", str(state_dir), "--port", str(port)]
@@ -72,6 +73,8 @@ def serve_command(
         command += ["--record-tokens", str(record_tokens)]
     if rate_limit is not None:
         command += ["--rate-limit", rate_limit]
+    if login_rate_limit is not None:
+        command += ["--login-rate-limit", login_rate_limit]
     if tls:
         command.append("--tls")
     if rotation_phase:
@@ -91,6 +94,7 @@ def running_reference(
     tls: bool = False,
     name: str | None = None,
     rotation_phase: int = 0,
+    login_rate_limit: str | None = None,
 ) -> Iterator[RunningReference]:
     """Run the reference instance for the duration of the ``with`` block."""
     owned_dir = None if state_dir is not None else Path(tempfile.mkdtemp(prefix="openedx-reference-"))
@@ -100,7 +104,16 @@ def running_reference(
     stderr = tempfile.TemporaryFile()
     process = subprocess.Popen(
         serve_command(
-            directory, faults, latency_ms, record_tokens, rate_limit, port, tls, name, rotation_phase
+            directory,
+            faults,
+            latency_ms,
+            record_tokens,
+            rate_limit,
+            port,
+            tls,
+            name,
+            rotation_phase,
+            login_rate_limit,
         ),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

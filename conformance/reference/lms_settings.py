@@ -178,8 +178,9 @@ FEATURES = {"PREVENT_CONCURRENT_LOGINS": True}
 SHARED_COOKIE_DOMAIN = "localhost" if "jwt-cookie-domain-narrow" in FAULTS else None
 
 # ---- the published sign-in advisories (conformance/reference/lms/advisories.py) ----------------
-# login_user's per-username limit (the LMS default); no extra redirect hosts (a stock install).
-LOGISTRATION_PER_EMAIL_RATELIMIT_RATE = "30/5m"
+# login_user's per-username limit (the LMS's 30/5m unless serve --login-rate-limit); no extra
+# redirect hosts (a stock install).
+LOGISTRATION_PER_EMAIL_RATELIMIT_RATE = CONFIG.login_rate_limit
 LOGIN_REDIRECT_WHITELIST: list[str] = []
 # The deployment's front marks signed-in user API answers private (PrivateCacheMiddleware).
 MIDDLEWARE.insert(1, "conformance.reference.lms.advisories.PrivateCacheMiddleware")

@@ -36,6 +36,8 @@ class RuntimeConfig:
     faults: tuple[str, ...] = ()
     latency_ms: int = 0
     rate_limit: str = "120/m"
+    # login_user's per-username limit (LOGISTRATION_PER_EMAIL_RATELIMIT_RATE; the LMS's default).
+    login_rate_limit: str = "30/5m"
     record_tokens: str | None = None
     # The JWK set the other services trust, when a key fault makes it differ from the LMS's own
     # JWT_PUBLIC_SIGNING_JWK_SET (None: the same set).
