@@ -73,3 +73,12 @@ def generous_reference(tmp_path_factory):
 
     with running_reference(state_dir=tmp_path_factory.mktemp("generous"), rate_limit=GENEROUS_RATE) as ref:
         yield ref
+
+
+@pytest.fixture(scope="session")
+def suite_runs(tmp_path_factory):
+    """The reference runs the fault matrix and the concurrency comparison share (tests/suite_runs.py)."""
+    pytest.importorskip("django")
+    from tests.suite_runs import SuiteRuns
+
+    return SuiteRuns(tmp_path_factory.mktemp("suite-runs"))

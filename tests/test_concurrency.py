@@ -10,7 +10,6 @@ lets one case send its independent requests at once, is tested on its own first.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -23,11 +22,8 @@ import pytest
 from conformance._lib import schedule
 from conformance._lib.http import CircuitOpen, Exchange, Unreachable
 from tests.hostile_server import HostileServer
+from tests.suite_runs import MATRIX_CONCURRENCY, SEED, WORKERS
 from tests.test_hostile import GENERIC, PROFILE, RUNS, TIMEOUT_S, free_port, run_cli
-
-WORKERS = int(os.environ.get("FAULT_MATRIX_WORKERS", "4"))
-SEED = 20261206
-
 
 # fan_out on its own -------------------------------------------------------------------------------
 
@@ -153,30 +149,12 @@ def _wanted(request: pytest.FixtureRequest, test: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def fault_runs(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> dict[str, tuple[Any, Any]]:
-    pytest.importorskip("django")
-    from conformance.reference.faults import FAULTS
-    from conformance.selftest.mutation import run_fault, run_suite
-
-    base = tmp_path_factory.mktemp("concurrency-matrix")
-
-    def both(name: str, start: Any) -> tuple[Any, Any]:
-        return tuple(start(base / f"{name}-c{c}", c) for c in (1, 8))  # type: ignore[return-value]
-
-    wanted = _wanted(request, "test_fault_matrix_outcomes_do_not_depend_on_concurrency")
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = {}
-        if "clean" in wanted:
-            futures["clean"] = pool.submit(
-                both, "clean", lambda d, c: run_suite([], workdir=d, seed=SEED, concurrency=c)
-            )
-        for fault in (f for f in FAULTS if f.name in wanted):
-            futures[fault.name] = pool.submit(
-                both, fault.name, lambda d, c, f=fault: run_fault(f, workdir=d, seed=SEED, concurrency=c)
-            )
-        return {name: future.result() for name, future in futures.items()}
+def fault_runs(suite_runs: Any, request: pytest.FixtureRequest) -> dict[str, tuple[Any, Any]]:
+    """Every wanted instance at --concurrency 1 and 8 (the fault matrix reads the 8s again)."""
+    wanted = sorted(_wanted(request, "test_fault_matrix_outcomes_do_not_depend_on_concurrency"))
+    one = suite_runs.runs(wanted, 1)
+    eight = suite_runs.runs(wanted, MATRIX_CONCURRENCY)
+    return {name: (one[name], eight[name]) for name in wanted}
 
 
 def _fault_names() -> list[str]:

@@ -3,16 +3,15 @@ fails exactly the checks the fault table says it must (``catches``), and nothing
 fault's declared ``collateral``; against the clean instance, with every profile overlay a fault
 uses, nothing fails.
 
-The runs are independent instances (own ports, state, databases) and run on a thread pool in one
-module fixture (``FAULT_MATRIX_WORKERS``, default 4); the time the whole matrix took is printed.
+The runs are independent instances (own ports, state, databases) on a thread pool
+(``FAULT_MATRIX_WORKERS``, default 4), shared with tests/test_concurrency.py (tests/suite_runs.py);
+the time the whole matrix took is printed.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +24,17 @@ from conformance._lib.profile import profile_from_data
 from conformance._lib.registry import AREAS
 from conformance.reference.faults import FAULTS, UNKILLABLE, Fault
 from conformance.selftest.mutation import (
-    GENEROUS_RATE,
     MAX_CAUSES,
     FaultRun,
     MutationReport,
     cause_problems,
     check_ids,
     expected_exit,
-    run_fault,
-    run_suite,
     to_toml,
 )
 from tests.conftest import run_cli
+from tests.suite_runs import MATRIX_CONCURRENCY, WORKERS, clean_variants
 
-WORKERS = int(os.environ.get("FAULT_MATRIX_WORKERS", "4"))
 # Faults whose run still names more than MAX_CAUSES causes (checks that see the fault each in their
 # own way, with nothing yet that ties them to one finding), and why.
 MANY_CAUSES: dict[str, str] = {
@@ -59,33 +55,11 @@ LEVELS = check_ids()
 NAMES = [fault.name for fault in FAULTS]
 
 
-def _clean_variants() -> dict[str, tuple[dict[str, Any], str, bool]]:
-    """The clean instance under every (profile overlay, rate limit, TLS front) some fault runs with:
-    an overlay that made the clean instance fail would make its fault's catches meaningless."""
-    variants = {"clean": ({}, GENEROUS_RATE, False), "clean-tls": ({}, GENEROUS_RATE, True)}
-    for fault in FAULTS:
-        if fault.profile or fault.rate_limit:
-            variants[f"clean-as-{fault.name}"] = (fault.profile, fault.rate_limit or GENEROUS_RATE, fault.tls)
-    return variants
-
-
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, FaultRun]:
-    base = tmp_path_factory.mktemp("fault-matrix")
+def matrix(suite_runs: Any, request: pytest.FixtureRequest) -> dict[str, FaultRun]:
     wanted = _runs_wanted(request.session.items)
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = {
-            name: pool.submit(run_suite, [], workdir=base / name, overlay=overlay, rate_limit=rate, tls=tls)
-            for name, (overlay, rate, tls) in _clean_variants().items()
-            if name in wanted
-        }
-        futures |= {
-            fault.name: pool.submit(run_fault, fault, workdir=base / fault.name)
-            for fault in FAULTS
-            if fault.name in wanted
-        }
-        runs = {name: future.result() for name, future in futures.items()}
+    runs = suite_runs.runs(sorted(wanted), MATRIX_CONCURRENCY)
     elapsed = time.monotonic() - started
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
@@ -93,8 +67,9 @@ def matrix(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
         with capture.global_and_fixture_disabled():
             reporter.write_line(
                 f"\nfault matrix: {len(set(runs) & set(NAMES))} faults + "
-                f"{len(set(runs) - set(NAMES))} clean runs "
-                f"in {elapsed:.0f} s with {WORKERS} workers"
+                f"{len(set(runs) - set(NAMES))} clean runs at --concurrency {MATRIX_CONCURRENCY} "
+                f"in {elapsed:.0f} s with {WORKERS} workers (runs the concurrency comparison made "
+                "before are reused)"
             )
     return runs
 
@@ -188,7 +163,7 @@ def test_profile_overlays_are_valid_profile_keys(fault: Fault, tmp_path: Path) -
 # The matrix ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", list(_clean_variants()))
+@pytest.mark.parametrize("name", list(clean_variants()))
 def test_clean_instance_fails_nothing(matrix: dict[str, FaultRun], name: str) -> None:
     run = matrix[name]
     assert run.problem is None, run.problem
