@@ -6,7 +6,7 @@ Cache-Control of signed-in user API answers, each as a patched platform answers
 brings one advisory's unpatched behaviour back.
 
 `StubLms` calls `handle` for these paths; `stub_signin` asks `logout_page`, `limited` and
-`cache_headers`.
+`cache_headers`; `BRANCHES` are the defects applied here.
 """
 
 from __future__ import annotations
@@ -19,21 +19,25 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
-from tests.stub_lms import MUTATIONS, USERS
+from conformance.reference.defects import Defect
+from tests.stub_lms import USERS
 
 if TYPE_CHECKING:
     from tests.stub_lms import StubLms
 
-ADVISORY_MUTATIONS: dict[str, str] = {
-    "activation-key-exposed": "the account API lists activation_key (null) in the user's own account",
-    "logout-next-unescaped": "the logout page writes the target into its markup unescaped",
-    "logout-open-redirect": "logout follows redirect_url/next to any host",
-    "login-open-redirect": "a signed-in user's /login?next= is followed to any host",
-    "inactive-open-redirect": "/auth/inactive?next= redirects anywhere",
-    "xblock-restricted-jwt-accepted": "XBlock handlers take a restricted JWT as its owner (404: no course)",
-    "user-api-cacheable": "signed-in user API answers carry no Cache-Control",
-    "login-no-username-ratelimit": "the login API has no per-username rate limit",
-}
+# The defects this part of the stub applies as branches of its own code.
+BRANCHES: frozenset[Defect] = frozenset(
+    {
+        Defect.ACTIVATION_KEY_EXPOSED,
+        Defect.LOGOUT_NEXT_UNESCAPED,
+        Defect.LOGOUT_OPEN_REDIRECT,
+        Defect.LOGIN_OPEN_REDIRECT,
+        Defect.INACTIVE_OPEN_REDIRECT,
+        Defect.XBLOCK_RESTRICTED_JWT_ACCEPTED,
+        Defect.USER_API_CACHEABLE,
+        Defect.LOGIN_NO_USERNAME_RATELIMIT,
+    }
+)
 XBLOCK = re.compile(r"^/courses/[^/]+/xblock/[^/]+/handler/")
 RATE = 30  # LOGISTRATION_PER_EMAIL_RATELIMIT_RATE 30/5m
 
@@ -121,7 +125,4 @@ def handle(stub: StubLms, request: httpx.Request) -> httpx.Response | None:
     return None
 
 
-# Join the stub's table (a contiguous block of its own).
-MUTATIONS.update(ADVISORY_MUTATIONS)
-
-__all__ = ["ADVISORY_MUTATIONS", "cache_headers", "handle", "limited", "logout_page"]
+__all__ = ["BRANCHES", "cache_headers", "handle", "limited", "logout_page"]

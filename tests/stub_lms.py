@@ -27,9 +27,9 @@ import secrets
 import ssl
 import string
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote_plus
 
 import httpx
@@ -37,6 +37,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import get_default_algorithms
+
+from conformance.reference.defects import Defect
 
 LMS_URL = "https://lms.example.org"
 LMS_HOST = "lms.example.org"
@@ -67,155 +69,171 @@ KNOWN_PARAMS = frozenset(
     }
 )
 
-MUTATIONS: dict[str, str] = {
-    # token endpoint
-    "no-basic-auth": "HTTP Basic client authentication is ignored",
-    "no-body-auth": "client_secret in the form body is ignored (confidential clients need Basic)",
-    "default-jwt": "without token_type the endpoint issues a JWT",
-    "token-type-case-sensitive": "token_type must be exactly 'jwt'",
-    "token-endpoint-any-method": "GET, PUT and DELETE are processed like POST",
-    "query-credentials-accepted": "parameters are read from the URL query, on any method",
-    "missing-grant-defaults-client-credentials": "a missing grant_type means client_credentials",
-    "unknown-grant-invalid-request": "an unknown grant_type is invalid_request",
-    "json-body-accepted": "a JSON body is read like a form",
-    "duplicate-param-500": "a repeated parameter crashes the endpoint (HTTP 500)",
-    "duplicate-param-rejected": "variant: a repeated parameter is 400 invalid_request (RFC 6749 3.2)",
-    "unknown-param-rejected": "an unknown parameter is 400 invalid_request",
-    "unknown-scope-ignored": "unknown scopes are dropped instead of refused",
-    "grant-type-not-enforced": "a client may use any grant, not only its own",
-    "no-refresh-token": "the password grant issues no refresh_token",
-    "password-not-checked": "the password grant accepts any password",
-    "missing-username-invalid-grant": "a missing username is invalid_grant",
-    "refresh-not-rotated": "the refresh grant hands back the same, still valid, refresh token",
-    "refresh-reusable": "a used refresh token keeps working",
-    "gateway-path-served": "/oauth2/v1/access_token is served like the token endpoint",
-    "no-rate-limit": "the token endpoint never throttles",
-    # response schema
-    "expires-in-string": 'expires_in is a JSON string ("3600")',
-    "text-plain-content-type": "token endpoint JSON is sent as text/plain",
-    "no-cache-headers": "token endpoint responses lack Cache-Control and Pragma",
-    "no-pragma": "token endpoint responses lack Pragma: no-cache",
-    "token-type-swapped": "token_type says Bearer for JWTs and JWT for opaque tokens",
-    "lifetimes-changed": "JWTs live 600 s and opaque tokens 3600 s",
-    "long-lived-jwt": "JWTs live two days",
-    "client-credentials-refresh-token": "client_credentials responses carry a refresh_token",
-    "scope-default-read": "the default scope is only 'read'",
-    "token-non-vschar": "access tokens end with a non-ASCII character",
-    "opaque-token-constant": "every opaque token is the same string",
-    "error-as-detail": 'OAuth errors are DRF-style {"detail": ...} bodies',
-    # JWT
-    "jwt-no-version": "JWTs lack the version claim",
-    "jwt-header-jku": "JWT headers carry a jku",
-    "jwt-hs512": "default JWTs are signed HS512 (and accepted so)",
-    "asymmetric-ignored": "asymmetric_jwt is ignored: always HS256",
-    "default-rs512": "variant: default JWTs are RS512 too",
-    "rotated-keys": "JWTs are signed with keys other than the published secret and JWK set",
-    "wrong-issuer": "JWTs carry (and the LMS trusts) iss http://localhost:8000/oauth2",
-    "wrong-audience": "JWTs carry (and the LMS trusts) aud lms-key",
-    "iat-in-future": "iat is ten minutes ahead",
-    "expired-on-issue": "exp is already past when the JWT is issued",
-    "exp-float": "exp is a float",
-    "jwt-short-exp": "exp - iat is 600 while expires_in says 3600",
-    "grant-type-claim-underscore": "the grant_type claim is client_credentials (the request's name)",
-    "scopes-claim-mismatch": "the scopes claim lists only the first scope",
-    "restricted-claim": "tokens are marked is_restricted",
-    "claims-ignore-scope": "email and profile claims are present whatever the scope",
-    "no-profile-claims": "the profile scope brings no profile claims",
-    "kid-unknown": "JWT headers carry a kid that names no published key",
-    "kid-published": "variant: JWT headers carry the published key's kid",
-    "rfc9068": "variant: RFC 9068 access tokens (typ at+jwt, client_id, jti)",
-    "rfc9068-typ-jwt": "with rfc9068: typ stays JWT",
-    "rfc9068-no-client-id": "with rfc9068: no client_id claim",
-    "rfc9068-no-jti": "with rfc9068: no jti claim",
-    "jwks-not-json": "the published JWK set is not JSON",
-    "jwks-private": "the published JWK set holds the private key",
-    "jwks-weak-key": "the published JWK set holds a 1024-bit RSA key too",
-    "jwks-duplicate-kid": "the published JWK set holds two keys with one kid",
-    # bad credentials
-    "no-www-authenticate": "401 responses (token endpoint and resource) carry no WWW-Authenticate",
-    "body-secret-unchecked": "a client_secret in the body is not compared at all",
-    "unknown-client-400": "an unknown client is 400 invalid_client, not 401",
-    "accept-any-secret": "any client secret, or none, is accepted",
-    "accept-empty-secret": "an empty client secret is accepted",
-    "secret-missing-ok": "a confidential client authenticates with its client_id alone",
-    "accept-any-secret-prefix": "any non-empty prefix of the secret is accepted",
-    "secret-suffix-ignored": "the secret followed by anything is accepted",
-    "secret-case-insensitive": "secrets are compared case-insensitively",
-    "secret-strip-whitespace": "secrets are stripped before comparison",
-    "secret-compare-first-16": "only the first 16 characters of the secret are compared",
-    "accept-client-id-as-secret": "any registered client id is accepted as a secret",
-    "echo-secret": "invalid_client errors echo the submitted secret",
-    "stack-trace-in-errors": "invalid_client errors carry a Python traceback",
-    # resources
-    "me-wrong-username": "/me answers another username than the token's",
-    "me-rejects-rs512": "/me trusts no RSA key (HS256 only)",
-    "me-rejects-bearer": "/me refuses opaque Bearer tokens",
-    "anonymous-allowed": "/me answers 200 without credentials",
-    "garbage-token-403": "/me answers an unparsable token with 403",
-    "accept-query-token": "/me reads ?access_token=",
-    "me-no-aud-check": "/me does not check aud",
-    "me-no-iss-check": "/me does not check iss",
-    "bearer-accepts-jwt": "/me accepts JWTs under Bearer",
-    "jwt-accepts-opaque": "/me accepts opaque tokens under JWT",
-    "discovery-wrong-issuer": "discovery trusts another issuer",
-    "discovery-hs256-only": "discovery has no public key (RS512 tokens refused)",
-    # JWT attacks
-    "me-no-signature-check": "/me does not verify JWT signatures",
-    "accept-alg-none": "/me accepts unsigned JWTs (alg none, any casing)",
-    "hmac-with-public-key": "/me verifies HMAC JWTs with the public RSA key too (key confusion)",
-    "trust-header-keys": "/me verifies with a jwk header key, and lets jku/x5u tokens through",
-    "kid-file-lookup": "/me reads HMAC keys from the file the kid names",
-    "unknown-kid-fail-open": "/me lets tokens with an unknown kid through unverified",
-    "accept-expired": "/me does not check exp",
-    "exp-optional": "/me accepts tokens without exp",
-    "weak-hs256-secret": "JWT_SECRET_KEY is 'changeme'",
-    # revocation
-    "revoke-noop": "revocation answers 200 and revokes nothing",
-    "revoke-unknown-400": "revoking an unknown token is 400",
-    "revoke-missing-token-200": "a revocation without token is 200",
-    "revoke-any-method": "GET on the revocation endpoint is processed like POST",
-    "revoke-jwt-400": "revoking a JWT is 400 unsupported_token_type",
-    "revoke-jwt-blocklist": "variant: a revoked JWT is refused afterwards",
-    # transport
-    "redirect-to-http": "the token endpoint redirects to http (GET 301, POST 308)",
-    "no-hsts": "no Strict-Transport-Security header",
-    "plain-http-served": "plain http serves the LMS instead of redirecting",
-    "plain-http-closed": "variant: nothing listens on plain http",
-    "tls-legacy-only": "the server speaks only TLS 1.0 and 1.1",
-    "tls-legacy-accepted": "the server also accepts TLS 1.0 and 1.1",
-    "cert-expiring": "the certificate expires in 10 days",
-    "cert-wrong-host": "the certificate is for another host",
-    "tls-legacy-untrusted-cert": "TLS 1.0 and 1.1 accepted, with a certificate that does not verify",
-    "jwt-scheme-case-sensitive": "the resource takes JWTs only under the exact scheme name JWT",
-    # services (the discovery service's own edx-drf-extensions settings)
-    "discovery-other-secret": "discovery verifies HS256 with another JWT_ISSUERS[0] secret",
-    "discovery-accept-alg-none": "discovery accepts unsigned JWTs (alg none)",
-    "discovery-no-aud-check": "discovery does not check aud",
-    "discovery-no-iss-check": "discovery does not check iss",
-    "discovery-accept-expired": "discovery does not check exp",
-    # key rotation
-    "private-jwk-no-crt": "the private signing JWK lacks dp, dq and qi: RS512 token requests are 500",
-    "rotation-phase-1": "variant: a next key is published and trusted everywhere; the LMS signs the old",
-    "rotation-next-key-unpublished": "with rotation-phase-1: the next key is in no public set",
-    "lms-missing-next-key": "with rotation-phase-1: the LMS's own set lacks the next key",
-    "discovery-missing-next-key": "with rotation-phase-1: discovery's set lacks the next key",
-    # positive controls (profile key material)
-    "signing-key-unpublished": "JWTs are signed with keys neither the profile nor the LMS's /me trust",
-    # accounts
-    "email-verified-always-true": "JWTs say email_verified true for unactivated users too",
-    "disabled-user-signs-in": "a user disabled by support still signs in with its former password",
-    "disabled-user-refreshes": "a disabled user's refresh token still works (its tokens not retired) "
-    "and the token is honoured at /me",
-    "inactive-user-refused": "variant: unactivated users are refused the password grant",
-    "restricted-not-marked": "a RestrictedApplication's JWT says is_restricted false",
-    "restricted-accepted": "/me accepts a RestrictedApplication's JWT",
-    "deleted-client-accepted": "a deleted application's credentials still get tokens",
-    # the web server in front
-    "iss-http-scheme": "JWTs carry (and the LMS trusts) iss http://lms.example.org/oauth2 behind TLS",
-    "api-authorization-dropped": "the proxy drops the Authorization header of /api/ requests",
-    "token-path-slash-redirect": "POST /oauth2/access_token/ is redirected (301) to the path without slash",
-    "token-path-redirected": "every POST to /oauth2/access_token is redirected (301) to .../access_token/",
-}
+# The defects the stub still applies as branches of its own code (`self.has(...)`); the others are
+# patches the unit cases carry (`Patch`, on the hooks below).
+BRANCHES: frozenset[Defect] = frozenset(
+    {
+        Defect.NO_BASIC_AUTH,
+        Defect.NO_BODY_AUTH,
+        Defect.DEFAULT_JWT,
+        Defect.TOKEN_TYPE_CASE_SENSITIVE,
+        Defect.TOKEN_ENDPOINT_ANY_METHOD,
+        Defect.QUERY_CREDENTIALS_ACCEPTED,
+        Defect.MISSING_GRANT_DEFAULTS_CLIENT_CREDENTIALS,
+        Defect.UNKNOWN_GRANT_INVALID_REQUEST,
+        Defect.JSON_BODY_ACCEPTED,
+        Defect.DUPLICATE_PARAM_500,
+        Defect.DUPLICATE_PARAM_REJECTED,
+        Defect.UNKNOWN_PARAM_REJECTED,
+        Defect.UNKNOWN_SCOPE_IGNORED,
+        Defect.GRANT_TYPE_NOT_ENFORCED,
+        Defect.NO_REFRESH_TOKEN,
+        Defect.PASSWORD_NOT_CHECKED,
+        Defect.MISSING_USERNAME_INVALID_GRANT,
+        Defect.REFRESH_NOT_ROTATED,
+        Defect.REFRESH_REUSABLE,
+        Defect.GATEWAY_PATH_SERVED,
+        Defect.NO_RATE_LIMIT,
+        Defect.EXPIRES_IN_STRING,
+        Defect.TEXT_PLAIN_CONTENT_TYPE,
+        Defect.NO_CACHE_HEADERS,
+        Defect.NO_PRAGMA,
+        Defect.TOKEN_TYPE_SWAPPED,
+        Defect.LIFETIMES_CHANGED,
+        Defect.LONG_LIVED_JWT,
+        Defect.CLIENT_CREDENTIALS_REFRESH_TOKEN,
+        Defect.SCOPE_DEFAULT_READ,
+        Defect.TOKEN_NON_VSCHAR,
+        Defect.OPAQUE_TOKEN_CONSTANT,
+        Defect.ERROR_AS_DETAIL,
+        Defect.JWT_NO_VERSION,
+        Defect.JWT_HEADER_JKU,
+        Defect.JWT_HS512,
+        Defect.ASYMMETRIC_IGNORED,
+        Defect.DEFAULT_RS512,
+        Defect.ROTATED_KEYS,
+        Defect.WRONG_ISSUER,
+        Defect.WRONG_AUDIENCE,
+        Defect.IAT_IN_FUTURE,
+        Defect.EXPIRED_ON_ISSUE,
+        Defect.EXP_FLOAT,
+        Defect.JWT_SHORT_EXP,
+        Defect.GRANT_TYPE_CLAIM_UNDERSCORE,
+        Defect.SCOPES_CLAIM_MISMATCH,
+        Defect.RESTRICTED_CLAIM,
+        Defect.CLAIMS_IGNORE_SCOPE,
+        Defect.NO_PROFILE_CLAIMS,
+        Defect.KID_UNKNOWN,
+        Defect.KID_PUBLISHED,
+        Defect.RFC9068,
+        Defect.RFC9068_TYP_JWT,
+        Defect.RFC9068_NO_CLIENT_ID,
+        Defect.RFC9068_NO_JTI,
+        Defect.JWKS_NOT_JSON,
+        Defect.JWKS_PRIVATE,
+        Defect.JWKS_WEAK_KEY,
+        Defect.JWKS_DUPLICATE_KID,
+        Defect.NO_WWW_AUTHENTICATE,
+        Defect.BODY_SECRET_UNCHECKED,
+        Defect.UNKNOWN_CLIENT_400,
+        Defect.ACCEPT_ANY_SECRET,
+        Defect.ACCEPT_EMPTY_SECRET,
+        Defect.SECRET_MISSING_OK,
+        Defect.ACCEPT_ANY_SECRET_PREFIX,
+        Defect.SECRET_SUFFIX_IGNORED,
+        Defect.SECRET_CASE_INSENSITIVE,
+        Defect.SECRET_STRIP_WHITESPACE,
+        Defect.SECRET_COMPARE_FIRST_16,
+        Defect.ACCEPT_CLIENT_ID_AS_SECRET,
+        Defect.ECHO_SECRET,
+        Defect.STACK_TRACE_IN_ERRORS,
+        Defect.ME_WRONG_USERNAME,
+        Defect.ME_REJECTS_RS512,
+        Defect.ME_REJECTS_BEARER,
+        Defect.ANONYMOUS_ALLOWED,
+        Defect.GARBAGE_TOKEN_403,
+        Defect.ACCEPT_QUERY_TOKEN,
+        Defect.ME_NO_AUD_CHECK,
+        Defect.ME_NO_ISS_CHECK,
+        Defect.BEARER_ACCEPTS_JWT,
+        Defect.JWT_ACCEPTS_OPAQUE,
+        Defect.DISCOVERY_WRONG_ISSUER,
+        Defect.DISCOVERY_HS256_ONLY,
+        Defect.ME_NO_SIGNATURE_CHECK,
+        Defect.ACCEPT_ALG_NONE,
+        Defect.HMAC_WITH_PUBLIC_KEY,
+        Defect.TRUST_HEADER_KEYS,
+        Defect.KID_FILE_LOOKUP,
+        Defect.UNKNOWN_KID_FAIL_OPEN,
+        Defect.ACCEPT_EXPIRED,
+        Defect.EXP_OPTIONAL,
+        Defect.WEAK_HS256_SECRET,
+        Defect.REVOKE_NOOP,
+        Defect.REVOKE_UNKNOWN_400,
+        Defect.REVOKE_MISSING_TOKEN_200,
+        Defect.REVOKE_ANY_METHOD,
+        Defect.REVOKE_JWT_400,
+        Defect.REVOKE_JWT_BLOCKLIST,
+        Defect.REDIRECT_TO_HTTP,
+        Defect.NO_HSTS,
+        Defect.PLAIN_HTTP_SERVED,
+        Defect.PLAIN_HTTP_CLOSED,
+        Defect.TLS_LEGACY_ONLY,
+        Defect.TLS_LEGACY_ACCEPTED,
+        Defect.CERT_EXPIRING,
+        Defect.CERT_WRONG_HOST,
+        Defect.TLS_LEGACY_UNTRUSTED_CERT,
+        Defect.JWT_SCHEME_CASE_SENSITIVE,
+        Defect.DISCOVERY_OTHER_SECRET,
+        Defect.DISCOVERY_ACCEPT_ALG_NONE,
+        Defect.DISCOVERY_NO_AUD_CHECK,
+        Defect.DISCOVERY_NO_ISS_CHECK,
+        Defect.DISCOVERY_ACCEPT_EXPIRED,
+        Defect.PRIVATE_JWK_NO_CRT,
+        Defect.ROTATION_PHASE_1,
+        Defect.ROTATION_NEXT_KEY_UNPUBLISHED,
+        Defect.LMS_MISSING_NEXT_KEY,
+        Defect.DISCOVERY_MISSING_NEXT_KEY,
+        Defect.SIGNING_KEY_UNPUBLISHED,
+        Defect.EMAIL_VERIFIED_ALWAYS_TRUE,
+        Defect.DISABLED_USER_SIGNS_IN,
+        Defect.DISABLED_USER_REFRESHES,
+        Defect.INACTIVE_USER_REFUSED,
+        Defect.RESTRICTED_NOT_MARKED,
+        Defect.RESTRICTED_ACCEPTED,
+        Defect.DELETED_CLIENT_ACCEPTED,
+        Defect.ISS_HTTP_SCHEME,
+        Defect.API_AUTHORIZATION_DROPPED,
+        Defect.TOKEN_PATH_SLASH_REDIRECT,
+        Defect.TOKEN_PATH_REDIRECTED,
+    }
+)
+
+
+# Mutations: a defect applied as a branch of the stub (its bare name, in BRANCHES), or a patch that a
+# unit case carries on one of the stub's named hooks.
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A unit case's mutation: the defect it stands for, and its change to the value at one of the
+    stub's named hooks (`HOOKS`). The change edits that value in place."""
+
+    defect: Defect
+    hook: str
+    change: Callable[[Any], object]
+
+    def __post_init__(self) -> None:
+        if self.hook not in HOOKS:
+            raise ValueError(f"{self.defect}: no stub hook {self.hook!r} (one of {sorted(HOOKS)})")
+
+
+Mutation = Defect | Patch
+T = TypeVar("T")
+
+# The hooks: what each one hands a patch's change.
+HOOKS: dict[str, str] = {}
+
 
 NEXT_KID = "stub-lms-next"
 
@@ -374,11 +392,14 @@ class StubClock:
 
 
 class StubLms:
-    def __init__(self, mutations: Iterable[str] = ()) -> None:
-        self.mutations = frozenset(mutations)
-        unknown = sorted(self.mutations - set(MUTATIONS))
+    def __init__(self, mutations: Iterable[Mutation] = ()) -> None:
+        self.patches = tuple(m for m in mutations if isinstance(m, Patch))
+        named = frozenset(m for m in mutations if not isinstance(m, Patch))
+        unknown = sorted(named - BRANCHES - stub_signin().BRANCHES - stub_advisories().BRANCHES)
         if unknown:
-            raise ValueError(f"unknown stub mutation(s): {unknown}")
+            raise ValueError(f"unknown stub mutation(s), neither a branch nor a patch: {unknown}")
+        # Every defect the stub stands for (a branch's name, or a patch's), as `has()` asks them.
+        self.mutations = named | {p.defect for p in self.patches}
         self.clock = StubClock()
         self.opaque: dict[str, Grant] = {}
         self.refresh: dict[str, Grant] = {
@@ -390,6 +411,13 @@ class StubLms:
 
     def has(self, name: str) -> bool:
         return name in self.mutations
+
+    def hook(self, name: str, value: T) -> T:
+        """Applies the patches on hook `name` to `value` (in the order the mutations were given)."""
+        for patch in self.patches:
+            if patch.hook == name:
+                patch.change(value)
+        return value
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)

@@ -10,7 +10,7 @@ authorization_code grant (code bound to client and redirect URI, deleted on use)
 JwtAuthCookieMiddleware on the LMS and the discovery service (a failing cookie is forgiven: 401).
 
 `StubLms` calls `handle` for these paths, `exchange` for the grant and `cookie_user` before its
-anonymous 401; the mutations below join its `MUTATIONS`.
+anonymous 401; `BRANCHES` are the defects applied here.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from conformance.reference.defects import Defect
 from tests.stub_lms import (
     APPS,
     LEARNER,
-    MUTATIONS,
     OWNER,
     PUBLIC_CLIENT_ID,
     USERS,
@@ -47,39 +47,38 @@ MFE_ORIGIN = "https://apps.example.org"
 SHARED_COOKIE_DOMAIN = "example.org"
 SSO_APP = App(SSO_CLIENT_ID, SSO_SECRET, "authorization-code", OWNER.username)
 
-SIGNIN_MUTATIONS: dict[str, str] = {
-    # /oauth2/authorize
-    "redirect-uri-unchecked": "any redirect URI is accepted for the SSO client",
-    "redirect-uri-prefix-match": "a redirect URI that starts with the registered one is accepted",
-    "redirect-uri-mismatch": "the registered redirect URI is refused (registered with the other scheme)",
-    "sso-redirect-http": "variant: the SSO client's registered redirect URI is http",
-    "extra-query-dropped": "an added query is accepted but dropped from the redirect",
-    "extra-query-refused": "variant: redirect URIs are matched exactly (an added query is refused)",
-    "response-type-ignored": "any response_type issues a code",
-    "state-dropped": "the redirect carries no state",
-    "pkce-s256-unsupported": "code_challenge_method=S256 is refused",
-    # the authorization_code grant
-    "code-reusable": "an exchanged code is kept and works again",
-    "code-not-bound": "a code is exchanged by any client, with any redirect URI",
-    "pkce-ignored": "the stored PKCE challenge is never checked",
-    # JWT cookies
-    "jwt-cookies-not-set": "login and /login_refresh set no JWT cookies",
-    "jwt-cookie-not-httponly": "the signature cookie is not HttpOnly",
-    "jwt-cookie-payload-httponly": "the header-payload cookie is HttpOnly (MFEs cannot read it)",
-    "jwt-cookie-not-secure": "the JWT cookies are not Secure on https",
-    "jwt-cookie-samesite-none-insecure": "the JWT cookies are SameSite=None without Secure",
-    "jwt-cookie-host-only": "the JWT cookies are host-only (no SHARED_COOKIE_DOMAIN)",
-    "refresh-without-session": "/login_refresh also refreshes for the JWT cookies alone",
-    "lms-no-cookie-middleware": "the LMS does not reassemble the JWT cookies",
-    "cookie-signature-ignored": "the LMS takes the user from the header-payload cookie unverified",
-    "discovery-no-cookie-middleware": "the discovery service does not reassemble the JWT cookies",
-    "discovery-cookie-signature-ignored": "discovery takes the user from the header-payload cookie",
-    "logout-keeps-cookies": "logout leaves the JWT cookies in place",
-    # the sign-in flow itself (the control every sign-in check depends on)
-    "login-api-missing": "the login API is not routed (404)",
-    "csrf-endpoint-missing": "the CSRF token API is not routed (404)",
-    "login-api-waf-403": "a WAF answers the login API with a 403 HTML page",
-}
+# The defects this part of the stub applies as branches of its own code.
+BRANCHES: frozenset[Defect] = frozenset(
+    {
+        Defect.REDIRECT_URI_UNCHECKED,
+        Defect.REDIRECT_URI_PREFIX_MATCH,
+        Defect.REDIRECT_URI_MISMATCH,
+        Defect.SSO_REDIRECT_HTTP,
+        Defect.EXTRA_QUERY_DROPPED,
+        Defect.EXTRA_QUERY_REFUSED,
+        Defect.RESPONSE_TYPE_IGNORED,
+        Defect.STATE_DROPPED,
+        Defect.PKCE_S256_UNSUPPORTED,
+        Defect.CODE_REUSABLE,
+        Defect.CODE_NOT_BOUND,
+        Defect.PKCE_IGNORED,
+        Defect.JWT_COOKIES_NOT_SET,
+        Defect.JWT_COOKIE_NOT_HTTPONLY,
+        Defect.JWT_COOKIE_PAYLOAD_HTTPONLY,
+        Defect.JWT_COOKIE_NOT_SECURE,
+        Defect.JWT_COOKIE_SAMESITE_NONE_INSECURE,
+        Defect.JWT_COOKIE_HOST_ONLY,
+        Defect.REFRESH_WITHOUT_SESSION,
+        Defect.LMS_NO_COOKIE_MIDDLEWARE,
+        Defect.COOKIE_SIGNATURE_IGNORED,
+        Defect.DISCOVERY_NO_COOKIE_MIDDLEWARE,
+        Defect.DISCOVERY_COOKIE_SIGNATURE_IGNORED,
+        Defect.LOGOUT_KEEPS_COOKIES,
+        Defect.LOGIN_API_MISSING,
+        Defect.CSRF_ENDPOINT_MISSING,
+        Defect.LOGIN_API_WAF_403,
+    }
+)
 
 PATHS = (
     "/csrf/api/v1/token",
@@ -339,8 +338,7 @@ def cookie_user(stub: StubLms, request: httpx.Request, service: str) -> str | No
         return None
 
 
-# Join the stub's tables (a contiguous block of its own, so that its mutations stay in one place).
-MUTATIONS.update(SIGNIN_MUTATIONS)
+# The SSO client joins the stub's applications.
 APPS[SSO_APP.client_id] = SSO_APP
 
-__all__ = ["LEARNER", "MFE_ORIGIN", "SIGNIN_MUTATIONS", "SSO_APP", "SSO_REDIRECT_URI", "SSO_SECRET"]
+__all__ = ["BRANCHES", "LEARNER", "MFE_ORIGIN", "SSO_APP", "SSO_REDIRECT_URI", "SSO_SECRET"]

@@ -1,0 +1,62 @@
+"""The unit cases of the accounts checks: each passes against the stock stub LMS and fails against
+its mutations (tests/units/harness.py runs them).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.reference.defects import Defect
+from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
+from tests.units.harness import ACCOUNTS, Unit, fails, requirement_met, unit
+
+AREA = "accounts"
+
+TABLE: dict[str, Unit] = {
+    "accounts.inactive-user.email-not-verified": unit(
+        fails(Defect.EMAIL_VERIFIED_ALWAYS_TRUE, "email_verified is the user's activation"),
+        profile=ACCOUNTS,
+        either=(Defect.INACTIVE_USER_REFUSED,),
+    ),
+    "accounts.disabled-user.no-password-grant": unit(
+        fails(Defect.DISABLED_USER_SIGNS_IN, "a disabled account (unusable password) cannot sign in"),
+        profile=ACCOUNTS,
+    ),
+    "accounts.disabled-user.no-refresh": unit(
+        fails(Defect.DISABLED_USER_REFRESHES, "the refresh grant refuses a disabled user's refresh token"),
+        profile=ACCOUNTS,
+    ),
+    "accounts.restricted-client.refused": unit(
+        fails(Defect.RESTRICTED_NOT_MARKED, "the JWT of a RestrictedApplication says is_restricted"),
+        fails(Defect.RESTRICTED_ACCEPTED, "an API without a scope for restricted applications refuses"),
+        profile=ACCOUNTS,
+    ),
+    "accounts.deleted-client.no-token": unit(
+        fails(Defect.DELETED_CLIENT_ACCEPTED, "an application that no longer exists cannot authenticate"),
+        profile=ACCOUNTS,
+    ),
+    "accounts.changed-grant.no-token": unit(
+        fails(Defect.GRANT_TYPE_NOT_ENFORCED, "a grant the application lost is refused"),
+        profile=ACCOUNTS,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("check_id", "removed", "key"),
+    [
+        ("accounts.inactive-user.email-not-verified", {"inactive_user": None}, "accounts.inactive_user"),
+        ("accounts.disabled-user.no-password-grant", {"disabled_user": None}, "accounts.disabled_user"),
+        (
+            "accounts.disabled-user.no-refresh",
+            {"disabled_user": {"refresh_token": None}},
+            "accounts.disabled_user.refresh_token",
+        ),
+        ("accounts.restricted-client.refused", {"restricted_client": None}, "accounts.restricted_client"),
+        ("accounts.deleted-client.no-token", {"deleted_client": None}, "accounts.deleted_client"),
+        ("accounts.changed-grant.no-token", {"changed_grant_client": None}, "accounts.changed_grant_client"),
+    ],
+)
+def test_accounts_checks_without_their_entry_are_not_verified(check_id, removed, key):
+    reason = requirement_met(TABLE[check_id], check_id, {"accounts": removed})
+    assert reason is not None and reason.startswith(f"not-verified ({key}): add ")
