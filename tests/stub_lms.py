@@ -94,18 +94,6 @@ BRANCHES: frozenset[Defect] = frozenset(
         Defect.REFRESH_REUSABLE,
         Defect.GATEWAY_PATH_SERVED,
         Defect.NO_RATE_LIMIT,
-        Defect.EXPIRES_IN_STRING,
-        Defect.TEXT_PLAIN_CONTENT_TYPE,
-        Defect.NO_CACHE_HEADERS,
-        Defect.NO_PRAGMA,
-        Defect.TOKEN_TYPE_SWAPPED,
-        Defect.LIFETIMES_CHANGED,
-        Defect.LONG_LIVED_JWT,
-        Defect.CLIENT_CREDENTIALS_REFRESH_TOKEN,
-        Defect.SCOPE_DEFAULT_READ,
-        Defect.TOKEN_NON_VSCHAR,
-        Defect.OPAQUE_TOKEN_CONSTANT,
-        Defect.ERROR_AS_DETAIL,
         Defect.JWT_NO_VERSION,
         Defect.JWT_HEADER_JKU,
         Defect.JWT_HS512,
@@ -231,8 +219,33 @@ class Patch:
 Mutation = Defect | Patch
 T = TypeVar("T")
 
-# The hooks: what each one hands a patch's change.
-HOOKS: dict[str, str] = {}
+# The hooks: what each one hands a patch's change (`StubLms.hook`).
+HOOKS: dict[str, str] = {
+    "settings": "the instance's configuration (`Settings`), once, when the stub is made",
+    "oauth_headers": "the headers of every token-endpoint answer oauthlib makes (dict)",
+    "oauth_error": "the JSON body of a token-endpoint or revocation error (dict: error, error_description)",
+    "token_body": "the JSON body of a successful token response (dict), after the grant is stored",
+}
+
+
+def on_settings(defect: Defect, **fields: Any) -> Patch:
+    """A patch that sets fields of the instance's configuration (`Settings`)."""
+    unknown = sorted(set(fields) - set(Settings.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"{defect}: no such Settings field(s) {unknown}")
+    return Patch(defect, "settings", lambda settings: settings.__dict__.update(fields))
+
+
+def on_oauth_headers(defect: Defect, change: Callable[[dict[str, str]], object]) -> Patch:
+    return Patch(defect, "oauth_headers", change)
+
+
+def on_oauth_error(defect: Defect, change: Callable[[dict[str, Any]], object]) -> Patch:
+    return Patch(defect, "oauth_error", change)
+
+
+def on_token_body(defect: Defect, change: Callable[[dict[str, Any]], object]) -> Patch:
+    return Patch(defect, "token_body", change)
 
 
 NEXT_KID = "stub-lms-next"
@@ -388,6 +401,19 @@ class StubClock:
         self.offset += max(0.0, seconds)
 
 
+@dataclass
+class Settings:
+    """The stock instance's configuration (the LMS's settings, its front server's), as the stub answers
+    by it; an `on_settings` patch changes fields before the first request."""
+
+    jwt_lifetime: int = 3600  # JWT_EXPIRATION: expires_in (and exp - iat) of a JWT
+    opaque_lifetime: int = 36000  # ACCESS_TOKEN_EXPIRE_SECONDS: expires_in of an opaque token
+    default_scopes: tuple[str, ...] = DEFAULT_SCOPES  # granted when the request names none
+    client_credentials_refresh: bool = False  # the client_credentials grant issues a refresh token
+    # ACCESS_TOKEN_GENERATOR: makes each opaque token
+    opaque_token: Callable[[], str] = field(default_factory=lambda: _random_token)
+
+
 # The stub -----------------------------------------------------------------------------------------
 
 
@@ -400,6 +426,7 @@ class StubLms:
             raise ValueError(f"unknown stub mutation(s), neither a branch nor a patch: {unknown}")
         # Every defect the stub stands for (a branch's name, or a patch's), as `has()` asks them.
         self.mutations = named | {p.defect for p in self.patches}
+        self.settings = self.hook("settings", Settings())
         self.clock = StubClock()
         self.opaque: dict[str, Grant] = {}
         self.refresh: dict[str, Grant] = {
@@ -557,7 +584,7 @@ class StubLms:
     ) -> httpx.Response:
         """oauthlib's responses: json.dumps bodies, no-store and no-cache on every one."""
         all_headers = {
-            "Content-Type": "text/plain" if self.has("text-plain-content-type") else "application/json",
+            "Content-Type": "application/json",
             "Cache-Control": "no-store",
             "Pragma": "no-cache",
             "X-Frame-Options": "DENY",
@@ -565,19 +592,14 @@ class StubLms:
             "Content-Language": "en",
             **(headers or {}),
         }
-        if self.has("no-cache-headers"):
-            del all_headers["Cache-Control"], all_headers["Pragma"]
-        if self.has("no-pragma"):
-            all_headers.pop("Pragma", None)
+        self.hook("oauth_headers", all_headers)
         return httpx.Response(status, headers=all_headers, content=json.dumps(body).encode())
 
     def _oauth_error(self, status: int, error: str, description: str | None = None) -> _Reply:
-        if self.has("error-as-detail"):
-            body: dict[str, Any] = {"detail": description or error.replace("_", " ").capitalize()}
-        else:
-            body = {"error": error}
-            if description is not None:
-                body["error_description"] = description
+        body: dict[str, Any] = {"error": error}
+        if description is not None:
+            body["error_description"] = description
+        self.hook("oauth_error", body)
         headers = {}
         if status == 401 and not self.has("no-www-authenticate"):
             headers["WWW-Authenticate"] = f'Bearer error="{error}"'
@@ -758,7 +780,7 @@ class StubLms:
 
     def _scopes(self, requested: str | None) -> list[str]:
         if requested is None:
-            return ["read"] if self.has("scope-default-read") else list(DEFAULT_SCOPES)
+            return list(self.settings.default_scopes)
         asked = requested.split()
         if any(s not in APP_SCOPES for s in asked):
             if not self.has("unknown-scope-ignored"):
@@ -785,40 +807,35 @@ class StubLms:
         else:
             wants_jwt = token_type.lower() == "jwt"
         if wants_jwt:
-            lifetime = (
-                600 if self.has("lifetimes-changed") else 172800 if self.has("long-lived-jwt") else 3600
-            )
+            lifetime = self.settings.jwt_lifetime
             if app.grant == "password" and "user_id" not in scopes:
                 scopes = [*scopes, "user_id"]  # the platform adds user_id for the password grant
             asymmetric = bool(params.get("asymmetric_jwt")) and not self.has("asymmetric-ignored")
             if (asymmetric or self.has("default-rs512")) and self.has("private-jwk-no-crt"):
                 return _html(500, "<h1>Server Error (500)</h1>")
             token = self._make_jwt(app, user, scopes, lifetime, asymmetric or self.has("default-rs512"))
-            kind = "Bearer" if self.has("token-type-swapped") else "JWT"
+            kind = "JWT"
         else:
-            lifetime = 3600 if self.has("lifetimes-changed") else 36000
-            token = self._opaque_token()
+            lifetime = self.settings.opaque_lifetime
+            token = self.settings.opaque_token()
             self.opaque[token] = Grant(user.username, app.client_id, scopes, self.now() + lifetime)
             if app.client_id in RESTRICTED_APPS:  # stored as expired at 1970-01-01
                 self.opaque[token].expires_at = 0
                 lifetime = -int(self.now())
-            kind = "JWT" if self.has("token-type-swapped") else "Bearer"
+            kind = "Bearer"
         body: dict[str, Any] = {
-            "access_token": token + ("\u00e9" if self.has("token-non-vschar") else ""),
-            "expires_in": str(lifetime) if self.has("expires-in-string") else lifetime,
+            "access_token": token,
+            "expires_in": lifetime,
             "token_type": kind,
             "scope": " ".join(scopes),
         }
-        if refresh is None and self.has("client-credentials-refresh-token"):
+        if refresh is None and self.settings.client_credentials_refresh:
             refresh = ""
         if refresh is not None:
             refresh = refresh or _random_token()
             self.refresh[refresh] = Grant(user.username, app.client_id, list(scopes), 0)
             body["refresh_token"] = refresh
-        return self._oauth_json(200, body)
-
-    def _opaque_token(self) -> str:
-        return "StubConstantOpaqueToken0123456" if self.has("opaque-token-constant") else _random_token()
+        return self._oauth_json(200, self.hook("token_body", body))
 
     def _make_jwt(self, app: App, user: User, scopes: list[str], lifetime: int, asymmetric: bool) -> str:
         """The platform's JwtBuilder: claims in the order it emits them (observed §3)."""
