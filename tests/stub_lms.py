@@ -94,33 +94,7 @@ BRANCHES: frozenset[Defect] = frozenset(
         Defect.REFRESH_REUSABLE,
         Defect.GATEWAY_PATH_SERVED,
         Defect.NO_RATE_LIMIT,
-        Defect.JWT_NO_VERSION,
-        Defect.JWT_HEADER_JKU,
-        Defect.JWT_HS512,
-        Defect.ASYMMETRIC_IGNORED,
         Defect.DEFAULT_RS512,
-        Defect.ROTATED_KEYS,
-        Defect.WRONG_ISSUER,
-        Defect.WRONG_AUDIENCE,
-        Defect.IAT_IN_FUTURE,
-        Defect.EXPIRED_ON_ISSUE,
-        Defect.EXP_FLOAT,
-        Defect.JWT_SHORT_EXP,
-        Defect.GRANT_TYPE_CLAIM_UNDERSCORE,
-        Defect.SCOPES_CLAIM_MISMATCH,
-        Defect.RESTRICTED_CLAIM,
-        Defect.CLAIMS_IGNORE_SCOPE,
-        Defect.NO_PROFILE_CLAIMS,
-        Defect.KID_UNKNOWN,
-        Defect.KID_PUBLISHED,
-        Defect.RFC9068,
-        Defect.RFC9068_TYP_JWT,
-        Defect.RFC9068_NO_CLIENT_ID,
-        Defect.RFC9068_NO_JTI,
-        Defect.JWKS_NOT_JSON,
-        Defect.JWKS_PRIVATE,
-        Defect.JWKS_WEAK_KEY,
-        Defect.JWKS_DUPLICATE_KID,
         Defect.NO_WWW_AUTHENTICATE,
         Defect.BODY_SECRET_UNCHECKED,
         Defect.UNKNOWN_CLIENT_400,
@@ -155,7 +129,6 @@ BRANCHES: frozenset[Defect] = frozenset(
         Defect.UNKNOWN_KID_FAIL_OPEN,
         Defect.ACCEPT_EXPIRED,
         Defect.EXP_OPTIONAL,
-        Defect.WEAK_HS256_SECRET,
         Defect.REVOKE_NOOP,
         Defect.REVOKE_UNKNOWN_400,
         Defect.REVOKE_MISSING_TOKEN_200,
@@ -178,19 +151,11 @@ BRANCHES: frozenset[Defect] = frozenset(
         Defect.DISCOVERY_NO_ISS_CHECK,
         Defect.DISCOVERY_ACCEPT_EXPIRED,
         Defect.PRIVATE_JWK_NO_CRT,
-        Defect.ROTATION_PHASE_1,
-        Defect.ROTATION_NEXT_KEY_UNPUBLISHED,
-        Defect.LMS_MISSING_NEXT_KEY,
-        Defect.DISCOVERY_MISSING_NEXT_KEY,
-        Defect.SIGNING_KEY_UNPUBLISHED,
-        Defect.EMAIL_VERIFIED_ALWAYS_TRUE,
         Defect.DISABLED_USER_SIGNS_IN,
         Defect.DISABLED_USER_REFRESHES,
         Defect.INACTIVE_USER_REFUSED,
-        Defect.RESTRICTED_NOT_MARKED,
         Defect.RESTRICTED_ACCEPTED,
         Defect.DELETED_CLIENT_ACCEPTED,
-        Defect.ISS_HTTP_SCHEME,
         Defect.API_AUTHORIZATION_DROPPED,
         Defect.TOKEN_PATH_SLASH_REDIRECT,
         Defect.TOKEN_PATH_REDIRECTED,
@@ -225,6 +190,8 @@ HOOKS: dict[str, str] = {
     "oauth_headers": "the headers of every token-endpoint answer oauthlib makes (dict)",
     "oauth_error": "the JSON body of a token-endpoint or revocation error (dict: error, error_description)",
     "token_body": "the JSON body of a successful token response (dict), after the grant is stored",
+    "jwt": "a JWT the LMS is about to sign (`JwtDraft`: header, claims, app, user)",
+    "published_jwks": "the JWK set the operator is given for the profile (`Published`)",
 }
 
 
@@ -242,6 +209,14 @@ def on_oauth_headers(defect: Defect, change: Callable[[dict[str, str]], object])
 
 def on_oauth_error(defect: Defect, change: Callable[[dict[str, Any]], object]) -> Patch:
     return Patch(defect, "oauth_error", change)
+
+
+def on_jwt(defect: Defect, change: Callable[[JwtDraft], object]) -> Patch:
+    return Patch(defect, "jwt", change)
+
+
+def on_published_jwks(defect: Defect, change: Callable[[Published], object]) -> Patch:
+    return Patch(defect, "published_jwks", change)
 
 
 def on_token_body(defect: Defect, change: Callable[[dict[str, Any]], object]) -> Patch:
@@ -402,10 +377,39 @@ class StubClock:
 
 
 @dataclass
+class Published:
+    """The public JWK set handed to the operator: its keys, or a text that replaces the JSON."""
+
+    keys: list[dict[str, Any]]
+    text: str | None = None
+
+
+@dataclass
+class JwtDraft:
+    """A JWT the LMS is about to sign: its JOSE header (without alg) and claims, and whom it is for."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    app: App
+    user: User
+
+
+@dataclass
 class Settings:
     """The stock instance's configuration (the LMS's settings, its front server's), as the stub answers
     by it; an `on_settings` patch changes fields before the first request."""
 
+    issuer: str = ISSUER  # JWT_ISSUER: the iss the LMS signs, and its own API trusts
+    audience: str = AUDIENCE  # JWT_AUDIENCE, likewise
+    signing_secret: str = JWT_SECRET  # JWT_SECRET_KEY: the LMS signs its HMAC JWTs with it
+    trusted_secret: str | None = None  # JWT_ISSUERS[0].SECRET_KEY (None: the signing secret)
+    published_secret: str = JWT_SECRET  # the JWT_SECRET_KEY handed to the operator (the profile's)
+    signing_key: str = "signing"  # JWT_PRIVATE_SIGNING_JWK: the `rsa_key` the LMS signs RS512 with
+    trusted_key: str | None = None  # the `rsa_key` its API verifies RS512 with (None: the signing key)
+    hmac_alg: str = "HS256"  # the LMS signs (and its API accepts) its HMAC JWTs with this algorithm
+    honours_asymmetric_jwt: bool = True  # asymmetric_jwt asks for an RS512 token
+    # Where the rotation's next public key is trusted (phase 1: "profile", "lms", "discovery").
+    next_key_in: frozenset[str] = frozenset()
     jwt_lifetime: int = 3600  # JWT_EXPIRATION: expires_in (and exp - iat) of a JWT
     opaque_lifetime: int = 36000  # ACCESS_TOKEN_EXPIRE_SECONDS: expires_in of an opaque token
     default_scopes: tuple[str, ...] = DEFAULT_SCOPES  # granted when the request names none
@@ -452,76 +456,38 @@ class StubLms:
     # Configuration: what the instance signs with, and what its operator publishes -----------------
 
     @property
-    def issuer(self) -> str:
-        if self.has("iss-http-scheme"):
-            return ISSUER.replace("https://", "http://", 1)
-        return "http://localhost:8000/oauth2" if self.has("wrong-issuer") else ISSUER
-
-    @property
-    def audience(self) -> str:
-        return "lms-key" if self.has("wrong-audience") else AUDIENCE
-
-    @property
-    def signing_secret(self) -> str:
-        if self.has("weak-hs256-secret"):
-            return "changeme"
-        rotated = self.has("rotated-keys") or self.has("signing-key-unpublished")
-        return "rotated-" + JWT_SECRET if rotated else JWT_SECRET
-
-    @property
-    def trusted_secret(self) -> str:
-        """The secret the LMS's resources verify HS256 tokens with (JWT_ISSUERS[0].SECRET_KEY)."""
-        return JWT_SECRET if self.has("signing-key-unpublished") else self.signing_secret
-
-    @property
-    def trusted_key(self) -> rsa.RSAPrivateKey:
-        return rsa_key("signing") if self.has("signing-key-unpublished") else self.signing_key
+    def signing_key(self) -> rsa.RSAPrivateKey:
+        return rsa_key(self.settings.signing_key)
 
     @property
     def published_secret(self) -> str:
         """The JWT_SECRET_KEY the operator puts in the profile."""
-        return "changeme" if self.has("weak-hs256-secret") else JWT_SECRET
-
-    @property
-    def signing_key(self) -> rsa.RSAPrivateKey:
-        rotated = self.has("rotated-keys") or self.has("signing-key-unpublished")
-        return rsa_key("rotated") if rotated else rsa_key("signing")
+        return self.settings.published_secret
 
     def published_jwks(self) -> str:
         """The public JWK set the operator puts in the profile (the LMS itself serves none)."""
-        if self.has("jwks-not-json"):
-            return "{not json"
-        keys = [public_jwk(rsa_key("signing"), KID, private=self.has("jwks-private"))]
-        if self.has("jwks-weak-key"):
-            keys.append(public_jwk(rsa_key("weak", 1024), "stub-lms-weak"))
-        if self.has("jwks-duplicate-kid"):
-            keys.append(public_jwk(rsa_key("rotated"), KID))
-        if self._next_key_trusted("profile"):
-            keys.append(public_jwk(rsa_key("next"), NEXT_KID))
-        return json.dumps({"keys": keys})
-
-    def _next_key_trusted(self, where: str) -> bool:
-        """Phase 1 of a rotation: the next key's public half is in this set (profile, lms, discovery)."""
-        if not self.has("rotation-phase-1") or self.has("rotation-next-key-unpublished"):
-            return False
-        return not self.has(f"{where}-missing-next-key")
+        published = Published([public_jwk(rsa_key("signing"), KID)])
+        if "profile" in self.settings.next_key_in:
+            published.keys.append(public_jwk(rsa_key("next"), NEXT_KID))
+        self.hook("published_jwks", published)
+        return json.dumps({"keys": published.keys}) if published.text is None else published.text
 
     def _trust(self, service: str) -> _Trust:
         lms = service == "lms"
-        hmac_algs = {"HS256"} | ({"HS512"} if self.has("jwt-hs512") else set())
+        hmac_algs = {"HS256", self.settings.hmac_alg}
         if lms and self.has("hmac-with-public-key"):
             hmac_algs |= {"HS384", "HS512"}
-        keys = [self.trusted_key.public_key()]
+        keys = [rsa_key(self.settings.trusted_key or self.settings.signing_key).public_key()]
         if (lms and self.has("me-rejects-rs512")) or (not lms and self.has("discovery-hs256-only")):
             keys = []
-        issuer = self.issuer if lms else ISSUER
+        issuer = self.settings.issuer if lms else ISSUER
         if not lms and self.has("discovery-wrong-issuer"):
             issuer = "https://lms.other.example.org/oauth2"
-        audience = self.audience if lms else AUDIENCE
-        secret = self.trusted_secret
+        audience = self.settings.audience if lms else AUDIENCE
+        secret = self.settings.trusted_secret or self.settings.signing_secret
         if not lms and self.has("discovery-other-secret"):
             secret = "discovery-own-" + secret
-        if self._next_key_trusted(service):
+        if service in self.settings.next_key_in:
             keys.append(rsa_key("next").public_key())
         return _Trust(issuer, audience, secret, frozenset(hmac_algs), keys)
 
@@ -810,7 +776,7 @@ class StubLms:
             lifetime = self.settings.jwt_lifetime
             if app.grant == "password" and "user_id" not in scopes:
                 scopes = [*scopes, "user_id"]  # the platform adds user_id for the password grant
-            asymmetric = bool(params.get("asymmetric_jwt")) and not self.has("asymmetric-ignored")
+            asymmetric = bool(params.get("asymmetric_jwt")) and self.settings.honours_asymmetric_jwt
             if (asymmetric or self.has("default-rs512")) and self.has("private-jwk-no-crt"):
                 return _html(500, "<h1>Server Error (500)</h1>")
             token = self._make_jwt(app, user, scopes, lifetime, asymmetric or self.has("default-rs512"))
@@ -839,61 +805,32 @@ class StubLms:
 
     def _make_jwt(self, app: App, user: User, scopes: list[str], lifetime: int, asymmetric: bool) -> str:
         """The platform's JwtBuilder: claims in the order it emits them (observed §3)."""
-        iat = int(self.now()) + (600 if self.has("iat-in-future") else 0)
-        exp: int | float = iat + (600 if self.has("jwt-short-exp") else lifetime)
-        if self.has("expired-on-issue"):
-            exp = int(self.now()) - 10
-        if self.has("exp-float"):
-            exp = exp + 0.5
-        grant = "client_credentials" if self.has("grant-type-claim-underscore") else app.grant
+        iat = int(self.now())
         claims: dict[str, Any] = {
-            "aud": self.audience,
-            "exp": exp,
-            "grant_type": grant,
+            "aud": self.settings.audience,
+            "exp": iat + lifetime,
+            "grant_type": app.grant,
             "iat": iat,
-            "iss": self.issuer,
+            "iss": self.settings.issuer,
             "preferred_username": user.username,
-            "scopes": scopes[:1] if self.has("scopes-claim-mismatch") else list(scopes),
+            "scopes": list(scopes),
             "version": "1.2.0",
             "sub": user.sub,
             "filters": ["user:me"] if app.grant == "password" else [],
-            "is_restricted": self.has("restricted-claim")
-            or (app.client_id in RESTRICTED_APPS and not self.has("restricted-not-marked")),
-            "email_verified": user.is_active or self.has("email-verified-always-true"),
+            "is_restricted": app.client_id in RESTRICTED_APPS,
+            "email_verified": user.is_active,
         }
-        if self.has("jwt-no-version"):
-            del claims["version"]
-        every = self.has("claims-ignore-scope")
-        if "email" in scopes or every:
+        if "email" in scopes:
             claims["email"] = user.email
-        if ("profile" in scopes and not self.has("no-profile-claims")) or every:
-            claims.update(
-                name=user.name,
-                family_name="",
-                given_name="",
-                administrator=user.is_staff,
-                superuser=user.is_superuser,
-            )
+        if "profile" in scopes:
+            claims.update(profile_claims(user))
         if "user_id" in scopes:
             claims["user_id"] = user.user_id
-        header: dict[str, Any] = {"typ": "JWT"}
-        if self.has("rfc9068"):
-            if not self.has("rfc9068-typ-jwt"):
-                header["typ"] = "at+jwt"
-            if not self.has("rfc9068-no-client-id"):
-                claims["client_id"] = app.client_id
-            if not self.has("rfc9068-no-jti"):
-                claims["jti"] = secrets.token_hex(16)
-        if self.has("kid-unknown"):
-            header["kid"] = "stub-lms-retired"
-        if self.has("kid-published"):
-            header["kid"] = KID
-        if self.has("jwt-header-jku"):
-            header["jku"] = f"{LMS_URL}/oauth2/jwks.json"
+        draft = self.hook("jwt", JwtDraft({"typ": "JWT"}, claims, app, user))
         if asymmetric or app.client_id in RESTRICTED_APPS:
-            return sign({"alg": "RS512", **header}, claims, self.signing_key)
-        alg = "HS512" if self.has("jwt-hs512") else "HS256"
-        return sign({"alg": alg, **header}, claims, self.signing_secret.encode())
+            return sign({"alg": "RS512", **draft.header}, draft.claims, self.signing_key)
+        secret = self.settings.signing_secret.encode()
+        return sign({"alg": self.settings.hmac_alg, **draft.header}, draft.claims, secret)
 
     # Revocation -------------------------------------------------------------------------------------
 
@@ -1155,6 +1092,17 @@ _TLS = {"TLSv1": 769, "TLSv1.1": 770, "TLSv1.2": 771, "TLSv1.3": 772}
 def _version_number(version: ssl.TLSVersion, default: int) -> int:
     value = int(version)
     return default if value < 0 else value  # MINIMUM_SUPPORTED / MAXIMUM_SUPPORTED are negative
+
+
+def profile_claims(user: User) -> dict[str, Any]:
+    """The claims the profile scope brings."""
+    return {
+        "name": user.name,
+        "family_name": "",
+        "given_name": "",
+        "administrator": user.is_staff,
+        "superuser": user.is_superuser,
+    }
 
 
 def sign(header: dict[str, Any], claims: dict[str, Any], key: Any) -> str:

@@ -7,14 +7,20 @@ from __future__ import annotations
 import pytest
 
 from conformance.reference.defects import Defect
+from tests.stub_lms import on_jwt
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
 from tests.units.harness import ACCOUNTS, Unit, fails, requirement_met, unit
+
+EMAIL_VERIFIED_ALWAYS_TRUE = on_jwt(
+    Defect.EMAIL_VERIFIED_ALWAYS_TRUE, lambda t: t.claims.update(email_verified=True)
+)
+RESTRICTED_NOT_MARKED = on_jwt(Defect.RESTRICTED_NOT_MARKED, lambda t: t.claims.update(is_restricted=False))
 
 AREA = "accounts"
 
 TABLE: dict[str, Unit] = {
     "accounts.inactive-user.email-not-verified": unit(
-        fails(Defect.EMAIL_VERIFIED_ALWAYS_TRUE, "email_verified is the user's activation"),
+        fails(EMAIL_VERIFIED_ALWAYS_TRUE, "email_verified is the user's activation"),
         profile=ACCOUNTS,
         either=(Defect.INACTIVE_USER_REFUSED,),
     ),
@@ -27,7 +33,7 @@ TABLE: dict[str, Unit] = {
         profile=ACCOUNTS,
     ),
     "accounts.restricted-client.refused": unit(
-        fails(Defect.RESTRICTED_NOT_MARKED, "the JWT of a RestrictedApplication says is_restricted"),
+        fails(RESTRICTED_NOT_MARKED, "the JWT of a RestrictedApplication says is_restricted"),
         fails(Defect.RESTRICTED_ACCEPTED, "an API without a scope for restricted applications refuses"),
         profile=ACCOUNTS,
     ),

@@ -8,6 +8,7 @@ from conformance.reference.defects import Defect
 from tests.stub_signin import SSO_CLIENT_ID, SSO_REDIRECT_URI
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
 from tests.units.harness import Skip, Unit, fails, unit
+from tests.units.patches import WRONG_ISSUER
 
 AREA = "authorization-code"
 
@@ -45,7 +46,7 @@ TABLE: dict[str, Unit] = {
         fails(Defect.STATE_DROPPED, "the state the client sent comes back exactly"),
     ),
     "authorization-code.exchange.token": unit(
-        fails(Defect.WRONG_ISSUER, "the SSO access token: iss is the profile's issuer"),
+        fails(WRONG_ISSUER, "the SSO access token: iss is the profile's issuer"),
     ),
     "authorization-code.code.single-use": unit(
         fails(Defect.CODE_REUSABLE, "a used authorization code is refused"),

@@ -5,8 +5,14 @@ its mutations (tests/units/harness.py runs them).
 from __future__ import annotations
 
 from conformance.reference.defects import Defect
+from tests.stub_lms import on_settings
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
 from tests.units.harness import Skip, Unit, fails, unit
+from tests.units.patches import ROTATED_KEYS
+
+WEAK_HS256_SECRET = on_settings(
+    Defect.WEAK_HS256_SECRET, signing_secret="changeme", published_secret="changeme"
+)
 
 AREA = "jwt-attacks"
 
@@ -41,7 +47,7 @@ TABLE: dict[str, Unit] = {
         profile={"options": {"wait_for_expiry": True}},
     ),
     "jwt-attacks.weak-hmac-secret": unit(
-        fails(Defect.WEAK_HS256_SECRET, "JWT_SECRET_KEY is not a published default"),
+        fails(WEAK_HS256_SECRET, "JWT_SECRET_KEY is not a published default"),
     ),
 }
 
@@ -61,14 +67,14 @@ SKIPS: list[Skip] = [
     (
         "jwt-attacks.expired",
         "resigned-expired",
-        (Defect.ACCEPT_EXPIRED, Defect.ROTATED_KEYS),
+        (Defect.ACCEPT_EXPIRED, ROTATED_KEYS),
         {},
         "blocked (jwt.profile-keys.hs256-secret)",
     ),
     (
         "jwt-attacks.key-confusion",
         "hs256-public-pem",
-        (Defect.HMAC_WITH_PUBLIC_KEY, Defect.ROTATED_KEYS),
+        (Defect.HMAC_WITH_PUBLIC_KEY, ROTATED_KEYS),
         {},
         "blocked (jwt.profile-keys.jwks)",
     ),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from conformance.reference.defects import Defect
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
 from tests.units.harness import Skip, Unit, fails, unit
+from tests.units.patches import WRONG_ISSUER
 
 AREA = "jwt-cookies"
 
@@ -33,7 +34,7 @@ TABLE: dict[str, Unit] = {
         fails(Defect.JWT_COOKIE_HOST_ONLY, "receive the cookie"),
     ),
     "jwt-cookies.jwt.conformant": unit(
-        fails(Defect.WRONG_ISSUER, "the cookie JWT: iss is the profile's issuer"),
+        fails(WRONG_ISSUER, "the cookie JWT: iss is the profile's issuer"),
     ),
     "jwt-cookies.refresh.renews": unit(
         fails(Defect.JWT_COOKIES_NOT_SET, "/login_refresh sets a new"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from conformance.reference.defects import Defect
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
 from tests.units.harness import Diagnosis, Skip, Unit, fails, unit
+from tests.units.patches import ROTATED_KEYS, WRONG_ISSUER
 
 AREA = "resources"
 
@@ -56,7 +57,7 @@ TABLE: dict[str, Unit] = {
             actual="only one signing method works",
         ),
         fails(
-            Defect.WRONG_ISSUER,
+            WRONG_ISSUER,
             "discovery accepts the tokens the LMS issues",
             actual="'http://localhost:8000/oauth2'",
         ),
@@ -73,14 +74,14 @@ SKIPS: list[Skip] = [
     (
         "resources.jwt.wrong-audience",
         None,
-        (Defect.ME_NO_AUD_CHECK, Defect.ROTATED_KEYS),
+        (Defect.ME_NO_AUD_CHECK, ROTATED_KEYS),
         {},
         "blocked (jwt.profile-keys.hs256-secret)",
     ),
     (
         "resources.jwt.wrong-issuer",
         None,
-        (Defect.ME_NO_ISS_CHECK, Defect.ROTATED_KEYS),
+        (Defect.ME_NO_ISS_CHECK, ROTATED_KEYS),
         {},
         "blocked (jwt.profile-keys.hs256-secret)",
     ),

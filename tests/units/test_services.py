@@ -7,6 +7,7 @@ from __future__ import annotations
 from conformance.reference.defects import Defect
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
 from tests.units.harness import Skip, Unit, fails, unit
+from tests.units.patches import WRONG_AUDIENCE, WRONG_ISSUER
 
 AREA = "services"
 
@@ -26,12 +27,12 @@ TABLE: dict[str, Unit] = {
             actual="issuer or audience",
         ),
         fails(
-            Defect.WRONG_ISSUER,
+            WRONG_ISSUER,
             "discovery accepts every JWT the LMS issues",
             actual="issuer: the LMS signs iss=",
         ),
         fails(
-            Defect.WRONG_AUDIENCE,
+            WRONG_AUDIENCE,
             "discovery accepts every JWT the LMS issues",
             actual="audience: the LMS signs",
         ),

@@ -7,15 +7,14 @@ from __future__ import annotations
 from conformance.reference.defects import Defect
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
 from tests.units.harness import Unit, fails, unit
+from tests.units.patches import WRONG_ISSUER
 
 AREA = "transport"
 
 TABLE: dict[str, Unit] = {
     "transport.https.token-endpoint": unit(
         fails(Defect.REDIRECT_TO_HTTP, "answers token requests over https itself", "answered-over-https"),
-        fails(
-            Defect.WRONG_ISSUER, "iss is an https URL", "https-issuer", actual="http://localhost:8000/oauth2"
-        ),
+        fails(WRONG_ISSUER, "iss is an https URL", "https-issuer", actual="http://localhost:8000/oauth2"),
     ),
     "transport.tls.version": unit(
         fails(Defect.TLS_LEGACY_ONLY, "a modern TLS version is used", "negotiated"),
