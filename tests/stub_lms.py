@@ -95,7 +95,6 @@ BRANCHES: frozenset[Defect] = frozenset(
         Defect.GATEWAY_PATH_SERVED,
         Defect.NO_RATE_LIMIT,
         Defect.DEFAULT_RS512,
-        Defect.NO_WWW_AUTHENTICATE,
         Defect.BODY_SECRET_UNCHECKED,
         Defect.UNKNOWN_CLIENT_400,
         Defect.ACCEPT_ANY_SECRET,
@@ -109,26 +108,6 @@ BRANCHES: frozenset[Defect] = frozenset(
         Defect.ACCEPT_CLIENT_ID_AS_SECRET,
         Defect.ECHO_SECRET,
         Defect.STACK_TRACE_IN_ERRORS,
-        Defect.ME_WRONG_USERNAME,
-        Defect.ME_REJECTS_RS512,
-        Defect.ME_REJECTS_BEARER,
-        Defect.ANONYMOUS_ALLOWED,
-        Defect.GARBAGE_TOKEN_403,
-        Defect.ACCEPT_QUERY_TOKEN,
-        Defect.ME_NO_AUD_CHECK,
-        Defect.ME_NO_ISS_CHECK,
-        Defect.BEARER_ACCEPTS_JWT,
-        Defect.JWT_ACCEPTS_OPAQUE,
-        Defect.DISCOVERY_WRONG_ISSUER,
-        Defect.DISCOVERY_HS256_ONLY,
-        Defect.ME_NO_SIGNATURE_CHECK,
-        Defect.ACCEPT_ALG_NONE,
-        Defect.HMAC_WITH_PUBLIC_KEY,
-        Defect.TRUST_HEADER_KEYS,
-        Defect.KID_FILE_LOOKUP,
-        Defect.UNKNOWN_KID_FAIL_OPEN,
-        Defect.ACCEPT_EXPIRED,
-        Defect.EXP_OPTIONAL,
         Defect.REVOKE_NOOP,
         Defect.REVOKE_UNKNOWN_400,
         Defect.REVOKE_MISSING_TOKEN_200,
@@ -144,19 +123,11 @@ BRANCHES: frozenset[Defect] = frozenset(
         Defect.CERT_EXPIRING,
         Defect.CERT_WRONG_HOST,
         Defect.TLS_LEGACY_UNTRUSTED_CERT,
-        Defect.JWT_SCHEME_CASE_SENSITIVE,
-        Defect.DISCOVERY_OTHER_SECRET,
-        Defect.DISCOVERY_ACCEPT_ALG_NONE,
-        Defect.DISCOVERY_NO_AUD_CHECK,
-        Defect.DISCOVERY_NO_ISS_CHECK,
-        Defect.DISCOVERY_ACCEPT_EXPIRED,
         Defect.PRIVATE_JWK_NO_CRT,
         Defect.DISABLED_USER_SIGNS_IN,
         Defect.DISABLED_USER_REFRESHES,
         Defect.INACTIVE_USER_REFUSED,
-        Defect.RESTRICTED_ACCEPTED,
         Defect.DELETED_CLIENT_ACCEPTED,
-        Defect.API_AUTHORIZATION_DROPPED,
         Defect.TOKEN_PATH_SLASH_REDIRECT,
         Defect.TOKEN_PATH_REDIRECTED,
     }
@@ -192,6 +163,7 @@ HOOKS: dict[str, str] = {
     "token_body": "the JSON body of a successful token response (dict), after the grant is stored",
     "jwt": "a JWT the LMS is about to sign (`JwtDraft`: header, claims, app, user)",
     "published_jwks": "the JWK set the operator is given for the profile (`Published`)",
+    "resource": "a resource server's authentication (`ResourceAuth`), each time it authenticates",
 }
 
 
@@ -217,6 +189,19 @@ def on_jwt(defect: Defect, change: Callable[[JwtDraft], object]) -> Patch:
 
 def on_published_jwks(defect: Defect, change: Callable[[Published], object]) -> Patch:
     return Patch(defect, "published_jwks", change)
+
+
+def on_resource(defect: Defect, service: str = "lms", **fields: Any) -> Patch:
+    """A patch that sets fields of one resource server's authentication (`ResourceAuth`)."""
+    unknown = sorted(set(fields) - set(ResourceAuth.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"{defect}: no such ResourceAuth field(s) {unknown}")
+
+    def change(auth: ResourceAuth) -> None:
+        if auth.service == service:
+            auth.__dict__.update(fields)
+
+    return Patch(defect, "resource", change)
 
 
 def on_token_body(defect: Defect, change: Callable[[dict[str, Any]], object]) -> Patch:
@@ -353,14 +338,37 @@ class _Reply(Exception):
 
 
 @dataclass
-class _Trust:
-    """What a resource server's edx-drf-extensions settings trust."""
+class ResourceAuth:
+    """A resource server's authentication as the stub applies it: edx-drf-extensions'
+    JwtAuthentication with its settings, then (on the LMS) the platform's Bearer authentication, and
+    what the proxy in front passes on. An `on_resource` patch changes fields for one service."""
 
-    issuer: str
-    audience: str
-    secret: str
-    hmac_algs: frozenset[str]
-    rsa_keys: list[Any] = field(default_factory=list)
+    service: str  # "lms" (its /api/) or "discovery"
+    issuer: str  # JWT_ISSUERS: the iss it accepts
+    audience: str  # JWT_AUDIENCE
+    secret: str  # JWT_ISSUERS[0].SECRET_KEY: HMAC JWTs verify with it
+    hmac_algs: set[str]
+    rsa_keys: list[Any]  # JWT_PUBLIC_SIGNING_JWK_SET
+    check_signature: bool = True
+    alg_none: bool = False  # unsigned JWTs (alg none, any casing) pass the signature step
+    hmac_public_key: bool = False  # HMAC JWTs also verify with the public RSA key (key confusion)
+    header_keys: bool = False  # a jwk in the JOSE header verifies its token; jku/x5u ones pass
+    kid_files: bool = False  # HMAC keys are read from the file the kid names
+    unknown_kid_passes: bool = False  # a JWT whose kid names no key passes unverified
+    require_exp: bool = True
+    check_exp: bool = True
+    check_iss: bool = True
+    check_aud: bool = True
+    restricted_refused: bool = True  # a RestrictedApplication's JWT is refused (403) without a scope
+    username_suffix: str = ""  # appended to the username it answers (someone else's)
+    authorization_header: bool = True  # the Authorization header reaches it (a proxy may drop it)
+    query_token: bool = False  # ?access_token= is read
+    anonymous: bool = False  # a request without credentials is answered (AllowAny)
+    jwt_scheme_exact: bool = False  # JWTs only under the scheme spelt exactly "JWT"
+    bearer: bool = True  # opaque tokens are accepted under Bearer (the LMS only)
+    bearer_jwt: bool = False  # JWTs are accepted under Bearer
+    jwt_opaque: bool = False  # opaque tokens are accepted under JWT
+    invalid_status: int = 401  # the answer to an unparsable or unknown token
 
 
 class StubClock:
@@ -410,6 +418,7 @@ class Settings:
     honours_asymmetric_jwt: bool = True  # asymmetric_jwt asks for an RS512 token
     # Where the rotation's next public key is trusted (phase 1: "profile", "lms", "discovery").
     next_key_in: frozenset[str] = frozenset()
+    www_authenticate: bool = True  # a 401 (token endpoint, resources) names its scheme
     jwt_lifetime: int = 3600  # JWT_EXPIRATION: expires_in (and exp - iat) of a JWT
     opaque_lifetime: int = 36000  # ACCESS_TOKEN_EXPIRE_SECONDS: expires_in of an opaque token
     default_scopes: tuple[str, ...] = DEFAULT_SCOPES  # granted when the request names none
@@ -472,24 +481,21 @@ class StubLms:
         self.hook("published_jwks", published)
         return json.dumps({"keys": published.keys}) if published.text is None else published.text
 
-    def _trust(self, service: str) -> _Trust:
+    def _trust(self, service: str) -> ResourceAuth:
+        """The authentication of a resource server ("lms" or "discovery"), its patches applied."""
         lms = service == "lms"
-        hmac_algs = {"HS256", self.settings.hmac_alg}
-        if lms and self.has("hmac-with-public-key"):
-            hmac_algs |= {"HS384", "HS512"}
         keys = [rsa_key(self.settings.trusted_key or self.settings.signing_key).public_key()]
-        if (lms and self.has("me-rejects-rs512")) or (not lms and self.has("discovery-hs256-only")):
-            keys = []
-        issuer = self.settings.issuer if lms else ISSUER
-        if not lms and self.has("discovery-wrong-issuer"):
-            issuer = "https://lms.other.example.org/oauth2"
-        audience = self.settings.audience if lms else AUDIENCE
-        secret = self.settings.trusted_secret or self.settings.signing_secret
-        if not lms and self.has("discovery-other-secret"):
-            secret = "discovery-own-" + secret
         if service in self.settings.next_key_in:
             keys.append(rsa_key("next").public_key())
-        return _Trust(issuer, audience, secret, frozenset(hmac_algs), keys)
+        auth = ResourceAuth(
+            service,
+            issuer=self.settings.issuer if lms else ISSUER,
+            audience=self.settings.audience if lms else AUDIENCE,
+            secret=self.settings.trusted_secret or self.settings.signing_secret,
+            hmac_algs={"HS256", self.settings.hmac_alg},
+            rsa_keys=keys,
+        )
+        return self.hook("resource", auth)
 
     def now(self) -> float:
         return self.clock.time()
@@ -567,7 +573,7 @@ class StubLms:
             body["error_description"] = description
         self.hook("oauth_error", body)
         headers = {}
-        if status == 401 and not self.has("no-www-authenticate"):
+        if status == 401 and self.settings.www_authenticate:
             headers["WWW-Authenticate"] = f'Bearer error="{error}"'
         return _Reply(self._oauth_json(status, body, headers))
 
@@ -864,7 +870,7 @@ class StubLms:
 
     def _resource_error(self, status: int, body: dict[str, Any]) -> _Reply:
         headers = {"Content-Type": "application/json", "Allow": "GET, HEAD, OPTIONS"}
-        if status == 401 and not self.has("no-www-authenticate"):
+        if status == 401 and self.settings.www_authenticate:
             headers["WWW-Authenticate"] = 'JWT realm="api"'
         return _Reply(httpx.Response(status, headers=headers, content=_compact(body)))
 
@@ -887,11 +893,9 @@ class StubLms:
 
     def _authenticate(self, request: httpx.Request, service: str) -> str:
         """edx-drf-extensions' JwtAuthentication, then the platform's Bearer authentication."""
-        lms = service == "lms"
-        header = request.headers.get("authorization")
-        if lms and self.has("api-authorization-dropped"):
-            header = None  # stripped by the proxy in front of /api/
-        if header is None and lms and self.has("accept-query-token"):
+        auth = self._trust(service)
+        header = request.headers.get("authorization") if auth.authorization_header else None
+        if header is None and auth.query_token:
             query = dict(parse_qsl(request.url.query.decode()))
             if query.get("access_token"):
                 token = query["access_token"]
@@ -900,7 +904,7 @@ class StubLms:
             cookie_user = stub_signin().cookie_user(self, request, service)
             if cookie_user is not None:
                 return cookie_user
-            if lms and self.has("anonymous-allowed"):
+            if auth.anonymous:
                 return "anonymous"
             raise self._resource_error(401, {"detail": "Authentication credentials were not provided."})
         parts = header.split()
@@ -913,17 +917,17 @@ class StubLms:
                 },
             )
         scheme = parts[0].lower()
-        if scheme == "jwt" and parts[0] != "JWT" and self.has("jwt-scheme-case-sensitive"):
+        if scheme == "jwt" and parts[0] != "JWT" and auth.jwt_scheme_exact:
             raise self._resource_error(401, {"detail": "Authentication credentials were not provided."})
         if scheme == "jwt":
             if len(parts) > 2:
                 raise self._resource_error(401, {"detail": "Invalid token."})
             token = parts[1]
             record = self.opaque.get(token)
-            if lms and self.has("jwt-accepts-opaque") and record and record.expires_at > self.now():
+            if auth.jwt_opaque and record and record.expires_at > self.now():
                 return record.username
             return self._verify_jwt(token, service)
-        if scheme == "bearer" and lms:
+        if scheme == "bearer" and service == "lms":
             if len(parts) > 2:
                 raise self._resource_error(
                     401, {"error_code": "token_malformed", "developer_message": "Invalid token header."}
@@ -934,11 +938,11 @@ class StubLms:
                 raise self._resource_error(
                     401, {"error_code": "user_is_disabled", "developer_message": "User disabled by admin."}
                 )
-            if record and record.expires_at > self.now() and not self.has("me-rejects-bearer"):
+            if record and record.expires_at > self.now() and auth.bearer:
                 return record.username
-            if self.has("bearer-accepts-jwt") and token.count(".") == 2:
+            if auth.bearer_jwt and token.count(".") == 2:
                 return self._verify_jwt(token, service)
-            if self.has("garbage-token-403"):
+            if auth.invalid_status == 403:
                 raise self._resource_error(
                     403, {"detail": "You do not have permission to perform this action."}
                 )
@@ -952,7 +956,7 @@ class StubLms:
         raise self._resource_error(401, {"detail": "Authentication credentials were not provided."})
 
     def _verify_jwt(self, token: str, service: str) -> str:
-        lms = service == "lms"
+        auth = self._trust(service)
         invalid = self._resource_error(401, {"detail": "Invalid token."})
         try:
             parts = token.split(".")
@@ -963,7 +967,7 @@ class StubLms:
             if not isinstance(header, dict) or not isinstance(claims, dict):
                 raise ValueError("not objects")
         except ValueError:
-            if lms and self.has("garbage-token-403"):
+            if auth.invalid_status == 403:
                 raise self._resource_error(
                     403, {"detail": "You do not have permission to perform this action."}
                 ) from None
@@ -971,73 +975,64 @@ class StubLms:
         if token in self.revoked_jwts:
             raise invalid
         signing_input = f"{parts[0]}.{parts[1]}".encode()
-        if not self._signature_ok(header, signing_input, signature, self._trust(service), lms):
+        if not self._signature_ok(header, signing_input, signature, auth):
             raise invalid
         now = self.now()
         exp = claims.get("exp")
         if exp is None:
-            if not (lms and self.has("exp-optional")):
+            if auth.require_exp:
                 raise invalid
-        elif not isinstance(exp, int | float) or (
-            exp <= now
-            and not (lms and self.has("accept-expired"))
-            and not (not lms and self.has("discovery-accept-expired"))
-        ):
+        elif not isinstance(exp, int | float) or (exp <= now and auth.check_exp):
             raise invalid  # exp == now is expired: the signature step allows no leeway
         if not isinstance(claims.get("iat"), int | float):
             raise invalid
-        trust = self._trust(service)
-        skip_iss = self.has("me-no-iss-check") if lms else self.has("discovery-no-iss-check")
-        if claims.get("iss") != trust.issuer and not skip_iss:
+        if claims.get("iss") != auth.issuer and auth.check_iss:
             raise invalid
         aud = claims.get("aud")
-        aud_ok = aud == trust.audience or (isinstance(aud, list) and trust.audience in aud)
-        skip_aud = self.has("me-no-aud-check") if lms else self.has("discovery-no-aud-check")
-        if not aud_ok and not skip_aud:
+        aud_ok = aud == auth.audience or (isinstance(aud, list) and auth.audience in aud)
+        if not aud_ok and auth.check_aud:
             raise invalid
         try:
             if int(str(claims.get("version", "1.0.0")).split(".")[0]) > 1:
                 raise invalid
         except ValueError:
             raise invalid from None
-        if claims.get("is_restricted") and lms and not self.has("restricted-accepted"):
+        if claims.get("is_restricted") and auth.restricted_refused:
             raise self._resource_error(403, {"detail": "You do not have permission to perform this action."})
         username = claims.get("preferred_username")
         if not isinstance(username, str) or not username:
             raise invalid
         # A valid JWT for an unknown username creates that user: any name is answered.
-        return username + "-shadow" if lms and self.has("me-wrong-username") else username
+        return username + auth.username_suffix
 
     def _signature_ok(
-        self, header: dict[str, Any], signing_input: bytes, signature: bytes, trust: _Trust, lms: bool
+        self, header: dict[str, Any], signing_input: bytes, signature: bytes, auth: ResourceAuth
     ) -> bool:
         alg = str(header.get("alg"))
         algorithms = get_default_algorithms()
-        if not lms and self.has("discovery-accept-alg-none") and alg.lower() == "none":
+        if auth.alg_none and alg.lower() == "none":
             return True
-        if lms:
-            if self.has("accept-alg-none") and alg.lower() == "none":
-                return True
-            if self.has("me-no-signature-check"):
-                return True
-            if self.has("trust-header-keys"):
-                if isinstance(header.get("jwk"), dict) and alg in algorithms:
-                    try:
-                        key = jwt.PyJWK(header["jwk"], alg).key
-                        return bool(algorithms[alg].verify(signing_input, key, signature))
-                    except (jwt.PyJWTError, ValueError, TypeError):
-                        return False
-                if "jku" in header or "x5u" in header:
-                    return True  # the key URL gave nothing, and the library failed open
-            kid = header.get("kid")
-            if self.has("kid-file-lookup") and isinstance(kid, str) and alg.startswith("HS"):
-                if posixpath.normpath(posixpath.join("/openedx/keys", kid)) == "/dev/null":
-                    return hmac.compare_digest(_hmac(alg, b"", signing_input), signature)
-            if self.has("unknown-kid-fail-open") and kid is not None and kid != KID:
-                return True
-        if alg in trust.hmac_algs:
-            keys = [trust.secret.encode()]
-            if lms and self.has("hmac-with-public-key"):
+        if not auth.check_signature:
+            return True
+        if auth.header_keys:
+            if isinstance(header.get("jwk"), dict) and alg in algorithms:
+                try:
+                    key = jwt.PyJWK(header["jwk"], alg).key
+                    return bool(algorithms[alg].verify(signing_input, key, signature))
+                except (jwt.PyJWTError, ValueError, TypeError):
+                    return False
+            if "jku" in header or "x5u" in header:
+                return True  # the key URL gave nothing, and the library failed open
+        kid = header.get("kid")
+        if auth.kid_files and isinstance(kid, str) and alg.startswith("HS"):
+            if posixpath.normpath(posixpath.join("/openedx/keys", kid)) == "/dev/null":
+                return hmac.compare_digest(_hmac(alg, b"", signing_input), signature)
+        if auth.unknown_kid_passes and kid is not None and kid != KID:
+            return True
+        hmac_algs = auth.hmac_algs | ({"HS384", "HS512"} if auth.hmac_public_key else set())
+        if alg in hmac_algs:
+            keys = [auth.secret.encode()]
+            if auth.hmac_public_key:
                 jwk = json.loads(self.published_jwks())["keys"][0]
                 keys += [
                     self.signing_key.public_key().public_bytes(
@@ -1048,7 +1043,7 @@ class StubLms:
             return any(hmac.compare_digest(_hmac(alg, key, signing_input), signature) for key in keys)
         if alg in ("RS256", "RS384", "RS512"):
             # JwtAuthentication's algorithm list lets RS256 through beside RS512 (observed §4); kid ignored.
-            for key in trust.rsa_keys:
+            for key in auth.rsa_keys:
                 try:
                     if algorithms[alg].verify(signing_input, key, signature):
                         return True

@@ -10,6 +10,7 @@ from tests.stub_lms import (
     KID,
     on_jwt,
     on_published_jwks,
+    on_resource,
     on_settings,
     public_jwk,
     rsa_key,
@@ -33,3 +34,8 @@ JWKS_WEAK_KEY = on_published_jwks(
 JWKS_DUPLICATE_KID = on_published_jwks(
     Defect.JWKS_DUPLICATE_KID, lambda p: p.keys.append(public_jwk(rsa_key("rotated"), KID))
 )
+NO_WWW_AUTHENTICATE = on_settings(Defect.NO_WWW_AUTHENTICATE, www_authenticate=False)
+DISCOVERY_WRONG_ISSUER = on_resource(
+    Defect.DISCOVERY_WRONG_ISSUER, "discovery", issuer="https://lms.other.example.org/oauth2"
+)
+DISCOVERY_HS256_ONLY = on_resource(Defect.DISCOVERY_HS256_ONLY, "discovery", rsa_keys=[])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.reference.defects import Defect
-from tests.stub_lms import on_jwt
+from tests.stub_lms import on_jwt, on_resource
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
 from tests.units.harness import ACCOUNTS, Unit, fails, requirement_met, unit
 
@@ -15,6 +15,8 @@ EMAIL_VERIFIED_ALWAYS_TRUE = on_jwt(
     Defect.EMAIL_VERIFIED_ALWAYS_TRUE, lambda t: t.claims.update(email_verified=True)
 )
 RESTRICTED_NOT_MARKED = on_jwt(Defect.RESTRICTED_NOT_MARKED, lambda t: t.claims.update(is_restricted=False))
+
+RESTRICTED_ACCEPTED = on_resource(Defect.RESTRICTED_ACCEPTED, restricted_refused=False)
 
 AREA = "accounts"
 
@@ -34,7 +36,7 @@ TABLE: dict[str, Unit] = {
     ),
     "accounts.restricted-client.refused": unit(
         fails(RESTRICTED_NOT_MARKED, "the JWT of a RestrictedApplication says is_restricted"),
-        fails(Defect.RESTRICTED_ACCEPTED, "an API without a scope for restricted applications refuses"),
+        fails(RESTRICTED_ACCEPTED, "an API without a scope for restricted applications refuses"),
         profile=ACCOUNTS,
     ),
     "accounts.deleted-client.no-token": unit(

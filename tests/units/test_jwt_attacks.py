@@ -5,7 +5,7 @@ its mutations (tests/units/harness.py runs them).
 from __future__ import annotations
 
 from conformance.reference.defects import Defect
-from tests.stub_lms import on_settings
+from tests.stub_lms import on_resource, on_settings
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
 from tests.units.harness import Skip, Unit, fails, unit
 from tests.units.patches import ROTATED_KEYS
@@ -14,36 +14,45 @@ WEAK_HS256_SECRET = on_settings(
     Defect.WEAK_HS256_SECRET, signing_secret="changeme", published_secret="changeme"
 )
 
+ME_NO_SIGNATURE_CHECK = on_resource(Defect.ME_NO_SIGNATURE_CHECK, check_signature=False)
+ACCEPT_ALG_NONE = on_resource(Defect.ACCEPT_ALG_NONE, alg_none=True)
+HMAC_WITH_PUBLIC_KEY = on_resource(Defect.HMAC_WITH_PUBLIC_KEY, hmac_public_key=True)
+TRUST_HEADER_KEYS = on_resource(Defect.TRUST_HEADER_KEYS, header_keys=True)
+KID_FILE_LOOKUP = on_resource(Defect.KID_FILE_LOOKUP, kid_files=True)
+UNKNOWN_KID_FAIL_OPEN = on_resource(Defect.UNKNOWN_KID_FAIL_OPEN, unknown_kid_passes=True)
+ACCEPT_EXPIRED = on_resource(Defect.ACCEPT_EXPIRED, check_exp=False)
+EXP_OPTIONAL = on_resource(Defect.EXP_OPTIONAL, require_exp=False)
+
 AREA = "jwt-attacks"
 
 TABLE: dict[str, Unit] = {
     "jwt-attacks.tampered-payload": unit(
-        fails(Defect.ME_NO_SIGNATURE_CHECK, "the forged token ({case}) is refused"),
+        fails(ME_NO_SIGNATURE_CHECK, "the forged token ({case}) is refused"),
     ),
     "jwt-attacks.bad-signature": unit(
-        fails(Defect.ME_NO_SIGNATURE_CHECK, "the forged token ({case}) is refused"),
+        fails(ME_NO_SIGNATURE_CHECK, "the forged token ({case}) is refused"),
     ),
     "jwt-attacks.alg-none": unit(
-        fails(Defect.ACCEPT_ALG_NONE, "the forged token ({case}) is refused"),
+        fails(ACCEPT_ALG_NONE, "the forged token ({case}) is refused"),
     ),
     "jwt-attacks.key-confusion": unit(
-        fails(Defect.HMAC_WITH_PUBLIC_KEY, "the forged token ({case}) is refused"),
+        fails(HMAC_WITH_PUBLIC_KEY, "the forged token ({case}) is refused"),
     ),
     "jwt-attacks.header-keys": unit(
-        fails(Defect.TRUST_HEADER_KEYS, "the forged token ({case}) is refused"),
+        fails(TRUST_HEADER_KEYS, "the forged token ({case}) is refused"),
     ),
     "jwt-attacks.kid": unit(
-        fails(Defect.KID_FILE_LOOKUP, "the forged token ({case}) is refused", "kid-path-traversal"),
-        fails(Defect.UNKNOWN_KID_FAIL_OPEN, "the forged token ({case}) is refused", "kid-unknown"),
+        fails(KID_FILE_LOOKUP, "the forged token ({case}) is refused", "kid-path-traversal"),
+        fails(UNKNOWN_KID_FAIL_OPEN, "the forged token ({case}) is refused", "kid-unknown"),
     ),
     "jwt-attacks.expired": unit(
         fails(
-            Defect.ACCEPT_EXPIRED,
+            ACCEPT_EXPIRED,
             "a token past its exp ({case}) is refused",
             "resigned-expired",
             "real-expiry",
         ),
-        fails(Defect.EXP_OPTIONAL, "a token past its exp ({case}) is refused", "resigned-no-exp"),
+        fails(EXP_OPTIONAL, "a token past its exp ({case}) is refused", "resigned-no-exp"),
         profile={"options": {"wait_for_expiry": True}},
     ),
     "jwt-attacks.weak-hmac-secret": unit(
@@ -67,14 +76,14 @@ SKIPS: list[Skip] = [
     (
         "jwt-attacks.expired",
         "resigned-expired",
-        (Defect.ACCEPT_EXPIRED, ROTATED_KEYS),
+        (ACCEPT_EXPIRED, ROTATED_KEYS),
         {},
         "blocked (jwt.profile-keys.hs256-secret)",
     ),
     (
         "jwt-attacks.key-confusion",
         "hs256-public-pem",
-        (Defect.HMAC_WITH_PUBLIC_KEY, ROTATED_KEYS),
+        (HMAC_WITH_PUBLIC_KEY, ROTATED_KEYS),
         {},
         "blocked (jwt.profile-keys.jwks)",
     ),
