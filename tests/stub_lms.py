@@ -71,67 +71,7 @@ KNOWN_PARAMS = frozenset(
 
 # The defects the stub still applies as branches of its own code (`self.has(...)`); the others are
 # patches the unit cases carry (`Patch`, on the hooks below).
-BRANCHES: frozenset[Defect] = frozenset(
-    {
-        Defect.NO_BASIC_AUTH,
-        Defect.NO_BODY_AUTH,
-        Defect.DEFAULT_JWT,
-        Defect.TOKEN_TYPE_CASE_SENSITIVE,
-        Defect.TOKEN_ENDPOINT_ANY_METHOD,
-        Defect.QUERY_CREDENTIALS_ACCEPTED,
-        Defect.MISSING_GRANT_DEFAULTS_CLIENT_CREDENTIALS,
-        Defect.UNKNOWN_GRANT_INVALID_REQUEST,
-        Defect.JSON_BODY_ACCEPTED,
-        Defect.DUPLICATE_PARAM_500,
-        Defect.DUPLICATE_PARAM_REJECTED,
-        Defect.UNKNOWN_PARAM_REJECTED,
-        Defect.UNKNOWN_SCOPE_IGNORED,
-        Defect.GRANT_TYPE_NOT_ENFORCED,
-        Defect.NO_REFRESH_TOKEN,
-        Defect.PASSWORD_NOT_CHECKED,
-        Defect.MISSING_USERNAME_INVALID_GRANT,
-        Defect.REFRESH_NOT_ROTATED,
-        Defect.REFRESH_REUSABLE,
-        Defect.GATEWAY_PATH_SERVED,
-        Defect.NO_RATE_LIMIT,
-        Defect.DEFAULT_RS512,
-        Defect.BODY_SECRET_UNCHECKED,
-        Defect.UNKNOWN_CLIENT_400,
-        Defect.ACCEPT_ANY_SECRET,
-        Defect.ACCEPT_EMPTY_SECRET,
-        Defect.SECRET_MISSING_OK,
-        Defect.ACCEPT_ANY_SECRET_PREFIX,
-        Defect.SECRET_SUFFIX_IGNORED,
-        Defect.SECRET_CASE_INSENSITIVE,
-        Defect.SECRET_STRIP_WHITESPACE,
-        Defect.SECRET_COMPARE_FIRST_16,
-        Defect.ACCEPT_CLIENT_ID_AS_SECRET,
-        Defect.ECHO_SECRET,
-        Defect.STACK_TRACE_IN_ERRORS,
-        Defect.REVOKE_NOOP,
-        Defect.REVOKE_UNKNOWN_400,
-        Defect.REVOKE_MISSING_TOKEN_200,
-        Defect.REVOKE_ANY_METHOD,
-        Defect.REVOKE_JWT_400,
-        Defect.REVOKE_JWT_BLOCKLIST,
-        Defect.REDIRECT_TO_HTTP,
-        Defect.NO_HSTS,
-        Defect.PLAIN_HTTP_SERVED,
-        Defect.PLAIN_HTTP_CLOSED,
-        Defect.TLS_LEGACY_ONLY,
-        Defect.TLS_LEGACY_ACCEPTED,
-        Defect.CERT_EXPIRING,
-        Defect.CERT_WRONG_HOST,
-        Defect.TLS_LEGACY_UNTRUSTED_CERT,
-        Defect.PRIVATE_JWK_NO_CRT,
-        Defect.DISABLED_USER_SIGNS_IN,
-        Defect.DISABLED_USER_REFRESHES,
-        Defect.INACTIVE_USER_REFUSED,
-        Defect.DELETED_CLIENT_ACCEPTED,
-        Defect.TOKEN_PATH_SLASH_REDIRECT,
-        Defect.TOKEN_PATH_REDIRECTED,
-    }
-)
+BRANCHES: frozenset[Defect] = frozenset()
 
 
 # Mutations: a defect applied as a branch of the stub (its bare name, in BRANCHES), or a patch that a
@@ -164,6 +104,9 @@ HOOKS: dict[str, str] = {
     "jwt": "a JWT the LMS is about to sign (`JwtDraft`: header, claims, app, user)",
     "published_jwks": "the JWK set the operator is given for the profile (`Published`)",
     "resource": "a resource server's authentication (`ResourceAuth`), each time it authenticates",
+    "front": "a request to the LMS as the front server gets it (`Front`), before the LMS routes it",
+    "invalid_client": "an invalid_client refusal being made (`InvalidClient`)",
+    "client_secret": "a wrong client secret being compared (`SecretCheck`)",
 }
 
 
@@ -202,6 +145,31 @@ def on_resource(defect: Defect, service: str = "lms", **fields: Any) -> Patch:
             auth.__dict__.update(fields)
 
     return Patch(defect, "resource", change)
+
+
+def on_front(defect: Defect, answer: Callable[[httpx.Request], httpx.Response | None]) -> Patch:
+    """A patch with which the front server answers some requests itself (`answer` returns None for
+    the others)."""
+
+    def change(front: Front) -> None:
+        if front.response is None:
+            front.response = answer(front.request)
+
+    return Patch(defect, "front", change)
+
+
+def on_invalid_client(defect: Defect, describe: Callable[[InvalidClient], str | None]) -> Patch:
+    """A patch that gives invalid_client refusals an error_description."""
+    return Patch(defect, "invalid_client", lambda refusal: setattr(refusal, "description", describe(refusal)))
+
+
+def on_client_secret(defect: Defect, accepts: Callable[[str, str | None], bool]) -> Patch:
+    """A patch under which a wrong client secret is also accepted when `accepts(real, given)`."""
+
+    def change(check: SecretCheck) -> None:
+        check.accepted = check.accepted or accepts(check.real, check.given)
+
+    return Patch(defect, "client_secret", change)
 
 
 def on_token_body(defect: Defect, change: Callable[[dict[str, Any]], object]) -> Patch:
@@ -403,6 +371,31 @@ class JwtDraft:
 
 
 @dataclass
+class Front:
+    """A request as it reaches the front server; a `front` patch may answer it there."""
+
+    request: httpx.Request
+    response: httpx.Response | None = None
+
+
+@dataclass
+class InvalidClient:
+    """An invalid_client refusal: the secret the client sent, and the error_description (none)."""
+
+    given: str | None
+    description: str | None = None
+
+
+@dataclass
+class SecretCheck:
+    """A client secret that is not the application's: a `client_secret` patch may accept it."""
+
+    real: str
+    given: str | None  # None: no secret sent at all
+    accepted: bool = False
+
+
+@dataclass
 class Settings:
     """The stock instance's configuration (the LMS's settings, its front server's), as the stub answers
     by it; an `on_settings` patch changes fields before the first request."""
@@ -425,6 +418,50 @@ class Settings:
     client_credentials_refresh: bool = False  # the client_credentials grant issues a refresh token
     # ACCESS_TOKEN_GENERATOR: makes each opaque token
     opaque_token: Callable[[], str] = field(default_factory=lambda: _random_token)
+    # The token endpoint (DOT 1.7.1 and oauthlib as the platform configures them)
+    token_paths: tuple[str, ...] = ("/oauth2/access_token",)  # routed to it (without a final slash)
+    rate_limit: int | None = 120  # token requests a minute before 403 (None: never throttled)
+    token_any_method: bool = False  # methods other than POST are processed like POST
+    token_query_params: bool = False  # URL query parameters are read (on any method)
+    json_body: bool = False  # a JSON body is read like a form
+    repeated_param: str = "last"  # a repeated parameter: the "last" value wins, "500", or "rejected"
+    unknown_params_rejected: bool = False
+    default_grant: str | None = None  # the grant a request without grant_type gets
+    unknown_grant_error: str = "unsupported_grant_type"
+    unknown_scopes_dropped: bool = False  # instead of invalid_scope
+    grants_enforced: bool = True  # an application uses only its own grant type
+    jwt_by_default: bool = False  # without token_type the endpoint issues a JWT
+    token_type_case_sensitive: bool = False  # token_type must be exactly "jwt"
+    default_rs512: bool = False  # every JWT is RS512, asked for or not
+    private_jwk_complete: bool = True  # JWT_PRIVATE_SIGNING_JWK has dp, dq and qi (else RS512 is 500)
+    missing_username_error: str = "invalid_request"
+    passwords_checked: bool = True  # the password grant compares the password
+    password_refresh: bool = True  # the password grant issues a refresh token
+    refresh_rotated: bool = True  # the refresh grant hands out a new refresh token
+    refresh_single_use: bool = True  # a used refresh token is deleted
+    # Client authentication
+    basic_auth: bool = True  # HTTP Basic is read
+    body_auth: bool = True  # client_secret in the form body is read
+    body_secret_checked: bool = True  # a client_secret in the body is compared
+    unknown_client_status: int = 401  # an unknown client's invalid_client
+    legacy_apps: tuple[App, ...] = ()  # applications still found after deletion (a legacy table)
+    # Users
+    inactive_users_sign_in: bool = True  # the password grant takes unactivated users
+    disabled_users_sign_in: bool = False  # support's "disable" makes the password unusable
+    disabled_users_keep_tokens: bool = False  # support's "disable" retires the user's tokens
+    # Revocation
+    revocation_any_method: bool = False
+    revocation_needs_token: bool = True  # no token parameter is 400 invalid_request
+    revocation_unknown_error: bool = False  # an unknown token is 400 (RFC 7009 says 200)
+    revocation_jwt_error: bool = False  # a JWT is 400 unsupported_token_type
+    revocation_revokes: bool = True
+    revocation_blocklists_jwt: bool = False  # a revoked JWT is refused afterwards
+    # The front server (Tutor's Caddy) and its certificate
+    hsts: bool = True
+    plain_http: str = "redirect"  # plain http is "redirect"ed to https, "served", or "closed"
+    tls_versions: tuple[str, ...] = ("TLSv1.3", "TLSv1.2")  # offered, best first
+    certificate_verifies: bool = True  # for the LMS's host name
+    certificate_days: int = 80  # left before the certificate expires
 
 
 # The stub -----------------------------------------------------------------------------------------
@@ -510,30 +547,23 @@ class StubLms:
         if host != LMS_HOST:
             raise httpx.ConnectError(f"[Errno -2] Name or service not known: {host}", request=request)
         if scheme == "http":
-            if self.has("plain-http-closed"):
+            if self.settings.plain_http == "closed":
                 raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-            if not self.has("plain-http-served"):
+            if self.settings.plain_http == "redirect":
                 location = str(request.url.copy_with(scheme="https"))
                 return httpx.Response(301, headers={"Location": location, "Content-Length": "0"})
+        front = self.hook("front", Front(request))
         try:
-            response = self._lms(request)
+            response = front.response or self._lms(request)
         except _Reply as reply:
             response = reply.response
-        if scheme == "https" and not self.has("no-hsts"):
+        if scheme == "https" and self.settings.hsts:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         return response
 
     def _lms(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        redirect = (self.has("token-path-slash-redirect") and path == "/oauth2/access_token/") or (
-            self.has("token-path-redirected") and path == "/oauth2/access_token"
-        )
-        if redirect:
-            target = path.rstrip("/") if path.endswith("/") else path + "/"
-            return httpx.Response(301, headers={"Location": target, "Content-Length": "0"})
-        if path.rstrip("/") == "/oauth2/access_token" or (
-            self.has("gateway-path-served") and path.rstrip("/") == "/oauth2/v1/access_token"
-        ):
+        if path.rstrip("/") in self.settings.token_paths:
             return self._token_endpoint(request)
         if path.rstrip("/") == "/oauth2/revoke_token":
             return self._revoke(request)
@@ -578,18 +608,9 @@ class StubLms:
         return _Reply(self._oauth_json(status, body, headers))
 
     def _invalid_client(self, given: str | None, *, unknown: bool = False) -> _Reply:
-        description = None
-        if self.has("echo-secret") and given:
-            description = f"Invalid client secret: {given}"
-        if self.has("stack-trace-in-errors"):
-            description = (
-                "Traceback (most recent call last):\n  File "
-                '"/openedx/venv/lib/python3.11/site-packages/oauthlib/oauth2/rfc6749/'
-                'endpoints/token.py", line 112, in create_token_response\n'
-                "oauthlib.oauth2.rfc6749.errors.InvalidClientError"
-            )
-        status = 400 if unknown and self.has("unknown-client-400") else 401
-        return self._oauth_error(status, "invalid_client", description)
+        refusal = self.hook("invalid_client", InvalidClient(given))
+        status = self.settings.unknown_client_status if unknown else 401
+        return self._oauth_error(status, "invalid_client", refusal.description)
 
     # Parameters and client authentication -----------------------------------------------------------
 
@@ -598,7 +619,7 @@ class StubLms:
         body = request.content.decode("utf-8", "replace")
         if ctype == "application/x-www-form-urlencoded":
             return parse_qsl(body, keep_blank_values=True)
-        if ctype == "application/json" and self.has("json-body-accepted"):
+        if ctype == "application/json" and self.settings.json_body:
             try:
                 data = json.loads(body)
             except ValueError:
@@ -607,22 +628,8 @@ class StubLms:
         return []
 
     def _secret_matches(self, real: str, given: str | None) -> bool:
-        if self.has("accept-any-secret"):
-            return True
-        if given is None:
-            return self.has("secret-missing-ok")
-        if hmac.compare_digest(given.encode(), real.encode()):
-            return True
-        if given == "":
-            return self.has("accept-empty-secret")
-        return (
-            (self.has("accept-any-secret-prefix") and real.startswith(given))
-            or (self.has("secret-suffix-ignored") and given.startswith(real))
-            or (self.has("secret-case-insensitive") and given.lower() == real.lower())
-            or (self.has("secret-strip-whitespace") and given.strip() == real)
-            or (self.has("secret-compare-first-16") and len(given) >= 16 and given[:16] == real[:16])
-            or (self.has("accept-client-id-as-secret") and given in APPS)
-        )
+        exact = given is not None and hmac.compare_digest(given.encode(), real.encode())
+        return exact or self.hook("client_secret", SecretCheck(real, given)).accepted
 
     def _client(self, request: httpx.Request, params: dict[str, str]) -> App:
         """DOT's client authentication: HTTP Basic wins; else the body; public clients by id."""
@@ -630,7 +637,7 @@ class StubLms:
         client_id: str | None
         secret: str | None
         from_body = False
-        if header[:6].lower() == "basic " and not self.has("no-basic-auth"):
+        if header[:6].lower() == "basic " and self.settings.basic_auth:
             try:
                 decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
             except ValueError:
@@ -641,16 +648,16 @@ class StubLms:
         else:
             client_id, secret = params.get("client_id"), params.get("client_secret")
             from_body = True
-            if self.has("no-body-auth"):
+            if not self.settings.body_auth:
                 secret = None
-        app = APPS.get(client_id or "")
-        if app is None and client_id == DELETED_CLIENT_ID and self.has("deleted-client-accepted"):
-            app = App(DELETED_CLIENT_ID, DELETED_SECRET, "client-credentials", OWNER.username)
+        app = APPS.get(client_id or "") or next(
+            (a for a in self.settings.legacy_apps if a.client_id == client_id), None
+        )
         if app is None:
             raise self._invalid_client(secret, unknown=bool(client_id))
         if app.secret is None:
             return app
-        if from_body and self.has("body-secret-unchecked"):
+        if from_body and not self.settings.body_secret_checked:
             return app
         if not self._secret_matches(app.secret, secret):
             raise self._invalid_client(secret)
@@ -660,34 +667,30 @@ class StubLms:
 
     def _token_endpoint(self, request: httpx.Request) -> httpx.Response:
         now = self.now()
-        if not self.has("no-rate-limit"):
+        if self.settings.rate_limit is not None:
             self.token_hits = [t for t in self.token_hits if t > now - 60] + [now]
-            if len(self.token_hits) > 120:
+            if len(self.token_hits) > self.settings.rate_limit:
                 return _html(403, "<h1>403 Forbidden</h1>")
         method = request.method
         allow = {"Allow": "POST, OPTIONS"}
         if method == "OPTIONS":
             return httpx.Response(200, headers={**allow, "Content-Type": "text/html; charset=utf-8"})
-        if self.has("redirect-to-http"):
-            status = 301 if method == "GET" else 308
-            return httpx.Response(status, headers={"Location": f"http://{LMS_HOST}{request.url.path}"})
-        any_method = self.has("token-endpoint-any-method") or self.has("query-credentials-accepted")
-        if method != "POST" and not any_method:
+        if method != "POST" and not self.settings.token_any_method:
             return httpx.Response(405, headers={**allow, "Content-Type": "text/html; charset=utf-8"})
         pairs = self._form(request)
         query = parse_qsl(request.url.query.decode(), keep_blank_values=True)
         if query:
-            if self.has("query-credentials-accepted"):
+            if self.settings.token_query_params:
                 pairs = query + pairs
             elif method == "POST":
                 # DOT 1.7.1 lets oauthlib's "URL query parameters are not allowed" escape: a 500 page.
                 return _html(500, "<h1>Server Error (500)</h1>")
         names = [k for k, _ in pairs]
         repeated = sorted({k for k in names if names.count(k) > 1})
-        if repeated and self.has("duplicate-param-500"):
+        if repeated and self.settings.repeated_param == "500":
             return _html(500, "<h1>Server Error (500)</h1>")
         try:
-            if repeated and self.has("duplicate-param-rejected"):
+            if repeated and self.settings.repeated_param == "rejected":
                 raise self._oauth_error(400, "invalid_request", f"Duplicate {repeated[0]} parameter.")
             params = dict(pairs)  # Django's request.POST.items(): the last value of a repeated key
             return self._grant(request, params)
@@ -696,45 +699,44 @@ class StubLms:
 
     def _grant(self, request: httpx.Request, params: dict[str, str]) -> httpx.Response:
         unknown = sorted(set(params) - KNOWN_PARAMS)
-        if unknown and self.has("unknown-param-rejected"):
+        if unknown and self.settings.unknown_params_rejected:
             raise self._oauth_error(400, "invalid_request", f"Unknown parameter {unknown[0]}.")
         grant = params.get("grant_type")
-        if not grant and self.has("missing-grant-defaults-client-credentials"):
-            grant = "client_credentials"
+        grant = grant or self.settings.default_grant
         if grant == "authorization_code":
             return stub_signin().exchange(self, request, params)
         if grant not in ("client_credentials", "password", "refresh_token"):
-            if grant and self.has("unknown-grant-invalid-request"):
+            if grant and self.settings.unknown_grant_error == "invalid_request":
                 raise self._oauth_error(400, "invalid_request", "Unknown grant type.")
             raise self._oauth_error(400, "unsupported_grant_type")
         app = self._client(request, params)
         if grant == "client_credentials":
             if app.secret is None:
                 raise self._invalid_client(None)
-            if app.grant != "client-credentials" and not self.has("grant-type-not-enforced"):
+            if app.grant != "client-credentials" and self.settings.grants_enforced:
                 raise self._oauth_error(400, "unauthorized_client")
             scopes = self._scopes(params.get("scope"))
             return self._issue(request, params, app, USERS[app.owner], scopes, refresh=None)
         if grant == "password":
             for name in ("username", "password"):
                 if not params.get(name):
-                    if name == "username" and self.has("missing-username-invalid-grant"):
+                    if name == "username" and self.settings.missing_username_error == "invalid_grant":
                         raise self._oauth_error(400, "invalid_grant", "Invalid credentials given.")
                     raise self._oauth_error(400, "invalid_request", f"Request is missing {name} parameter.")
             user = USERS.get(params["username"]) or next(
                 (u for u in USERS.values() if u.email == params["username"]), None
             )
-            usable = user is not DISABLED or self.has("disabled-user-signs-in")  # support's "disable"
+            usable = user is not DISABLED or self.settings.disabled_users_sign_in  # support's "disable"
             if user is None or not (
-                (params["password"] == user.password and usable) or self.has("password-not-checked")
+                (params["password"] == user.password and usable) or not self.settings.passwords_checked
             ):
                 raise self._oauth_error(400, "invalid_grant", "Invalid credentials given.")
-            if user is INACTIVE and self.has("inactive-user-refused"):
+            if user is INACTIVE and not self.settings.inactive_users_sign_in:
                 raise self._oauth_error(400, "invalid_grant", "Invalid credentials given.")
-            if app.grant != "password" and not self.has("grant-type-not-enforced"):
+            if app.grant != "password" and self.settings.grants_enforced:
                 raise self._oauth_error(400, "unauthorized_client")
             scopes = self._scopes(params.get("scope"))
-            refresh = None if self.has("no-refresh-token") else ""
+            refresh = "" if self.settings.password_refresh else None
             return self._issue(request, params, app, user, scopes, refresh=refresh)
         old = params.get("refresh_token")
         if not old:
@@ -742,10 +744,10 @@ class StubLms:
         record = self.refresh.get(old)
         if record is None or record.client_id != app.client_id:
             raise self._oauth_error(400, "invalid_grant")
-        if record.username == DISABLED.username and not self.has("disabled-user-refreshes"):
+        if record.username == DISABLED.username and not self.settings.disabled_users_keep_tokens:
             raise self._oauth_error(400, "invalid_grant")  # support's "disable" retired its tokens
-        reuse = self.has("refresh-not-rotated")
-        if not (reuse or self.has("refresh-reusable")):
+        reuse = not self.settings.refresh_rotated
+        if not reuse and self.settings.refresh_single_use:
             del self.refresh[old]
         user = USERS[record.username]
         return self._issue(request, params, app, user, list(record.scopes), refresh=old if reuse else "")
@@ -755,7 +757,7 @@ class StubLms:
             return list(self.settings.default_scopes)
         asked = requested.split()
         if any(s not in APP_SCOPES for s in asked):
-            if not self.has("unknown-scope-ignored"):
+            if not self.settings.unknown_scopes_dropped:
                 raise self._oauth_error(400, "invalid_scope")
             asked = [s for s in asked if s in APP_SCOPES] or list(DEFAULT_SCOPES)
         return asked
@@ -773,8 +775,8 @@ class StubLms:
         """refresh: None for no refresh token, "" for a new one, else the one to hand back."""
         token_type = params.get("token_type") or request.headers.get("x-token-type")
         if token_type is None:
-            wants_jwt = self.has("default-jwt")
-        elif self.has("token-type-case-sensitive"):
+            wants_jwt = self.settings.jwt_by_default
+        elif self.settings.token_type_case_sensitive:
             wants_jwt = token_type == "jwt"
         else:
             wants_jwt = token_type.lower() == "jwt"
@@ -783,9 +785,10 @@ class StubLms:
             if app.grant == "password" and "user_id" not in scopes:
                 scopes = [*scopes, "user_id"]  # the platform adds user_id for the password grant
             asymmetric = bool(params.get("asymmetric_jwt")) and self.settings.honours_asymmetric_jwt
-            if (asymmetric or self.has("default-rs512")) and self.has("private-jwk-no-crt"):
+            rs512 = asymmetric or self.settings.default_rs512
+            if rs512 and not self.settings.private_jwk_complete:
                 return _html(500, "<h1>Server Error (500)</h1>")
-            token = self._make_jwt(app, user, scopes, lifetime, asymmetric or self.has("default-rs512"))
+            token = self._make_jwt(app, user, scopes, lifetime, rs512)
             kind = "JWT"
         else:
             lifetime = self.settings.opaque_lifetime
@@ -841,28 +844,28 @@ class StubLms:
     # Revocation -------------------------------------------------------------------------------------
 
     def _revoke(self, request: httpx.Request) -> httpx.Response:
-        if request.method != "POST" and not self.has("revoke-any-method"):
+        if request.method != "POST" and not self.settings.revocation_any_method:
             return httpx.Response(
                 405, headers={"Allow": "POST, OPTIONS", "Content-Type": "text/html; charset=utf-8"}
             )
         params = dict(self._form(request))
         token = params.get("token")
         if not token:
-            if self.has("revoke-missing-token-200"):
+            if not self.settings.revocation_needs_token:
                 return _revoked()
             raise self._oauth_error(400, "invalid_request", "Missing token parameter.")
         app = self._client(request, params)
         known = token in self.opaque or token in self.refresh or token.count(".") == 2
-        if self.has("revoke-unknown-400") and not known:
+        if self.settings.revocation_unknown_error and not known:
             raise self._oauth_error(400, "invalid_request", "Unknown token.")
-        if self.has("revoke-jwt-400") and token.count(".") == 2:
+        if self.settings.revocation_jwt_error and token.count(".") == 2:
             raise self._oauth_error(400, "unsupported_token_type")
-        if not self.has("revoke-noop"):
+        if self.settings.revocation_revokes:
             for store in (self.opaque, self.refresh):
                 record = store.get(token)
                 if record is not None and record.client_id == app.client_id:
                     del store[token]
-            if self.has("revoke-jwt-blocklist") and token.count(".") == 2:
+            if self.settings.revocation_blocklists_jwt and token.count(".") == 2:
                 self.revoked_jwts.add(token)
         return _revoked()
 
@@ -934,7 +937,11 @@ class StubLms:
                 )
             token = parts[1]
             record = self.opaque.get(token)
-            if record and record.username == DISABLED.username and not self.has("disabled-user-refreshes"):
+            if (
+                record
+                and record.username == DISABLED.username
+                and not self.settings.disabled_users_keep_tokens
+            ):
                 raise self._resource_error(
                     401, {"error_code": "user_is_disabled", "developer_message": "User disabled by admin."}
                 )
@@ -1056,22 +1063,17 @@ class StubLms:
     def handshake(self, profile: Any, context: ssl.SSLContext) -> tuple[str | None, dt.datetime | None]:
         """What the transport checks' `_handshake` would report for this server under `context`:
         the negotiated version and the certificate's notAfter (sent whether or not it is verified)."""
-        offered = ["TLSv1.3", "TLSv1.2"]
-        if self.has("tls-legacy-only"):
-            offered = ["TLSv1.1", "TLSv1"]
-        elif self.has("tls-legacy-accepted") or self.has("tls-legacy-untrusted-cert"):
-            offered += ["TLSv1.1", "TLSv1"]
+        offered = self.settings.tls_versions
         low, high = _version_number(context.minimum_version, 0), _version_number(context.maximum_version, 999)
         usable = [v for v in offered if low <= _TLS[v] <= high]
         if not usable:
             refused = ssl.SSLError(1, "[SSL: UNSUPPORTED_PROTOCOL] unsupported protocol")
             refused.library, refused.reason = "SSL", "UNSUPPORTED_PROTOCOL"  # as the ssl module sets them
             raise refused
-        days = 10 if self.has("cert-expiring") else 80
-        not_after = dt.datetime.now(dt.UTC) + dt.timedelta(days=days, hours=1)
+        not_after = dt.datetime.now(dt.UTC) + dt.timedelta(days=self.settings.certificate_days, hours=1)
         if context.verify_mode == ssl.CERT_NONE:
             return usable[0], not_after
-        if self.has("cert-wrong-host") or self.has("tls-legacy-untrusted-cert"):
+        if not self.settings.certificate_verifies:
             error = ssl.SSLCertVerificationError(
                 1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
             )

@@ -39,3 +39,5 @@ DISCOVERY_WRONG_ISSUER = on_resource(
     Defect.DISCOVERY_WRONG_ISSUER, "discovery", issuer="https://lms.other.example.org/oauth2"
 )
 DISCOVERY_HS256_ONLY = on_resource(Defect.DISCOVERY_HS256_ONLY, "discovery", rsa_keys=[])
+NO_BODY_AUTH = on_settings(Defect.NO_BODY_AUTH, body_auth=False)
+GRANT_TYPE_NOT_ENFORCED = on_settings(Defect.GRANT_TYPE_NOT_ENFORCED, grants_enforced=False)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 
 from conformance.reference.defects import Defect
-from tests.stub_lms import on_jwt, on_resource
+from tests.stub_lms import DELETED_CLIENT_ID, DELETED_SECRET, OWNER, App, on_jwt, on_resource, on_settings
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
 from tests.units.harness import ACCOUNTS, Unit, fails, requirement_met, unit
+from tests.units.patches import GRANT_TYPE_NOT_ENFORCED
 
 EMAIL_VERIFIED_ALWAYS_TRUE = on_jwt(
     Defect.EMAIL_VERIFIED_ALWAYS_TRUE, lambda t: t.claims.update(email_verified=True)
@@ -18,20 +19,28 @@ RESTRICTED_NOT_MARKED = on_jwt(Defect.RESTRICTED_NOT_MARKED, lambda t: t.claims.
 
 RESTRICTED_ACCEPTED = on_resource(Defect.RESTRICTED_ACCEPTED, restricted_refused=False)
 
+DISABLED_USER_SIGNS_IN = on_settings(Defect.DISABLED_USER_SIGNS_IN, disabled_users_sign_in=True)
+DISABLED_USER_REFRESHES = on_settings(Defect.DISABLED_USER_REFRESHES, disabled_users_keep_tokens=True)
+INACTIVE_USER_REFUSED = on_settings(Defect.INACTIVE_USER_REFUSED, inactive_users_sign_in=False)
+DELETED_CLIENT_ACCEPTED = on_settings(
+    Defect.DELETED_CLIENT_ACCEPTED,
+    legacy_apps=(App(DELETED_CLIENT_ID, DELETED_SECRET, "client-credentials", OWNER.username),),
+)
+
 AREA = "accounts"
 
 TABLE: dict[str, Unit] = {
     "accounts.inactive-user.email-not-verified": unit(
         fails(EMAIL_VERIFIED_ALWAYS_TRUE, "email_verified is the user's activation"),
         profile=ACCOUNTS,
-        either=(Defect.INACTIVE_USER_REFUSED,),
+        either=(INACTIVE_USER_REFUSED,),
     ),
     "accounts.disabled-user.no-password-grant": unit(
-        fails(Defect.DISABLED_USER_SIGNS_IN, "a disabled account (unusable password) cannot sign in"),
+        fails(DISABLED_USER_SIGNS_IN, "a disabled account (unusable password) cannot sign in"),
         profile=ACCOUNTS,
     ),
     "accounts.disabled-user.no-refresh": unit(
-        fails(Defect.DISABLED_USER_REFRESHES, "the refresh grant refuses a disabled user's refresh token"),
+        fails(DISABLED_USER_REFRESHES, "the refresh grant refuses a disabled user's refresh token"),
         profile=ACCOUNTS,
     ),
     "accounts.restricted-client.refused": unit(
@@ -40,11 +49,11 @@ TABLE: dict[str, Unit] = {
         profile=ACCOUNTS,
     ),
     "accounts.deleted-client.no-token": unit(
-        fails(Defect.DELETED_CLIENT_ACCEPTED, "an application that no longer exists cannot authenticate"),
+        fails(DELETED_CLIENT_ACCEPTED, "an application that no longer exists cannot authenticate"),
         profile=ACCOUNTS,
     ),
     "accounts.changed-grant.no-token": unit(
-        fails(Defect.GRANT_TYPE_NOT_ENFORCED, "a grant the application lost is refused"),
+        fails(GRANT_TYPE_NOT_ENFORCED, "a grant the application lost is refused"),
         profile=ACCOUNTS,
     ),
 }

@@ -18,6 +18,7 @@ from tests.units.patches import (
     JWKS_WEAK_KEY,
     KID_PUBLISHED,
     KID_UNKNOWN,
+    NO_BODY_AUTH,
     ROTATED_KEYS,
     WRONG_AUDIENCE,
     WRONG_ISSUER,
@@ -160,7 +161,7 @@ SKIPS: list[Skip] = [
     (
         "jwt.claims.iss",
         "default",
-        (Defect.NO_BODY_AUTH,),
+        (NO_BODY_AUTH,),
         {},
         "blocked (token-endpoint.client-credentials.body-auth)",
     ),

@@ -23,6 +23,8 @@ UNKNOWN_KID_FAIL_OPEN = on_resource(Defect.UNKNOWN_KID_FAIL_OPEN, unknown_kid_pa
 ACCEPT_EXPIRED = on_resource(Defect.ACCEPT_EXPIRED, check_exp=False)
 EXP_OPTIONAL = on_resource(Defect.EXP_OPTIONAL, require_exp=False)
 
+DEFAULT_RS512 = on_settings(Defect.DEFAULT_RS512, default_rs512=True)
+
 AREA = "jwt-attacks"
 
 TABLE: dict[str, Unit] = {
@@ -72,7 +74,7 @@ SKIPS: list[Skip] = [
     ),
     ("jwt-attacks.expired", "resigned-expired", (), {"jwt": {"hs256_secret": None}}, "jwt.hs256_secret"),
     ("jwt-attacks.key-confusion", "hs256-public-pem", (), {"jwt": {"jwks": None}}, "add jwt.jwks"),
-    ("jwt-attacks.weak-hmac-secret", None, (Defect.DEFAULT_RS512,), {}, "not HMAC-signed"),
+    ("jwt-attacks.weak-hmac-secret", None, (DEFAULT_RS512,), {}, "not HMAC-signed"),
     (
         "jwt-attacks.expired",
         "resigned-expired",
