@@ -49,6 +49,20 @@ STACK_TRACE_IN_ERRORS = on_invalid_client(
     ),
 )
 
+# The secrets that are not the client's, sent in the body (secret.variant) and with Basic (variant-basic).
+SECRET_VARIANTS = (
+    fails(ACCEPT_EMPTY_SECRET, "an empty client_secret field is not the secret", "empty"),
+    fails(SECRET_MISSING_OK, "without any client_secret field is not the secret", "missing"),
+    fails(SECRET_COMPARE_FIRST_16, "its last character changed is not the secret", "one-char-changed"),
+    fails(ACCEPT_ANY_SECRET_PREFIX, "without its last character is not the secret", "truncated"),
+    fails(ACCEPT_ANY_SECRET_PREFIX, "the first half of the secret", "first-half"),
+    fails(SECRET_SUFFIX_IGNORED, "followed by extra characters is not the secret", "suffixed"),
+    fails(SECRET_CASE_INSENSITIVE, "upper and lower case swapped is not the secret", "case-flipped"),
+    fails(SECRET_STRIP_WHITESPACE, "a space before and after is not the secret", "whitespace-padded"),
+    fails(ACCEPT_CLIENT_ID_AS_SECRET, "another client's identifier", "other-client"),
+    fails(ACCEPT_ANY_SECRET, "a long random string is not the secret", "long-random"),
+)
+
 AREA = "bad-credentials"
 
 TABLE: dict[str, Unit] = {
@@ -62,18 +76,7 @@ TABLE: dict[str, Unit] = {
     "bad-credentials.client.unknown": unit(
         fails(UNKNOWN_CLIENT_400, "a client the server does not know is refused"),
     ),
-    "bad-credentials.secret.variant": unit(
-        fails(ACCEPT_EMPTY_SECRET, "an empty client_secret field is not the secret", "empty"),
-        fails(SECRET_MISSING_OK, "client_id without any client_secret field is not the secret", "missing"),
-        fails(SECRET_COMPARE_FIRST_16, "its last character changed is not the secret", "one-char-changed"),
-        fails(ACCEPT_ANY_SECRET_PREFIX, "without its last character is not the secret", "truncated"),
-        fails(ACCEPT_ANY_SECRET_PREFIX, "the first half of the secret", "first-half"),
-        fails(SECRET_SUFFIX_IGNORED, "followed by extra characters is not the secret", "suffixed"),
-        fails(SECRET_CASE_INSENSITIVE, "upper and lower case swapped is not the secret", "case-flipped"),
-        fails(SECRET_STRIP_WHITESPACE, "a space before and after is not the secret", "whitespace-padded"),
-        fails(ACCEPT_CLIENT_ID_AS_SECRET, "another client's identifier", "other-client"),
-        fails(ACCEPT_ANY_SECRET, "a long random string is not the secret", "long-random"),
-    ),
+    "bad-credentials.secret.variant": unit(*SECRET_VARIANTS),
     "bad-credentials.error.no-leak": unit(
         fails(ECHO_SECRET, "the submitted secret is not echoed"),
         fails(STACK_TRACE_IN_ERRORS, "no stack trace or internals in the error"),
@@ -84,16 +87,5 @@ TABLE: dict[str, Unit] = {
         # 130 probes: the run's token budget must allow them (see the report on BC-06).
         profile={"options": {"throttle_probe": True, "max_requests": 300, "max_token_requests": 200}},
     ),
-    "bad-credentials.secret.variant-basic": unit(
-        fails(ACCEPT_EMPTY_SECRET, "an empty client_secret field is not the secret", "empty"),
-        fails(SECRET_MISSING_OK, "without any client_secret field is not the secret", "missing"),
-        fails(SECRET_COMPARE_FIRST_16, "its last character changed is not the secret", "one-char-changed"),
-        fails(ACCEPT_ANY_SECRET_PREFIX, "without its last character is not the secret", "truncated"),
-        fails(ACCEPT_ANY_SECRET_PREFIX, "the first half of the secret", "first-half"),
-        fails(SECRET_SUFFIX_IGNORED, "followed by extra characters is not the secret", "suffixed"),
-        fails(SECRET_CASE_INSENSITIVE, "upper and lower case swapped is not the secret", "case-flipped"),
-        fails(SECRET_STRIP_WHITESPACE, "a space before and after is not the secret", "whitespace-padded"),
-        fails(ACCEPT_CLIENT_ID_AS_SECRET, "another client's identifier", "other-client"),
-        fails(ACCEPT_ANY_SECRET, "a long random string is not the secret", "long-random"),
-    ),
+    "bad-credentials.secret.variant-basic": unit(*SECRET_VARIANTS),
 }
