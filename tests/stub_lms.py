@@ -69,13 +69,7 @@ KNOWN_PARAMS = frozenset(
     }
 )
 
-# The defects the stub still applies as branches of its own code (`self.has(...)`); the others are
-# patches the unit cases carry (`Patch`, on the hooks below).
-BRANCHES: frozenset[Defect] = frozenset()
-
-
-# Mutations: a defect applied as a branch of the stub (its bare name, in BRANCHES), or a patch that a
-# unit case carries on one of the stub's named hooks.
+# Mutations: a unit case's patch on one of the stub's named hooks.
 
 
 @dataclass(frozen=True)
@@ -92,7 +86,6 @@ class Patch:
             raise ValueError(f"{self.defect}: no stub hook {self.hook!r} (one of {sorted(HOOKS)})")
 
 
-Mutation = Defect | Patch
 T = TypeVar("T")
 
 # The hooks: what each one hands a patch's change (`StubLms.hook`).
@@ -107,15 +100,24 @@ HOOKS: dict[str, str] = {
     "front": "a request to the LMS as the front server gets it (`Front`), before the LMS routes it",
     "invalid_client": "an invalid_client refusal being made (`InvalidClient`)",
     "client_secret": "a wrong client secret being compared (`SecretCheck`)",
+    "signin": "the sign-in flows' configuration (`stub_signin.SignInSettings`), once per stub",
+    "advisories": "the advisories' fixes in place (`stub_advisories.Fixes`), once per stub",
 }
+
+
+def field_patch(
+    defect: Defect, hook: str, kind: type, fields: dict[str, Any], applies: Callable[[Any], bool] = bool
+) -> Patch:
+    """A patch that sets `fields` of the dataclass `kind` a hook hands over (where `applies`)."""
+    unknown = sorted(set(fields) - set(kind.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"{defect}: no such {kind.__name__} field(s) {unknown}")
+    return Patch(defect, hook, lambda value: applies(value) and value.__dict__.update(fields))
 
 
 def on_settings(defect: Defect, **fields: Any) -> Patch:
     """A patch that sets fields of the instance's configuration (`Settings`)."""
-    unknown = sorted(set(fields) - set(Settings.__dataclass_fields__))
-    if unknown:
-        raise ValueError(f"{defect}: no such Settings field(s) {unknown}")
-    return Patch(defect, "settings", lambda settings: settings.__dict__.update(fields))
+    return field_patch(defect, "settings", Settings, fields)
 
 
 def on_oauth_headers(defect: Defect, change: Callable[[dict[str, str]], object]) -> Patch:
@@ -136,15 +138,7 @@ def on_published_jwks(defect: Defect, change: Callable[[Published], object]) -> 
 
 def on_resource(defect: Defect, service: str = "lms", **fields: Any) -> Patch:
     """A patch that sets fields of one resource server's authentication (`ResourceAuth`)."""
-    unknown = sorted(set(fields) - set(ResourceAuth.__dataclass_fields__))
-    if unknown:
-        raise ValueError(f"{defect}: no such ResourceAuth field(s) {unknown}")
-
-    def change(auth: ResourceAuth) -> None:
-        if auth.service == service:
-            auth.__dict__.update(fields)
-
-    return Patch(defect, "resource", change)
+    return field_patch(defect, "resource", ResourceAuth, fields, lambda auth: auth.service == service)
 
 
 def on_front(defect: Defect, answer: Callable[[httpx.Request], httpx.Response | None]) -> Patch:
@@ -468,14 +462,10 @@ class Settings:
 
 
 class StubLms:
-    def __init__(self, mutations: Iterable[Mutation] = ()) -> None:
-        self.patches = tuple(m for m in mutations if isinstance(m, Patch))
-        named = frozenset(m for m in mutations if not isinstance(m, Patch))
-        unknown = sorted(named - BRANCHES - stub_signin().BRANCHES - stub_advisories().BRANCHES)
-        if unknown:
-            raise ValueError(f"unknown stub mutation(s), neither a branch nor a patch: {unknown}")
-        # Every defect the stub stands for (a branch's name, or a patch's), as `has()` asks them.
-        self.mutations = named | {p.defect for p in self.patches}
+    def __init__(self, patches: Iterable[Patch] = ()) -> None:
+        self.patches = tuple(patches)
+        if not all(isinstance(p, Patch) for p in self.patches):
+            raise TypeError(f"a stub mutation is a Patch: {self.patches}")
         self.settings = self.hook("settings", Settings())
         self.clock = StubClock()
         self.opaque: dict[str, Grant] = {}
@@ -485,9 +475,6 @@ class StubLms:
         self.revoked_jwts: set[str] = set()
         self.token_hits: list[float] = []
         self.requests: list[httpx.Request] = []
-
-    def has(self, name: str) -> bool:
-        return name in self.mutations
 
     def hook(self, name: str, value: T) -> T:
         """Applies the patches on hook `name` to `value` (in the order the mutations were given)."""

@@ -33,7 +33,6 @@ from conformance._lib.registry import load_checks, missing_requirement
 from conformance._lib.signin import SignIn
 from conformance._lib.tokens import TokenFlows
 from conformance._lib.verify import ConformanceFailure
-from conformance.reference.defects import Defect
 from tests.stub_lms import (
     AUDIENCE,
     CHANGED_CLIENT_ID,
@@ -53,7 +52,7 @@ from tests.stub_lms import (
     PUBLIC_CLIENT_ID,
     RESTRICTED_CLIENT_ID,
     RESTRICTED_SECRET,
-    Mutation,
+    Patch,
     StubLms,
 )
 from tests.stub_signin import MFE_ORIGIN, SSO_CLIENT_ID, SSO_REDIRECT_URI, SSO_SECRET
@@ -81,7 +80,7 @@ class Breaks:
     (`{case}` stands for the case id) and optionally of what it reports as actual; `cases` limits it
     to some cases (default: every case)."""
 
-    mutation: Mutation
+    mutation: Patch
     says: str
     cases: tuple[str, ...] = ()
     profile: Mapping[str, Any] = field(default_factory=dict)
@@ -91,29 +90,24 @@ class Breaks:
 @dataclass(frozen=True)
 class Unit:
     breaks: tuple[Breaks, ...]
-    base: tuple[Mutation, ...] = ()  # stub variants every run of this check uses
+    base: tuple[Patch, ...] = ()  # stub variants every run of this check uses
     profile: Mapping[str, Any] = field(default_factory=dict)  # profile changes for every run
-    either: tuple[Mutation, ...] = ()  # mutations the check must still pass (either outcome allowed)
+    either: tuple[Patch, ...] = ()  # mutations the check must still pass (either outcome allowed)
 
 
 def unit(
     *breaks: Breaks,
-    base: tuple[Mutation, ...] = (),
+    base: tuple[Patch, ...] = (),
     profile: Mapping[str, Any] | None = None,
-    either: tuple[Mutation, ...] = (),
+    either: tuple[Patch, ...] = (),
 ) -> Unit:
     return Unit(breaks, base, profile or {}, either)
 
 
 def fails(
-    mutation: Mutation, says: str, *cases: str, profile: Mapping[str, Any] | None = None, actual: str = ""
+    mutation: Patch, says: str, *cases: str, profile: Mapping[str, Any] | None = None, actual: str = ""
 ) -> Breaks:
     return Breaks(mutation, says, cases, profile or {}, actual)
-
-
-def defect_of(mutation: Mutation) -> Defect:
-    """The catalogue name of a mutation (a bare name, or a patch that carries its name)."""
-    return mutation if isinstance(mutation, Defect) else mutation.defect
 
 
 # The stub's [accounts] entries (literal values: the stub's own test accounts).
@@ -145,9 +139,9 @@ OFFLINE = {
 }
 
 # A skip a case must take (check id, case, stub mutations, profile changes, the reason's fragment).
-Skip = tuple[str, str | None, tuple[Mutation, ...], dict[str, Any], str]
+Skip = tuple[str, str | None, tuple[Patch, ...], dict[str, Any], str]
 # A failure that must carry a front-server diagnosis (check id, case, mutation, the diagnosis' words).
-Diagnosis = tuple[str, str | None, Mutation, str]
+Diagnosis = tuple[str, str | None, Patch, str]
 
 
 # Running a check ------------------------------------------------------------------------------------
@@ -247,7 +241,7 @@ def run_check(
     def run(
         check_id: str,
         case: str | None,
-        mutations: tuple[Mutation, ...] = (),
+        mutations: tuple[Patch, ...] = (),
         changes: Mapping[str, Any] | None = None,
         *,
         may_skip: bool = False,
@@ -324,14 +318,14 @@ def _fail_cases(module: ModuleType) -> list[Any]:
         all_cases = [case for case, _ in cases_of(check_id)[1]]
         for breaks in module.TABLE[check_id].breaks:
             for case in breaks.cases or all_cases:
-                label = f"{_label(check_id, case)}-{defect_of(breaks.mutation)}"
+                label = f"{_label(check_id, case)}-{breaks.mutation.defect}"
                 params.append(pytest.param(check_id, case, breaks, id=label))
     return params
 
 
 def _either_cases(module: ModuleType) -> list[Any]:
     return [
-        pytest.param(check_id, case, mutation, id=f"{check_id}[{case}]-{defect_of(mutation)}")
+        pytest.param(check_id, case, mutation, id=f"{check_id}[{case}]-{mutation.defect}")
         for check_id in sorted(module.TABLE)
         for mutation in module.TABLE[check_id].either
         for case, _ in cases_of(check_id)[1]
@@ -344,8 +338,7 @@ def _skip_cases(module: ModuleType) -> list[Any]:
 
 def _diagnosis_cases(module: ModuleType) -> list[Any]:
     return [
-        pytest.param(*d, id=f"{_label(d[0], d[1])}-{defect_of(d[2])}")
-        for d in getattr(module, "DIAGNOSES", [])
+        pytest.param(*d, id=f"{_label(d[0], d[1])}-{d[2].defect}") for d in getattr(module, "DIAGNOSES", [])
     ]
 
 
@@ -372,7 +365,7 @@ def test_every_case_has_a_failing_mutation(request, check_id):
     cases = [case for case, _ in cases_of(check_id)[1]]
     assert unit_.breaks, "at least one mutation must fail the check"
     for breaks in unit_.breaks:
-        assert set(breaks.cases) <= set(cases), f"{defect_of(breaks.mutation)}: no such case {breaks.cases}"
+        assert set(breaks.cases) <= set(cases), f"{breaks.mutation.defect}: no such case {breaks.cases}"
     failed = {case for b in unit_.breaks for case in (b.cases or cases)}
     assert failed == set(cases), f"cases no mutation fails: {sorted(set(cases) - failed, key=str)}"
     assert REGISTRY[check_id].area == request.module.AREA, "a check's unit cases live in its area's file"

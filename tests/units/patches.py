@@ -15,6 +15,7 @@ from tests.stub_lms import (
     public_jwk,
     rsa_key,
 )
+from tests.stub_signin import on_signin
 
 LONG_LIVED_JWT = on_settings(Defect.LONG_LIVED_JWT, jwt_lifetime=172800)
 WRONG_ISSUER = on_settings(Defect.WRONG_ISSUER, issuer="http://localhost:8000/oauth2")
@@ -41,3 +42,4 @@ DISCOVERY_WRONG_ISSUER = on_resource(
 DISCOVERY_HS256_ONLY = on_resource(Defect.DISCOVERY_HS256_ONLY, "discovery", rsa_keys=[])
 NO_BODY_AUTH = on_settings(Defect.NO_BODY_AUTH, body_auth=False)
 GRANT_TYPE_NOT_ENFORCED = on_settings(Defect.GRANT_TYPE_NOT_ENFORCED, grants_enforced=False)
+CSRF_ENDPOINT_MISSING = on_signin(Defect.CSRF_ENDPOINT_MISSING, unrouted=frozenset({"/csrf/api/v1/token"}))

@@ -1,5 +1,6 @@
-"""The unit tables as a whole: every registered check has its unit cases in its area's file, every
-stub branch is used, and every defect name (a fault's, a unit case's) is in the catalogue."""
+"""The unit tables as a whole: every registered check has its unit cases in its area's file, each
+defect has one patch, every hook of the stub is used, and every defect name (a fault's, a unit
+case's) is in the catalogue."""
 
 from __future__ import annotations
 
@@ -8,16 +9,17 @@ import importlib
 from conformance._lib.registry import AREAS
 from conformance.reference import faults
 from conformance.reference.defects import Defect
-from tests import stub_advisories, stub_lms, stub_signin
-from tests.units.harness import FUNCTIONS, REGISTRY, Unit, defect_of
+from tests.stub_lms import HOOKS, Patch
+from tests.units.harness import FUNCTIONS, REGISTRY, Unit
 
 MODULES = {area: importlib.import_module(f"tests.units.test_{area.replace('-', '_')}") for area in AREAS}
 TABLES: dict[str, dict[str, Unit]] = {area: module.TABLE for area, module in MODULES.items()}
 TABLE: dict[str, Unit] = {check_id: u for table in TABLES.values() for check_id, u in table.items()}
 
 
-def _mutations() -> list[stub_lms.Mutation]:
-    found: list[stub_lms.Mutation] = []
+def _patches() -> list[Patch]:
+    """Every mutation of every unit case: the failing ones, the variants, the skips', the diagnoses'."""
+    found: list[Patch] = []
     for module in MODULES.values():
         for u in module.TABLE.values():
             found += [b.mutation for b in u.breaks] + list(u.base + u.either)
@@ -36,20 +38,21 @@ def test_table_covers_every_registered_check():
     assert all(u.breaks for u in TABLE.values()), "every check has a failing unit case"
 
 
-def test_every_branch_is_used():
-    """A defect the stub applies as a branch of its code is some unit case's mutation."""
-    used = {defect_of(m) for m in _mutations()}
-    branches = stub_lms.BRANCHES | stub_signin.BRANCHES | stub_advisories.BRANCHES
-    assert sorted(branches - used) == []
-
-
 def test_every_unit_case_names_a_catalogued_defect():
-    """A unit case's mutation is a catalogued defect: a bare name the stub applies as a branch of its
-    code, or a patch that names its defect."""
-    branches = stub_lms.BRANCHES | stub_signin.BRANCHES | stub_advisories.BRANCHES
-    for mutation in _mutations():
-        assert isinstance(defect_of(mutation), Defect), mutation
-        assert not isinstance(mutation, Defect) or mutation in branches, f"{mutation}: no stub branch"
+    for patch in _patches():
+        assert isinstance(patch, Patch) and isinstance(patch.defect, Defect), patch
+
+
+def test_each_defect_has_one_patch():
+    """A defect applied by several unit cases is one patch they share (a name, spelled once)."""
+    by_defect: dict[Defect, set[int]] = {}
+    for patch in _patches():
+        by_defect.setdefault(patch.defect, set()).add(id(patch))
+    assert sorted(str(d) for d, ids in by_defect.items() if len(ids) > 1) == []
+
+
+def test_every_hook_is_used():
+    assert sorted(set(HOOKS) - {patch.hook for patch in _patches()}) == []
 
 
 def test_every_fault_is_a_catalogued_defect():
@@ -59,5 +62,5 @@ def test_every_fault_is_a_catalogued_defect():
 
 def test_every_catalogued_defect_is_used():
     """The catalogue names what a fault or a unit case applies, nothing else."""
-    used = {fault.name for fault in faults.FAULTS} | {str(defect_of(m)) for m in _mutations()}
+    used = {fault.name for fault in faults.FAULTS} | {str(patch.defect) for patch in _patches()}
     assert sorted(set(Defect) - used) == []
