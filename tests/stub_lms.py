@@ -1,7 +1,8 @@
 """An in-process stub of a stock Open edX LMS (plus a discovery service) for the checks' unit tests.
 
-`StubLms(mutations).handle` is an `httpx.MockTransport` handler that answers the way
-`openedx-observed.md` says a stock LMS does: the token endpoint (client_credentials, password and
+`StubLms(patches).handle` is an `httpx.MockTransport` handler that answers the way a stock LMS does
+(docs/clauses.md states each behaviour with its upstream source, observed-2 to observed-5 what the
+pinned libraries were seen to do): the token endpoint (client_credentials, password and
 refresh_token grants; HS256 JWTs by default, RS512 with `asymmetric_jwt`, opaque Bearer tokens
 otherwise; oauthlib's error bodies and headers; 405 for other methods, 500 for a query string on the
 POST, the 120-a-minute rate limit), `/oauth2/revoke_token`, `/api/user/v1/me` (edx-drf-extensions'
@@ -10,8 +11,12 @@ lookup), and a discovery service on a second host that trusts the LMS's JWTs. Be
 proxy: https with HSTS, plain http redirected. `StubLms.handshake` stands in for the transport
 checks' TLS handshake.
 
-Each name in `MUTATIONS` breaks (or, where it says "variant", legitimately changes) one behaviour,
-so that a check can be shown to pass against the stock stub and to fail against a mutation.
+Its behaviour reads a few named hooks (`HOOKS`): the instance's `Settings`, a resource server's
+`ResourceAuth`, a JWT about to be signed, the token response's body and headers, the front server, and
+the sign-in flows' and advisories' own settings (tests/stub_signin.py, tests/stub_advisories.py). A
+unit case in tests/units/ carries its mutation as a `Patch` on one hook, named by its defect in the
+catalogue (conformance/reference/defects.py): it breaks (or, for a "variant", legitimately changes)
+one behaviour, so that a check can be shown to pass against the stock stub and to fail against it.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ CLIENT_SECRET = "Xq7LmT2vR9pW4sK8dF3hJ6nB1cZ5yG0aE2uI7oPq"
 PUBLIC_CLIENT_ID = "stub-public-client-id"
 DEFAULT_SCOPES = ("read", "write", "email", "profile")
 APP_SCOPES = frozenset(DEFAULT_SCOPES)
-# Parameters the token endpoint knows (for the `unknown-param-rejected` mutation).
+# Parameters the token endpoint knows (what `Settings.unknown_params_rejected` refuses is the rest).
 KNOWN_PARAMS = frozenset(
     {
         "grant_type",
@@ -800,7 +805,7 @@ class StubLms:
         return self._oauth_json(200, self.hook("token_body", body))
 
     def _make_jwt(self, app: App, user: User, scopes: list[str], lifetime: int, asymmetric: bool) -> str:
-        """The platform's JwtBuilder: claims in the order it emits them (observed §3)."""
+        """The platform's JwtBuilder: claims in the order it emits them (docs/clauses.md, observed-3)."""
         iat = int(self.now())
         claims: dict[str, Any] = {
             "aud": self.settings.audience,
@@ -1036,7 +1041,7 @@ class StubLms:
                 ]
             return any(hmac.compare_digest(_hmac(alg, key, signing_input), signature) for key in keys)
         if alg in ("RS256", "RS384", "RS512"):
-            # JwtAuthentication's algorithm list lets RS256 through beside RS512 (observed §4); kid ignored.
+            # JwtAuthentication's algorithm list lets RS256 through beside RS512 (observed-4); kid ignored.
             for key in auth.rsa_keys:
                 try:
                     if algorithms[alg].verify(signing_input, key, signature):
@@ -1118,7 +1123,7 @@ def _html(status: int, text: str) -> httpx.Response:
 
 
 def _revoked() -> httpx.Response:
-    """A successful revocation: empty text/html, no cache headers (observed §5)."""
+    """A successful revocation: empty text/html, no cache headers (docs/clauses.md, observed-5)."""
     return httpx.Response(200, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
