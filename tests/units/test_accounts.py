@@ -7,9 +7,18 @@ from __future__ import annotations
 import pytest
 
 from conformance.reference.defects import Defect
-from tests.stub_lms import DELETED_CLIENT_ID, DELETED_SECRET, OWNER, App, on_jwt, on_resource, on_settings
+from tests.stub_lms import (
+    DELETED_CLIENT_ID,
+    DELETED_SECRET,
+    OWNER,
+    App,
+    Patch,
+    on_jwt,
+    on_resource,
+    on_settings,
+)
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import ACCOUNTS, Unit, fails, requirement_met, unit
+from tests.units.harness import ACCOUNTS, Breaks, Unit, fails, requirement_met, unit
 from tests.units.patches import GRANT_TYPE_NOT_ENFORCED
 
 EMAIL_VERIFIED_ALWAYS_TRUE = on_jwt(
@@ -27,34 +36,34 @@ DELETED_CLIENT_ACCEPTED = on_settings(
     legacy_apps=(App(DELETED_CLIENT_ID, DELETED_SECRET, "client-credentials", OWNER.username),),
 )
 
+
+def with_accounts(*breaks: Breaks, either: tuple[Patch, ...] = ()) -> Unit:
+    """An accounts check's entry: it runs with the profile's [accounts] entries for the stub."""
+    return unit(*breaks, profile=ACCOUNTS, either=either)
+
+
 AREA = "accounts"
 
 TABLE: dict[str, Unit] = {
-    "accounts.inactive-user.email-not-verified": unit(
+    "accounts.inactive-user.email-not-verified": with_accounts(
         fails(EMAIL_VERIFIED_ALWAYS_TRUE, "email_verified is the user's activation"),
-        profile=ACCOUNTS,
         either=(INACTIVE_USER_REFUSED,),
     ),
-    "accounts.disabled-user.no-password-grant": unit(
+    "accounts.disabled-user.no-password-grant": with_accounts(
         fails(DISABLED_USER_SIGNS_IN, "a disabled account (unusable password) cannot sign in"),
-        profile=ACCOUNTS,
     ),
-    "accounts.disabled-user.no-refresh": unit(
+    "accounts.disabled-user.no-refresh": with_accounts(
         fails(DISABLED_USER_REFRESHES, "the refresh grant refuses a disabled user's refresh token"),
-        profile=ACCOUNTS,
     ),
-    "accounts.restricted-client.refused": unit(
+    "accounts.restricted-client.refused": with_accounts(
         fails(RESTRICTED_NOT_MARKED, "the JWT of a RestrictedApplication says is_restricted"),
         fails(RESTRICTED_ACCEPTED, "an API without a scope for restricted applications refuses"),
-        profile=ACCOUNTS,
     ),
-    "accounts.deleted-client.no-token": unit(
+    "accounts.deleted-client.no-token": with_accounts(
         fails(DELETED_CLIENT_ACCEPTED, "an application that no longer exists cannot authenticate"),
-        profile=ACCOUNTS,
     ),
-    "accounts.changed-grant.no-token": unit(
+    "accounts.changed-grant.no-token": with_accounts(
         fails(GRANT_TYPE_NOT_ENFORCED, "a grant the application lost is refused"),
-        profile=ACCOUNTS,
     ),
 }
 
