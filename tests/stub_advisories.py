@@ -48,9 +48,7 @@ def on_advisories(defect: Defect, **fields: Any) -> Patch:
 
 
 def _fixes(stub: StubLms) -> Fixes:
-    if "advisory_fixes" not in stub.__dict__:
-        stub.__dict__["advisory_fixes"] = stub.hook("advisories", Fixes())
-    return stub.__dict__["advisory_fixes"]  # type: ignore[no-any-return]
+    return stub.configuration("advisories", Fixes)
 
 
 XBLOCK = re.compile(r"^/courses/[^/]+/xblock/[^/]+/handler/")

@@ -481,6 +481,13 @@ class StubLms:
         self.token_hits: list[float] = []
         self.requests: list[httpx.Request] = []
 
+    def configuration(self, name: str, default: Callable[[], T]) -> T:
+        """A once-per-stub hook's value: `default()` with the hook's patches applied, made on first use."""
+        made: dict[str, Any] = self.__dict__.setdefault("configurations", {})
+        if name not in made:
+            made[name] = self.hook(name, default())
+        return made[name]  # type: ignore[no-any-return]
+
     def hook(self, name: str, value: T) -> T:
         """Applies the patches on hook `name` to `value` (in the order the mutations were given)."""
         for patch in self.patches:

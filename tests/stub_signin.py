@@ -94,9 +94,7 @@ def on_signin(defect: Defect, **fields: Any) -> Patch:
 
 
 def _settings(stub: StubLms) -> SignInSettings:
-    if "signin_settings" not in stub.__dict__:
-        stub.__dict__["signin_settings"] = stub.hook("signin", SignInSettings())
-    return stub.__dict__["signin_settings"]  # type: ignore[no-any-return]
+    return stub.configuration("signin", SignInSettings)
 
 
 @dataclass
