@@ -2,8 +2,8 @@
 checks: the account API, the logout page's target, a signed-in user's /login and /auth/inactive
 redirects, the XBlock handler's authentication, the login's per-username rate limit, and the
 Cache-Control of signed-in user API answers, each as a patched platform answers
-(conformance/reference/lms/advisories.py says the same with the platform's sources); each mutation
-brings one advisory's unpatched behaviour back.
+(conformance/reference/lms/advisories.py says the same with the platform's sources); each
+`on_advisories` patch takes one advisory's fix out (`Fixes`).
 
 `StubLms` calls `handle` for these paths; `stub_signin` asks `logout_page`, `limited` and
 `cache_headers`.
@@ -13,29 +13,45 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
-from tests.stub_lms import MUTATIONS, USERS
+from conformance.reference.defects import Defect
+from tests.stub_lms import USERS, Patch, field_patch
 
 if TYPE_CHECKING:
     from tests.stub_lms import StubLms
 
-ADVISORY_MUTATIONS: dict[str, str] = {
-    "activation-key-exposed": "the account API lists activation_key (null) in the user's own account",
-    "logout-next-unescaped": "the logout page writes the target into its markup unescaped",
-    "logout-open-redirect": "logout follows redirect_url/next to any host",
-    "login-open-redirect": "a signed-in user's /login?next= is followed to any host",
-    "inactive-open-redirect": "/auth/inactive?next= redirects anywhere",
-    "xblock-restricted-jwt-accepted": "XBlock handlers take a restricted JWT as its owner (404: no course)",
-    "user-api-cacheable": "signed-in user API answers carry no Cache-Control",
-    "login-no-username-ratelimit": "the login API has no per-username rate limit",
-}
+
+@dataclass
+class Fixes:
+    """The advisories' fixes the stub has in place (all, as a patched platform); an `on_advisories`
+    patch takes one out (once per stub)."""
+
+    activation_key_hidden: bool = True  # the account API does not list activation_key
+    logout_target_escaped: bool = True  # the logout page escapes the target it writes
+    logout_redirect_checked: bool = True  # logout follows only safe redirect_url/next targets
+    login_redirect_checked: bool = True  # a signed-in user's /login?next= likewise
+    inactive_redirect_checked: bool = True  # /auth/inactive?next= likewise
+    xblock_refuses_restricted: bool = True  # XBlock handlers refuse a restricted application's JWT
+    user_api_private: bool = True  # signed-in user API answers carry Cache-Control: private, no-store
+    login_username_limit: int | None = 30  # LOGISTRATION_PER_EMAIL_RATELIMIT_RATE (30/5m); None: none
+
+
+def on_advisories(defect: Defect, **fields: Any) -> Patch:
+    """A patch that takes fixes out (`Fixes` fields)."""
+    return field_patch(defect, "advisories", Fixes, fields)
+
+
+def _fixes(stub: StubLms) -> Fixes:
+    return stub.configuration("advisories", Fixes)
+
+
 XBLOCK = re.compile(r"^/courses/[^/]+/xblock/[^/]+/handler/")
-RATE = 30  # LOGISTRATION_PER_EMAIL_RATELIMIT_RATE 30/5m
 
 
 def _query(request: httpx.Request) -> dict[str, str]:
@@ -58,24 +74,26 @@ def _safe(target: str, host: str) -> bool:
 def logout_page(stub: StubLms, request: httpx.Request) -> bytes:
     query = _query(request)
     target = query.get("redirect_url") or query.get("next") or "/"
-    if not stub.has("logout-open-redirect") and not _safe(target, request.url.host):
+    fixes = _fixes(stub)
+    if fixes.logout_redirect_checked and not _safe(target, request.url.host):
         target = "/"
-    shown = target if stub.has("logout-next-unescaped") else escape(target)
+    shown = escape(target) if fixes.logout_target_escaped else target
     return (
         f'<h1>Signed out</h1><p><a href="{shown}">home</a></p><div data-redirect-url="{shown}"></div>'
     ).encode()
 
 
 def limited(stub: StubLms, identifier: str) -> bool:
-    """The login's per-username limit: every login POST counts; past RATE, refused."""
+    """The login's per-username limit: every login POST counts; past the limit, refused."""
     counts: dict[str, int] = stub.__dict__.setdefault("login_counts", {})
     counts[identifier] = counts.get(identifier, 0) + 1
-    return counts[identifier] > RATE and not stub.has("login-no-username-ratelimit")
+    limit = _fixes(stub).login_username_limit
+    return limit is not None and counts[identifier] > limit
 
 
 def cache_headers(stub: StubLms, request: httpx.Request) -> dict[str, str]:
     """Signed-in (cookie) answers of the user API are private."""
-    if stub.has("user-api-cacheable") or "cookie" not in request.headers:
+    if not _fixes(stub).user_api_private or "cookie" not in request.headers:
         return {}
     return {"Cache-Control": "private, no-store"}
 
@@ -93,7 +111,7 @@ def handle(stub: StubLms, request: httpx.Request) -> httpx.Response | None:
         body: dict[str, object] = {"username": user.username}
         if user.username == username:
             body.update(email=user.email, name=user.name, is_active=True, account_privacy="private")
-            if stub.has("activation-key-exposed"):
+            if not _fixes(stub).activation_key_hidden:
                 body["activation_key"] = None
         headers = {"Content-Type": "application/json", **cache_headers(stub, request)}
         return httpx.Response(200, headers=headers, content=json.dumps(body).encode())
@@ -101,8 +119,9 @@ def handle(stub: StubLms, request: httpx.Request) -> httpx.Response | None:
         if stub_signin._session_user(stub, request) is None:
             return httpx.Response(302, headers={"Location": "/login?next=" + path})
         target = _query(request).get("next") or ""
-        mutation = "login-open-redirect" if path == "/login" else "inactive-open-redirect"
-        if not target or not (stub.has(mutation) or _safe(target, host)):
+        fixes = _fixes(stub)
+        checked = fixes.login_redirect_checked if path == "/login" else fixes.inactive_redirect_checked
+        if not target or (checked and not _safe(target, host)):
             target = "/dashboard"
         # Django's redirect: iri_to_uri percent-encodes what a header cannot carry (tab, CR, LF).
         return httpx.Response(302, headers={"Location": quote(target, safe="/:?&=#%@+,;!$'()*[]~")})
@@ -115,13 +134,10 @@ def handle(stub: StubLms, request: httpx.Request) -> httpx.Response | None:
             stub._authenticate(request, "lms")
         except Exception as refused:  # the stub's _Reply: a restricted JWT is refused with 403
             restricted = getattr(getattr(refused, "response", None), "status_code", 0) == 403
-            if restricted and not stub.has("xblock-restricted-jwt-accepted"):
+            if restricted and _fixes(stub).xblock_refuses_restricted:
                 return httpx.Response(403, content=b"Unauthenticated")
         return httpx.Response(404, content=b"course-v1 does not exist in the modulestore")
     return None
 
 
-# Join the stub's table (a contiguous block of its own).
-MUTATIONS.update(ADVISORY_MUTATIONS)
-
-__all__ = ["ADVISORY_MUTATIONS", "cache_headers", "handle", "limited", "logout_page"]
+__all__ = ["Fixes", "cache_headers", "handle", "limited", "logout_page", "on_advisories"]

@@ -1,7 +1,8 @@
 """An in-process stub of a stock Open edX LMS (plus a discovery service) for the checks' unit tests.
 
-`StubLms(mutations).handle` is an `httpx.MockTransport` handler that answers the way
-`openedx-observed.md` says a stock LMS does: the token endpoint (client_credentials, password and
+`StubLms(patches).handle` is an `httpx.MockTransport` handler that answers the way a stock LMS does
+(docs/clauses.md states each behaviour with its upstream source, observed-2 to observed-5 what the
+pinned libraries were seen to do): the token endpoint (client_credentials, password and
 refresh_token grants; HS256 JWTs by default, RS512 with `asymmetric_jwt`, opaque Bearer tokens
 otherwise; oauthlib's error bodies and headers; 405 for other methods, 500 for a query string on the
 POST, the 120-a-minute rate limit), `/oauth2/revoke_token`, `/api/user/v1/me` (edx-drf-extensions'
@@ -10,8 +11,12 @@ lookup), and a discovery service on a second host that trusts the LMS's JWTs. Be
 proxy: https with HSTS, plain http redirected. `StubLms.handshake` stands in for the transport
 checks' TLS handshake.
 
-Each name in `MUTATIONS` breaks (or, where it says "variant", legitimately changes) one behaviour,
-so that a check can be shown to pass against the stock stub and to fail against a mutation.
+Its behaviour reads a few named hooks (`HOOKS`): the instance's `Settings`, a resource server's
+`ResourceAuth`, a JWT about to be signed, the token response's body and headers, the front server, and
+the sign-in flows' and advisories' own settings (tests/stub_signin.py, tests/stub_advisories.py). A
+unit case in tests/units/ carries its mutation as a `Patch` on one hook, named by its defect in the
+catalogue (conformance/reference/defects.py): it breaks (or, for a "variant", legitimately changes)
+one behaviour, so that a check can be shown to pass against the stock stub and to fail against it.
 """
 
 from __future__ import annotations
@@ -27,9 +32,9 @@ import secrets
 import ssl
 import string
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote_plus
 
 import httpx
@@ -37,6 +42,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import get_default_algorithms
+
+from conformance.reference.defects import Defect
 
 LMS_URL = "https://lms.example.org"
 LMS_HOST = "lms.example.org"
@@ -52,7 +59,7 @@ CLIENT_SECRET = "Xq7LmT2vR9pW4sK8dF3hJ6nB1cZ5yG0aE2uI7oPq"
 PUBLIC_CLIENT_ID = "stub-public-client-id"
 DEFAULT_SCOPES = ("read", "write", "email", "profile")
 APP_SCOPES = frozenset(DEFAULT_SCOPES)
-# Parameters the token endpoint knows (for the `unknown-param-rejected` mutation).
+# Parameters the token endpoint knows (what `Settings.unknown_params_rejected` refuses is the rest).
 KNOWN_PARAMS = frozenset(
     {
         "grant_type",
@@ -67,155 +74,106 @@ KNOWN_PARAMS = frozenset(
     }
 )
 
-MUTATIONS: dict[str, str] = {
-    # token endpoint
-    "no-basic-auth": "HTTP Basic client authentication is ignored",
-    "no-body-auth": "client_secret in the form body is ignored (confidential clients need Basic)",
-    "default-jwt": "without token_type the endpoint issues a JWT",
-    "token-type-case-sensitive": "token_type must be exactly 'jwt'",
-    "token-endpoint-any-method": "GET, PUT and DELETE are processed like POST",
-    "query-credentials-accepted": "parameters are read from the URL query, on any method",
-    "missing-grant-defaults-client-credentials": "a missing grant_type means client_credentials",
-    "unknown-grant-invalid-request": "an unknown grant_type is invalid_request",
-    "json-body-accepted": "a JSON body is read like a form",
-    "duplicate-param-500": "a repeated parameter crashes the endpoint (HTTP 500)",
-    "duplicate-param-rejected": "variant: a repeated parameter is 400 invalid_request (RFC 6749 3.2)",
-    "unknown-param-rejected": "an unknown parameter is 400 invalid_request",
-    "unknown-scope-ignored": "unknown scopes are dropped instead of refused",
-    "grant-type-not-enforced": "a client may use any grant, not only its own",
-    "no-refresh-token": "the password grant issues no refresh_token",
-    "password-not-checked": "the password grant accepts any password",
-    "missing-username-invalid-grant": "a missing username is invalid_grant",
-    "refresh-not-rotated": "the refresh grant hands back the same, still valid, refresh token",
-    "refresh-reusable": "a used refresh token keeps working",
-    "gateway-path-served": "/oauth2/v1/access_token is served like the token endpoint",
-    "no-rate-limit": "the token endpoint never throttles",
-    # response schema
-    "expires-in-string": 'expires_in is a JSON string ("3600")',
-    "text-plain-content-type": "token endpoint JSON is sent as text/plain",
-    "no-cache-headers": "token endpoint responses lack Cache-Control and Pragma",
-    "no-pragma": "token endpoint responses lack Pragma: no-cache",
-    "token-type-swapped": "token_type says Bearer for JWTs and JWT for opaque tokens",
-    "lifetimes-changed": "JWTs live 600 s and opaque tokens 3600 s",
-    "long-lived-jwt": "JWTs live two days",
-    "client-credentials-refresh-token": "client_credentials responses carry a refresh_token",
-    "scope-default-read": "the default scope is only 'read'",
-    "token-non-vschar": "access tokens end with a non-ASCII character",
-    "opaque-token-constant": "every opaque token is the same string",
-    "error-as-detail": 'OAuth errors are DRF-style {"detail": ...} bodies',
-    # JWT
-    "jwt-no-version": "JWTs lack the version claim",
-    "jwt-header-jku": "JWT headers carry a jku",
-    "jwt-hs512": "default JWTs are signed HS512 (and accepted so)",
-    "asymmetric-ignored": "asymmetric_jwt is ignored: always HS256",
-    "default-rs512": "variant: default JWTs are RS512 too",
-    "rotated-keys": "JWTs are signed with keys other than the published secret and JWK set",
-    "wrong-issuer": "JWTs carry (and the LMS trusts) iss http://localhost:8000/oauth2",
-    "wrong-audience": "JWTs carry (and the LMS trusts) aud lms-key",
-    "iat-in-future": "iat is ten minutes ahead",
-    "expired-on-issue": "exp is already past when the JWT is issued",
-    "exp-float": "exp is a float",
-    "jwt-short-exp": "exp - iat is 600 while expires_in says 3600",
-    "grant-type-claim-underscore": "the grant_type claim is client_credentials (the request's name)",
-    "scopes-claim-mismatch": "the scopes claim lists only the first scope",
-    "restricted-claim": "tokens are marked is_restricted",
-    "claims-ignore-scope": "email and profile claims are present whatever the scope",
-    "no-profile-claims": "the profile scope brings no profile claims",
-    "kid-unknown": "JWT headers carry a kid that names no published key",
-    "kid-published": "variant: JWT headers carry the published key's kid",
-    "rfc9068": "variant: RFC 9068 access tokens (typ at+jwt, client_id, jti)",
-    "rfc9068-typ-jwt": "with rfc9068: typ stays JWT",
-    "rfc9068-no-client-id": "with rfc9068: no client_id claim",
-    "rfc9068-no-jti": "with rfc9068: no jti claim",
-    "jwks-not-json": "the published JWK set is not JSON",
-    "jwks-private": "the published JWK set holds the private key",
-    "jwks-weak-key": "the published JWK set holds a 1024-bit RSA key too",
-    "jwks-duplicate-kid": "the published JWK set holds two keys with one kid",
-    # bad credentials
-    "no-www-authenticate": "401 responses (token endpoint and resource) carry no WWW-Authenticate",
-    "body-secret-unchecked": "a client_secret in the body is not compared at all",
-    "unknown-client-400": "an unknown client is 400 invalid_client, not 401",
-    "accept-any-secret": "any client secret, or none, is accepted",
-    "accept-empty-secret": "an empty client secret is accepted",
-    "secret-missing-ok": "a confidential client authenticates with its client_id alone",
-    "accept-any-secret-prefix": "any non-empty prefix of the secret is accepted",
-    "secret-suffix-ignored": "the secret followed by anything is accepted",
-    "secret-case-insensitive": "secrets are compared case-insensitively",
-    "secret-strip-whitespace": "secrets are stripped before comparison",
-    "secret-compare-first-16": "only the first 16 characters of the secret are compared",
-    "accept-client-id-as-secret": "any registered client id is accepted as a secret",
-    "echo-secret": "invalid_client errors echo the submitted secret",
-    "stack-trace-in-errors": "invalid_client errors carry a Python traceback",
-    # resources
-    "me-wrong-username": "/me answers another username than the token's",
-    "me-rejects-rs512": "/me trusts no RSA key (HS256 only)",
-    "me-rejects-bearer": "/me refuses opaque Bearer tokens",
-    "anonymous-allowed": "/me answers 200 without credentials",
-    "garbage-token-403": "/me answers an unparsable token with 403",
-    "accept-query-token": "/me reads ?access_token=",
-    "me-no-aud-check": "/me does not check aud",
-    "me-no-iss-check": "/me does not check iss",
-    "bearer-accepts-jwt": "/me accepts JWTs under Bearer",
-    "jwt-accepts-opaque": "/me accepts opaque tokens under JWT",
-    "discovery-wrong-issuer": "discovery trusts another issuer",
-    "discovery-hs256-only": "discovery has no public key (RS512 tokens refused)",
-    # JWT attacks
-    "me-no-signature-check": "/me does not verify JWT signatures",
-    "accept-alg-none": "/me accepts unsigned JWTs (alg none, any casing)",
-    "hmac-with-public-key": "/me verifies HMAC JWTs with the public RSA key too (key confusion)",
-    "trust-header-keys": "/me verifies with a jwk header key, and lets jku/x5u tokens through",
-    "kid-file-lookup": "/me reads HMAC keys from the file the kid names",
-    "unknown-kid-fail-open": "/me lets tokens with an unknown kid through unverified",
-    "accept-expired": "/me does not check exp",
-    "exp-optional": "/me accepts tokens without exp",
-    "weak-hs256-secret": "JWT_SECRET_KEY is 'changeme'",
-    # revocation
-    "revoke-noop": "revocation answers 200 and revokes nothing",
-    "revoke-unknown-400": "revoking an unknown token is 400",
-    "revoke-missing-token-200": "a revocation without token is 200",
-    "revoke-any-method": "GET on the revocation endpoint is processed like POST",
-    "revoke-jwt-400": "revoking a JWT is 400 unsupported_token_type",
-    "revoke-jwt-blocklist": "variant: a revoked JWT is refused afterwards",
-    # transport
-    "redirect-to-http": "the token endpoint redirects to http (GET 301, POST 308)",
-    "no-hsts": "no Strict-Transport-Security header",
-    "plain-http-served": "plain http serves the LMS instead of redirecting",
-    "plain-http-closed": "variant: nothing listens on plain http",
-    "tls-legacy-only": "the server speaks only TLS 1.0 and 1.1",
-    "tls-legacy-accepted": "the server also accepts TLS 1.0 and 1.1",
-    "cert-expiring": "the certificate expires in 10 days",
-    "cert-wrong-host": "the certificate is for another host",
-    "tls-legacy-untrusted-cert": "TLS 1.0 and 1.1 accepted, with a certificate that does not verify",
-    "jwt-scheme-case-sensitive": "the resource takes JWTs only under the exact scheme name JWT",
-    # services (the discovery service's own edx-drf-extensions settings)
-    "discovery-other-secret": "discovery verifies HS256 with another JWT_ISSUERS[0] secret",
-    "discovery-accept-alg-none": "discovery accepts unsigned JWTs (alg none)",
-    "discovery-no-aud-check": "discovery does not check aud",
-    "discovery-no-iss-check": "discovery does not check iss",
-    "discovery-accept-expired": "discovery does not check exp",
-    # key rotation
-    "private-jwk-no-crt": "the private signing JWK lacks dp, dq and qi: RS512 token requests are 500",
-    "rotation-phase-1": "variant: a next key is published and trusted everywhere; the LMS signs the old",
-    "rotation-next-key-unpublished": "with rotation-phase-1: the next key is in no public set",
-    "lms-missing-next-key": "with rotation-phase-1: the LMS's own set lacks the next key",
-    "discovery-missing-next-key": "with rotation-phase-1: discovery's set lacks the next key",
-    # positive controls (profile key material)
-    "signing-key-unpublished": "JWTs are signed with keys neither the profile nor the LMS's /me trust",
-    # accounts
-    "email-verified-always-true": "JWTs say email_verified true for unactivated users too",
-    "disabled-user-signs-in": "a user disabled by support still signs in with its former password",
-    "disabled-user-refreshes": "a disabled user's refresh token still works (its tokens not retired) "
-    "and the token is honoured at /me",
-    "inactive-user-refused": "variant: unactivated users are refused the password grant",
-    "restricted-not-marked": "a RestrictedApplication's JWT says is_restricted false",
-    "restricted-accepted": "/me accepts a RestrictedApplication's JWT",
-    "deleted-client-accepted": "a deleted application's credentials still get tokens",
-    # the web server in front
-    "iss-http-scheme": "JWTs carry (and the LMS trusts) iss http://lms.example.org/oauth2 behind TLS",
-    "api-authorization-dropped": "the proxy drops the Authorization header of /api/ requests",
-    "token-path-slash-redirect": "POST /oauth2/access_token/ is redirected (301) to the path without slash",
-    "token-path-redirected": "every POST to /oauth2/access_token is redirected (301) to .../access_token/",
+# Mutations: a unit case's patch on one of the stub's named hooks.
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A unit case's mutation: the defect it stands for, and its change to the value at one of the
+    stub's named hooks (`HOOKS`). The change edits that value in place."""
+
+    defect: Defect
+    hook: str
+    change: Callable[[Any], object]
+
+    def __post_init__(self) -> None:
+        if self.hook not in HOOKS:
+            raise ValueError(f"{self.defect}: no stub hook {self.hook!r} (one of {sorted(HOOKS)})")
+
+
+T = TypeVar("T")
+
+# The hooks: what each one hands a patch's change (`StubLms.hook`).
+HOOKS: dict[str, str] = {
+    "settings": "the instance's configuration (`Settings`), once, when the stub is made",
+    "oauth_headers": "the headers of every token-endpoint answer oauthlib makes (dict)",
+    "oauth_error": "the JSON body of a token-endpoint or revocation error (dict: error, error_description)",
+    "token_body": "the JSON body of a successful token response (dict), after the grant is stored",
+    "jwt": "a JWT the LMS is about to sign (`JwtDraft`: header, claims, app, user)",
+    "published_jwks": "the JWK set the operator is given for the profile (`Published`)",
+    "resource": "a resource server's authentication (`ResourceAuth`), each time it authenticates",
+    "front": "a request to the LMS as the front server gets it (`Front`), before the LMS routes it",
+    "invalid_client": "an invalid_client refusal being made (`InvalidClient`)",
+    "client_secret": "a wrong client secret being compared (`SecretCheck`)",
+    "signin": "the sign-in flows' configuration (`stub_signin.SignInSettings`), once per stub",
+    "advisories": "the advisories' fixes in place (`stub_advisories.Fixes`), once per stub",
 }
+
+
+def field_patch(
+    defect: Defect, hook: str, kind: type, fields: dict[str, Any], applies: Callable[[Any], bool] = bool
+) -> Patch:
+    """A patch that sets `fields` of the dataclass `kind` a hook hands over (where `applies`)."""
+    unknown = sorted(set(fields) - set(kind.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"{defect}: no such {kind.__name__} field(s) {unknown}")
+    return Patch(defect, hook, lambda value: applies(value) and value.__dict__.update(fields))
+
+
+def on_settings(defect: Defect, **fields: Any) -> Patch:
+    """A patch that sets fields of the instance's configuration (`Settings`)."""
+    return field_patch(defect, "settings", Settings, fields)
+
+
+def on_oauth_headers(defect: Defect, change: Callable[[dict[str, str]], object]) -> Patch:
+    return Patch(defect, "oauth_headers", change)
+
+
+def on_oauth_error(defect: Defect, change: Callable[[dict[str, Any]], object]) -> Patch:
+    return Patch(defect, "oauth_error", change)
+
+
+def on_jwt(defect: Defect, change: Callable[[JwtDraft], object]) -> Patch:
+    return Patch(defect, "jwt", change)
+
+
+def on_published_jwks(defect: Defect, change: Callable[[Published], object]) -> Patch:
+    return Patch(defect, "published_jwks", change)
+
+
+def on_resource(defect: Defect, service: str = "lms", **fields: Any) -> Patch:
+    """A patch that sets fields of one resource server's authentication (`ResourceAuth`)."""
+    return field_patch(defect, "resource", ResourceAuth, fields, lambda auth: auth.service == service)
+
+
+def on_front(defect: Defect, answer: Callable[[httpx.Request], httpx.Response | None]) -> Patch:
+    """A patch with which the front server answers some requests itself (`answer` returns None for
+    the others)."""
+
+    def change(front: Front) -> None:
+        if front.response is None:
+            front.response = answer(front.request)
+
+    return Patch(defect, "front", change)
+
+
+def on_invalid_client(defect: Defect, describe: Callable[[InvalidClient], str | None]) -> Patch:
+    """A patch that gives invalid_client refusals an error_description."""
+    return Patch(defect, "invalid_client", lambda refusal: setattr(refusal, "description", describe(refusal)))
+
+
+def on_client_secret(defect: Defect, accepts: Callable[[str, str | None], bool]) -> Patch:
+    """A patch under which a wrong client secret is also accepted when `accepts(real, given)`."""
+
+    def change(check: SecretCheck) -> None:
+        check.accepted = check.accepted or accepts(check.real, check.given)
+
+    return Patch(defect, "client_secret", change)
+
+
+def on_token_body(defect: Defect, change: Callable[[dict[str, Any]], object]) -> Patch:
+    return Patch(defect, "token_body", change)
+
 
 NEXT_KID = "stub-lms-next"
 
@@ -347,14 +305,37 @@ class _Reply(Exception):
 
 
 @dataclass
-class _Trust:
-    """What a resource server's edx-drf-extensions settings trust."""
+class ResourceAuth:
+    """A resource server's authentication as the stub applies it: edx-drf-extensions'
+    JwtAuthentication with its settings, then (on the LMS) the platform's Bearer authentication, and
+    what the proxy in front passes on. An `on_resource` patch changes fields for one service."""
 
-    issuer: str
-    audience: str
-    secret: str
-    hmac_algs: frozenset[str]
-    rsa_keys: list[Any] = field(default_factory=list)
+    service: str  # "lms" (its /api/) or "discovery"
+    issuer: str  # JWT_ISSUERS: the iss it accepts
+    audience: str  # JWT_AUDIENCE
+    secret: str  # JWT_ISSUERS[0].SECRET_KEY: HMAC JWTs verify with it
+    hmac_algs: set[str]
+    rsa_keys: list[Any]  # JWT_PUBLIC_SIGNING_JWK_SET
+    check_signature: bool = True
+    alg_none: bool = False  # unsigned JWTs (alg none, any casing) pass the signature step
+    hmac_public_key: bool = False  # HMAC JWTs also verify with the public RSA key (key confusion)
+    header_keys: bool = False  # a jwk in the JOSE header verifies its token; jku/x5u ones pass
+    kid_files: bool = False  # HMAC keys are read from the file the kid names
+    unknown_kid_passes: bool = False  # a JWT whose kid names no key passes unverified
+    require_exp: bool = True
+    check_exp: bool = True
+    check_iss: bool = True
+    check_aud: bool = True
+    restricted_refused: bool = True  # a RestrictedApplication's JWT is refused (403) without a scope
+    username_suffix: str = ""  # appended to the username it answers (someone else's)
+    authorization_header: bool = True  # the Authorization header reaches it (a proxy may drop it)
+    query_token: bool = False  # ?access_token= is read
+    anonymous: bool = False  # a request without credentials is answered (AllowAny)
+    jwt_scheme_exact: bool = False  # JWTs only under the scheme spelt exactly "JWT"
+    bearer: bool = True  # opaque tokens are accepted under Bearer (the LMS only)
+    bearer_jwt: bool = False  # JWTs are accepted under Bearer
+    jwt_opaque: bool = False  # opaque tokens are accepted under JWT
+    invalid_status: int = 401  # the answer to an unparsable or unknown token
 
 
 class StubClock:
@@ -370,15 +351,127 @@ class StubClock:
         self.offset += max(0.0, seconds)
 
 
+@dataclass
+class Published:
+    """The public JWK set handed to the operator: its keys, or a text that replaces the JSON."""
+
+    keys: list[dict[str, Any]]
+    text: str | None = None
+
+
+@dataclass
+class JwtDraft:
+    """A JWT the LMS is about to sign: its JOSE header (without alg) and claims, and whom it is for."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    app: App
+    user: User
+
+
+@dataclass
+class Front:
+    """A request as it reaches the front server; a `front` patch may answer it there."""
+
+    request: httpx.Request
+    response: httpx.Response | None = None
+
+
+@dataclass
+class InvalidClient:
+    """An invalid_client refusal: the secret the client sent, and the error_description (none)."""
+
+    given: str | None
+    description: str | None = None
+
+
+@dataclass
+class SecretCheck:
+    """A client secret that is not the application's: a `client_secret` patch may accept it."""
+
+    real: str
+    given: str | None  # None: no secret sent at all
+    accepted: bool = False
+
+
+@dataclass
+class Settings:
+    """The stock instance's configuration (the LMS's settings, its front server's), as the stub answers
+    by it; an `on_settings` patch changes fields before the first request."""
+
+    issuer: str = ISSUER  # JWT_ISSUER: the iss the LMS signs, and its own API trusts
+    audience: str = AUDIENCE  # JWT_AUDIENCE, likewise
+    signing_secret: str = JWT_SECRET  # JWT_SECRET_KEY: the LMS signs its HMAC JWTs with it
+    trusted_secret: str | None = None  # JWT_ISSUERS[0].SECRET_KEY (None: the signing secret)
+    published_secret: str = JWT_SECRET  # the JWT_SECRET_KEY handed to the operator (the profile's)
+    signing_key: str = "signing"  # JWT_PRIVATE_SIGNING_JWK: the `rsa_key` the LMS signs RS512 with
+    trusted_key: str | None = None  # the `rsa_key` its API verifies RS512 with (None: the signing key)
+    hmac_alg: str = "HS256"  # the LMS signs (and its API accepts) its HMAC JWTs with this algorithm
+    honours_asymmetric_jwt: bool = True  # asymmetric_jwt asks for an RS512 token
+    # Where the rotation's next public key is trusted (phase 1: "profile", "lms", "discovery").
+    next_key_in: frozenset[str] = frozenset()
+    www_authenticate: bool = True  # a 401 (token endpoint, resources) names its scheme
+    jwt_lifetime: int = 3600  # JWT_EXPIRATION: expires_in (and exp - iat) of a JWT
+    opaque_lifetime: int = 36000  # ACCESS_TOKEN_EXPIRE_SECONDS: expires_in of an opaque token
+    default_scopes: tuple[str, ...] = DEFAULT_SCOPES  # granted when the request names none
+    client_credentials_refresh: bool = False  # the client_credentials grant issues a refresh token
+    # ACCESS_TOKEN_GENERATOR: makes each opaque token
+    opaque_token: Callable[[], str] = field(default_factory=lambda: _random_token)
+    # The token endpoint (DOT 1.7.1 and oauthlib as the platform configures them)
+    token_paths: tuple[str, ...] = ("/oauth2/access_token",)  # routed to it (without a final slash)
+    rate_limit: int | None = 120  # token requests a minute before 403 (None: never throttled)
+    token_any_method: bool = False  # methods other than POST are processed like POST
+    token_query_params: bool = False  # URL query parameters are read (on any method)
+    json_body: bool = False  # a JSON body is read like a form
+    repeated_param: str = "last"  # a repeated parameter: the "last" value wins, "500", or "rejected"
+    unknown_params_rejected: bool = False
+    default_grant: str | None = None  # the grant a request without grant_type gets
+    unknown_grant_error: str = "unsupported_grant_type"
+    unknown_scopes_dropped: bool = False  # instead of invalid_scope
+    grants_enforced: bool = True  # an application uses only its own grant type
+    jwt_by_default: bool = False  # without token_type the endpoint issues a JWT
+    token_type_case_sensitive: bool = False  # token_type must be exactly "jwt"
+    default_rs512: bool = False  # every JWT is RS512, asked for or not
+    private_jwk_complete: bool = True  # JWT_PRIVATE_SIGNING_JWK has dp, dq and qi (else RS512 is 500)
+    missing_username_error: str = "invalid_request"
+    passwords_checked: bool = True  # the password grant compares the password
+    password_refresh: bool = True  # the password grant issues a refresh token
+    refresh_rotated: bool = True  # the refresh grant hands out a new refresh token
+    refresh_single_use: bool = True  # a used refresh token is deleted
+    # Client authentication
+    basic_auth: bool = True  # HTTP Basic is read
+    body_auth: bool = True  # client_secret in the form body is read
+    body_secret_checked: bool = True  # a client_secret in the body is compared
+    unknown_client_status: int = 401  # an unknown client's invalid_client
+    legacy_apps: tuple[App, ...] = ()  # applications still found after deletion (a legacy table)
+    # Users
+    inactive_users_sign_in: bool = True  # the password grant takes unactivated users
+    disabled_users_sign_in: bool = False  # support's "disable" makes the password unusable
+    disabled_users_keep_tokens: bool = False  # support's "disable" retires the user's tokens
+    # Revocation
+    revocation_any_method: bool = False
+    revocation_needs_token: bool = True  # no token parameter is 400 invalid_request
+    revocation_unknown_error: bool = False  # an unknown token is 400 (RFC 7009 says 200)
+    revocation_jwt_error: bool = False  # a JWT is 400 unsupported_token_type
+    revocation_revokes: bool = True
+    revocation_blocklists_jwt: bool = False  # a revoked JWT is refused afterwards
+    # The front server (Tutor's Caddy) and its certificate
+    hsts: bool = True
+    plain_http: str = "redirect"  # plain http is "redirect"ed to https, "served", or "closed"
+    tls_versions: tuple[str, ...] = ("TLSv1.3", "TLSv1.2")  # offered, best first
+    certificate_verifies: bool = True  # for the LMS's host name
+    certificate_days: int = 80  # left before the certificate expires
+
+
 # The stub -----------------------------------------------------------------------------------------
 
 
 class StubLms:
-    def __init__(self, mutations: Iterable[str] = ()) -> None:
-        self.mutations = frozenset(mutations)
-        unknown = sorted(self.mutations - set(MUTATIONS))
-        if unknown:
-            raise ValueError(f"unknown stub mutation(s): {unknown}")
+    def __init__(self, patches: Iterable[Patch] = ()) -> None:
+        self.patches = tuple(patches)
+        if not all(isinstance(p, Patch) for p in self.patches):
+            raise TypeError(f"a stub mutation is a Patch: {self.patches}")
+        self.settings = self.hook("settings", Settings())
         self.clock = StubClock()
         self.opaque: dict[str, Grant] = {}
         self.refresh: dict[str, Grant] = {
@@ -388,8 +481,19 @@ class StubLms:
         self.token_hits: list[float] = []
         self.requests: list[httpx.Request] = []
 
-    def has(self, name: str) -> bool:
-        return name in self.mutations
+    def configuration(self, name: str, default: Callable[[], T]) -> T:
+        """A once-per-stub hook's value: `default()` with the hook's patches applied, made on first use."""
+        made: dict[str, Any] = self.__dict__.setdefault("configurations", {})
+        if name not in made:
+            made[name] = self.hook(name, default())
+        return made[name]  # type: ignore[no-any-return]
+
+    def hook(self, name: str, value: T) -> T:
+        """Applies the patches on hook `name` to `value` (in the order the mutations were given)."""
+        for patch in self.patches:
+            if patch.hook == name:
+                patch.change(value)
+        return value
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -397,78 +501,37 @@ class StubLms:
     # Configuration: what the instance signs with, and what its operator publishes -----------------
 
     @property
-    def issuer(self) -> str:
-        if self.has("iss-http-scheme"):
-            return ISSUER.replace("https://", "http://", 1)
-        return "http://localhost:8000/oauth2" if self.has("wrong-issuer") else ISSUER
-
-    @property
-    def audience(self) -> str:
-        return "lms-key" if self.has("wrong-audience") else AUDIENCE
-
-    @property
-    def signing_secret(self) -> str:
-        if self.has("weak-hs256-secret"):
-            return "changeme"
-        rotated = self.has("rotated-keys") or self.has("signing-key-unpublished")
-        return "rotated-" + JWT_SECRET if rotated else JWT_SECRET
-
-    @property
-    def trusted_secret(self) -> str:
-        """The secret the LMS's resources verify HS256 tokens with (JWT_ISSUERS[0].SECRET_KEY)."""
-        return JWT_SECRET if self.has("signing-key-unpublished") else self.signing_secret
-
-    @property
-    def trusted_key(self) -> rsa.RSAPrivateKey:
-        return rsa_key("signing") if self.has("signing-key-unpublished") else self.signing_key
+    def signing_key(self) -> rsa.RSAPrivateKey:
+        return rsa_key(self.settings.signing_key)
 
     @property
     def published_secret(self) -> str:
         """The JWT_SECRET_KEY the operator puts in the profile."""
-        return "changeme" if self.has("weak-hs256-secret") else JWT_SECRET
-
-    @property
-    def signing_key(self) -> rsa.RSAPrivateKey:
-        rotated = self.has("rotated-keys") or self.has("signing-key-unpublished")
-        return rsa_key("rotated") if rotated else rsa_key("signing")
+        return self.settings.published_secret
 
     def published_jwks(self) -> str:
         """The public JWK set the operator puts in the profile (the LMS itself serves none)."""
-        if self.has("jwks-not-json"):
-            return "{not json"
-        keys = [public_jwk(rsa_key("signing"), KID, private=self.has("jwks-private"))]
-        if self.has("jwks-weak-key"):
-            keys.append(public_jwk(rsa_key("weak", 1024), "stub-lms-weak"))
-        if self.has("jwks-duplicate-kid"):
-            keys.append(public_jwk(rsa_key("rotated"), KID))
-        if self._next_key_trusted("profile"):
-            keys.append(public_jwk(rsa_key("next"), NEXT_KID))
-        return json.dumps({"keys": keys})
+        published = Published([public_jwk(rsa_key("signing"), KID)])
+        if "profile" in self.settings.next_key_in:
+            published.keys.append(public_jwk(rsa_key("next"), NEXT_KID))
+        self.hook("published_jwks", published)
+        return json.dumps({"keys": published.keys}) if published.text is None else published.text
 
-    def _next_key_trusted(self, where: str) -> bool:
-        """Phase 1 of a rotation: the next key's public half is in this set (profile, lms, discovery)."""
-        if not self.has("rotation-phase-1") or self.has("rotation-next-key-unpublished"):
-            return False
-        return not self.has(f"{where}-missing-next-key")
-
-    def _trust(self, service: str) -> _Trust:
+    def _trust(self, service: str) -> ResourceAuth:
+        """The authentication of a resource server ("lms" or "discovery"), its patches applied."""
         lms = service == "lms"
-        hmac_algs = {"HS256"} | ({"HS512"} if self.has("jwt-hs512") else set())
-        if lms and self.has("hmac-with-public-key"):
-            hmac_algs |= {"HS384", "HS512"}
-        keys = [self.trusted_key.public_key()]
-        if (lms and self.has("me-rejects-rs512")) or (not lms and self.has("discovery-hs256-only")):
-            keys = []
-        issuer = self.issuer if lms else ISSUER
-        if not lms and self.has("discovery-wrong-issuer"):
-            issuer = "https://lms.other.example.org/oauth2"
-        audience = self.audience if lms else AUDIENCE
-        secret = self.trusted_secret
-        if not lms and self.has("discovery-other-secret"):
-            secret = "discovery-own-" + secret
-        if self._next_key_trusted(service):
+        keys = [rsa_key(self.settings.trusted_key or self.settings.signing_key).public_key()]
+        if service in self.settings.next_key_in:
             keys.append(rsa_key("next").public_key())
-        return _Trust(issuer, audience, secret, frozenset(hmac_algs), keys)
+        auth = ResourceAuth(
+            service,
+            issuer=self.settings.issuer if lms else ISSUER,
+            audience=self.settings.audience if lms else AUDIENCE,
+            secret=self.settings.trusted_secret or self.settings.signing_secret,
+            hmac_algs={"HS256", self.settings.hmac_alg},
+            rsa_keys=keys,
+        )
+        return self.hook("resource", auth)
 
     def now(self) -> float:
         return self.clock.time()
@@ -483,30 +546,23 @@ class StubLms:
         if host != LMS_HOST:
             raise httpx.ConnectError(f"[Errno -2] Name or service not known: {host}", request=request)
         if scheme == "http":
-            if self.has("plain-http-closed"):
+            if self.settings.plain_http == "closed":
                 raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-            if not self.has("plain-http-served"):
+            if self.settings.plain_http == "redirect":
                 location = str(request.url.copy_with(scheme="https"))
                 return httpx.Response(301, headers={"Location": location, "Content-Length": "0"})
+        front = self.hook("front", Front(request))
         try:
-            response = self._lms(request)
+            response = front.response or self._lms(request)
         except _Reply as reply:
             response = reply.response
-        if scheme == "https" and not self.has("no-hsts"):
+        if scheme == "https" and self.settings.hsts:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         return response
 
     def _lms(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        redirect = (self.has("token-path-slash-redirect") and path == "/oauth2/access_token/") or (
-            self.has("token-path-redirected") and path == "/oauth2/access_token"
-        )
-        if redirect:
-            target = path.rstrip("/") if path.endswith("/") else path + "/"
-            return httpx.Response(301, headers={"Location": target, "Content-Length": "0"})
-        if path.rstrip("/") == "/oauth2/access_token" or (
-            self.has("gateway-path-served") and path.rstrip("/") == "/oauth2/v1/access_token"
-        ):
+        if path.rstrip("/") in self.settings.token_paths:
             return self._token_endpoint(request)
         if path.rstrip("/") == "/oauth2/revoke_token":
             return self._revoke(request)
@@ -529,7 +585,7 @@ class StubLms:
     ) -> httpx.Response:
         """oauthlib's responses: json.dumps bodies, no-store and no-cache on every one."""
         all_headers = {
-            "Content-Type": "text/plain" if self.has("text-plain-content-type") else "application/json",
+            "Content-Type": "application/json",
             "Cache-Control": "no-store",
             "Pragma": "no-cache",
             "X-Frame-Options": "DENY",
@@ -537,37 +593,23 @@ class StubLms:
             "Content-Language": "en",
             **(headers or {}),
         }
-        if self.has("no-cache-headers"):
-            del all_headers["Cache-Control"], all_headers["Pragma"]
-        if self.has("no-pragma"):
-            all_headers.pop("Pragma", None)
+        self.hook("oauth_headers", all_headers)
         return httpx.Response(status, headers=all_headers, content=json.dumps(body).encode())
 
     def _oauth_error(self, status: int, error: str, description: str | None = None) -> _Reply:
-        if self.has("error-as-detail"):
-            body: dict[str, Any] = {"detail": description or error.replace("_", " ").capitalize()}
-        else:
-            body = {"error": error}
-            if description is not None:
-                body["error_description"] = description
+        body: dict[str, Any] = {"error": error}
+        if description is not None:
+            body["error_description"] = description
+        self.hook("oauth_error", body)
         headers = {}
-        if status == 401 and not self.has("no-www-authenticate"):
+        if status == 401 and self.settings.www_authenticate:
             headers["WWW-Authenticate"] = f'Bearer error="{error}"'
         return _Reply(self._oauth_json(status, body, headers))
 
     def _invalid_client(self, given: str | None, *, unknown: bool = False) -> _Reply:
-        description = None
-        if self.has("echo-secret") and given:
-            description = f"Invalid client secret: {given}"
-        if self.has("stack-trace-in-errors"):
-            description = (
-                "Traceback (most recent call last):\n  File "
-                '"/openedx/venv/lib/python3.11/site-packages/oauthlib/oauth2/rfc6749/'
-                'endpoints/token.py", line 112, in create_token_response\n'
-                "oauthlib.oauth2.rfc6749.errors.InvalidClientError"
-            )
-        status = 400 if unknown and self.has("unknown-client-400") else 401
-        return self._oauth_error(status, "invalid_client", description)
+        refusal = self.hook("invalid_client", InvalidClient(given))
+        status = self.settings.unknown_client_status if unknown else 401
+        return self._oauth_error(status, "invalid_client", refusal.description)
 
     # Parameters and client authentication -----------------------------------------------------------
 
@@ -576,7 +618,7 @@ class StubLms:
         body = request.content.decode("utf-8", "replace")
         if ctype == "application/x-www-form-urlencoded":
             return parse_qsl(body, keep_blank_values=True)
-        if ctype == "application/json" and self.has("json-body-accepted"):
+        if ctype == "application/json" and self.settings.json_body:
             try:
                 data = json.loads(body)
             except ValueError:
@@ -585,22 +627,8 @@ class StubLms:
         return []
 
     def _secret_matches(self, real: str, given: str | None) -> bool:
-        if self.has("accept-any-secret"):
-            return True
-        if given is None:
-            return self.has("secret-missing-ok")
-        if hmac.compare_digest(given.encode(), real.encode()):
-            return True
-        if given == "":
-            return self.has("accept-empty-secret")
-        return (
-            (self.has("accept-any-secret-prefix") and real.startswith(given))
-            or (self.has("secret-suffix-ignored") and given.startswith(real))
-            or (self.has("secret-case-insensitive") and given.lower() == real.lower())
-            or (self.has("secret-strip-whitespace") and given.strip() == real)
-            or (self.has("secret-compare-first-16") and len(given) >= 16 and given[:16] == real[:16])
-            or (self.has("accept-client-id-as-secret") and given in APPS)
-        )
+        exact = given is not None and hmac.compare_digest(given.encode(), real.encode())
+        return exact or self.hook("client_secret", SecretCheck(real, given)).accepted
 
     def _client(self, request: httpx.Request, params: dict[str, str]) -> App:
         """DOT's client authentication: HTTP Basic wins; else the body; public clients by id."""
@@ -608,7 +636,7 @@ class StubLms:
         client_id: str | None
         secret: str | None
         from_body = False
-        if header[:6].lower() == "basic " and not self.has("no-basic-auth"):
+        if header[:6].lower() == "basic " and self.settings.basic_auth:
             try:
                 decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
             except ValueError:
@@ -619,16 +647,16 @@ class StubLms:
         else:
             client_id, secret = params.get("client_id"), params.get("client_secret")
             from_body = True
-            if self.has("no-body-auth"):
+            if not self.settings.body_auth:
                 secret = None
-        app = APPS.get(client_id or "")
-        if app is None and client_id == DELETED_CLIENT_ID and self.has("deleted-client-accepted"):
-            app = App(DELETED_CLIENT_ID, DELETED_SECRET, "client-credentials", OWNER.username)
+        app = APPS.get(client_id or "") or next(
+            (a for a in self.settings.legacy_apps if a.client_id == client_id), None
+        )
         if app is None:
             raise self._invalid_client(secret, unknown=bool(client_id))
         if app.secret is None:
             return app
-        if from_body and self.has("body-secret-unchecked"):
+        if from_body and not self.settings.body_secret_checked:
             return app
         if not self._secret_matches(app.secret, secret):
             raise self._invalid_client(secret)
@@ -638,34 +666,30 @@ class StubLms:
 
     def _token_endpoint(self, request: httpx.Request) -> httpx.Response:
         now = self.now()
-        if not self.has("no-rate-limit"):
+        if self.settings.rate_limit is not None:
             self.token_hits = [t for t in self.token_hits if t > now - 60] + [now]
-            if len(self.token_hits) > 120:
+            if len(self.token_hits) > self.settings.rate_limit:
                 return _html(403, "<h1>403 Forbidden</h1>")
         method = request.method
         allow = {"Allow": "POST, OPTIONS"}
         if method == "OPTIONS":
             return httpx.Response(200, headers={**allow, "Content-Type": "text/html; charset=utf-8"})
-        if self.has("redirect-to-http"):
-            status = 301 if method == "GET" else 308
-            return httpx.Response(status, headers={"Location": f"http://{LMS_HOST}{request.url.path}"})
-        any_method = self.has("token-endpoint-any-method") or self.has("query-credentials-accepted")
-        if method != "POST" and not any_method:
+        if method != "POST" and not self.settings.token_any_method:
             return httpx.Response(405, headers={**allow, "Content-Type": "text/html; charset=utf-8"})
         pairs = self._form(request)
         query = parse_qsl(request.url.query.decode(), keep_blank_values=True)
         if query:
-            if self.has("query-credentials-accepted"):
+            if self.settings.token_query_params:
                 pairs = query + pairs
             elif method == "POST":
                 # DOT 1.7.1 lets oauthlib's "URL query parameters are not allowed" escape: a 500 page.
                 return _html(500, "<h1>Server Error (500)</h1>")
         names = [k for k, _ in pairs]
         repeated = sorted({k for k in names if names.count(k) > 1})
-        if repeated and self.has("duplicate-param-500"):
+        if repeated and self.settings.repeated_param == "500":
             return _html(500, "<h1>Server Error (500)</h1>")
         try:
-            if repeated and self.has("duplicate-param-rejected"):
+            if repeated and self.settings.repeated_param == "rejected":
                 raise self._oauth_error(400, "invalid_request", f"Duplicate {repeated[0]} parameter.")
             params = dict(pairs)  # Django's request.POST.items(): the last value of a repeated key
             return self._grant(request, params)
@@ -674,45 +698,44 @@ class StubLms:
 
     def _grant(self, request: httpx.Request, params: dict[str, str]) -> httpx.Response:
         unknown = sorted(set(params) - KNOWN_PARAMS)
-        if unknown and self.has("unknown-param-rejected"):
+        if unknown and self.settings.unknown_params_rejected:
             raise self._oauth_error(400, "invalid_request", f"Unknown parameter {unknown[0]}.")
         grant = params.get("grant_type")
-        if not grant and self.has("missing-grant-defaults-client-credentials"):
-            grant = "client_credentials"
+        grant = grant or self.settings.default_grant
         if grant == "authorization_code":
             return stub_signin().exchange(self, request, params)
         if grant not in ("client_credentials", "password", "refresh_token"):
-            if grant and self.has("unknown-grant-invalid-request"):
+            if grant and self.settings.unknown_grant_error == "invalid_request":
                 raise self._oauth_error(400, "invalid_request", "Unknown grant type.")
             raise self._oauth_error(400, "unsupported_grant_type")
         app = self._client(request, params)
         if grant == "client_credentials":
             if app.secret is None:
                 raise self._invalid_client(None)
-            if app.grant != "client-credentials" and not self.has("grant-type-not-enforced"):
+            if app.grant != "client-credentials" and self.settings.grants_enforced:
                 raise self._oauth_error(400, "unauthorized_client")
             scopes = self._scopes(params.get("scope"))
             return self._issue(request, params, app, USERS[app.owner], scopes, refresh=None)
         if grant == "password":
             for name in ("username", "password"):
                 if not params.get(name):
-                    if name == "username" and self.has("missing-username-invalid-grant"):
+                    if name == "username" and self.settings.missing_username_error == "invalid_grant":
                         raise self._oauth_error(400, "invalid_grant", "Invalid credentials given.")
                     raise self._oauth_error(400, "invalid_request", f"Request is missing {name} parameter.")
             user = USERS.get(params["username"]) or next(
                 (u for u in USERS.values() if u.email == params["username"]), None
             )
-            usable = user is not DISABLED or self.has("disabled-user-signs-in")  # support's "disable"
+            usable = user is not DISABLED or self.settings.disabled_users_sign_in  # support's "disable"
             if user is None or not (
-                (params["password"] == user.password and usable) or self.has("password-not-checked")
+                (params["password"] == user.password and usable) or not self.settings.passwords_checked
             ):
                 raise self._oauth_error(400, "invalid_grant", "Invalid credentials given.")
-            if user is INACTIVE and self.has("inactive-user-refused"):
+            if user is INACTIVE and not self.settings.inactive_users_sign_in:
                 raise self._oauth_error(400, "invalid_grant", "Invalid credentials given.")
-            if app.grant != "password" and not self.has("grant-type-not-enforced"):
+            if app.grant != "password" and self.settings.grants_enforced:
                 raise self._oauth_error(400, "unauthorized_client")
             scopes = self._scopes(params.get("scope"))
-            refresh = None if self.has("no-refresh-token") else ""
+            refresh = "" if self.settings.password_refresh else None
             return self._issue(request, params, app, user, scopes, refresh=refresh)
         old = params.get("refresh_token")
         if not old:
@@ -720,20 +743,20 @@ class StubLms:
         record = self.refresh.get(old)
         if record is None or record.client_id != app.client_id:
             raise self._oauth_error(400, "invalid_grant")
-        if record.username == DISABLED.username and not self.has("disabled-user-refreshes"):
+        if record.username == DISABLED.username and not self.settings.disabled_users_keep_tokens:
             raise self._oauth_error(400, "invalid_grant")  # support's "disable" retired its tokens
-        reuse = self.has("refresh-not-rotated")
-        if not (reuse or self.has("refresh-reusable")):
+        reuse = not self.settings.refresh_rotated
+        if not reuse and self.settings.refresh_single_use:
             del self.refresh[old]
         user = USERS[record.username]
         return self._issue(request, params, app, user, list(record.scopes), refresh=old if reuse else "")
 
     def _scopes(self, requested: str | None) -> list[str]:
         if requested is None:
-            return ["read"] if self.has("scope-default-read") else list(DEFAULT_SCOPES)
+            return list(self.settings.default_scopes)
         asked = requested.split()
         if any(s not in APP_SCOPES for s in asked):
-            if not self.has("unknown-scope-ignored"):
+            if not self.settings.unknown_scopes_dropped:
                 raise self._oauth_error(400, "invalid_scope")
             asked = [s for s in asked if s in APP_SCOPES] or list(DEFAULT_SCOPES)
         return asked
@@ -751,130 +774,97 @@ class StubLms:
         """refresh: None for no refresh token, "" for a new one, else the one to hand back."""
         token_type = params.get("token_type") or request.headers.get("x-token-type")
         if token_type is None:
-            wants_jwt = self.has("default-jwt")
-        elif self.has("token-type-case-sensitive"):
+            wants_jwt = self.settings.jwt_by_default
+        elif self.settings.token_type_case_sensitive:
             wants_jwt = token_type == "jwt"
         else:
             wants_jwt = token_type.lower() == "jwt"
         if wants_jwt:
-            lifetime = (
-                600 if self.has("lifetimes-changed") else 172800 if self.has("long-lived-jwt") else 3600
-            )
+            lifetime = self.settings.jwt_lifetime
             if app.grant == "password" and "user_id" not in scopes:
                 scopes = [*scopes, "user_id"]  # the platform adds user_id for the password grant
-            asymmetric = bool(params.get("asymmetric_jwt")) and not self.has("asymmetric-ignored")
-            if (asymmetric or self.has("default-rs512")) and self.has("private-jwk-no-crt"):
+            asymmetric = bool(params.get("asymmetric_jwt")) and self.settings.honours_asymmetric_jwt
+            rs512 = asymmetric or self.settings.default_rs512
+            if rs512 and not self.settings.private_jwk_complete:
                 return _html(500, "<h1>Server Error (500)</h1>")
-            token = self._make_jwt(app, user, scopes, lifetime, asymmetric or self.has("default-rs512"))
-            kind = "Bearer" if self.has("token-type-swapped") else "JWT"
+            token = self._make_jwt(app, user, scopes, lifetime, rs512)
+            kind = "JWT"
         else:
-            lifetime = 3600 if self.has("lifetimes-changed") else 36000
-            token = self._opaque_token()
+            lifetime = self.settings.opaque_lifetime
+            token = self.settings.opaque_token()
             self.opaque[token] = Grant(user.username, app.client_id, scopes, self.now() + lifetime)
             if app.client_id in RESTRICTED_APPS:  # stored as expired at 1970-01-01
                 self.opaque[token].expires_at = 0
                 lifetime = -int(self.now())
-            kind = "JWT" if self.has("token-type-swapped") else "Bearer"
+            kind = "Bearer"
         body: dict[str, Any] = {
-            "access_token": token + ("\u00e9" if self.has("token-non-vschar") else ""),
-            "expires_in": str(lifetime) if self.has("expires-in-string") else lifetime,
+            "access_token": token,
+            "expires_in": lifetime,
             "token_type": kind,
             "scope": " ".join(scopes),
         }
-        if refresh is None and self.has("client-credentials-refresh-token"):
+        if refresh is None and self.settings.client_credentials_refresh:
             refresh = ""
         if refresh is not None:
             refresh = refresh or _random_token()
             self.refresh[refresh] = Grant(user.username, app.client_id, list(scopes), 0)
             body["refresh_token"] = refresh
-        return self._oauth_json(200, body)
-
-    def _opaque_token(self) -> str:
-        return "StubConstantOpaqueToken0123456" if self.has("opaque-token-constant") else _random_token()
+        return self._oauth_json(200, self.hook("token_body", body))
 
     def _make_jwt(self, app: App, user: User, scopes: list[str], lifetime: int, asymmetric: bool) -> str:
-        """The platform's JwtBuilder: claims in the order it emits them (observed §3)."""
-        iat = int(self.now()) + (600 if self.has("iat-in-future") else 0)
-        exp: int | float = iat + (600 if self.has("jwt-short-exp") else lifetime)
-        if self.has("expired-on-issue"):
-            exp = int(self.now()) - 10
-        if self.has("exp-float"):
-            exp = exp + 0.5
-        grant = "client_credentials" if self.has("grant-type-claim-underscore") else app.grant
+        """The platform's JwtBuilder: claims in the order it emits them (docs/clauses.md, observed-3)."""
+        iat = int(self.now())
         claims: dict[str, Any] = {
-            "aud": self.audience,
-            "exp": exp,
-            "grant_type": grant,
+            "aud": self.settings.audience,
+            "exp": iat + lifetime,
+            "grant_type": app.grant,
             "iat": iat,
-            "iss": self.issuer,
+            "iss": self.settings.issuer,
             "preferred_username": user.username,
-            "scopes": scopes[:1] if self.has("scopes-claim-mismatch") else list(scopes),
+            "scopes": list(scopes),
             "version": "1.2.0",
             "sub": user.sub,
             "filters": ["user:me"] if app.grant == "password" else [],
-            "is_restricted": self.has("restricted-claim")
-            or (app.client_id in RESTRICTED_APPS and not self.has("restricted-not-marked")),
-            "email_verified": user.is_active or self.has("email-verified-always-true"),
+            "is_restricted": app.client_id in RESTRICTED_APPS,
+            "email_verified": user.is_active,
         }
-        if self.has("jwt-no-version"):
-            del claims["version"]
-        every = self.has("claims-ignore-scope")
-        if "email" in scopes or every:
+        if "email" in scopes:
             claims["email"] = user.email
-        if ("profile" in scopes and not self.has("no-profile-claims")) or every:
-            claims.update(
-                name=user.name,
-                family_name="",
-                given_name="",
-                administrator=user.is_staff,
-                superuser=user.is_superuser,
-            )
+        if "profile" in scopes:
+            claims.update(profile_claims(user))
         if "user_id" in scopes:
             claims["user_id"] = user.user_id
-        header: dict[str, Any] = {"typ": "JWT"}
-        if self.has("rfc9068"):
-            if not self.has("rfc9068-typ-jwt"):
-                header["typ"] = "at+jwt"
-            if not self.has("rfc9068-no-client-id"):
-                claims["client_id"] = app.client_id
-            if not self.has("rfc9068-no-jti"):
-                claims["jti"] = secrets.token_hex(16)
-        if self.has("kid-unknown"):
-            header["kid"] = "stub-lms-retired"
-        if self.has("kid-published"):
-            header["kid"] = KID
-        if self.has("jwt-header-jku"):
-            header["jku"] = f"{LMS_URL}/oauth2/jwks.json"
+        draft = self.hook("jwt", JwtDraft({"typ": "JWT"}, claims, app, user))
         if asymmetric or app.client_id in RESTRICTED_APPS:
-            return sign({"alg": "RS512", **header}, claims, self.signing_key)
-        alg = "HS512" if self.has("jwt-hs512") else "HS256"
-        return sign({"alg": alg, **header}, claims, self.signing_secret.encode())
+            return sign({"alg": "RS512", **draft.header}, draft.claims, self.signing_key)
+        secret = self.settings.signing_secret.encode()
+        return sign({"alg": self.settings.hmac_alg, **draft.header}, draft.claims, secret)
 
     # Revocation -------------------------------------------------------------------------------------
 
     def _revoke(self, request: httpx.Request) -> httpx.Response:
-        if request.method != "POST" and not self.has("revoke-any-method"):
+        if request.method != "POST" and not self.settings.revocation_any_method:
             return httpx.Response(
                 405, headers={"Allow": "POST, OPTIONS", "Content-Type": "text/html; charset=utf-8"}
             )
         params = dict(self._form(request))
         token = params.get("token")
         if not token:
-            if self.has("revoke-missing-token-200"):
+            if not self.settings.revocation_needs_token:
                 return _revoked()
             raise self._oauth_error(400, "invalid_request", "Missing token parameter.")
         app = self._client(request, params)
         known = token in self.opaque or token in self.refresh or token.count(".") == 2
-        if self.has("revoke-unknown-400") and not known:
+        if self.settings.revocation_unknown_error and not known:
             raise self._oauth_error(400, "invalid_request", "Unknown token.")
-        if self.has("revoke-jwt-400") and token.count(".") == 2:
+        if self.settings.revocation_jwt_error and token.count(".") == 2:
             raise self._oauth_error(400, "unsupported_token_type")
-        if not self.has("revoke-noop"):
+        if self.settings.revocation_revokes:
             for store in (self.opaque, self.refresh):
                 record = store.get(token)
                 if record is not None and record.client_id == app.client_id:
                     del store[token]
-            if self.has("revoke-jwt-blocklist") and token.count(".") == 2:
+            if self.settings.revocation_blocklists_jwt and token.count(".") == 2:
                 self.revoked_jwts.add(token)
         return _revoked()
 
@@ -882,7 +872,7 @@ class StubLms:
 
     def _resource_error(self, status: int, body: dict[str, Any]) -> _Reply:
         headers = {"Content-Type": "application/json", "Allow": "GET, HEAD, OPTIONS"}
-        if status == 401 and not self.has("no-www-authenticate"):
+        if status == 401 and self.settings.www_authenticate:
             headers["WWW-Authenticate"] = 'JWT realm="api"'
         return _Reply(httpx.Response(status, headers=headers, content=_compact(body)))
 
@@ -905,11 +895,9 @@ class StubLms:
 
     def _authenticate(self, request: httpx.Request, service: str) -> str:
         """edx-drf-extensions' JwtAuthentication, then the platform's Bearer authentication."""
-        lms = service == "lms"
-        header = request.headers.get("authorization")
-        if lms and self.has("api-authorization-dropped"):
-            header = None  # stripped by the proxy in front of /api/
-        if header is None and lms and self.has("accept-query-token"):
+        auth = self._trust(service)
+        header = request.headers.get("authorization") if auth.authorization_header else None
+        if header is None and auth.query_token:
             query = dict(parse_qsl(request.url.query.decode()))
             if query.get("access_token"):
                 token = query["access_token"]
@@ -918,7 +906,7 @@ class StubLms:
             cookie_user = stub_signin().cookie_user(self, request, service)
             if cookie_user is not None:
                 return cookie_user
-            if lms and self.has("anonymous-allowed"):
+            if auth.anonymous:
                 return "anonymous"
             raise self._resource_error(401, {"detail": "Authentication credentials were not provided."})
         parts = header.split()
@@ -931,32 +919,36 @@ class StubLms:
                 },
             )
         scheme = parts[0].lower()
-        if scheme == "jwt" and parts[0] != "JWT" and self.has("jwt-scheme-case-sensitive"):
+        if scheme == "jwt" and parts[0] != "JWT" and auth.jwt_scheme_exact:
             raise self._resource_error(401, {"detail": "Authentication credentials were not provided."})
         if scheme == "jwt":
             if len(parts) > 2:
                 raise self._resource_error(401, {"detail": "Invalid token."})
             token = parts[1]
             record = self.opaque.get(token)
-            if lms and self.has("jwt-accepts-opaque") and record and record.expires_at > self.now():
+            if auth.jwt_opaque and record and record.expires_at > self.now():
                 return record.username
             return self._verify_jwt(token, service)
-        if scheme == "bearer" and lms:
+        if scheme == "bearer" and service == "lms":
             if len(parts) > 2:
                 raise self._resource_error(
                     401, {"error_code": "token_malformed", "developer_message": "Invalid token header."}
                 )
             token = parts[1]
             record = self.opaque.get(token)
-            if record and record.username == DISABLED.username and not self.has("disabled-user-refreshes"):
+            if (
+                record
+                and record.username == DISABLED.username
+                and not self.settings.disabled_users_keep_tokens
+            ):
                 raise self._resource_error(
                     401, {"error_code": "user_is_disabled", "developer_message": "User disabled by admin."}
                 )
-            if record and record.expires_at > self.now() and not self.has("me-rejects-bearer"):
+            if record and record.expires_at > self.now() and auth.bearer:
                 return record.username
-            if self.has("bearer-accepts-jwt") and token.count(".") == 2:
+            if auth.bearer_jwt and token.count(".") == 2:
                 return self._verify_jwt(token, service)
-            if self.has("garbage-token-403"):
+            if auth.invalid_status == 403:
                 raise self._resource_error(
                     403, {"detail": "You do not have permission to perform this action."}
                 )
@@ -970,7 +962,7 @@ class StubLms:
         raise self._resource_error(401, {"detail": "Authentication credentials were not provided."})
 
     def _verify_jwt(self, token: str, service: str) -> str:
-        lms = service == "lms"
+        auth = self._trust(service)
         invalid = self._resource_error(401, {"detail": "Invalid token."})
         try:
             parts = token.split(".")
@@ -981,7 +973,7 @@ class StubLms:
             if not isinstance(header, dict) or not isinstance(claims, dict):
                 raise ValueError("not objects")
         except ValueError:
-            if lms and self.has("garbage-token-403"):
+            if auth.invalid_status == 403:
                 raise self._resource_error(
                     403, {"detail": "You do not have permission to perform this action."}
                 ) from None
@@ -989,73 +981,64 @@ class StubLms:
         if token in self.revoked_jwts:
             raise invalid
         signing_input = f"{parts[0]}.{parts[1]}".encode()
-        if not self._signature_ok(header, signing_input, signature, self._trust(service), lms):
+        if not self._signature_ok(header, signing_input, signature, auth):
             raise invalid
         now = self.now()
         exp = claims.get("exp")
         if exp is None:
-            if not (lms and self.has("exp-optional")):
+            if auth.require_exp:
                 raise invalid
-        elif not isinstance(exp, int | float) or (
-            exp <= now
-            and not (lms and self.has("accept-expired"))
-            and not (not lms and self.has("discovery-accept-expired"))
-        ):
+        elif not isinstance(exp, int | float) or (exp <= now and auth.check_exp):
             raise invalid  # exp == now is expired: the signature step allows no leeway
         if not isinstance(claims.get("iat"), int | float):
             raise invalid
-        trust = self._trust(service)
-        skip_iss = self.has("me-no-iss-check") if lms else self.has("discovery-no-iss-check")
-        if claims.get("iss") != trust.issuer and not skip_iss:
+        if claims.get("iss") != auth.issuer and auth.check_iss:
             raise invalid
         aud = claims.get("aud")
-        aud_ok = aud == trust.audience or (isinstance(aud, list) and trust.audience in aud)
-        skip_aud = self.has("me-no-aud-check") if lms else self.has("discovery-no-aud-check")
-        if not aud_ok and not skip_aud:
+        aud_ok = aud == auth.audience or (isinstance(aud, list) and auth.audience in aud)
+        if not aud_ok and auth.check_aud:
             raise invalid
         try:
             if int(str(claims.get("version", "1.0.0")).split(".")[0]) > 1:
                 raise invalid
         except ValueError:
             raise invalid from None
-        if claims.get("is_restricted") and lms and not self.has("restricted-accepted"):
+        if claims.get("is_restricted") and auth.restricted_refused:
             raise self._resource_error(403, {"detail": "You do not have permission to perform this action."})
         username = claims.get("preferred_username")
         if not isinstance(username, str) or not username:
             raise invalid
         # A valid JWT for an unknown username creates that user: any name is answered.
-        return username + "-shadow" if lms and self.has("me-wrong-username") else username
+        return username + auth.username_suffix
 
     def _signature_ok(
-        self, header: dict[str, Any], signing_input: bytes, signature: bytes, trust: _Trust, lms: bool
+        self, header: dict[str, Any], signing_input: bytes, signature: bytes, auth: ResourceAuth
     ) -> bool:
         alg = str(header.get("alg"))
         algorithms = get_default_algorithms()
-        if not lms and self.has("discovery-accept-alg-none") and alg.lower() == "none":
+        if auth.alg_none and alg.lower() == "none":
             return True
-        if lms:
-            if self.has("accept-alg-none") and alg.lower() == "none":
-                return True
-            if self.has("me-no-signature-check"):
-                return True
-            if self.has("trust-header-keys"):
-                if isinstance(header.get("jwk"), dict) and alg in algorithms:
-                    try:
-                        key = jwt.PyJWK(header["jwk"], alg).key
-                        return bool(algorithms[alg].verify(signing_input, key, signature))
-                    except (jwt.PyJWTError, ValueError, TypeError):
-                        return False
-                if "jku" in header or "x5u" in header:
-                    return True  # the key URL gave nothing, and the library failed open
-            kid = header.get("kid")
-            if self.has("kid-file-lookup") and isinstance(kid, str) and alg.startswith("HS"):
-                if posixpath.normpath(posixpath.join("/openedx/keys", kid)) == "/dev/null":
-                    return hmac.compare_digest(_hmac(alg, b"", signing_input), signature)
-            if self.has("unknown-kid-fail-open") and kid is not None and kid != KID:
-                return True
-        if alg in trust.hmac_algs:
-            keys = [trust.secret.encode()]
-            if lms and self.has("hmac-with-public-key"):
+        if not auth.check_signature:
+            return True
+        if auth.header_keys:
+            if isinstance(header.get("jwk"), dict) and alg in algorithms:
+                try:
+                    key = jwt.PyJWK(header["jwk"], alg).key
+                    return bool(algorithms[alg].verify(signing_input, key, signature))
+                except (jwt.PyJWTError, ValueError, TypeError):
+                    return False
+            if "jku" in header or "x5u" in header:
+                return True  # the key URL gave nothing, and the library failed open
+        kid = header.get("kid")
+        if auth.kid_files and isinstance(kid, str) and alg.startswith("HS"):
+            if posixpath.normpath(posixpath.join("/openedx/keys", kid)) == "/dev/null":
+                return hmac.compare_digest(_hmac(alg, b"", signing_input), signature)
+        if auth.unknown_kid_passes and kid is not None and kid != KID:
+            return True
+        hmac_algs = auth.hmac_algs | ({"HS384", "HS512"} if auth.hmac_public_key else set())
+        if alg in hmac_algs:
+            keys = [auth.secret.encode()]
+            if auth.hmac_public_key:
                 jwk = json.loads(self.published_jwks())["keys"][0]
                 keys += [
                     self.signing_key.public_key().public_bytes(
@@ -1065,8 +1048,8 @@ class StubLms:
                 ]
             return any(hmac.compare_digest(_hmac(alg, key, signing_input), signature) for key in keys)
         if alg in ("RS256", "RS384", "RS512"):
-            # JwtAuthentication's algorithm list lets RS256 through beside RS512 (observed §4); kid ignored.
-            for key in trust.rsa_keys:
+            # JwtAuthentication's algorithm list lets RS256 through beside RS512 (observed-4); kid ignored.
+            for key in auth.rsa_keys:
                 try:
                     if algorithms[alg].verify(signing_input, key, signature):
                         return True
@@ -1079,22 +1062,17 @@ class StubLms:
     def handshake(self, profile: Any, context: ssl.SSLContext) -> tuple[str | None, dt.datetime | None]:
         """What the transport checks' `_handshake` would report for this server under `context`:
         the negotiated version and the certificate's notAfter (sent whether or not it is verified)."""
-        offered = ["TLSv1.3", "TLSv1.2"]
-        if self.has("tls-legacy-only"):
-            offered = ["TLSv1.1", "TLSv1"]
-        elif self.has("tls-legacy-accepted") or self.has("tls-legacy-untrusted-cert"):
-            offered += ["TLSv1.1", "TLSv1"]
+        offered = self.settings.tls_versions
         low, high = _version_number(context.minimum_version, 0), _version_number(context.maximum_version, 999)
         usable = [v for v in offered if low <= _TLS[v] <= high]
         if not usable:
             refused = ssl.SSLError(1, "[SSL: UNSUPPORTED_PROTOCOL] unsupported protocol")
             refused.library, refused.reason = "SSL", "UNSUPPORTED_PROTOCOL"  # as the ssl module sets them
             raise refused
-        days = 10 if self.has("cert-expiring") else 80
-        not_after = dt.datetime.now(dt.UTC) + dt.timedelta(days=days, hours=1)
+        not_after = dt.datetime.now(dt.UTC) + dt.timedelta(days=self.settings.certificate_days, hours=1)
         if context.verify_mode == ssl.CERT_NONE:
             return usable[0], not_after
-        if self.has("cert-wrong-host") or self.has("tls-legacy-untrusted-cert"):
+        if not self.settings.certificate_verifies:
             error = ssl.SSLCertVerificationError(
                 1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
             )
@@ -1110,6 +1088,17 @@ _TLS = {"TLSv1": 769, "TLSv1.1": 770, "TLSv1.2": 771, "TLSv1.3": 772}
 def _version_number(version: ssl.TLSVersion, default: int) -> int:
     value = int(version)
     return default if value < 0 else value  # MINIMUM_SUPPORTED / MAXIMUM_SUPPORTED are negative
+
+
+def profile_claims(user: User) -> dict[str, Any]:
+    """The claims the profile scope brings."""
+    return {
+        "name": user.name,
+        "family_name": "",
+        "given_name": "",
+        "administrator": user.is_staff,
+        "superuser": user.is_superuser,
+    }
 
 
 def sign(header: dict[str, Any], claims: dict[str, Any], key: Any) -> str:
@@ -1141,7 +1130,7 @@ def _html(status: int, text: str) -> httpx.Response:
 
 
 def _revoked() -> httpx.Response:
-    """A successful revocation: empty text/html, no cache headers (observed §5)."""
+    """A successful revocation: empty text/html, no cache headers (docs/clauses.md, observed-5)."""
     return httpx.Response(200, headers={"Content-Type": "text/html; charset=utf-8"})
 
 

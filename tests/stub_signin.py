@@ -10,7 +10,7 @@ authorization_code grant (code bound to client and redirect URI, deleted on use)
 JwtAuthCookieMiddleware on the LMS and the discovery service (a failing cookie is forgiven: 401).
 
 `StubLms` calls `handle` for these paths, `exchange` for the grant and `cookie_user` before its
-anonymous 401; the mutations below join its `MUTATIONS`.
+anonymous 401. `SignInSettings` is their configuration, which `on_signin` patches change.
 """
 
 from __future__ import annotations
@@ -25,15 +25,17 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from conformance.reference.defects import Defect
 from tests.stub_lms import (
     APPS,
     LEARNER,
-    MUTATIONS,
     OWNER,
     PUBLIC_CLIENT_ID,
     USERS,
     App,
+    Patch,
     b64url,
+    field_patch,
     stub_advisories,
 )
 
@@ -47,40 +49,6 @@ MFE_ORIGIN = "https://apps.example.org"
 SHARED_COOKIE_DOMAIN = "example.org"
 SSO_APP = App(SSO_CLIENT_ID, SSO_SECRET, "authorization-code", OWNER.username)
 
-SIGNIN_MUTATIONS: dict[str, str] = {
-    # /oauth2/authorize
-    "redirect-uri-unchecked": "any redirect URI is accepted for the SSO client",
-    "redirect-uri-prefix-match": "a redirect URI that starts with the registered one is accepted",
-    "redirect-uri-mismatch": "the registered redirect URI is refused (registered with the other scheme)",
-    "sso-redirect-http": "variant: the SSO client's registered redirect URI is http",
-    "extra-query-dropped": "an added query is accepted but dropped from the redirect",
-    "extra-query-refused": "variant: redirect URIs are matched exactly (an added query is refused)",
-    "response-type-ignored": "any response_type issues a code",
-    "state-dropped": "the redirect carries no state",
-    "pkce-s256-unsupported": "code_challenge_method=S256 is refused",
-    # the authorization_code grant
-    "code-reusable": "an exchanged code is kept and works again",
-    "code-not-bound": "a code is exchanged by any client, with any redirect URI",
-    "pkce-ignored": "the stored PKCE challenge is never checked",
-    # JWT cookies
-    "jwt-cookies-not-set": "login and /login_refresh set no JWT cookies",
-    "jwt-cookie-not-httponly": "the signature cookie is not HttpOnly",
-    "jwt-cookie-payload-httponly": "the header-payload cookie is HttpOnly (MFEs cannot read it)",
-    "jwt-cookie-not-secure": "the JWT cookies are not Secure on https",
-    "jwt-cookie-samesite-none-insecure": "the JWT cookies are SameSite=None without Secure",
-    "jwt-cookie-host-only": "the JWT cookies are host-only (no SHARED_COOKIE_DOMAIN)",
-    "refresh-without-session": "/login_refresh also refreshes for the JWT cookies alone",
-    "lms-no-cookie-middleware": "the LMS does not reassemble the JWT cookies",
-    "cookie-signature-ignored": "the LMS takes the user from the header-payload cookie unverified",
-    "discovery-no-cookie-middleware": "the discovery service does not reassemble the JWT cookies",
-    "discovery-cookie-signature-ignored": "discovery takes the user from the header-payload cookie",
-    "logout-keeps-cookies": "logout leaves the JWT cookies in place",
-    # the sign-in flow itself (the control every sign-in check depends on)
-    "login-api-missing": "the login API is not routed (404)",
-    "csrf-endpoint-missing": "the CSRF token API is not routed (404)",
-    "login-api-waf-403": "a WAF answers the login API with a 403 HTML page",
-}
-
 PATHS = (
     "/csrf/api/v1/token",
     "/api/user/v2/account/login_session/",
@@ -88,6 +56,45 @@ PATHS = (
     "/login_refresh",
     "/logout",
 )
+
+
+@dataclass
+class SignInSettings:
+    """The sign-in flows' configuration as the stub answers by it; an `on_signin` patch changes
+    fields (once per stub)."""
+
+    registered_redirect_uri: str = SSO_REDIRECT_URI  # the SSO application's redirect URI
+    # How /oauth2/authorize matches a redirect URI with the registered one: "path" (scheme, host and
+    # path; a query may be added), "exact" (no query added), "prefix" (also any URI it starts), "any".
+    redirect_uri_match: str = "path"
+    redirect_keeps_query: bool = True  # the redirect keeps the redirect URI's own query
+    state_returned: bool = True
+    response_type_checked: bool = True  # only response_type=code issues a code
+    pkce_methods: tuple[str, ...] = ("plain", "S256")
+    codes_bound: bool = True  # a code is exchanged only by its client, with its redirect URI
+    codes_single_use: bool = True
+    pkce_checked: bool = True  # the exchange checks the code's PKCE challenge
+    unrouted: frozenset[str] = frozenset()  # sign-in paths the LMS does not route (404)
+    jwt_cookies: bool = True  # login and /login_refresh set the JWT cookies
+    cookie_domain: str | None = SHARED_COOKIE_DOMAIN  # None: host-only cookies
+    cookies_secure: bool = True
+    samesite: str | None = None
+    signature_httponly: bool = True
+    payload_httponly: bool = False
+    refresh_needs_session: bool = True  # /login_refresh needs the session, not only the JWT cookies
+    logout_deletes_cookies: bool = True
+    # The services whose JwtAuthCookieMiddleware reassembles the cookies, and checks their signature.
+    cookie_middleware: frozenset[str] = frozenset({"lms", "discovery"})
+    cookie_signature_checked: frozenset[str] = frozenset({"lms", "discovery"})
+
+
+def on_signin(defect: Defect, **fields: Any) -> Patch:
+    """A patch that sets fields of the sign-in flows' configuration (`SignInSettings`)."""
+    return field_patch(defect, "signin", SignInSettings, fields)
+
+
+def _settings(stub: StubLms) -> SignInSettings:
+    return stub.configuration("signin", SignInSettings)
 
 
 @dataclass
@@ -121,21 +128,16 @@ def _json(status: int, body: Any, cookies: list[str] | None = None) -> httpx.Res
     return httpx.Response(status, headers=headers, content=json.dumps(body, indent=2).encode())
 
 
-def _registered(stub: StubLms) -> str:
-    return (
-        SSO_REDIRECT_URI.replace("https://", "http://") if stub.has("sso-redirect-http") else SSO_REDIRECT_URI
-    )
-
-
 def _session_user(stub: StubLms, request: httpx.Request) -> str | None:
     return _state(stub).sessions.get(_cookies(request).get("sessionid", ""))
 
 
 def _jwt_cookies(stub: StubLms, username: str, *, delete: bool = False) -> list[str]:
-    if stub.has("jwt-cookies-not-set") and not delete:
+    settings = _settings(stub)
+    if not settings.jwt_cookies and not delete:
         return []
     if delete:
-        if stub.has("logout-keeps-cookies"):
+        if not settings.logout_deletes_cookies:
             return []
         values = {"edx-jwt-cookie-header-payload": "", "edx-jwt-cookie-signature": ""}
     else:
@@ -147,19 +149,16 @@ def _jwt_cookies(stub: StubLms, username: str, *, delete: bool = False) -> list[
     cookies = []
     for name, value in values.items():
         parts = [f"{name}={value}"]
-        if not stub.has("jwt-cookie-host-only"):
-            parts.append(f"Domain={SHARED_COOKIE_DOMAIN}")
+        if settings.cookie_domain is not None:
+            parts.append(f"Domain={settings.cookie_domain}")
         parts.append("expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0" if delete else "Max-Age=3600")
         parts.append("Path=/")
-        if not stub.has("jwt-cookie-not-secure") and not stub.has("jwt-cookie-samesite-none-insecure"):
+        if settings.cookies_secure:
             parts.append("Secure")
-        httponly = name.endswith("signature") and not stub.has("jwt-cookie-not-httponly")
-        if name.endswith("header-payload") and stub.has("jwt-cookie-payload-httponly"):
-            httponly = True
-        if httponly:
+        if settings.signature_httponly if name.endswith("signature") else settings.payload_httponly:
             parts.append("HttpOnly")
-        if stub.has("jwt-cookie-samesite-none-insecure"):
-            parts.append("SameSite=None")
+        if settings.samesite is not None:
+            parts.append(f"SameSite={settings.samesite}")
         cookies.append("; ".join(parts))
     return cookies
 
@@ -170,13 +169,8 @@ def handle(stub: StubLms, request: httpx.Request) -> httpx.Response | None:
     if path not in PATHS:
         return None
     state = _state(stub)
-    missing = (path == "/csrf/api/v1/token" and stub.has("csrf-endpoint-missing")) or (
-        path == "/api/user/v2/account/login_session/" and stub.has("login-api-missing")
-    )
-    if missing:
+    if path in _settings(stub).unrouted:
         return httpx.Response(404, content=b"<h1>Not Found</h1>")
-    if path == "/api/user/v2/account/login_session/" and stub.has("login-api-waf-403"):
-        return httpx.Response(403, content=b"<html><h1>Forbidden</h1>blocked by the WAF</html>")
     if path == "/csrf/api/v1/token":
         token = secrets.token_urlsafe(32)
         state.csrf.add(token)
@@ -189,7 +183,7 @@ def handle(stub: StubLms, request: httpx.Request) -> httpx.Response | None:
         if request.method != "POST":
             return httpx.Response(405, headers={"Allow": "POST"})
         username = _session_user(stub, request)
-        if username is None and stub.has("refresh-without-session"):
+        if username is None and not _settings(stub).refresh_needs_session:
             username = cookie_user(stub, request, "lms")
         if username is None:
             return _json(401, "Unauthorized")
@@ -242,30 +236,31 @@ def _authorize(stub: StubLms, request: httpx.Request) -> httpx.Response:
 
     if params.get("client_id") != SSO_CLIENT_ID:
         return fatal("Invalid client_id parameter value.")
-    uri = params.get("redirect_uri") or _registered(stub)
-    if "#" in uri and not stub.has("redirect-uri-unchecked"):
+    settings = _settings(stub)
+    uri = params.get("redirect_uri") or settings.registered_redirect_uri
+    if "#" in uri and settings.redirect_uri_match != "any":
         return fatal("Invalid redirect URI.")
     if not _allowed(stub, uri):
         return fatal("Mismatching redirect URI.")
 
     def redirect(values: dict[str, str]) -> httpx.Response:
         target = uri
-        if stub.has("extra-query-dropped"):
+        if not settings.redirect_keeps_query:
             target = urlunsplit(urlsplit(uri)._replace(query=""))
-        if params.get("state") and not stub.has("state-dropped"):
+        if params.get("state") and settings.state_returned:
             values["state"] = params["state"]
         return httpx.Response(
             302, headers={"Location": target + ("&" if "?" in target else "?") + urlencode(values)}
         )
 
     response_type = params.get("response_type")
-    if response_type != "code" and not stub.has("response-type-ignored"):
+    if response_type != "code" and settings.response_type_checked:
         error = "unauthorized_client" if response_type == "token" else "unsupported_response_type"
         return redirect({"error": error})
     challenge, method = params.get("code_challenge"), params.get("code_challenge_method")
     if challenge:
         method = method or "plain"
-        if method not in ("plain", "S256") or (method == "S256" and stub.has("pkce-s256-unsupported")):
+        if method not in settings.pkce_methods:
             return redirect(
                 {"error": "invalid_request", "error_description": "Transform algorithm not supported."}
             )
@@ -275,16 +270,14 @@ def _authorize(stub: StubLms, request: httpx.Request) -> httpx.Response:
 
 
 def _allowed(stub: StubLms, uri: str) -> bool:
-    if stub.has("redirect-uri-unchecked"):
+    settings = _settings(stub)
+    registered = settings.registered_redirect_uri
+    if settings.redirect_uri_match == "any":
         return True
-    registered = _registered(stub)
-    if stub.has("redirect-uri-mismatch"):
-        scheme, rest = registered.split("://", 1)
-        registered = f"{'http' if scheme == 'https' else 'https'}://{rest}"
-    if stub.has("redirect-uri-prefix-match") and uri.startswith(registered):
+    if settings.redirect_uri_match == "prefix" and uri.startswith(registered):
         return True
     got, want = urlsplit(uri), urlsplit(registered)
-    if stub.has("extra-query-refused") and got.query:
+    if settings.redirect_uri_match == "exact" and got.query:
         return False
     return (got.scheme, got.netloc, got.path) == (want.scheme, want.netloc, want.path)
 
@@ -294,14 +287,15 @@ def exchange(stub: StubLms, request: httpx.Request, params: dict[str, str]) -> h
     if not params.get("code"):
         raise stub._oauth_error(400, "invalid_request", "Missing code parameter.")
     app = stub._client(request, params)
-    bound = not stub.has("code-not-bound")
+    settings = _settings(stub)
+    bound = settings.codes_bound
     if app.grant != "authorization-code" and bound:
         raise stub._oauth_error(400, "unauthorized_client")
     codes = _state(stub).codes
     grant = codes.get(params["code"])
     if grant is None or (bound and grant.client_id != app.client_id):
         raise stub._oauth_error(400, "invalid_grant")
-    if grant.challenge and not stub.has("pkce-ignored"):
+    if grant.challenge and settings.pkce_checked:
         verifier = params.get("code_verifier")
         if not verifier:
             raise stub._oauth_error(400, "invalid_request", "Code verifier required.")
@@ -310,7 +304,7 @@ def exchange(stub: StubLms, request: httpx.Request, params: dict[str, str]) -> h
             raise stub._oauth_error(400, "invalid_grant")
     if bound and params.get("redirect_uri", grant.redirect_uri) != grant.redirect_uri:
         raise stub._oauth_error(400, "invalid_request", "Mismatching redirect URI.")
-    if not stub.has("code-reusable"):
+    if settings.codes_single_use:
         del codes[params["code"]]
     user = USERS[grant.username]
     return stub._issue(request, params, app, user, ["read", "write", "email", "profile"], refresh="")
@@ -318,15 +312,15 @@ def exchange(stub: StubLms, request: httpx.Request, params: dict[str, str]) -> h
 
 def cookie_user(stub: StubLms, request: httpx.Request, service: str) -> str | None:
     """JwtAuthCookieMiddleware + JwtAuthentication on the cookie: the user, or None (forgiven)."""
-    lms = service == "lms"
-    if stub.has("lms-no-cookie-middleware" if lms else "discovery-no-cookie-middleware"):
+    settings = _settings(stub)
+    if service not in settings.cookie_middleware:
         return None
     jar = _cookies(request)
     header_payload = jar.get("edx-jwt-cookie-header-payload")
     signature = jar.get("edx-jwt-cookie-signature")
     if not header_payload or not signature:
         return None
-    if stub.has("cookie-signature-ignored" if lms else "discovery-cookie-signature-ignored"):
+    if service not in settings.cookie_signature_checked:
         from tests.stub_lms import b64decode
 
         claims = json.loads(b64decode(header_payload.split(".")[1]))
@@ -339,8 +333,15 @@ def cookie_user(stub: StubLms, request: httpx.Request, service: str) -> str | No
         return None
 
 
-# Join the stub's tables (a contiguous block of its own, so that its mutations stay in one place).
-MUTATIONS.update(SIGNIN_MUTATIONS)
+# The SSO client joins the stub's applications.
 APPS[SSO_APP.client_id] = SSO_APP
 
-__all__ = ["LEARNER", "MFE_ORIGIN", "SIGNIN_MUTATIONS", "SSO_APP", "SSO_REDIRECT_URI", "SSO_SECRET"]
+__all__ = [
+    "LEARNER",
+    "MFE_ORIGIN",
+    "SSO_APP",
+    "SSO_REDIRECT_URI",
+    "SSO_SECRET",
+    "SignInSettings",
+    "on_signin",
+]

@@ -1,0 +1,92 @@
+"""The unit cases of the jwt-attacks checks: each passes against the stock stub LMS and fails against
+its mutations (tests/units/harness.py runs them).
+"""
+
+from __future__ import annotations
+
+from conformance.reference.defects import Defect
+from tests.stub_lms import on_resource, on_settings
+from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
+from tests.units.harness import Skip, Unit, fails, unit
+from tests.units.patches import ROTATED_KEYS
+
+WEAK_HS256_SECRET = on_settings(
+    Defect.WEAK_HS256_SECRET, signing_secret="changeme", published_secret="changeme"
+)
+
+ME_NO_SIGNATURE_CHECK = on_resource(Defect.ME_NO_SIGNATURE_CHECK, check_signature=False)
+ACCEPT_ALG_NONE = on_resource(Defect.ACCEPT_ALG_NONE, alg_none=True)
+HMAC_WITH_PUBLIC_KEY = on_resource(Defect.HMAC_WITH_PUBLIC_KEY, hmac_public_key=True)
+TRUST_HEADER_KEYS = on_resource(Defect.TRUST_HEADER_KEYS, header_keys=True)
+KID_FILE_LOOKUP = on_resource(Defect.KID_FILE_LOOKUP, kid_files=True)
+UNKNOWN_KID_FAIL_OPEN = on_resource(Defect.UNKNOWN_KID_FAIL_OPEN, unknown_kid_passes=True)
+ACCEPT_EXPIRED = on_resource(Defect.ACCEPT_EXPIRED, check_exp=False)
+EXP_OPTIONAL = on_resource(Defect.EXP_OPTIONAL, require_exp=False)
+
+DEFAULT_RS512 = on_settings(Defect.DEFAULT_RS512, default_rs512=True)
+
+AREA = "jwt-attacks"
+
+TABLE: dict[str, Unit] = {
+    "jwt-attacks.tampered-payload": unit(
+        fails(ME_NO_SIGNATURE_CHECK, "the forged token ({case}) is refused"),
+    ),
+    "jwt-attacks.bad-signature": unit(
+        fails(ME_NO_SIGNATURE_CHECK, "the forged token ({case}) is refused"),
+    ),
+    "jwt-attacks.alg-none": unit(
+        fails(ACCEPT_ALG_NONE, "the forged token ({case}) is refused"),
+    ),
+    "jwt-attacks.key-confusion": unit(
+        fails(HMAC_WITH_PUBLIC_KEY, "the forged token ({case}) is refused"),
+    ),
+    "jwt-attacks.header-keys": unit(
+        fails(TRUST_HEADER_KEYS, "the forged token ({case}) is refused"),
+    ),
+    "jwt-attacks.kid": unit(
+        fails(KID_FILE_LOOKUP, "the forged token ({case}) is refused", "kid-path-traversal"),
+        fails(UNKNOWN_KID_FAIL_OPEN, "the forged token ({case}) is refused", "kid-unknown"),
+    ),
+    "jwt-attacks.expired": unit(
+        fails(
+            ACCEPT_EXPIRED,
+            "a token past its exp ({case}) is refused",
+            "resigned-expired",
+            "real-expiry",
+        ),
+        fails(EXP_OPTIONAL, "a token past its exp ({case}) is refused", "resigned-no-exp"),
+        profile={"options": {"wait_for_expiry": True}},
+    ),
+    "jwt-attacks.weak-hmac-secret": unit(
+        fails(WEAK_HS256_SECRET, "JWT_SECRET_KEY is not a published default"),
+    ),
+}
+
+# Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
+# what to add. (check id, case, stub mutations, profile changes, reason)
+SKIPS: list[Skip] = [
+    (
+        "jwt-attacks.expired",
+        "real-expiry",
+        (),
+        {"options": {"wait_for_expiry": False}},
+        "options.wait_for_expiry",
+    ),
+    ("jwt-attacks.expired", "resigned-expired", (), {"jwt": {"hs256_secret": None}}, "jwt.hs256_secret"),
+    ("jwt-attacks.key-confusion", "hs256-public-pem", (), {"jwt": {"jwks": None}}, "add jwt.jwks"),
+    ("jwt-attacks.weak-hmac-secret", None, (DEFAULT_RS512,), {}, "not HMAC-signed"),
+    (
+        "jwt-attacks.expired",
+        "resigned-expired",
+        (ACCEPT_EXPIRED, ROTATED_KEYS),
+        {},
+        "blocked (jwt.profile-keys.hs256-secret)",
+    ),
+    (
+        "jwt-attacks.key-confusion",
+        "hs256-public-pem",
+        (HMAC_WITH_PUBLIC_KEY, ROTATED_KEYS),
+        {},
+        "blocked (jwt.profile-keys.jwks)",
+    ),
+]

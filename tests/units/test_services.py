@@ -1,0 +1,84 @@
+"""The unit cases of the services checks: each passes against the stock stub LMS and fails against
+its mutations (tests/units/harness.py runs them).
+"""
+
+from __future__ import annotations
+
+from conformance.reference.defects import Defect
+from tests.stub_lms import JWT_SECRET, on_resource
+from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
+from tests.units.harness import Skip, Unit, fails, unit
+from tests.units.patches import DISCOVERY_HS256_ONLY, DISCOVERY_WRONG_ISSUER, WRONG_AUDIENCE, WRONG_ISSUER
+
+DISCOVERY_OTHER_SECRET = on_resource(
+    Defect.DISCOVERY_OTHER_SECRET, "discovery", secret="discovery-own-" + JWT_SECRET
+)
+DISCOVERY_ACCEPT_ALG_NONE = on_resource(Defect.DISCOVERY_ACCEPT_ALG_NONE, "discovery", alg_none=True)
+DISCOVERY_NO_AUD_CHECK = on_resource(Defect.DISCOVERY_NO_AUD_CHECK, "discovery", check_aud=False)
+DISCOVERY_NO_ISS_CHECK = on_resource(Defect.DISCOVERY_NO_ISS_CHECK, "discovery", check_iss=False)
+DISCOVERY_ACCEPT_EXPIRED = on_resource(Defect.DISCOVERY_ACCEPT_EXPIRED, "discovery", check_exp=False)
+
+AREA = "services"
+
+TABLE: dict[str, Unit] = {
+    "services.genuine.accepted": unit(
+        fails(
+            DISCOVERY_OTHER_SECRET,
+            "discovery accepts every JWT the LMS issues",
+            actual="key: the HS256",
+        ),
+        fails(DISCOVERY_HS256_ONLY, "discovery accepts every JWT the LMS issues", actual="lacks the key"),
+        fails(
+            DISCOVERY_WRONG_ISSUER,
+            "discovery accepts every JWT the LMS issues",
+            actual="issuer or audience",
+        ),
+        fails(
+            WRONG_ISSUER,
+            "discovery accepts every JWT the LMS issues",
+            actual="issuer: the LMS signs iss=",
+        ),
+        fails(
+            WRONG_AUDIENCE,
+            "discovery accepts every JWT the LMS issues",
+            actual="audience: the LMS signs",
+        ),
+    ),
+    "services.forged.refused": unit(
+        fails(DISCOVERY_ACCEPT_ALG_NONE, "discovery refuses every forged token", actual="alg-none"),
+    ),
+    "services.audience.checked": unit(
+        fails(
+            DISCOVERY_NO_AUD_CHECK,
+            "discovery refuses a validly signed token",
+            actual="JWT_VERIFY_AUDIENCE",
+        ),
+    ),
+    "services.issuer.checked": unit(
+        fails(DISCOVERY_NO_ISS_CHECK, "discovery refuses a validly signed token whose iss is wrong"),
+    ),
+    "services.expiry.checked": unit(
+        fails(DISCOVERY_ACCEPT_EXPIRED, "discovery refuses a validly signed token whose exp is wrong"),
+    ),
+}
+
+# Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
+# what to add. (check id, case, stub mutations, profile changes, reason)
+SKIPS: list[Skip] = [
+    ("services.forged.refused", "discovery", (), {"jwt": {"jwks": None}}, "need the public key set"),
+    ("services.audience.checked", "discovery", (), {"jwt": {"hs256_secret": None}}, "jwt.hs256_secret"),
+    (
+        "services.expiry.checked",
+        "discovery",
+        (DISCOVERY_OTHER_SECRET,),
+        {},
+        "blocked (services.genuine.accepted[discovery])",
+    ),
+    (
+        "services.forged.refused",
+        "discovery",
+        (DISCOVERY_OTHER_SECRET,),
+        {},
+        "blocked (services.genuine.accepted[discovery])",
+    ),
+]
