@@ -14,6 +14,18 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Modules that share the reference runs of tests/suite_runs.py: one worker runs them all.
+SHARING_RUNS = {"test_fault_matrix", "test_concurrency"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist's loadgroup (bin/test's whole run), a module's tests stay in one worker:
+    their module fixtures start instances and servers once, not once per worker."""
+    for item in items:
+        module = getattr(item, "module", None)
+        name = (module.__name__ if module is not None else item.nodeid.split("::")[0]).rsplit(".", 1)[-1]
+        item.add_marker(pytest.mark.xdist_group("suite-runs" if name in SHARING_RUNS else name))
 
 
 @dataclass

@@ -39,6 +39,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # 2-CPU machine, and up to ~50 s on one with a load average of 8; a hang never ends.
 BOUND_S = 90
 TIMEOUT_S = 2  # the profile's timeout_s: every scenario is bounded by a few of these
+# "Given up on quickly": a few timeouts and the start-up of two Python processes on a loaded
+# machine stay well under this; waiting on every check (hundreds of timeouts) takes many minutes.
+# A guard against a hang, not a speed measurement (benchmarks/ measures).
+GIVEN_UP_S = 40
 
 # Secrets with characters that change under every encoding a server may echo them back in:
 # URL (+ / =), HTML (& < > " ') and JSON (" \).
@@ -393,7 +397,7 @@ def test_unreachable_is_one_clear_message(scenarios, name):
         summary = run.summary()
         assert summary["exit_code"] == 3
         assert summary["counts"]["failed"] == 0
-    assert run.seconds < 15, "an instance that does not answer must be given up on quickly"
+    assert run.seconds < GIVEN_UP_S, "an instance that does not answer must be given up on quickly"
 
 
 # What each scenario is about ---------------------------------------------------------------------
@@ -491,7 +495,7 @@ def test_an_instance_that_stops_answering_trips_the_circuit_breaker(scenarios):
 
 def test_silent_server_is_given_up_after_the_timeout(scenarios):
     _, run = get(scenarios, "silent")
-    assert TIMEOUT_S <= run.seconds < 15
+    assert TIMEOUT_S <= run.seconds < GIVEN_UP_S
 
 
 def test_jwks_url_body_is_not_read_past_the_limit(scenarios):
