@@ -42,7 +42,7 @@ TIMEOUT_S = 2  # the profile's timeout_s: every scenario is bounded by a few of 
 # "Given up on quickly": a few timeouts and the start-up of two Python processes on a loaded
 # machine stay well under this; waiting on every check (hundreds of timeouts) takes many minutes.
 # A guard against a hang, not a speed measurement (benchmarks/ measures).
-GIVEN_UP_S = 40
+GIVEN_UP_S = 60
 
 # Secrets with characters that change under every encoding a server may echo them back in:
 # URL (+ / =), HTML (& < > " ') and JSON (" \).
@@ -221,8 +221,8 @@ RUNS: dict[str, Spec] = {
     "post-silent": Spec("post-silent", 3),
     "unreachable": Spec(None, 3),
     # The JWK set from a URL (jwt.jwks = "https://..."): the jwt checks only, to keep them short.
-    "jwks-huge": Spec("5xx", 1, ("--select", "jwt"), jwks="huge", bound=30),
-    "jwks-never-finishes": Spec("5xx", 1, ("--select", "jwt"), jwks="never-finishes", bound=30),
+    "jwks-huge": Spec("5xx", 1, ("--select", "jwt"), jwks="huge", bound=60),
+    "jwks-never-finishes": Spec("5xx", 1, ("--select", "jwt"), jwks="never-finishes", bound=60),
 }
 GENERIC = [n for n, spec in RUNS.items() if spec.jwks is None]
 
