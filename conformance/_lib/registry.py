@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
@@ -364,17 +364,17 @@ def parse_skip(reason: str) -> tuple[str, str, str]:
     return match.group(1), match.group(2) or "", match.group(3)
 
 
-def not_applicable(hint: str, key: str = "") -> None:
+def not_applicable(hint: str, key: str = "") -> NoReturn:
     """Skip: the instance or profile has no such thing to check (say what would make it apply)."""
     pytest.skip(skip_reason("not-applicable", key, hint))
 
 
-def blocked(control: str, hint: str) -> None:
+def blocked(control: str, hint: str) -> NoReturn:
     """Skip: a control this case depends on failed (`control` is the check id that reports it)."""
     pytest.skip(skip_reason("blocked", control, hint))
 
 
-def not_verified(key: str, hint: str) -> None:
+def not_verified(key: str, hint: str) -> NoReturn:
     """Skip: the check applies but cannot reach a verdict without `key` (say what to add)."""
     pytest.skip(skip_reason("not-verified", key, hint))
 

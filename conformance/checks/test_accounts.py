@@ -11,7 +11,13 @@ from conformance._lib.advisories import fix_of
 from conformance._lib.jwts import parse_jwt
 from conformance._lib.registry import check
 from conformance._lib.resources import call, expect_refused
-from conformance._lib.verify import expect, expect_equal, expect_oauth_error, expect_status, expect_token
+from conformance._lib.verify import (
+    expect_equal,
+    expect_oauth_error,
+    expect_status,
+    expect_token,
+    fail,
+)
 
 
 @check(
@@ -69,8 +75,7 @@ def test_disabled_user_refresh(http, tokens, profile):
         used = call(http, profile, str(issued.get("access_token", "")))
         if issued.get("refresh_token"):  # the run's own token: gone again, whatever the verdict
             tokens.revoke(str(issued["refresh_token"]), hint="refresh_token", auth="public")
-        expect(
-            False,
+        fail(
             "the refresh grant refuses a disabled user's refresh token (its tokens are retired)",
             "400 invalid_grant",
             f"HTTP 200 with a new token; the API answers it with HTTP {used.status}",

@@ -21,7 +21,7 @@ from conformance._lib.advisories import EVIL_HOST, OPEN_REDIRECTS, expect_stays_
 from conformance._lib.registry import check, need, not_verified
 from conformance._lib.resources import call
 from conformance._lib.signin import LOGOUT_PATH
-from conformance._lib.verify import expect, expect_json, expect_status, expect_token
+from conformance._lib.verify import expect, expect_json, expect_status, expect_token, fail
 
 ACCOUNT_PATH = "/api/user/v1/accounts/{username}"
 LOGIN_PAGE = "/login"
@@ -299,8 +299,7 @@ def test_login_rate_limit(signin, profile):
         if "too many failed login attempts" in last.text.lower():
             return
     assert last is not None
-    expect(
-        False,
+    fail(
         f"after {limit} failed logins for one username the login API answers 'Too many failed login "
         "attempts'",
         "Too many failed login attempts. Try again later.",

@@ -10,7 +10,7 @@ from conformance._lib.jwts import parse_jwt
 from conformance._lib.registry import check, need
 from conformance._lib.resources import call, expect_refused, require_accepted
 from conformance._lib.services import SERVICE_CONTROL, accepts_genuine
-from conformance._lib.verify import expect, expect_equal, expect_header, expect_json, expect_status
+from conformance._lib.verify import expect_equal, expect_header, expect_json, expect_status, fail
 
 
 @pytest.mark.parametrize("kind", ["default", "asymmetric"])
@@ -181,8 +181,7 @@ def test_services_accept(http, profile, tokens, jwks, service):
         )
     # The same finding as the service's control when that fails too: one cause, said once.
     control_failed = bool(accepts_genuine(http, profile, tokens, jwks, service))
-    expect(
-        False,
+    fail(
         f"{service} accepts the tokens the LMS issues",
         "HTTP 200 for both",
         f"{answers}; {hint}",

@@ -100,7 +100,6 @@ def _signer(profile):
         "add jwt.hs256_secret (the LMS's JWT_SECRET_KEY), or jwt.rotation_key, so that the suite can "
         "re-sign test tokens with a wrong aud, iss or exp",
     )
-    raise AssertionError("unreachable")  # not_verified raises
 
 
 def _resigned_refused(http, profile, tokens, service, claim, changes, why):

@@ -17,6 +17,7 @@ from conformance._lib.verify import (
     expect_oauth_error,
     expect_status,
     expect_token,
+    fail,
     finding_of,
 )
 
@@ -39,7 +40,7 @@ def test_basic_auth(tokens):
     requirement = "client_credentials with HTTP Basic and token_type=jwt issues a token"
     if ex.status != 200 and tokens.jwt_works():
         # The same credentials obtain a token in the form body: Basic itself does not arrive.
-        expect(False, requirement, "HTTP 200 with a token", basic_refused(ex), cause="basic-auth")
+        fail(requirement, "HTTP 200 with a token", basic_refused(ex), cause="basic-auth")
     expect_token(ex, requirement)
 
 
