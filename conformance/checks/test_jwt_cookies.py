@@ -58,10 +58,6 @@ def _cookies(signin):
     return signin.shared()
 
 
-def _service(profile, name):
-    return next(s for s in profile.data["services"] if s["name"] == name)
-
-
 def _probe(http, cookies, base_url, path):
     header = "; ".join(f"{k}={v}" for k, v in cookies.items())
     return http.get(base_url.rstrip("/") + path, headers={"Cookie": header} if header else {})
@@ -310,7 +306,7 @@ def test_lms_mismatched(http, profile, signin, tokens):
 )
 def test_service_accepts(http, profile, signin, tokens, jwks, service):
     require_service(http, profile, tokens, jwks, service)
-    svc = _service(profile, service)
+    svc = profile.entry("services", service)
     ex = _probe(http, _cookies(signin).browser.jwt_cookies(), svc["base_url"], svc["probe"])
     expect_status(
         ex,
@@ -329,7 +325,7 @@ def test_service_accepts(http, profile, signin, tokens, jwks, service):
 )
 def test_service_mismatched(http, profile, signin, tokens, jwks, service):
     require_service(http, profile, tokens, jwks, service)
-    svc = _service(profile, service)
+    svc = profile.entry("services", service)
     ex = _probe(http, _mismatched(signin, tokens), svc["base_url"], svc["probe"])
     expect_status(ex, REFUSED, f"{service} refuses a cookie pair whose signature is another token's")
 

@@ -22,7 +22,7 @@ from conformance._lib.rotation import (
     sign_control,
     thumbprint,
 )
-from conformance._lib.services import probe, service_entry
+from conformance._lib.services import probe
 from conformance._lib.verify import ConformanceFailure, expect
 
 # The platform warns above this JWT lifetime (oauth_dispatch jwt.py setting_warning: "1 hour ...
@@ -232,7 +232,7 @@ def test_preflight_lms(http, profile, tokens):
     requires=["rotation_key", "services"],
 )
 def test_preflight_service(http, profile, tokens, service):
-    svc = service_entry(profile, service)
+    svc = profile.entry("services", service)
     control = sign_control(tokens.asymmetric_jwt().token, _rotation_key(profile))
     ex = probe(http, svc, control)
     expect(

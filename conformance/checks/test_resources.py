@@ -9,7 +9,7 @@ from conformance._lib.forge import resign
 from conformance._lib.jwts import parse_jwt
 from conformance._lib.registry import check, need
 from conformance._lib.resources import call, expect_refused, require_accepted
-from conformance._lib.services import SERVICE_CONTROL, accepts_genuine
+from conformance._lib.services import SERVICE_CONTROL, TokenKind, accepts_genuine, fetch, labelled, probe
 from conformance._lib.verify import expect_equal, expect_header, expect_json, expect_status, fail
 
 
@@ -145,10 +145,6 @@ def test_scheme_mismatch(http, profile, tokens, case):
     expect_refused(ex, "the token is accepted only under its own scheme")
 
 
-def _service(profile, name):
-    return next(s for s in profile.data["services"] if s["name"] == name)
-
-
 @check(
     "resources.services.accept-jwt",
     "Every Open edX service listed accepts the LMS's JWTs",
@@ -158,14 +154,11 @@ def _service(profile, name):
     requires=["services"],
 )
 def test_services_accept(http, profile, tokens, jwks, service):
-    svc = _service(profile, service)
-    answers = {}
-    for kind, issued in (
-        ("HS256 (default)", tokens.jwt),
-        ("RS512 (asymmetric)", tokens.asymmetric_jwt),
-    ):
-        ex = call(http, profile, issued().token, base_url=svc["base_url"], path=svc["probe"])
-        answers[kind] = ex.status
+    svc = profile.entry("services", service)
+    answers = {
+        kind: probe(http, svc, fetch(tokens, kind).token).status
+        for kind in (TokenKind.DEFAULT, TokenKind.ASYMMETRIC)
+    }
     claims = parse_jwt(tokens.jwt().token).claims
     if all(s == 200 for s in answers.values()):
         return
@@ -184,7 +177,7 @@ def test_services_accept(http, profile, tokens, jwks, service):
     fail(
         f"{service} accepts the tokens the LMS issues",
         "HTTP 200 for both",
-        f"{answers}; {hint}",
+        f"{labelled(answers)}; {hint}",
         cause=f"same-as:{SERVICE_CONTROL}[{service}]" if control_failed else "",
     )
 
