@@ -1,9 +1,10 @@
 """Verifiers of an LMS JWT: header, signature, issuer, audience and times, one verifier each.
 
 Every JWT the LMS issues (client credentials, password grant, the authorization-code exchange, the
-micro-frontends' JWT cookie) is judged by the same rules; the jwt area judges the token endpoint's
-tokens, the sign-in areas judge theirs with the same verifiers, and each caller says in its own
-words what it requires. A verifier raises `ConformanceFailure` (conformance._lib.verify).
+micro-frontends' JWT cookie) is judged by the same rules: the jwt area calls these verifiers one per
+check on the token endpoint's tokens, the sign-in areas call them all at once on theirs
+(`expect_conformant_jwt`), and each caller says in its own words what it requires. A verifier raises
+`ConformanceFailure` (conformance._lib.verify).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import time
 from typing import Any
 
 from conformance._lib.diagnose import issuer_scheme
-from conformance._lib.jwts import JwkSet, ParsedJwt, verify_signature
+from conformance._lib.jwts import JwkSet, ParsedJwt, parse_jwt, verify_signature
 from conformance._lib.profile import Profile
-from conformance._lib.verify import expect, expect_schema, fail
+from conformance._lib.verify import expect, expect_schema, fail, finding_of
 
 __all__ = [
     "audience_matches",
     "expect_alg",
     "expect_audience",
+    "expect_conformant_jwt",
     "expect_issuer",
     "expect_signature",
     "expect_times",
@@ -113,3 +115,26 @@ def expect_times(claims: dict[str, Any], profile: Profile, what: str = "") -> No
         f"iat <= now + {skew} s",
         f"iat is {iat - now:.0f} s ahead of this machine's clock",
     )
+
+
+def expect_conformant_jwt(token: str, profile: Profile, jwks: JwkSet | None, what: str) -> dict[str, Any]:
+    """Every verifier above, for a token the jwt area's checks do not see (`what` names it): well
+    formed, an allowed alg, a signature that verifies where the profile gives the key, the issuer,
+    the audience, exp and iat. Returns the claims. A failure is the same finding as the failure of
+    the jwt check that verifies the same thing (`finding_of`)."""
+    parsed = parse_jwt(token)
+    with finding_of("jwt.structure.compact-jws"):
+        expect_well_formed(parsed, what)
+    with finding_of("jwt.header.alg"):
+        alg = expect_alg(parsed, profile, f"{what}: the signing algorithm is one the profile expects")
+    has_key = bool(profile.get("jwt", "hs256_secret")) if str(alg).startswith("HS") else jwks is not None
+    if has_key:
+        with finding_of("jwt.signature.verifies|jwt.profile-keys.jwks|jwt.profile-keys.hs256-secret"):
+            expect_signature(parsed, profile, jwks, f"{what}: the signature verifies with the profile's keys")
+    with finding_of("jwt.claims.iss"):
+        expect_issuer(parsed.claims, profile, f"{what}: iss is the profile's issuer")
+    with finding_of("jwt.claims.aud"):
+        expect_audience(parsed.claims, profile, f"{what}: aud is the profile's audience")
+    with finding_of("jwt.claims.times"):
+        expect_times(parsed.claims, profile, what)
+    return parsed.claims

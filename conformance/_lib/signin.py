@@ -29,15 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from conformance._lib.http import Exchange, Http, HttpProblem
-from conformance._lib.jwt_verifiers import (
-    expect_alg,
-    expect_audience,
-    expect_issuer,
-    expect_signature,
-    expect_times,
-    expect_well_formed,
-)
-from conformance._lib.jwts import JwkSet, b64url, parse_jwt
+from conformance._lib.jwts import b64url
 from conformance._lib.profile import Profile
 from conformance._lib.redact import REDACTOR
 from conformance._lib.registry import blocked
@@ -47,7 +39,6 @@ from conformance._lib.verify import (
     expect,
     expect_status,
     expect_token,
-    finding_of,
 )
 
 __all__ = [
@@ -64,7 +55,6 @@ __all__ = [
     "SignIn",
     "SignedIn",
     "cookie_covers",
-    "expect_conformant_jwt",
     "parse_set_cookies",
 ]
 
@@ -483,25 +473,3 @@ class SignIn:
             secret=client["client_secret"] if secret is None else secret,
             extra=fields,
         )
-
-
-def expect_conformant_jwt(token: str, profile: Profile, jwks: JwkSet | None, what: str) -> dict[str, Any]:
-    """The checks every LMS JWT passes (jwt area, with its verifiers): well formed, an allowed alg,
-    a signature that verifies where the profile gives the key, the issuer, the audience, exp and iat.
-    Returns the claims. A failure is the same finding as the jwt check's that verifies the same thing."""
-    parsed = parse_jwt(token)
-    with finding_of("jwt.structure.compact-jws"):
-        expect_well_formed(parsed, what)
-    with finding_of("jwt.header.alg"):
-        alg = expect_alg(parsed, profile, f"{what}: the signing algorithm is one the profile expects")
-    has_key = bool(profile.get("jwt", "hs256_secret")) if str(alg).startswith("HS") else jwks is not None
-    if has_key:
-        with finding_of("jwt.signature.verifies|jwt.profile-keys.jwks|jwt.profile-keys.hs256-secret"):
-            expect_signature(parsed, profile, jwks, f"{what}: the signature verifies with the profile's keys")
-    with finding_of("jwt.claims.iss"):
-        expect_issuer(parsed.claims, profile, f"{what}: iss is the profile's issuer")
-    with finding_of("jwt.claims.aud"):
-        expect_audience(parsed.claims, profile, f"{what}: aud is the profile's audience")
-    with finding_of("jwt.claims.times"):
-        expect_times(parsed.claims, profile, what)
-    return parsed.claims

@@ -26,10 +26,11 @@ from urllib.parse import urlsplit, urlunsplit
 import allure
 import pytest
 
+from conformance._lib.jwt_verifiers import expect_conformant_jwt
 from conformance._lib.jwts import parse_jwt
 from conformance._lib.registry import check, not_verified
 from conformance._lib.resources import call
-from conformance._lib.signin import Pkce, expect_conformant_jwt
+from conformance._lib.signin import Pkce
 from conformance._lib.verify import (
     expect,
     expect_equal,

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from conformance._lib.jwt_verifiers import expect_conformant_jwt
 from conformance._lib.jwts import parse_jwt
 from conformance._lib.registry import blocked, check
 from conformance._lib.resources import REFUSED
@@ -30,7 +31,6 @@ from conformance._lib.signin import (
     LOGOUT_PATH,
     REFRESH_PATH,
     cookie_covers,
-    expect_conformant_jwt,
     parse_set_cookies,
 )
 from conformance._lib.verify import expect, expect_equal, expect_status
