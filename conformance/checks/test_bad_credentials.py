@@ -54,6 +54,18 @@ def test_unknown_client(tokens, fake):
     expect_oauth_error(ex, 401, "invalid_client", "a client the server does not know is refused")
 
 
+def _wrong_secret(tokens, profile, fake, variant):
+    """The vector's near miss of the client's secret (None: no secret at all); another client's id
+    is the password-grant client's when the profile has one."""
+    other = profile.data.get("password_grant", {}).get("client_id") or fake.uuid4()
+    return secret_variant(variant["transform"], tokens.client_secret, other, fake)
+
+
+def _expect_no_token_for(ex, requirement):
+    # No token: 401 invalid_client, or 400 invalid_request for a malformed credential (RFC 6749 5.2).
+    expect_oauth_error(ex, (400, 401), {"invalid_client", "invalid_request"}, requirement)
+
+
 @pytest.mark.parametrize("variant", SECRET_VARIANTS, ids=[v["id"] for v in SECRET_VARIANTS])
 @check(
     "bad-credentials.secret.variant",
@@ -66,16 +78,10 @@ def test_secret_variant(tokens, profile, fake, variant):
     if variant["transform"] == "random_long":
         ex = tokens.shared_error("401-body")  # the run's wrong secret is a long random string
     else:
-        other = profile.data.get("password_grant", {}).get("client_id") or fake.uuid4()
-        wrong = secret_variant(variant["transform"], tokens.client_secret, other, fake)
+        wrong = _wrong_secret(tokens, profile, fake, variant)
         fields = [("client_id", tokens.client_id)] + ([("client_secret", wrong)] if wrong is not None else [])
         ex = tokens.request(auth="none", fields=fields)
-    expect_oauth_error(
-        ex,
-        (400, 401),
-        {"invalid_client", "invalid_request"},
-        f"{variant['description']} is not the secret",
-    )
+    _expect_no_token_for(ex, f"{variant['description']} is not the secret")
 
 
 @pytest.mark.parametrize("variant", SECRET_VARIANTS, ids=[v["id"] for v in SECRET_VARIANTS])
@@ -92,15 +98,9 @@ def test_secret_variant_basic(tokens, profile, fake, variant):
     if variant["transform"] == "random_long":
         ex = tokens.shared_error("401")  # the run's wrong secret is a long random string
     else:
-        other = profile.data.get("password_grant", {}).get("client_id") or fake.uuid4()
-        wrong = secret_variant(variant["transform"], tokens.client_secret, other, fake)
+        wrong = _wrong_secret(tokens, profile, fake, variant)
         ex = tokens.request(auth="none", headers=basic_header(tokens.client_id, wrong))
-    expect_oauth_error(
-        ex,
-        (400, 401),
-        {"invalid_client", "invalid_request"},
-        f"{variant['description']} is not the secret (HTTP Basic)",
-    )
+    _expect_no_token_for(ex, f"{variant['description']} is not the secret (HTTP Basic)")
 
 
 @check(
