@@ -89,24 +89,16 @@ def _expect_json_type(ex):
     )
 
 
+def _expect_directive(ex, header, directive, requirement):
+    expect_header(ex, header, requirement, predicate=lambda v: directive in v.lower(), expected=directive)
+
+
 def _expect_no_store(ex):
-    expect_header(
-        ex,
-        "Cache-Control",
-        "responses holding or about tokens are not cached",
-        predicate=lambda v: "no-store" in v.lower(),
-        expected="no-store",
-    )
+    _expect_directive(ex, "Cache-Control", "no-store", "responses holding or about tokens are not cached")
 
 
 def _expect_pragma(ex):
-    expect_header(
-        ex,
-        "Pragma",
-        "HTTP/1.0 caches are told not to cache",
-        predicate=lambda v: "no-cache" in v.lower(),
-        expected="no-cache",
-    )
+    _expect_directive(ex, "Pragma", "no-cache", "HTTP/1.0 caches are told not to cache")
 
 
 @pytest.mark.parametrize("kind", ["success"])
