@@ -8,7 +8,7 @@ import time
 
 from conformance._lib.controls import REPORTED_BY
 from conformance._lib.forge import forge_jwt, load_vectors
-from conformance._lib.registry import blocked, check, missing_requirement, not_verified
+from conformance._lib.registry import blocked, check, clauses, missing_requirement, not_verified, requires
 from conformance._lib.schedule import fan_out
 from conformance._lib.services import (
     AUDIENCE_NOTE,
@@ -25,15 +25,11 @@ from conformance._lib.verify import expect
 VECTORS = load_vectors("jwt-attacks")
 
 
-@check(
-    "services.genuine.accepted",
-    "Each service accepts every kind of JWT the LMS issues",
-    level="MUST",
-    spec=["RFC8725-3.8", "RFC8725-3.9", "oauth-9", "edx-drf-extensions"],
-    ref="SV-01",
-    requires=["services"],
-)
+@check("services.genuine.accepted", level="MUST", ref="SV-01")
+@clauses("RFC8725-3.8", "RFC8725-3.9", "oauth-9", "edx-drf-extensions")
+@requires("services")
 def test_genuine_accepted(http, profile, tokens, jwks, service):
+    """Each service accepts every kind of JWT the LMS issues"""
     # The control of the service: its other cases are blocked when this fails.
     why = accepts_genuine(http, profile, tokens, jwks, service)
     expect(
@@ -44,15 +40,11 @@ def test_genuine_accepted(http, profile, tokens, jwks, service):
     )
 
 
-@check(
-    "services.forged.refused",
-    "Each service refuses the forged JWTs the LMS's own API must refuse",
-    level="MUST",
-    spec=["RFC7515-5.2", "RFC7518-3.6", "RFC8725-2.1", "RFC8725-3.2", "RFC8725-3.10"],
-    ref="SV-02",
-    requires=["services"],
-)
+@check("services.forged.refused", level="MUST", ref="SV-02")
+@clauses("RFC7515-5.2", "RFC7518-3.6", "RFC8725-2.1", "RFC8725-3.2", "RFC8725-3.10")
+@requires("services")
 def test_forged_refused(http, profile, tokens, jwks, fake, service):
+    """Each service refuses the forged JWTs the LMS's own API must refuse"""
     require_service(http, profile, tokens, jwks, service)  # the baseline the forgeries start from
     svc = profile.entry("services", service)
     genuine = {"hs": tokens.jwt().token, "rs": tokens.asymmetric_jwt().token}
@@ -110,30 +102,22 @@ def _resigned_refused(http, profile, tokens, service, claim, changes, why):
     )
 
 
-@check(
-    "services.audience.checked",
-    "Each service refuses a validly signed JWT minted for another audience",
-    level="MUST",
-    spec=["RFC7519-4.1.3", "RFC8725-3.9", "edx-drf-extensions", "RFC9700-2.3"],
-    ref="SV-03",
-    requires=["services"],
-)
+@check("services.audience.checked", level="MUST", ref="SV-03")
+@clauses("RFC7519-4.1.3", "RFC8725-3.9", "edx-drf-extensions", "RFC9700-2.3")
+@requires("services")
 def test_audience_checked(http, profile, tokens, fake, service):
+    """Each service refuses a validly signed JWT minted for another audience"""
     audience = f"{fake.word()}-service"
     _resigned_refused(
         http, profile, tokens, service, "aud", {"aud": audience}, f"aud={audience!r}: {AUDIENCE_NOTE}"
     )
 
 
-@check(
-    "services.issuer.checked",
-    "Each service refuses a validly signed JWT from an issuer it does not trust",
-    level="MUST",
-    spec=["RFC7519-4.1.1", "RFC8725-3.8", "edx-drf-extensions"],
-    ref="SV-04",
-    requires=["services"],
-)
+@check("services.issuer.checked", level="MUST", ref="SV-04")
+@clauses("RFC7519-4.1.1", "RFC8725-3.8", "edx-drf-extensions")
+@requires("services")
 def test_issuer_checked(http, profile, tokens, fake, service):
+    """Each service refuses a validly signed JWT from an issuer it does not trust"""
     issuer = f"https://{fake.domain_name()}/oauth2"
     why = (
         f"iss={issuer!r}: edx-drf-extensions requires iss to equal some JWT_ISSUERS[*]['ISSUER']; this "
@@ -142,15 +126,11 @@ def test_issuer_checked(http, profile, tokens, fake, service):
     _resigned_refused(http, profile, tokens, service, "iss", {"iss": issuer}, why)
 
 
-@check(
-    "services.expiry.checked",
-    "Each service refuses a validly signed JWT past its exp",
-    level="MUST",
-    spec=["RFC7519-4.1.4", "oauth-9"],
-    ref="SV-05",
-    requires=["services"],
-)
+@check("services.expiry.checked", level="MUST", ref="SV-05")
+@clauses("RFC7519-4.1.4", "oauth-9")
+@requires("services")
 def test_expiry_checked(http, profile, tokens, service):
+    """Each service refuses a validly signed JWT past its exp"""
     now = int(time.time())
     why = (
         "an expired token works there: JWT_VERIFY_EXPIRATION is off with an edx-drf-extensions older "
