@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import conformance
@@ -688,7 +688,7 @@ def _concurrency(text: str) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # exit 2 with one line, as the contract says
+    def error(self, message: str) -> NoReturn:  # exit 2 with one line, as the contract says
         self.print_usage(sys.stderr)
         _err(f"{self.prog}: error: {message}")
         raise SystemExit(EXIT_USAGE)

@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import allure
 import pytest
@@ -111,7 +111,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _exit(message: str, code: int) -> None:
+def _exit(message: str, code: int) -> NoReturn:
     pytest.exit(redact(message), returncode=code)
 
 
@@ -139,7 +139,6 @@ def pytest_configure(config: pytest.Config) -> None:
         waivers = load_waivers(profile)
     except ProfileError as exc:
         _exit(f"profile error: {exc}", EXIT_USAGE)
-        return
     for warning in profile.warnings:
         if warning not in _WARNED:  # the CLI's planning pass and its run load the profile in one process
             _WARNED.add(warning)
@@ -147,7 +146,6 @@ def pytest_configure(config: pytest.Config) -> None:
     concurrency = config.getoption("--oauth-concurrency")
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         _exit(f"--oauth-concurrency must be 1 to {MAX_CONCURRENCY}, not {concurrency}", EXIT_USAGE)
-        return
     seed = config.getoption("--oauth-seed")
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
     ca_bundle = config.getoption("--oauth-ca-bundle")

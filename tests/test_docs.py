@@ -211,7 +211,7 @@ def test_every_relative_link_resolves(doc):
             assert anchor in heading_slugs(path), f"{doc.name}: link {target}: no such heading"
 
 
-# What the troubleshooting table must cover: the operator failure modes (openedx-oauth.md §9) and
+# What the troubleshooting table must cover: the operator failure modes (docs/clauses.md, oauth-9) and
 # the key words an operator searches the page for.
 FAILURE_MODES = {
     "issuer mismatch": (["jwt.claims.iss", "resources.services.accept-jwt"], ["JWT_ISSUERS"]),

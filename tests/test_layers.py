@@ -145,5 +145,5 @@ def test_no_import_cycles_at_run_time() -> None:
 
 
 def test_no_import_cycles_even_for_types() -> None:
-    # The run state lives in _lib/outcomes.py: report.py no longer reaches back into the plugin.
+    # The run state lives in _lib/outcomes.py, which both the plugin and report.py read.
     assert _cycles(TYPED_GRAPH) == []

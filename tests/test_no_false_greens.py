@@ -1,5 +1,5 @@
-"""A green exit means checked: every way a run used to end in exit 0 without checking, and what it
-gives now (issue: interrupts, typos in --select, rate limits, missing profile keys, --no-html)."""
+"""A green exit means checked: each way a run could end in exit 0 without checking (an interrupt, a
+typo in --select, a rate limit, a missing profile key, --no-html) and the exit status it gives."""
 
 from __future__ import annotations
 

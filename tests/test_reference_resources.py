@@ -1,5 +1,6 @@
-"""The reference LMS's protected resources and the discovery service, against openedx-observed.md §4
-and §6: which Authorization headers pass, and the exact failure bodies and headers."""
+"""The reference LMS's protected resources and the discovery service, against the stock LMS's and
+edx-drf-extensions' behaviour (docs/clauses.md, sections observed-4 and edx-drf-extensions): which
+Authorization headers pass, and the exact failure bodies and headers."""
 
 from __future__ import annotations
 

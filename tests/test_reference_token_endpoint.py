@@ -1,4 +1,5 @@
-"""The reference LMS's token and revocation endpoints against openedx-observed.md §2, §3 and §5."""
+"""The reference LMS's token and revocation endpoints against the stock LMS's observed behaviour
+(docs/clauses.md, sections observed-2, observed-3 and observed-5)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from conformance._lib.outcomes import Outcome
@@ -275,14 +275,7 @@ class Cause:
     blocked: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "title": self.title,
-            "fix": self.fix,
-            "failed": list(self.failed),
-            "blocked": list(self.blocked),
-        }
+        return asdict(self)
 
 
 def _base(cause_id: str) -> str:

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -81,7 +81,7 @@ class Terminated(KeyboardInterrupt):
     temporary folder), with status 143."""
 
 
-def on_sigterm(signum: int, frame: Any) -> None:
+def on_sigterm(signum: int, frame: Any) -> NoReturn:
     """The SIGTERM handler of a run (the CLI's and the pytest plugin's)."""
     del signum, frame
     TERMINATED.set()

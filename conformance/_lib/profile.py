@@ -95,6 +95,11 @@ class Profile:
     def directory(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
 
+    def entry(self, table: str, name: str) -> dict[str, Any]:
+        """The entry of an array of tables (`[[services]]`, `[[sso_clients]]`) with this name, as a
+        copy (cases are parametrized by the names the profile lists)."""
+        return dict(next(e for e in self.data.get(table, []) if e["name"] == name))
+
 
 # The [accounts.*] tables (test accounts and applications the LMS must refuse): their secrets.
 _ACCOUNT_SECRET_FIELDS = ("password", "secret", "refresh_token")

@@ -1,4 +1,5 @@
-"""Check metadata: the `@check` decorator gives each check its id, title, level, area and clauses."""
+"""Check metadata: `@check` gives each check its id, level and area, `@clauses` its clauses,
+`@requires` what it needs of the profile, and the function's docstring its title."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
@@ -29,6 +30,7 @@ __all__ = [
     "Requirement",
     "blocked",
     "check",
+    "clauses",
     "load_checks",
     "matches",
     "missing_requirement",
@@ -36,6 +38,7 @@ __all__ = [
     "not_applicable",
     "not_verified",
     "parse_skip",
+    "requires",
     "skip_reason",
     "suggest",
 ]
@@ -289,34 +292,39 @@ def load_checks() -> dict[str, CheckMeta]:
 
 def check(
     id: str,
-    title: str,
+    title: str = "",
     *,
     level: str,
-    spec: list[str] | tuple[str, ...],
+    spec: list[str] | tuple[str, ...] = (),
     ref: str = "",
     requires: list[str] | tuple[str, ...] = (),
     case_requires: dict[str, list[str] | tuple[str, ...]] | None = None,
     alone: bool = False,
 ) -> Callable[[F], F]:
     """Register a check; the plugin reads the `oauth_check` mark for labels, skips and summary.
-    `case_requires` names what single cases need ({"asymmetric": ["jwks"]}), so that a dry run and
-    the coverage report know before anything is sent. `alone`: the check changes state other cases
-    read, so it never runs beside them (`_lib/schedule.py`)."""
-    per_case = tuple((case, tuple(reqs)) for case, reqs in (case_requires or {}).items())
-    meta = CheckMeta(id, title, level, tuple(spec), ref, tuple(requires), per_case, alone)
-    if meta.level not in LEVELS:
-        raise ValueError(f"{id}: level {level!r} is not one of {LEVELS}")
-    if meta.area not in AREAS:
-        raise ValueError(f"{id}: area {meta.area!r} is not one of {AREAS}")
-    unknown = {r for _, reqs in per_case for r in reqs} | set(meta.requires)
-    unknown -= set(REQUIREMENTS)
-    if unknown:
-        raise ValueError(f"{id}: unknown requirement(s) {sorted(unknown)}")
-    if id in REGISTRY and REGISTRY[id] != meta:
-        raise ValueError(f"check id {id} registered twice")
-    REGISTRY[id] = meta
+    Its title is the first paragraph of the function's docstring, its clauses are named by
+    `@clauses(...)` and what it needs of the profile by `@requires(...)`, both below `@check`
+    (`title`, `spec` and `requires` say the same as arguments). `case_requires` names what single
+    cases need ({"asymmetric": ["jwks"]}), so that a dry run and the coverage report know before
+    anything is sent. `alone`: the check changes state other cases read, so it never runs beside
+    them (`_lib/schedule.py`)."""
 
     def decorate(fn: F) -> F:
+        doc = " ".join((inspect.getdoc(fn) or "").split("\n\n")[0].split())
+        named = fn.__dict__.get(_CLAUSES, ())
+        needs = fn.__dict__.get(_NEEDS, ())
+        if (title and doc) or (spec and named) or (requires and needs):
+            raise ValueError(
+                f"{id}: title, clauses or requirements given twice (argument and docstring/decorator)"
+            )
+        per_case = tuple((case, tuple(reqs)) for case, reqs in (case_requires or {}).items())
+        meta = CheckMeta(
+            id, title or doc, level, tuple(spec) or named, ref, tuple(requires) or needs, per_case, alone
+        )
+        _validate(meta)
+        if id in REGISTRY and REGISTRY[id] != meta:
+            raise ValueError(f"check id {id} registered twice")
+        REGISTRY[id] = meta
         fn.__dict__["oauth_check"] = meta
         if "signin" in inspect.signature(fn).parameters:
             # One user's sessions: the LMS keeps one per user (PREVENT_CONCURRENT_LOGINS), so the
@@ -325,6 +333,47 @@ def check(
         return pytest.mark.oauth_check(meta)(fn)  # type: ignore[no-any-return]
 
     return decorate
+
+
+def _validate(meta: CheckMeta) -> None:
+    if not meta.title:
+        raise ValueError(f"{meta.id}: no title (the check function's docstring)")
+    if not meta.spec:
+        raise ValueError(f"{meta.id}: no clause (@clauses below @check)")
+    if meta.level not in LEVELS:
+        raise ValueError(f"{meta.id}: level {meta.level!r} is not one of {LEVELS}")
+    if meta.area not in AREAS:
+        raise ValueError(f"{meta.id}: area {meta.area!r} is not one of {AREAS}")
+    unknown = {r for _, reqs in meta.case_requires for r in reqs} | set(meta.requires)
+    unknown -= set(REQUIREMENTS)
+    if unknown:
+        raise ValueError(f"{meta.id}: unknown requirement(s) {sorted(unknown)}")
+
+
+# Where `@clauses` and `@requires` leave their values for `@check` (which is applied after them).
+_CLAUSES = "oauth_clauses"
+_NEEDS = "oauth_needs"
+
+
+def _declare(attr: str, decorator: str, values: tuple[str, ...]) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
+        if "oauth_check" in fn.__dict__:
+            raise TypeError(f"{fn.__name__}: {decorator} goes below @check, which has already registered it")
+        fn.__dict__[attr] = values
+        return fn
+
+    return decorate
+
+
+def clauses(*spec: str) -> Callable[[F], F]:
+    """The clauses a check verifies (`RFC6749-5.1`, `oauth-2`; links from `_lib/spec.py`); below `@check`."""
+    return _declare(_CLAUSES, "@clauses", spec)
+
+
+def requires(*names: str) -> Callable[[F], F]:
+    """What a check needs of the profile (keys of REQUIREMENTS: without one, the case is skipped with
+    that requirement's kind and hint); below `@check`."""
+    return _declare(_NEEDS, "@requires", names)
 
 
 def missing_requirement(profile: Profile, requires: tuple[str, ...] | list[str]) -> str | None:
@@ -364,17 +413,17 @@ def parse_skip(reason: str) -> tuple[str, str, str]:
     return match.group(1), match.group(2) or "", match.group(3)
 
 
-def not_applicable(hint: str, key: str = "") -> None:
+def not_applicable(hint: str, key: str = "") -> NoReturn:
     """Skip: the instance or profile has no such thing to check (say what would make it apply)."""
     pytest.skip(skip_reason("not-applicable", key, hint))
 
 
-def blocked(control: str, hint: str) -> None:
+def blocked(control: str, hint: str) -> NoReturn:
     """Skip: a control this case depends on failed (`control` is the check id that reports it)."""
     pytest.skip(skip_reason("blocked", control, hint))
 
 
-def not_verified(key: str, hint: str) -> None:
+def not_verified(key: str, hint: str) -> NoReturn:
     """Skip: the check applies but cannot reach a verdict without `key` (say what to add)."""
     pytest.skip(skip_reason("not-verified", key, hint))
 

@@ -14,31 +14,37 @@ Every refusal is the same 401 "Invalid token.", so the cause is found by compari
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from conformance._lib.forge import resign
 from conformance._lib.http import Exchange, Http, Unreachable
 from conformance._lib.jwts import JwkSet, parse_jwt
 from conformance._lib.profile import Profile
-from conformance._lib.registry import blocked
-from conformance._lib.rotation import key_for, thumbprint
+from conformance._lib.registry import blocked, not_verified
+from conformance._lib.rotation import RotationKeyError, key_for, load_rotation_key, sign_control, thumbprint
 from conformance._lib.tokens import Issued, TokenFlows
 
 __all__ = [
     "AUDIENCE_NOTE",
     "SERVICE_CONTROL",
     "Genuine",
+    "Signer",
+    "TokenKind",
     "accepts_genuine",
     "diagnose_refusal",
+    "fetch",
     "genuine_tokens",
+    "labelled",
     "probe",
     "remember",
     "require_service",
-    "service_entry",
+    "signer",
 ]
 
 # The check that verifies, once per service, that it answers and accepts the LMS's tokens (its
@@ -56,34 +62,58 @@ AUDIENCE_NOTE = (
 KNOWN_AUDIENCES = ("openedx", "change-me", "lms-key")
 
 
-def service_entry(profile: Profile, name: str) -> dict[str, Any]:
-    return dict(next(s for s in profile.data["services"] if s["name"] == name))
-
-
 def probe(http: Http, svc: dict[str, Any], token: str | None, *, scheme: str = "JWT") -> Exchange:
     """GET the service's probe with `Authorization: <scheme> <token>`."""
     headers = {"Authorization": f"{scheme} {token}"} if token is not None else {}
     return http.get(str(svc["base_url"]).rstrip("/") + str(svc["probe"]), headers=headers)
 
 
+class TokenKind(Enum):
+    """A kind of JWT the LMS issues that a service must accept; the value is its label in messages."""
+
+    DEFAULT = "default (HS256)"
+    ASYMMETRIC = "asymmetric (RS512)"
+    PASSWORD = "password grant"
+
+    @property
+    def label(self) -> str:
+        return str(self.value)
+
+
+def fetch(tokens: TokenFlows, kind: TokenKind) -> Issued:
+    """The run's shared token of that kind."""
+    flows = {
+        TokenKind.DEFAULT: tokens.jwt,
+        TokenKind.ASYMMETRIC: tokens.asymmetric_jwt,
+        TokenKind.PASSWORD: tokens.password_jwt,
+    }
+    return flows[kind]()
+
+
 @dataclass(frozen=True)
 class Genuine:
     """One kind of token the LMS issues, with how to get it."""
 
-    label: str
+    kind: TokenKind
     fetch: Callable[[], Issued]
+
+    @property
+    def label(self) -> str:
+        return self.kind.label
 
 
 def genuine_tokens(tokens: TokenFlows, profile: Profile) -> list[Genuine]:
     """The LMS's tokens a service must accept: the default (HS256) and asymmetric (RS512)
     client-credentials JWTs, and with [password_grant] a user's password-grant JWT."""
-    kinds = [
-        Genuine("default (HS256)", tokens.jwt),
-        Genuine("asymmetric (RS512)", tokens.asymmetric_jwt),
-    ]
+    kinds = [TokenKind.DEFAULT, TokenKind.ASYMMETRIC]
     if profile.has_password_grant:
-        kinds.append(Genuine("password grant", tokens.password_jwt))
-    return kinds
+        kinds.append(TokenKind.PASSWORD)
+    return [Genuine(kind, functools.partial(fetch, tokens, kind)) for kind in kinds]
+
+
+def labelled(answers: dict[TokenKind, int]) -> dict[str, int]:
+    """Statuses by kind, as a message shows them (`{'default (HS256)': 401, ...}`)."""
+    return {kind.label: status for kind, status in answers.items()}
 
 
 # Results other checks of the same run may reuse (a control token's verdict), per client.
@@ -108,17 +138,17 @@ def accepts_genuine(http: Http, profile: Profile, tokens: TokenFlows, jwks: JwkS
     else what it answered and which of issuer, audience or key differs (or that it does not answer)."""
 
     def compute() -> str:
-        svc = service_entry(profile, name)
-        issued = {kind.label: kind.fetch().token for kind in genuine_tokens(tokens, profile)}
-        answers: dict[str, int] = {}
-        for label, token in issued.items():
+        svc = profile.entry("services", name)
+        issued = {genuine.kind: genuine.fetch().token for genuine in genuine_tokens(tokens, profile)}
+        answers: dict[TokenKind, int] = {}
+        for kind, token in issued.items():
             try:
-                answers[label] = probe(http, svc, token).status
+                answers[kind] = probe(http, svc, token).status
             except Unreachable as exc:
                 return f"{name} does not answer at {svc['base_url']}: {exc}"
         if all(status == 200 for status in answers.values()):
             return ""
-        return f"{answers}; {diagnose_refusal(http, profile, svc, answers, issued, jwks)}"
+        return f"{labelled(answers)}; {diagnose_refusal(http, profile, svc, answers, issued, jwks)}"
 
     return str(remember(http, ("genuine", name), compute))
 
@@ -145,15 +175,15 @@ def diagnose_refusal(
     http: Http,
     profile: Profile,
     svc: dict[str, Any],
-    answers: dict[str, int],
-    tokens: dict[str, str],
+    answers: dict[TokenKind, int],
+    tokens: dict[TokenKind, str],
     jwks: JwkSet | None,
 ) -> str:
     """Which of issuer, audience or key differs between the LMS and the service, from which tokens
-    the service refused (`answers`: label -> status) and, when the profile gives the HS256 secret,
+    the service refused (`answers`: kind -> status) and, when the profile gives the HS256 secret,
     re-signed variants of the default token's claims."""
-    hs, rs = answers.get("default (HS256)"), answers.get("asymmetric (RS512)")
-    claims = parse_jwt(tokens["default (HS256)"]).claims
+    hs, rs = answers.get(TokenKind.DEFAULT), answers.get(TokenKind.ASYMMETRIC)
+    claims = parse_jwt(tokens[TokenKind.DEFAULT]).claims
     iss, aud = claims.get("iss"), claims.get("aud")
     name = svc["name"]
     if all(status not in (200, 401, 403) for status in answers.values()):
@@ -184,21 +214,21 @@ def diagnose_refusal(
     if hs == 200 and rs != 200:
         return (
             f"key: {name}'s JWT_PUBLIC_SIGNING_JWK_SET lacks the key the LMS signs RS512 tokens with "
-            f"({_key_name(tokens['asymmetric (RS512)'], jwks)}); issuer and audience match (the HS256 "
+            f"({_key_name(tokens[TokenKind.ASYMMETRIC], jwks)}); issuer and audience match (the HS256 "
             "token passes). Add the LMS's current public key to the service's set (docs/key-rotation.md)"
         )
     secret = profile.get("jwt", "hs256_secret")
     compare = (
         f"compare {name}'s JWT_AUTH['JWT_ISSUERS'][0]: ISSUER must be {iss!r}, AUDIENCE {aud!r}, "
         "SECRET_KEY the LMS's JWT_SECRET_KEY; and its JWT_PUBLIC_SIGNING_JWK_SET must hold "
-        f"{_key_name(tokens['asymmetric (RS512)'], jwks)} (oauth §9.1-4)"
+        f"{_key_name(tokens[TokenKind.ASYMMETRIC], jwks)} (oauth §9.1-4)"
     )
     if not secret:
         return (
             "issuer or audience (both signing methods are refused, so keys alone do not explain it): "
             f"{compare}. Add jwt.hs256_secret to the profile to let the suite tell which"
         )
-    genuine = tokens["default (HS256)"]
+    genuine = tokens[TokenKind.DEFAULT]
     for claim, value in _variants(profile, str(iss), str(aud)):
         if probe(http, svc, resign(genuine, secret, **{claim: value})).status == 200:
             what = "issuer" if claim == "iss" else "audience"
@@ -231,3 +261,47 @@ def _variants(profile: Profile, iss: str, aud: str) -> list[tuple[str, str]]:
             if value != current and (claim, value) not in found:
                 found.append((claim, value))
     return found[:7]
+
+
+@dataclass(frozen=True)
+class Signer:
+    """How the suite re-signs test tokens: the profile key that holds the signing key (a skip names
+    it), its algorithm, the kind of genuine token it starts from, and the signing function
+    (`sign(genuine, **claim_changes)`)."""
+
+    key: str
+    alg: str
+    base: TokenKind
+    sign: Callable[..., str]
+
+    @property
+    def name(self) -> str:
+        return f"{self.key} ({self.alg})"
+
+
+def signer(profile: Profile) -> Signer:
+    """The LMS's HS256 secret, else the rotation key (RS512); not verified without either."""
+    secret = profile.get("jwt", "hs256_secret")
+    if secret:
+        return Signer(
+            "jwt.hs256_secret",
+            "HS256",
+            TokenKind.DEFAULT,
+            lambda genuine, **changes: resign(genuine, secret, **changes),
+        )
+    if profile.get("jwt", "rotation_key"):
+        try:
+            key = load_rotation_key(profile)
+        except RotationKeyError as exc:
+            not_verified("jwt.hs256_secret", f"{exc}; add jwt.hs256_secret to re-sign test tokens")
+        return Signer(
+            "jwt.rotation_key",
+            "RS512",
+            TokenKind.ASYMMETRIC,
+            lambda genuine, **changes: sign_control(genuine, key, **changes),
+        )
+    not_verified(
+        "jwt.hs256_secret",
+        "add jwt.hs256_secret (the LMS's JWT_SECRET_KEY), or jwt.rotation_key, so that the suite can "
+        "re-sign test tokens with a wrong aud, iss or exp",
+    )

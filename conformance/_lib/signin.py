@@ -22,15 +22,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from conformance._lib.http import Exchange, Http, HttpProblem
-from conformance._lib.jwts import JwkSet, b64url, parse_jwt, verify_signature
+from conformance._lib.jwts import b64url
 from conformance._lib.profile import Profile
 from conformance._lib.redact import REDACTOR
 from conformance._lib.registry import blocked
@@ -38,8 +37,6 @@ from conformance._lib.tokens import TokenFlows
 from conformance._lib.verify import (
     ConformanceFailure,
     expect,
-    expect_equal,
-    expect_schema,
     expect_status,
     expect_token,
 )
@@ -58,7 +55,6 @@ __all__ = [
     "SignIn",
     "SignedIn",
     "cookie_covers",
-    "expect_conformant_jwt",
     "parse_set_cookies",
 ]
 
@@ -477,79 +473,3 @@ class SignIn:
             secret=client["client_secret"] if secret is None else secret,
             extra=fields,
         )
-
-
-def _same_as(check_id: str, verify: Callable[[], Any]) -> Any:
-    """Run one of the JWT checks' verifications; its failure has the cause of that check's own
-    failure (the same finding about the same tokens, said once)."""
-    try:
-        return verify()
-    except ConformanceFailure as failure:
-        if not failure.cause:
-            failure.cause = f"same-as:{check_id}"
-        raise
-
-
-def expect_conformant_jwt(token: str, profile: Profile, jwks: JwkSet | None, what: str) -> dict[str, Any]:
-    """The checks every LMS JWT passes (jwt area): well formed, an allowed alg, a signature that
-    verifies where the profile gives the key, the issuer, the audience, exp and iat. Returns the claims.
-    A failure has the cause of the jwt check that verifies the same thing."""
-    parsed = parse_jwt(token)
-    _same_as(
-        "jwt.structure.compact-jws",
-        lambda: expect_schema(parsed.header, "jwt-header", f"{what}: the JOSE header is well formed"),
-    )
-    _same_as(
-        "jwt.structure.compact-jws",
-        lambda: expect_schema(
-            parsed.claims, "jwt-claims", f"{what}: the claims are the Open edX set with their types"
-        ),
-    )
-    allowed = profile.data["jwt"]["algorithms"]
-    alg = parsed.header.get("alg")
-    _same_as(
-        "jwt.header.alg",
-        lambda: expect(
-            alg in allowed,
-            f"{what}: the signing algorithm is one the profile expects",
-            str(allowed),
-            str(alg),
-        ),
-    )
-    has_key = profile.get("jwt", "hs256_secret") if str(alg).startswith("HS") else jwks is not None
-    if has_key:
-        ok, how = verify_signature(token, jwks, profile.get("jwt", "hs256_secret"), allowed)
-        _same_as(
-            "jwt.signature.verifies|jwt.profile-keys.jwks|jwt.profile-keys.hs256-secret",
-            lambda: expect(
-                ok, f"{what}: the signature verifies with the profile's keys", "a valid signature", how
-            ),
-        )
-    _same_as(
-        "jwt.claims.iss",
-        lambda: expect_equal(
-            parsed.claims.get("iss"), profile.issuer, f"{what}: iss is the profile's issuer"
-        ),
-    )
-    aud = parsed.claims.get("aud")
-    _same_as(
-        "jwt.claims.aud",
-        lambda: expect(
-            aud == profile.audience or (isinstance(aud, list) and profile.audience in aud),
-            f"{what}: aud is the profile's audience",
-            profile.audience,
-            str(aud),
-        ),
-    )
-    now, skew = time.time(), profile.data["jwt"]["max_clock_skew_s"]
-    exp, iat = parsed.claims.get("exp"), parsed.claims.get("iat")
-    _same_as(
-        "jwt.claims.times",
-        lambda: expect(
-            isinstance(exp, int) and isinstance(iat, int) and exp > now and iat <= now + skew,
-            f"{what}: exp is in the future and iat not ahead of the clock",
-            f"exp > {int(now)}, iat <= {int(now + skew)}",
-            f"exp={exp!r}, iat={iat!r}",
-        ),
-    )
-    return parsed.claims

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn, TypedDict, Unpack
 
 from conformance._lib.diagnose import edge_cause, explain
 from conformance._lib.http import Exchange
@@ -23,6 +23,7 @@ __all__ = [
     "expect_schema",
     "expect_status",
     "expect_token",
+    "fail",
     "finding_of",
 ]
 
@@ -76,21 +77,32 @@ def _body_summary(ex: Exchange) -> str:
     return f"{len(ex.body)} bytes of {kind}" + (": " + _short(ex.text, 120) if ex.body else "")
 
 
+# What a failure says it is: `actual` is text, or a function that makes it only on failure.
+Actual = str | Callable[[], str]
+
+
+class Diagnosis(TypedDict, total=False):
+    """The cause a diagnosis tied a failure to, and its evidence (see ConformanceFailure)."""
+
+    cause: str
+    evidence: tuple[str, ...]
+
+
 def expect(
-    condition: bool,
-    requirement: str,
-    expected: str,
-    actual: str | Callable[[], str],
-    hint: str = "",
-    *,
-    cause: str = "",
-    evidence: tuple[str, ...] = (),
+    condition: bool, requirement: str, expected: str, actual: Actual, hint: str = "", **why: Unpack[Diagnosis]
 ) -> None:
     """The one assertion: requirement, expected, actual, and what the operator can do about it
     (and, where a diagnosis knows it, the cause: see ConformanceFailure)."""
     if not condition:
-        text = actual() if callable(actual) else actual
-        raise ConformanceFailure(requirement, expected, text, hint, cause=cause, evidence=evidence)
+        fail(requirement, expected, actual, hint, **why)
+
+
+def fail(
+    requirement: str, expected: str, actual: Actual, hint: str = "", **why: Unpack[Diagnosis]
+) -> NoReturn:
+    """`expect` where the verdict is already known to be a failure."""
+    text = actual() if callable(actual) else actual
+    raise ConformanceFailure(requirement, expected, text, hint, **why)
 
 
 def expect_equal(actual: Any, expected: Any, requirement: str) -> None:
@@ -104,8 +116,7 @@ def expect_status(ex: Exchange, expected: int | Collection[int], requirement: st
         return
     # What the web server in front did, when the symptom says so (a redirect, a dropped header).
     hint = explain(ex)
-    expect(
-        False,
+    fail(
         requirement,
         f"HTTP {' or '.join(map(str, sorted(allowed)))} from {ex.method} {ex.path}",
         f"HTTP {ex.status}: {_body_summary(ex)}" + (f"; {hint}" if hint else ""),

@@ -18,10 +18,10 @@ import pytest
 
 from conformance._lib.accounts import client_credentials, entry
 from conformance._lib.advisories import EVIL_HOST, OPEN_REDIRECTS, expect_stays_on_site, fix_of, targets
-from conformance._lib.registry import check, need, not_verified
+from conformance._lib.registry import check, clauses, need, not_verified, requires
 from conformance._lib.resources import call
 from conformance._lib.signin import LOGOUT_PATH
-from conformance._lib.verify import expect, expect_json, expect_status, expect_token
+from conformance._lib.verify import expect, expect_json, expect_status, expect_token, fail
 
 ACCOUNT_PATH = "/api/user/v1/accounts/{username}"
 LOGIN_PAGE = "/login"
@@ -52,15 +52,11 @@ def _control(owner, name, fetch):
         return found[name]
 
 
-@check(
-    "advisories.account-api.no-activation-key",
-    "The account API does not expose the user's activation key",
-    level="MUST",
-    spec=["GHSA-m6rg-rp98-4crw", "openedx-auth"],
-    ref="AD-01",
-    requires=["login"],
-)
+@check("advisories.account-api.no-activation-key", level="MUST", ref="AD-01")
+@clauses("GHSA-m6rg-rp98-4crw", "openedx-auth")
+@requires("login")
 def test_account_api_activation_key(signin):
+    """The account API does not expose the user's activation key"""
     # The signed-in session reads the same serializer as the advisory's password-grant token, and
     # issues no token (the run leaves nothing behind but its session).
     username = signin.credentials[0]
@@ -79,14 +75,10 @@ def test_account_api_activation_key(signin):
 
 
 @pytest.mark.parametrize("param", ["next", "redirect_url"])
-@check(
-    "advisories.logout.next-escaped",
-    "The logout page does not echo a crafted next into its markup",
-    level="MUST",
-    spec=["CVE-2022-32195", "openedx-logout"],
-    ref="AD-02",
-)
+@check("advisories.logout.next-escaped", level="MUST", ref="AD-02")
+@clauses("CVE-2022-32195", "openedx-logout")
 def test_logout_xss(http, param):
+    """The logout page does not echo a crafted next into its markup"""
     # The platform's own case (test_logout.py, test_logout_redirect_failure_with_xss_vulnerability),
     # with a marker of this run; anonymous: nobody's session is ended.
     marker = f"conformance{secrets.token_hex(4)}"
@@ -109,13 +101,13 @@ def test_logout_xss(http, param):
 @pytest.mark.parametrize("case", [*OPEN_REDIRECTS, "client-id-other-host"])
 @check(
     "advisories.logout.no-open-redirect",
-    "Logout sends the browser nowhere off the site",
     level="MUST",
-    spec=["openedx-open-redirects-2022", "openedx-logout", "RFC9700-4.11"],
     ref="AD-03",
     case_requires={"client-id-other-host": ["sso_clients"]},
 )
+@clauses("openedx-open-redirects-2022", "openedx-logout", "RFC9700-4.11")
 def test_logout_open_redirect(http, profile, case):
+    """Logout sends the browser nowhere off the site"""
     host = _host(profile)
     control = _control(
         http,
@@ -149,15 +141,11 @@ REDIRECTED = ["other-host", "scheme-relative", "empty-authority"]
 
 
 @pytest.mark.parametrize("case", REDIRECTED)
-@check(
-    "advisories.login.no-open-redirect",
-    "The login page's post-login redirect stays on the site",
-    level="MUST",
-    spec=["openedx-open-redirects-2022", "openedx-login", "RFC9700-4.11"],
-    ref="AD-04",
-    requires=["login"],
-)
+@check("advisories.login.no-open-redirect", level="MUST", ref="AD-04")
+@clauses("openedx-open-redirects-2022", "openedx-login", "RFC9700-4.11")
+@requires("login")
 def test_login_open_redirect(signin, profile, case):
+    """The login page's post-login redirect stays on the site"""
     browser = signin.shared().browser
     control = _control(
         browser,
@@ -182,15 +170,11 @@ def test_login_open_redirect(signin, profile, case):
 
 
 @pytest.mark.parametrize("case", REDIRECTED)
-@check(
-    "advisories.auth-inactive.no-open-redirect",
-    "/auth/inactive sends a signed-in user nowhere off the site",
-    level="MUST",
-    spec=["openedx-inactive-redirect", "RFC9700-4.11"],
-    ref="AD-05",
-    requires=["login"],
-)
+@check("advisories.auth-inactive.no-open-redirect", level="MUST", ref="AD-05")
+@clauses("openedx-inactive-redirect", "RFC9700-4.11")
+@requires("login")
 def test_inactive_open_redirect(signin, profile, case):
+    """/auth/inactive sends a signed-in user nowhere off the site"""
     # The test user is active: the view sends no activation e-mail, it only redirects.
     browser = signin.shared().browser
     ex = browser.send("GET", INACTIVE_PATH, params={"next": OPEN_REDIRECTS[case]}, headers=HTML)
@@ -212,15 +196,11 @@ def test_inactive_open_redirect(signin, profile, case):
     )
 
 
-@check(
-    "advisories.xblock-handler.restricted-jwt-refused",
-    "XBlock handlers refuse a restricted application's JWT",
-    level="MUST",
-    spec=["CVE-2024-22209", "edx-drf-extensions"],
-    ref="AD-06",
-    requires=["restricted_client"],
-)
+@check("advisories.xblock-handler.restricted-jwt-refused", level="MUST", ref="AD-06")
+@clauses("CVE-2024-22209", "edx-drf-extensions")
+@requires("restricted_client")
 def test_xblock_restricted(http, tokens, profile):
+    """XBlock handlers refuse a restricted application's JWT"""
     # Route control: an anonymous POST is refused before anything is looked up, patched or not.
     control = http.request("POST", XBLOCK_PATH)
     if control.status != 403:
@@ -253,18 +233,14 @@ def test_xblock_restricted(http, tokens, profile):
 
 
 @pytest.mark.parametrize("api", ["me", "account"])
-@check(
-    "advisories.user-api.not-cacheable",
-    "Signed-in user API responses are not stored by shared caches",
-    # MAY: the advisory's fix was not found in the platform's or Tutor's sources, and the
-    # platform's own /api/user/v1/me sends no Cache-Control (a bare LMS would fail --strict on
-    # its own code). Recorded, so an operator sees whether the front marks these answers private.
-    level="MAY",
-    spec=["CVE-2025-65681", "RFC9111-5.2.2.7"],
-    ref="AD-07",
-    requires=["login"],
-)
+# MAY: the advisory's fix was not found in the platform's or Tutor's sources, and the
+# platform's own /api/user/v1/me sends no Cache-Control (a bare LMS would fail --strict on
+# its own code). Recorded, so an operator sees whether the front marks these answers private.
+@check("advisories.user-api.not-cacheable", level="MAY", ref="AD-07")
+@clauses("CVE-2025-65681", "RFC9111-5.2.2.7")
+@requires("login")
 def test_user_api_cache(signin, profile, api):
+    """Signed-in user API responses are not stored by shared caches"""
     # The session-cookie answer: a shared cache may store it unless told otherwise (an Authorization
     # header alone already keeps shared caches off, RFC 9111 3.5).
     username = signin.credentials[0]
@@ -283,16 +259,12 @@ def test_user_api_cache(signin, profile, api):
     )
 
 
-@check(
-    "advisories.login.rate-limited-by-username",
-    "Repeated failed logins for one username are throttled",
-    level="MUST",
-    spec=["openedx-login-ratelimit", "openedx-login"],
-    ref="AD-08",
-    requires=["login", "login_rate_limit_probe"],
-    alone=True,  # it spends the login API's limits on purpose: no sign-in may be in flight meanwhile
-)
+# Alone: it spends the login API's limits on purpose: no sign-in may be in flight meanwhile.
+@check("advisories.login.rate-limited-by-username", level="MUST", ref="AD-08", alone=True)
+@clauses("openedx-login-ratelimit", "openedx-login")
+@requires("login", "login_rate_limit_probe")
 def test_login_rate_limit(signin, profile):
+    """Repeated failed logins for one username are throttled"""
     # The limit is keyed on the posted e-mail or username, whether or not such a user exists: a
     # made-up name of this run is throttled like a real one, and no real account is locked.
     limit = int(profile.data["options"].get("login_rate_limit_attempts", 30))
@@ -303,8 +275,7 @@ def test_login_rate_limit(signin, profile):
         if "too many failed login attempts" in last.text.lower():
             return
     assert last is not None
-    expect(
-        False,
+    fail(
         f"after {limit} failed logins for one username the login API answers 'Too many failed login "
         "attempts'",
         "Too many failed login attempts. Try again later.",

@@ -26,10 +26,11 @@ from urllib.parse import urlsplit, urlunsplit
 import allure
 import pytest
 
+from conformance._lib.jwt_verifiers import expect_conformant_jwt
 from conformance._lib.jwts import parse_jwt
-from conformance._lib.registry import check, not_verified
+from conformance._lib.registry import check, clauses, not_verified, requires
 from conformance._lib.resources import call
-from conformance._lib.signin import Pkce, expect_conformant_jwt
+from conformance._lib.signin import Pkce
 from conformance._lib.verify import (
     expect,
     expect_equal,
@@ -40,12 +41,8 @@ from conformance._lib.verify import (
 )
 
 
-def _client(profile, name):
-    return next(c for c in profile.data["sso_clients"] if c["name"] == name)
-
-
 def _with_secret(profile, name):
-    client = _client(profile, name)
+    client = profile.entry("sso_clients", name)
     if not client.get("client_secret"):
         not_verified(
             "sso_clients.client_secret",
@@ -68,16 +65,12 @@ def _variant(uri: str, case: str) -> str:
     return f"{uri}#fragment"
 
 
-@check(
-    "authorization-code.redirect-uri.registered",
-    "The registered redirect URI of an SSO client receives an authorization code",
-    level="MUST",
-    spec=["RFC6749-4.1.2", "RFC6749-3.1.2.3"],
-    ref="AC-01",
-    requires=["sso_clients", "login"],
-)
+@check("authorization-code.redirect-uri.registered", level="MUST", ref="AC-01")
+@clauses("RFC6749-4.1.2", "RFC6749-3.1.2.3")
+@requires("sso_clients", "login")
 def test_registered_redirect_uri(signin, profile, sso_client):
-    client = _client(profile, sso_client)
+    """The registered redirect URI of an SSO client receives an authorization code"""
+    client = profile.entry("sso_clients", sso_client)
     answer = signin.authorized(client)
     mismatch = "Mismatching redirect URI" in answer.exchange.text
     expect(
@@ -94,16 +87,12 @@ def test_registered_redirect_uri(signin, profile, sso_client):
     )
 
 
-@check(
-    "authorization-code.redirect-uri.https",
-    "The SSO redirect URI uses https when the LMS does",
-    level="SHOULD",
-    spec=["RFC6749-3.1.2.1", "RFC9700-4.1", "RFC9700-2.6"],
-    ref="AC-02",
-    requires=["sso_clients", "login", "https_base_url"],
-)
+@check("authorization-code.redirect-uri.https", level="SHOULD", ref="AC-02")
+@clauses("RFC6749-3.1.2.1", "RFC9700-4.1", "RFC9700-2.6")
+@requires("sso_clients", "login", "https_base_url")
 def test_redirect_uri_https(signin, profile, sso_client):
-    client = _client(profile, sso_client)
+    """The SSO redirect URI uses https when the LMS does"""
+    client = profile.entry("sso_clients", sso_client)
     expect(
         client["redirect_uri"].startswith("https://"),
         "the code travels back over TLS (the registered redirect URI is https)",
@@ -120,16 +109,12 @@ def test_redirect_uri_https(signin, profile, sso_client):
 
 
 @pytest.mark.parametrize("case", ["other-host", "other-scheme", "other-path", "path-suffix", "fragment"])
-@check(
-    "authorization-code.redirect-uri.unregistered-refused",
-    "An unregistered redirect URI is refused without a redirect to it",
-    level="MUST",
-    spec=["RFC6749-3.1.2.4", "RFC6749-4.1.2.1", "RFC9700-4.1", "RFC9700-4.1.3"],
-    ref="AC-03",
-    requires=["sso_clients", "login"],
-)
+@check("authorization-code.redirect-uri.unregistered-refused", level="MUST", ref="AC-03")
+@clauses("RFC6749-3.1.2.4", "RFC6749-4.1.2.1", "RFC9700-4.1", "RFC9700-4.1.3")
+@requires("sso_clients", "login")
 def test_unregistered_redirect_uri(signin, profile, sso_client, case):
-    client = _client(profile, sso_client)
+    """An unregistered redirect URI is refused without a redirect to it"""
+    client = profile.entry("sso_clients", sso_client)
     wrong = _variant(client["redirect_uri"], case)
     answer = signin.authorize(client, redirect_uri=wrong)
     expect(
@@ -140,18 +125,14 @@ def test_unregistered_redirect_uri(signin, profile, sso_client, case):
     )
 
 
-@check(
-    "authorization-code.redirect-uri.extra-query",
-    "A redirect URI with an added query is refused or kept whole",
-    level="MAY",
-    spec=["RFC9700-2.1", "RFC6749-3.1.2"],
-    ref="AC-04",
-    requires=["sso_clients", "login"],
-)
+@check("authorization-code.redirect-uri.extra-query", level="MAY", ref="AC-04")
+@clauses("RFC9700-2.1", "RFC6749-3.1.2")
+@requires("sso_clients", "login")
 def test_extra_query(signin, profile, sso_client):
+    """A redirect URI with an added query is refused or kept whole"""
     # RFC 9700 2.1 asks for exact matching; DOT 1.7.1 accepts an added query (the registered query is a
     # subset). Either is allowed here; accepted, the redirect keeps the query (RFC 6749 3.1.2 MUST).
-    client = _client(profile, sso_client)
+    client = profile.entry("sso_clients", sso_client)
     sep = "&" if "?" in client["redirect_uri"] else "?"
     extended = f"{client['redirect_uri']}{sep}next=%2Fcourses"
     answer = signin.authorize(client, redirect_uri=extended)
@@ -170,16 +151,12 @@ def test_extra_query(signin, profile, sso_client):
 
 
 @pytest.mark.parametrize("case", ["token", "unknown"])
-@check(
-    "authorization-code.response-type.refused",
-    "A response_type other than code issues no code and no token",
-    level="MUST",
-    spec=["RFC6749-3.1.1", "RFC6749-4.1.2.1"],
-    ref="AC-05",
-    requires=["sso_clients", "login"],
-)
+@check("authorization-code.response-type.refused", level="MUST", ref="AC-05")
+@clauses("RFC6749-3.1.1", "RFC6749-4.1.2.1")
+@requires("sso_clients", "login")
 def test_response_type(signin, profile, sso_client, case):
-    client = _client(profile, sso_client)
+    """A response_type other than code issues no code and no token"""
+    client = profile.entry("sso_clients", sso_client)
     answer = signin.authorize(client, response_type="token" if case == "token" else "code_id_token_x")
     fragment = urlsplit(answer.location or "").fragment
     expect(
@@ -199,16 +176,12 @@ def test_response_type(signin, profile, sso_client, case):
         )
 
 
-@check(
-    "authorization-code.state.preserved",
-    "state comes back unchanged with the code",
-    level="MUST",
-    spec=["RFC6749-4.1.2", "RFC6749-10.12"],
-    ref="AC-06",
-    requires=["sso_clients", "login"],
-)
+@check("authorization-code.state.preserved", level="MUST", ref="AC-06")
+@clauses("RFC6749-4.1.2", "RFC6749-10.12")
+@requires("sso_clients", "login")
 def test_state(signin, profile, sso_client):
-    answer = signin.require_code(_client(profile, sso_client))
+    """state comes back unchanged with the code"""
+    answer = signin.require_code(profile.entry("sso_clients", sso_client))
     expect_equal(
         answer.params.get("state"),
         answer.state,
@@ -216,15 +189,11 @@ def test_state(signin, profile, sso_client):
     )
 
 
-@check(
-    "authorization-code.exchange.token",
-    "An SSO client exchanges its code for a conformant JWT",
-    level="MUST",
-    spec=["RFC6749-4.1.3", "RFC6749-4.1.4", "RFC6749-5.1", "oauth-5", "RFC9700-2.1.1"],
-    ref="AC-07",
-    requires=["sso_clients", "login", "sso_client_secret"],
-)
+@check("authorization-code.exchange.token", level="MUST", ref="AC-07")
+@clauses("RFC6749-4.1.3", "RFC6749-4.1.4", "RFC6749-5.1", "oauth-5", "RFC9700-2.1.1")
+@requires("sso_clients", "login", "sso_client_secret")
 def test_exchange(signin, profile, jwks, sso_client):
+    """An SSO client exchanges its code for a conformant JWT"""
     client = _with_secret(profile, sso_client)
     _, _, body = signin.exchanged(client, verdict=True)  # the control of the code exchange
     expect_schema(body, "token-response", "the token response is a conformant token response")
@@ -237,15 +206,11 @@ def test_exchange(signin, profile, jwks, sso_client):
         expect_equal(claims.get("preferred_username"), username, "the token is the signed-in user's")
 
 
-@check(
-    "authorization-code.code.single-use",
-    "An authorization code cannot be exchanged twice",
-    level="MUST",
-    spec=["RFC6749-4.1.2", "RFC6749-10.5", "RFC9700-4.5", "RFC9700-4.2.4"],
-    ref="AC-08",
-    requires=["sso_clients", "login", "sso_client_secret"],
-)
+@check("authorization-code.code.single-use", level="MUST", ref="AC-08")
+@clauses("RFC6749-4.1.2", "RFC6749-10.5", "RFC9700-4.5", "RFC9700-4.2.4")
+@requires("sso_clients", "login", "sso_client_secret")
 def test_single_use(http, profile, signin, sso_client):
+    """An authorization code cannot be exchanged twice"""
     client = _with_secret(profile, sso_client)
     code, _, first = signin.exchanged(client)  # the run's one plain exchange of a code
     again = signin.exchange(client, code)
@@ -262,15 +227,11 @@ def test_single_use(http, profile, signin, sso_client):
 
 
 @pytest.mark.parametrize("case", ["other-client", "other-redirect-uri"])
-@check(
-    "authorization-code.code.bound",
-    "A code is refused for another client or another redirect URI",
-    level="MUST",
-    spec=["RFC6749-4.1.3", "RFC6749-10.6"],
-    ref="AC-09",
-    requires=["sso_clients", "login", "sso_client_secret"],
-)
+@check("authorization-code.code.bound", level="MUST", ref="AC-09")
+@clauses("RFC6749-4.1.3", "RFC6749-10.6")
+@requires("sso_clients", "login", "sso_client_secret")
 def test_code_bound(profile, signin, sso_client, case):
+    """A code is refused for another client or another redirect URI"""
     client = _with_secret(profile, sso_client)
     signin.exchanged(client)  # a refusal proves nothing where no code is exchanged at all
     _, code = signin.code(client)
@@ -293,15 +254,11 @@ def test_code_bound(profile, signin, sso_client, case):
 
 
 @pytest.mark.parametrize("case", ["missing-verifier", "wrong-verifier"])
-@check(
-    "authorization-code.pkce.enforced",
-    "A code requested with a PKCE challenge needs the matching verifier",
-    level="MUST",
-    spec=["RFC7636-4.4.1", "RFC7636-4.6", "RFC9700-2.1.1"],
-    ref="AC-10",
-    requires=["sso_clients", "login", "sso_client_secret"],
-)
+@check("authorization-code.pkce.enforced", level="MUST", ref="AC-10")
+@clauses("RFC7636-4.4.1", "RFC7636-4.6", "RFC9700-2.1.1")
+@requires("sso_clients", "login", "sso_client_secret")
 def test_pkce_enforced(profile, signin, sso_client, case):
+    """A code requested with a PKCE challenge needs the matching verifier"""
     client = _with_secret(profile, sso_client)
     signin.exchanged(client)  # a refusal proves nothing where no code is exchanged at all
     pkce = Pkce.new()
@@ -313,15 +270,11 @@ def test_pkce_enforced(profile, signin, sso_client, case):
     )
 
 
-@check(
-    "authorization-code.pkce.s256",
-    "PKCE with S256 is supported",
-    level="MUST",
-    spec=["RFC7636-4.2", "RFC7636-4.6", "RFC9700-2.1.1"],
-    ref="AC-11",
-    requires=["sso_clients", "login", "sso_client_secret"],
-)
+@check("authorization-code.pkce.s256", level="MUST", ref="AC-11")
+@clauses("RFC7636-4.2", "RFC7636-4.6", "RFC9700-2.1.1")
+@requires("sso_clients", "login", "sso_client_secret")
 def test_pkce_s256(profile, signin, sso_client):
+    """PKCE with S256 is supported"""
     client = _with_secret(profile, sso_client)
     signin.exchanged(client)
     pkce = Pkce.new()

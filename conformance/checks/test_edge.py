@@ -4,19 +4,15 @@ and an http issuer behind TLS are diagnosed by the checks that see them, through
 from __future__ import annotations
 
 from conformance._lib import diagnose
-from conformance._lib.registry import check
+from conformance._lib.registry import check, clauses, requires
 from conformance._lib.verify import expect
 
 
-@check(
-    "token-endpoint.path.no-redirect",
-    "The token path with the trailing slash toggled is served, not redirected",
-    level="SHOULD",
-    spec=["RFC9110-15.4.2", "RFC6749-3.2", "oauth-1"],
-    ref="ED-01",
-    requires=["token_path_default"],
-)
+@check("token-endpoint.path.no-redirect", level="SHOULD", ref="ED-01")
+@clauses("RFC9110-15.4.2", "RFC6749-3.2", "oauth-1")
+@requires("token_path_default")
 def test_token_path_not_redirected(tokens, profile):
+    """The token path with the trailing slash toggled is served, not redirected"""
     # Open edX routes ^access_token/?$: clients written against either spelling work on a stock LMS.
     path = profile.data["token_path"]
     other = path.rstrip("/") if path.endswith("/") else path + "/"

@@ -9,7 +9,7 @@ import pytest
 from conformance._lib.controls import hs256_control, jwks_control, require_control
 from conformance._lib.forge import forge_jwt, resign, vectors_for, weak_secrets
 from conformance._lib.jwts import parse_jwt, verify_signature
-from conformance._lib.registry import check, need, not_applicable
+from conformance._lib.registry import check, clauses, need, not_applicable
 from conformance._lib.resources import call, expect_refused, require_accepted
 from conformance._lib.verify import expect
 
@@ -37,83 +37,57 @@ def _attack(http, profile, tokens, jwks, fake, vector) -> None:
 
 
 @_cases
-@check(
-    "jwt-attacks.tampered-payload",
-    "A JWT whose payload was changed after signing is refused",
-    level="MUST",
-    spec=["RFC7515-5.2"],
-    ref="JA-01",
-)
+@check("jwt-attacks.tampered-payload", level="MUST", ref="JA-01")
+@clauses("RFC7515-5.2")
 def test_tampered_payload(http, profile, tokens, jwks, fake, vector):
+    """A JWT whose payload was changed after signing is refused"""
     _attack(http, profile, tokens, jwks, fake, vector)
 
 
 @_cases
-@check(
-    "jwt-attacks.bad-signature",
-    "A JWT without its signature or signed by another key is refused",
-    level="MUST",
-    spec=["RFC7515-5.2"],
-    ref="JA-02",
-)
+@check("jwt-attacks.bad-signature", level="MUST", ref="JA-02")
+@clauses("RFC7515-5.2")
 def test_bad_signature(http, profile, tokens, jwks, fake, vector):
+    """A JWT without its signature or signed by another key is refused"""
     _attack(http, profile, tokens, jwks, fake, vector)
 
 
 @_cases
-@check(
-    "jwt-attacks.alg-none",
-    "An unsigned JWT (alg none, any casing) is refused",
-    level="MUST",
-    spec=["RFC7518-3.6", "RFC8725-3.2"],
-    ref="JA-03",
-)
+@check("jwt-attacks.alg-none", level="MUST", ref="JA-03")
+@clauses("RFC7518-3.6", "RFC8725-3.2")
 def test_alg_none(http, profile, tokens, jwks, fake, vector):
+    """An unsigned JWT (alg none, any casing) is refused"""
     _attack(http, profile, tokens, jwks, fake, vector)
 
 
 @_cases
-@check(
-    "jwt-attacks.key-confusion",
-    "An HMAC JWT keyed with the public RSA key is refused",
-    level="MUST",
-    spec=["RFC8725-2.1", "RFC8725-3.1"],
-    ref="JA-04",
-)
+@check("jwt-attacks.key-confusion", level="MUST", ref="JA-04")
+@clauses("RFC8725-2.1", "RFC8725-3.1")
 def test_key_confusion(http, profile, tokens, jwks, fake, vector):
+    """An HMAC JWT keyed with the public RSA key is refused"""
     _attack(http, profile, tokens, jwks, fake, vector)
 
 
 @_cases
-@check(
-    "jwt-attacks.header-keys",
-    "A JWT naming its own key (jwk, jku, x5u) is refused",
-    level="MUST",
-    spec=["RFC7515-4.1.3", "RFC8725-3.10"],
-    ref="JA-05",
-)
+@check("jwt-attacks.header-keys", level="MUST", ref="JA-05")
+@clauses("RFC7515-4.1.3", "RFC8725-3.10")
 def test_header_keys(http, profile, tokens, jwks, fake, vector):
+    """A JWT naming its own key (jwk, jku, x5u) is refused"""
     _attack(http, profile, tokens, jwks, fake, vector)
 
 
 @_cases
-@check(
-    "jwt-attacks.kid",
-    "A JWT with a traversal or unknown kid is refused",
-    level="MUST",
-    spec=["RFC8725-3.10"],
-    ref="JA-06",
-)
+@check("jwt-attacks.kid", level="MUST", ref="JA-06")
+@clauses("RFC8725-3.10")
 def test_kid(http, profile, tokens, jwks, fake, vector):
+    """A JWT with a traversal or unknown kid is refused"""
     _attack(http, profile, tokens, jwks, fake, vector)
 
 
 @pytest.mark.parametrize("case", ["resigned-expired", "resigned-no-exp", "real-expiry"])
 @check(
     "jwt-attacks.expired",
-    "An expired JWT is refused",
     level="MUST",
-    spec=["RFC7519-4.1.4", "oauth-9"],
     ref="JA-07",
     case_requires={
         "resigned-expired": ["hs256_secret"],
@@ -121,7 +95,9 @@ def test_kid(http, profile, tokens, jwks, fake, vector):
         "real-expiry": ["wait_for_expiry"],
     },
 )
+@clauses("RFC7519-4.1.4", "oauth-9")
 def test_expired(http, profile, tokens, case):
+    """An expired JWT is refused"""
     genuine = tokens.jwt().token
     if case == "real-expiry":
         need(profile, "wait_for_expiry")
@@ -137,14 +113,10 @@ def test_expired(http, profile, tokens, case):
     expect_refused(call(http, profile, token), f"a token past its exp ({case}) is refused")
 
 
-@check(
-    "jwt-attacks.weak-hmac-secret",
-    "The HS256 signing secret is not a known default",
-    level="MUST",
-    spec=["RFC7518-3.2", "RFC8725-3.5"],
-    ref="JA-08",
-)
+@check("jwt-attacks.weak-hmac-secret", level="MUST", ref="JA-08")
+@clauses("RFC7518-3.2", "RFC8725-3.5")
 def test_weak_secret(tokens):
+    """The HS256 signing secret is not a known default"""
     # Offline: no request beyond the shared token. A hit means anyone can mint tokens.
     token = tokens.jwt().token
     alg = parse_jwt(token).header.get("alg")

@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from conformance._lib.jwt_verifiers import expect_conformant_jwt
 from conformance._lib.jwts import parse_jwt
-from conformance._lib.registry import blocked, check
+from conformance._lib.registry import blocked, check, clauses, requires
 from conformance._lib.resources import REFUSED
 from conformance._lib.services import require_service
 from conformance._lib.signin import (
@@ -30,7 +31,6 @@ from conformance._lib.signin import (
     LOGOUT_PATH,
     REFRESH_PATH,
     cookie_covers,
-    expect_conformant_jwt,
     parse_set_cookies,
 )
 from conformance._lib.verify import expect, expect_equal, expect_status
@@ -58,10 +58,6 @@ def _cookies(signin):
     return signin.shared()
 
 
-def _service(profile, name):
-    return next(s for s in profile.data["services"] if s["name"] == name)
-
-
 def _probe(http, cookies, base_url, path):
     header = "; ".join(f"{k}={v}" for k, v in cookies.items())
     return http.get(base_url.rstrip("/") + path, headers={"Cookie": header} if header else {})
@@ -74,15 +70,11 @@ def _mismatched(signin, tokens):
     return {JWT_HEADER_PAYLOAD: jar.get(JWT_HEADER_PAYLOAD, ""), JWT_SIGNATURE: other}
 
 
-@check(
-    "jwt-cookies.login.signs-in",
-    "The test user signs in through the login API (CSRF token, then login)",
-    level="MUST",
-    spec=["openedx-login"],
-    ref="JC-14",
-    requires=["login"],
-)
+@check("jwt-cookies.login.signs-in", level="MUST", ref="JC-14")
+@clauses("openedx-login")
+@requires("login")
 def test_signs_in(signin):
+    """The test user signs in through the login API (CSRF token, then login)"""
     # The control of the sign-in every check of this area and authorization-code shares: when it
     # fails, it is this one failure, and the cases that need a session are blocked by it.
     session = signin.shared(verdict=True)
@@ -94,15 +86,11 @@ def test_signs_in(signin):
     )
 
 
-@check(
-    "jwt-cookies.login.set",
-    "Signing in sets both JWT cookies",
-    level="MUST",
-    spec=["openedx-cookies", "edx-drf-cookies"],
-    ref="JC-01",
-    requires=["login"],
-)
+@check("jwt-cookies.login.set", level="MUST", ref="JC-01")
+@clauses("openedx-cookies", "edx-drf-cookies")
+@requires("login")
 def test_cookies_set(signin):
+    """Signing in sets both JWT cookies"""
     for name in COOKIES.values():
         cookie = _set(signin, name, verdict=True)
         expect(bool(cookie.value), f"{name} carries a value", "a non-empty value", "empty")
@@ -116,15 +104,11 @@ def test_cookies_set(signin):
 
 
 @pytest.mark.parametrize("cookie", ["signature", "header-payload"])
-@check(
-    "jwt-cookies.flags.httponly",
-    "The signature cookie is HttpOnly and the header-payload cookie readable",
-    level="MUST",
-    spec=["RFC6265-4.1.2.6", "openedx-cookies"],
-    ref="JC-02",
-    requires=["login"],
-)
+@check("jwt-cookies.flags.httponly", level="MUST", ref="JC-02")
+@clauses("RFC6265-4.1.2.6", "openedx-cookies")
+@requires("login")
 def test_httponly(signin, cookie):
+    """The signature cookie is HttpOnly and the header-payload cookie readable"""
     found = _set(signin, COOKIES[cookie])
     if cookie == "signature":
         expect(
@@ -143,29 +127,21 @@ def test_httponly(signin, cookie):
 
 
 @pytest.mark.parametrize("cookie", ["signature", "header-payload"])
-@check(
-    "jwt-cookies.flags.secure",
-    "The JWT cookies are Secure on an https LMS",
-    level="MUST",
-    spec=["RFC6265-4.1.2.5", "openedx-cookies"],
-    ref="JC-03",
-    requires=["login", "https_base_url"],
-)
+@check("jwt-cookies.flags.secure", level="MUST", ref="JC-03")
+@clauses("RFC6265-4.1.2.5", "openedx-cookies")
+@requires("login", "https_base_url")
 def test_secure(signin, cookie):
+    """The JWT cookies are Secure on an https LMS"""
     found = _set(signin, COOKIES[cookie])
     expect(found.secure, "the JWT cookies never travel over plain http", "Secure", found.describe())
 
 
 @pytest.mark.parametrize("cookie", ["signature", "header-payload"])
-@check(
-    "jwt-cookies.flags.samesite",
-    "A JWT cookie with SameSite=None is also Secure",
-    level="MUST",
-    spec=["samesite-none-secure", "openedx-cookies"],
-    ref="JC-04",
-    requires=["login"],
-)
+@check("jwt-cookies.flags.samesite", level="MUST", ref="JC-04")
+@clauses("samesite-none-secure", "openedx-cookies")
+@requires("login")
 def test_samesite(signin, cookie):
+    """A JWT cookie with SameSite=None is also Secure"""
     # The platform passes no SameSite for these cookies, so none is required; None without Secure is
     # refused by browsers, which then never store the cookie.
     found = _set(signin, COOKIES[cookie])
@@ -178,15 +154,11 @@ def test_samesite(signin, cookie):
 
 
 @pytest.mark.parametrize("cookie", ["signature", "header-payload"])
-@check(
-    "jwt-cookies.domain.covers-mfe",
-    "The JWT cookies' domain covers the MFE host",
-    level="MUST",
-    spec=["RFC6265-5.1.3", "RFC6265-4.1.2.3", "openedx-cookies"],
-    ref="JC-05",
-    requires=["login", "mfe_origin"],
-)
+@check("jwt-cookies.domain.covers-mfe", level="MUST", ref="JC-05")
+@clauses("RFC6265-5.1.3", "RFC6265-4.1.2.3", "openedx-cookies")
+@requires("login", "mfe_origin")
 def test_domain(signin, profile, cookie):
+    """The JWT cookies' domain covers the MFE host"""
     found = _set(signin, COOKIES[cookie])
     lms_host = urlsplit(profile.base_url).hostname or ""
     mfe_host = urlsplit(profile.get("jwt_cookies", "mfe_origin")).hostname or ""
@@ -204,31 +176,23 @@ def test_domain(signin, profile, cookie):
     )
 
 
-@check(
-    "jwt-cookies.jwt.conformant",
-    "The JWT the cookies carry passes the JWT checks",
-    level="MUST",
-    spec=["RFC7519-4.1.1", "RFC7519-4.1.3", "RFC7515-5.2", "oauth-5"],
-    ref="JC-06",
-    requires=["login"],
-)
+@check("jwt-cookies.jwt.conformant", level="MUST", ref="JC-06")
+@clauses("RFC7519-4.1.1", "RFC7519-4.1.3", "RFC7515-5.2", "oauth-5")
+@requires("login")
 def test_cookie_jwt(signin, profile, jwks):
+    """The JWT the cookies carry passes the JWT checks"""
     claims = expect_conformant_jwt(_cookies(signin).jwt(), profile, jwks, "the cookie JWT")
     username = signin.credentials[0]
     if "@" not in username:
         expect_equal(claims.get("preferred_username"), username, "the cookie JWT is the signed-in user's")
 
 
-@check(
-    "jwt-cookies.refresh.renews",
-    "POST /login_refresh renews both JWT cookies for a session",
-    level="MUST",
-    spec=["openedx-login"],
-    ref="JC-07",
-    requires=["login"],
-    alone=True,  # it renews the cookies of the shared session, which other checks read
-)
+# Alone: it renews the cookies of the shared session, which other checks read.
+@check("jwt-cookies.refresh.renews", level="MUST", ref="JC-07", alone=True)
+@clauses("openedx-login")
+@requires("login")
 def test_refresh_renews(signin):
+    """POST /login_refresh renews both JWT cookies for a session"""
     browser = signin.shared().browser
     ex = browser.send("POST", REFRESH_PATH)
     expect_status(ex, 200, "a signed-in session refreshes its JWT cookies")
@@ -244,15 +208,11 @@ def test_refresh_renews(signin):
     parse_jwt(signin.shared().jwt())
 
 
-@check(
-    "jwt-cookies.refresh.requires-session",
-    "POST /login_refresh without a session is 401",
-    level="MUST",
-    spec=["openedx-login"],
-    ref="JC-08",
-    requires=["login"],
-)
+@check("jwt-cookies.refresh.requires-session", level="MUST", ref="JC-08")
+@clauses("openedx-login")
+@requires("login")
 def test_refresh_requires_session(signin):
+    """POST /login_refresh without a session is 401"""
     browser = signin.shared().browser
     ex = browser.send("POST", REFRESH_PATH, cookies=browser.jwt_cookies())
     expect_status(ex, 401, "JWT cookies without a session do not mint new ones")
@@ -264,15 +224,11 @@ def test_refresh_requires_session(signin):
     )
 
 
-@check(
-    "jwt-cookies.lms.accepts-cookies",
-    "The LMS API accepts a request carrying only the JWT cookies",
-    level="MUST",
-    spec=["edx-drf-cookies"],
-    ref="JC-09",
-    requires=["login"],
-)
+@check("jwt-cookies.lms.accepts-cookies", level="MUST", ref="JC-09")
+@clauses("edx-drf-cookies")
+@requires("login")
 def test_lms_accepts(http, profile, signin):
+    """The LMS API accepts a request carrying only the JWT cookies"""
     ex = _probe(
         http, _cookies(signin).browser.jwt_cookies(), profile.base_url, profile.data["resources"]["me"]
     )
@@ -287,30 +243,22 @@ def test_lms_accepts(http, profile, signin):
         )
 
 
-@check(
-    "jwt-cookies.lms.mismatched-refused",
-    "The LMS API refuses JWT cookies whose signature does not match",
-    level="MUST",
-    spec=["RFC7515-5.2", "edx-drf-cookies"],
-    ref="JC-10",
-    requires=["login"],
-)
+@check("jwt-cookies.lms.mismatched-refused", level="MUST", ref="JC-10")
+@clauses("RFC7515-5.2", "edx-drf-cookies")
+@requires("login")
 def test_lms_mismatched(http, profile, signin, tokens):
+    """The LMS API refuses JWT cookies whose signature does not match"""
     ex = _probe(http, _mismatched(signin, tokens), profile.base_url, profile.data["resources"]["me"])
     expect_status(ex, REFUSED, "a cookie pair whose signature is another token's is refused")
 
 
-@check(
-    "jwt-cookies.services.accept-cookies",
-    "Every listed service accepts a request carrying only the JWT cookies",
-    level="MUST",
-    spec=["edx-drf-cookies", "oauth-9"],
-    ref="JC-11",
-    requires=["login", "services"],
-)
+@check("jwt-cookies.services.accept-cookies", level="MUST", ref="JC-11")
+@clauses("edx-drf-cookies", "oauth-9")
+@requires("login", "services")
 def test_service_accepts(http, profile, signin, tokens, jwks, service):
+    """Every listed service accepts a request carrying only the JWT cookies"""
     require_service(http, profile, tokens, jwks, service)
-    svc = _service(profile, service)
+    svc = profile.entry("services", service)
     ex = _probe(http, _cookies(signin).browser.jwt_cookies(), svc["base_url"], svc["probe"])
     expect_status(
         ex,
@@ -319,31 +267,23 @@ def test_service_accepts(http, profile, signin, tokens, jwks, service):
     )
 
 
-@check(
-    "jwt-cookies.services.mismatched-refused",
-    "Every listed service refuses JWT cookies whose signature does not match",
-    level="MUST",
-    spec=["RFC7515-5.2", "edx-drf-cookies"],
-    ref="JC-12",
-    requires=["login", "services"],
-)
+@check("jwt-cookies.services.mismatched-refused", level="MUST", ref="JC-12")
+@clauses("RFC7515-5.2", "edx-drf-cookies")
+@requires("login", "services")
 def test_service_mismatched(http, profile, signin, tokens, jwks, service):
+    """Every listed service refuses JWT cookies whose signature does not match"""
     require_service(http, profile, tokens, jwks, service)
-    svc = _service(profile, service)
+    svc = profile.entry("services", service)
     ex = _probe(http, _mismatched(signin, tokens), svc["base_url"], svc["probe"])
     expect_status(ex, REFUSED, f"{service} refuses a cookie pair whose signature is another token's")
 
 
-@check(
-    "jwt-cookies.logout.clears",
-    "Signing out deletes the JWT cookies and ends the session",
-    level="MUST",
-    spec=["openedx-logout"],
-    ref="JC-13",
-    requires=["login"],
-    alone=True,  # signing out ends a session at the LMS: nothing else may be signing in meanwhile
-)
+# Alone: signing out ends a session at the LMS: nothing else may be signing in meanwhile.
+@check("jwt-cookies.logout.clears", level="MUST", ref="JC-13", alone=True)
+@clauses("openedx-logout")
+@requires("login")
 def test_logout(signin):
+    """Signing out deletes the JWT cookies and ends the session"""
     session = signin.sign_in()  # its own session: the shared one stays signed in for the others
     browser = session.browser
     old = dict(browser.jar)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import allure
 
 from conformance._lib.jwts import parse_jwt
-from conformance._lib.registry import check
+from conformance._lib.registry import check, clauses, requires
 from conformance._lib.resources import call
 from conformance._lib.rotation import (
     RotationKeyError,
@@ -22,7 +22,7 @@ from conformance._lib.rotation import (
     sign_control,
     thumbprint,
 )
-from conformance._lib.services import probe, service_entry
+from conformance._lib.services import probe
 from conformance._lib.verify import ConformanceFailure, expect
 
 # The platform warns above this JWT lifetime (oauth_dispatch jwt.py setting_warning: "1 hour ...
@@ -41,15 +41,11 @@ def _kids(jwks) -> list:
     return [k.get("kid") for k in jwks.keys]
 
 
-@check(
-    "key-rotation.jwks.keys",
-    "Every key of the JWK set is a complete public RSA key of 2048 bits or more",
-    level="MUST",
-    spec=["RFC7517-4.5", "RFC7518-6.3.1", "RFC7518-3.3"],
-    ref="KR-01",
-    requires=["jwks"],
-)
+@check("key-rotation.jwks.keys", level="MUST", ref="KR-01")
+@clauses("RFC7517-4.5", "RFC7518-6.3.1", "RFC7518-3.3")
+@requires("jwks")
 def test_jwks_keys(jwks):
+    """Every key of the JWK set is a complete public RSA key of 2048 bits or more"""
     expect(
         not jwks.problems, "the JWK set loads", "a JSON object with a keys array", "; ".join(jwks.problems)
     )
@@ -78,15 +74,11 @@ def _asymmetric(tokens):
         ) from None
 
 
-@check(
-    "key-rotation.lms.signing-key",
-    "The LMS signs asymmetric JWTs with a key of the JWK set",
-    level="MUST",
-    spec=["RFC7515-5.2", "oauth-5"],
-    ref="KR-02",
-    requires=["jwks"],
-)
+@check("key-rotation.lms.signing-key", level="MUST", ref="KR-02")
+@clauses("RFC7515-5.2", "oauth-5")
+@requires("jwks")
 def test_signing_key(tokens, jwks):
+    """The LMS signs asymmetric JWTs with a key of the JWK set"""
     token = _asymmetric(tokens)
     alg = parse_jwt(token).header.get("alg")
     expect(
@@ -113,15 +105,11 @@ def test_signing_key(tokens, jwks):
     )
 
 
-@check(
-    "key-rotation.lms.kid",
-    "A kid the LMS emits names the key of the set that verifies the token",
-    level="MUST",
-    spec=["RFC7515-4.1.4", "RFC7517-4.5"],
-    ref="KR-03",
-    requires=["jwks"],
-)
+@check("key-rotation.lms.kid", level="MUST", ref="KR-03")
+@clauses("RFC7515-4.1.4", "RFC7517-4.5")
+@requires("jwks")
 def test_lms_kid(tokens, jwks):
+    """A kid the LMS emits names the key of the set that verifies the token"""
     # A stock LMS sends no kid (JWT_AUTH_ADD_KID_HEADER off); once it does, verifiers that pick the
     # key by kid (the JWKS-aware libraries, unlike edx-drf-extensions) depend on it naming the key.
     token = _asymmetric(tokens)
@@ -140,14 +128,10 @@ def test_lms_kid(tokens, jwks):
     )
 
 
-@check(
-    "key-rotation.retired-key.lifetime",
-    "Tokens signed with a retired key outlive the switch by at most one hour",
-    level="MAY",
-    spec=["RFC7519-4.1.4", "oauth-5", "oauth-9"],
-    ref="KR-04",
-)
+@check("key-rotation.retired-key.lifetime", level="MAY", ref="KR-04")
+@clauses("RFC7519-4.1.4", "oauth-5", "oauth-9")
 def test_retired_key_lifetime(profile, tokens):
+    """Tokens signed with a retired key outlive the switch by at most one hour"""
     issued = [tokens.jwt().token, tokens.asymmetric_jwt().token]
     if profile.has_password_grant:
         issued.append(tokens.password_jwt().token)
@@ -176,15 +160,11 @@ def _rotation_key(profile):
         ) from None
 
 
-@check(
-    "key-rotation.preflight.new-key",
-    "The new signing key is strong and its public half is in the JWK set",
-    level="MUST",
-    spec=["RFC7517-4.5", "RFC7518-3.3", "oauth-5"],
-    ref="KR-05",
-    requires=["rotation_key", "jwks"],
-)
+@check("key-rotation.preflight.new-key", level="MUST", ref="KR-05")
+@clauses("RFC7517-4.5", "RFC7518-3.3", "oauth-5")
+@requires("rotation_key", "jwks")
 def test_preflight_new_key(profile, jwks):
+    """The new signing key is strong and its public half is in the JWK set"""
     key = _rotation_key(profile)
     expect(key.bits >= 2048, "the new key is strong enough", ">= 2048 bits", f"{key.bits} bits")
     published = key.find_in(jwks)
@@ -204,15 +184,11 @@ def test_preflight_new_key(profile, jwks):
     )
 
 
-@check(
-    "key-rotation.preflight.lms",
-    "The LMS's own API accepts a token signed with the new key",
-    level="MUST",
-    spec=["RFC7515-5.2", "oauth-5"],
-    ref="KR-06",
-    requires=["rotation_key"],
-)
+@check("key-rotation.preflight.lms", level="MUST", ref="KR-06")
+@clauses("RFC7515-5.2", "oauth-5")
+@requires("rotation_key")
 def test_preflight_lms(http, profile, tokens):
+    """The LMS's own API accepts a token signed with the new key"""
     control = sign_control(tokens.asymmetric_jwt().token, _rotation_key(profile))
     ex = call(http, profile, control)
     expect(
@@ -223,16 +199,12 @@ def test_preflight_lms(http, profile, tokens):
     )
 
 
-@check(
-    "key-rotation.preflight.service",
-    "Each service accepts a token signed with the new key",
-    level="MUST",
-    spec=["RFC7515-5.2", "oauth-9"],
-    ref="KR-07",
-    requires=["rotation_key", "services"],
-)
+@check("key-rotation.preflight.service", level="MUST", ref="KR-07")
+@clauses("RFC7515-5.2", "oauth-9")
+@requires("rotation_key", "services")
 def test_preflight_service(http, profile, tokens, service):
-    svc = service_entry(profile, service)
+    """Each service accepts a token signed with the new key"""
+    svc = profile.entry("services", service)
     control = sign_control(tokens.asymmetric_jwt().token, _rotation_key(profile))
     ex = probe(http, svc, control)
     expect(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance._lib.registry import check
+from conformance._lib.registry import check, clauses, requires
 from conformance._lib.resources import call, expect_refused, require_accepted
 from conformance._lib.verify import (
     expect,
@@ -14,16 +14,12 @@ from conformance._lib.verify import (
 )
 
 
-@check(
-    "revocation.opaque.revoked",
-    "A revoked opaque token is refused afterwards",
-    level="MUST",
-    spec=["RFC7009-2.1", "RFC7009-2.2", "oauth-7"],
-    ref="RV-01",
-    requires=["opaque_tokens", "bearer_resource"],
-    alone=True,  # it revokes a token: an instance that hands one token to every request loses it
-)
+# Alone: it revokes a token: an instance that hands one token to every request loses it.
+@check("revocation.opaque.revoked", level="MUST", ref="RV-01", alone=True)
+@clauses("RFC7009-2.1", "RFC7009-2.2", "oauth-7")
+@requires("opaque_tokens", "bearer_resource")
 def test_revoke_opaque(http, profile, tokens):
+    """A revoked opaque token is refused afterwards"""
     token = tokens.second_bearer().token  # the run's second opaque token: nothing else uses it
     require_accepted(http, profile, token, scheme="Bearer")  # the baseline: the token works
     ex = tokens.revoke(token, hint="access_token")
@@ -32,14 +28,10 @@ def test_revoke_opaque(http, profile, tokens):
     expect_refused(call(http, profile, token, scheme="Bearer"), "the revoked token is refused")
 
 
-@check(
-    "revocation.unknown-token",
-    "Revoking an unknown token answers 200",
-    level="MUST",
-    spec=["RFC7009-2.2"],
-    ref="RV-02",
-)
+@check("revocation.unknown-token", level="MUST", ref="RV-02")
+@clauses("RFC7009-2.2")
 def test_revoke_unknown(tokens, fake):
+    """Revoking an unknown token answers 200"""
     expect_status(
         tokens.revoke(fake.pystr(min_chars=30, max_chars=30)),
         200,
@@ -48,14 +40,10 @@ def test_revoke_unknown(tokens, fake):
 
 
 @pytest.mark.parametrize("case", ["missing-token"])
-@check(
-    "revocation.request.malformed",
-    "A revocation without a token is 400 invalid_request",
-    level="MUST",
-    spec=["RFC7009-2.1", "RFC7009-2.2.1"],
-    ref="RV-03",
-)
+@check("revocation.request.malformed", level="MUST", ref="RV-03")
+@clauses("RFC7009-2.1", "RFC7009-2.2.1")
 def test_revoke_malformed(tokens, case):
+    """A revocation without a token is 400 invalid_request"""
     expect_oauth_error(
         tokens.revoke("", fields={}),
         400,
@@ -64,14 +52,10 @@ def test_revoke_malformed(tokens, case):
     )
 
 
-@check(
-    "revocation.method.post-only",
-    "The revocation endpoint answers GET with 405",
-    level="MUST",
-    spec=["RFC7009-2.1"],
-    ref="RV-06",
-)
+@check("revocation.method.post-only", level="MUST", ref="RV-06")
+@clauses("RFC7009-2.1")
 def test_revoke_post_only(tokens):
+    """The revocation endpoint answers GET with 405"""
     ex = tokens.revoke("", fields={}, method="GET", auth="none")
     expect_status(ex, 405, "revocation is POST only")
     expect_header(
@@ -83,15 +67,11 @@ def test_revoke_post_only(tokens):
     )
 
 
-@check(
-    "revocation.jwt.not-revocable",
-    "Revoking a JWT answers 200 (JWTs stay valid until exp)",
-    level="MAY",
-    spec=["RFC7009-2.2", "oauth-7"],
-    ref="RV-04",
-    alone=True,  # it revokes a token: an instance that hands one token to every request loses it
-)
+# Alone: it revokes a token: an instance that hands one token to every request loses it.
+@check("revocation.jwt.not-revocable", level="MAY", ref="RV-04", alone=True)
+@clauses("RFC7009-2.2", "oauth-7")
 def test_revoke_jwt(http, profile, tokens):
+    """Revoking a JWT answers 200 (JWTs stay valid until exp)"""
     token = tokens.body_jwt().token  # a JWT of its own: revoking the shared one would touch others
     expect_status(tokens.revoke(token), 200, "revoking a JWT is accepted")
     # Recorded, either way: Open edX JWTs have no server-side record and keep working.
@@ -104,16 +84,12 @@ def test_revoke_jwt(http, profile, tokens):
     )
 
 
-@check(
-    "revocation.refresh-token.revoked",
-    "A revoked refresh token no longer refreshes",
-    level="MUST",
-    spec=["RFC7009-2", "RFC7009-2.1", "observed-5"],
-    ref="RV-05",
-    requires=["password_grant"],
-    alone=True,  # it revokes a refresh token (see RV-01)
-)
+# Alone: it revokes a refresh token (see RV-01).
+@check("revocation.refresh-token.revoked", level="MUST", ref="RV-05", alone=True)
+@clauses("RFC7009-2", "RFC7009-2.1", "observed-5")
+@requires("password_grant")
 def test_revoke_refresh(tokens):
+    """A revoked refresh token no longer refreshes"""
     # The refresh token the run's one refresh handed out: nothing else uses it.
     refresh = tokens.refresh_jwt().refresh_token
     expect(isinstance(refresh, str), "a refresh token is issued", "refresh_token", "none")

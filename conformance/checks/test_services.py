@@ -7,33 +7,29 @@ from __future__ import annotations
 import time
 
 from conformance._lib.controls import REPORTED_BY
-from conformance._lib.forge import forge_jwt, load_vectors, resign
-from conformance._lib.registry import blocked, check, missing_requirement, not_verified
-from conformance._lib.rotation import RotationKeyError, load_rotation_key, sign_control
+from conformance._lib.forge import forge_jwt, load_vectors
+from conformance._lib.registry import blocked, check, clauses, missing_requirement, not_verified, requires
 from conformance._lib.schedule import fan_out
 from conformance._lib.services import (
     AUDIENCE_NOTE,
     accepts_genuine,
+    fetch,
     genuine_tokens,
     probe,
     remember,
     require_service,
-    service_entry,
+    signer,
 )
 from conformance._lib.verify import expect
 
 VECTORS = load_vectors("jwt-attacks")
 
 
-@check(
-    "services.genuine.accepted",
-    "Each service accepts every kind of JWT the LMS issues",
-    level="MUST",
-    spec=["RFC8725-3.8", "RFC8725-3.9", "oauth-9", "edx-drf-extensions"],
-    ref="SV-01",
-    requires=["services"],
-)
+@check("services.genuine.accepted", level="MUST", ref="SV-01")
+@clauses("RFC8725-3.8", "RFC8725-3.9", "oauth-9", "edx-drf-extensions")
+@requires("services")
 def test_genuine_accepted(http, profile, tokens, jwks, service):
+    """Each service accepts every kind of JWT the LMS issues"""
     # The control of the service: its other cases are blocked when this fails.
     why = accepts_genuine(http, profile, tokens, jwks, service)
     expect(
@@ -44,17 +40,13 @@ def test_genuine_accepted(http, profile, tokens, jwks, service):
     )
 
 
-@check(
-    "services.forged.refused",
-    "Each service refuses the forged JWTs the LMS's own API must refuse",
-    level="MUST",
-    spec=["RFC7515-5.2", "RFC7518-3.6", "RFC8725-2.1", "RFC8725-3.2", "RFC8725-3.10"],
-    ref="SV-02",
-    requires=["services"],
-)
+@check("services.forged.refused", level="MUST", ref="SV-02")
+@clauses("RFC7515-5.2", "RFC7518-3.6", "RFC8725-2.1", "RFC8725-3.2", "RFC8725-3.10")
+@requires("services")
 def test_forged_refused(http, profile, tokens, jwks, fake, service):
+    """Each service refuses the forged JWTs the LMS's own API must refuse"""
     require_service(http, profile, tokens, jwks, service)  # the baseline the forgeries start from
-    svc = service_entry(profile, service)
+    svc = profile.entry("services", service)
     genuine = {"hs": tokens.jwt().token, "rs": tokens.asymmetric_jwt().token}
     left_out = [v["id"] for v in VECTORS if missing_requirement(profile, v.get("requires", []))]
     vectors = [v for v in VECTORS if v["id"] not in left_out]
@@ -80,48 +72,28 @@ def test_forged_refused(http, profile, tokens, jwks, fake, service):
         )
 
 
-def _signer(profile):
-    """How the suite re-signs test tokens: the LMS's HS256 secret, else the rotation key."""
-    secret = profile.get("jwt", "hs256_secret")
-    if secret:
-        return "jwt.hs256_secret (HS256)", "hs", lambda genuine, **changes: resign(genuine, secret, **changes)
-    if profile.get("jwt", "rotation_key"):
-        try:
-            key = load_rotation_key(profile)
-        except RotationKeyError as exc:
-            not_verified("jwt.hs256_secret", f"{exc}; add jwt.hs256_secret to re-sign test tokens")
-        return (
-            "jwt.rotation_key (RS512)",
-            "rs",
-            lambda genuine, **changes: sign_control(genuine, key, **changes),
-        )
-    not_verified(
-        "jwt.hs256_secret",
-        "add jwt.hs256_secret (the LMS's JWT_SECRET_KEY), or jwt.rotation_key, so that the suite can "
-        "re-sign test tokens with a wrong aud, iss or exp",
-    )
-    raise AssertionError("unreachable")  # not_verified raises
-
-
 def _resigned_refused(http, profile, tokens, service, claim, changes, why):
     """After a positive control (a re-signed token with the genuine claims IS accepted), a re-signed
     token with `changes` to `claim` must be refused."""
     require_service(http, profile, tokens, None, service)
-    svc = service_entry(profile, service)
-    name, base, sign = _signer(profile)
-    genuine = (tokens.jwt() if base == "hs" else tokens.asymmetric_jwt()).token
+    svc = profile.entry("services", service)
+    resigner = signer(profile)
+    genuine = fetch(tokens, resigner.base).token
     control = remember(
-        http, ("resign-control", service, name), lambda: probe(http, svc, sign(genuine)).status
+        http,
+        ("resign-control", service, resigner.key),
+        lambda: probe(http, svc, resigner.sign(genuine)).status,
     )
     if control != 200:
         why = (
-            f"{service} refuses even a token re-signed with {name} and the genuine claims (HTTP {control}): "
-            "its verifying key is not that one, so a refusal below would prove nothing"
+            f"{service} refuses even a token re-signed with {resigner.name} and the genuine claims "
+            f"(HTTP {control}): its verifying key is not that one, so a refusal below would prove nothing"
         )
-        if base == "hs":  # the profile gives the key (it accepts the genuine token): the key is wrong
-            blocked(REPORTED_BY["jwt.hs256_secret"], why)
-        not_verified(name.split(" ")[0], why)
-    ex = probe(http, svc, sign(genuine, **changes))
+        # The service accepts the genuine token, so the HS256 secret the profile gives is wrong.
+        if resigner.key == "jwt.hs256_secret":
+            blocked(REPORTED_BY[resigner.key], why)
+        not_verified(resigner.key, why)
+    ex = probe(http, svc, resigner.sign(genuine, **changes))
     expect(
         not 200 <= ex.status < 300,
         f"{service} refuses a validly signed token whose {claim} is wrong",
@@ -130,30 +102,22 @@ def _resigned_refused(http, profile, tokens, service, claim, changes, why):
     )
 
 
-@check(
-    "services.audience.checked",
-    "Each service refuses a validly signed JWT minted for another audience",
-    level="MUST",
-    spec=["RFC7519-4.1.3", "RFC8725-3.9", "edx-drf-extensions", "RFC9700-2.3"],
-    ref="SV-03",
-    requires=["services"],
-)
+@check("services.audience.checked", level="MUST", ref="SV-03")
+@clauses("RFC7519-4.1.3", "RFC8725-3.9", "edx-drf-extensions", "RFC9700-2.3")
+@requires("services")
 def test_audience_checked(http, profile, tokens, fake, service):
+    """Each service refuses a validly signed JWT minted for another audience"""
     audience = f"{fake.word()}-service"
     _resigned_refused(
         http, profile, tokens, service, "aud", {"aud": audience}, f"aud={audience!r}: {AUDIENCE_NOTE}"
     )
 
 
-@check(
-    "services.issuer.checked",
-    "Each service refuses a validly signed JWT from an issuer it does not trust",
-    level="MUST",
-    spec=["RFC7519-4.1.1", "RFC8725-3.8", "edx-drf-extensions"],
-    ref="SV-04",
-    requires=["services"],
-)
+@check("services.issuer.checked", level="MUST", ref="SV-04")
+@clauses("RFC7519-4.1.1", "RFC8725-3.8", "edx-drf-extensions")
+@requires("services")
 def test_issuer_checked(http, profile, tokens, fake, service):
+    """Each service refuses a validly signed JWT from an issuer it does not trust"""
     issuer = f"https://{fake.domain_name()}/oauth2"
     why = (
         f"iss={issuer!r}: edx-drf-extensions requires iss to equal some JWT_ISSUERS[*]['ISSUER']; this "
@@ -162,15 +126,11 @@ def test_issuer_checked(http, profile, tokens, fake, service):
     _resigned_refused(http, profile, tokens, service, "iss", {"iss": issuer}, why)
 
 
-@check(
-    "services.expiry.checked",
-    "Each service refuses a validly signed JWT past its exp",
-    level="MUST",
-    spec=["RFC7519-4.1.4", "oauth-9"],
-    ref="SV-05",
-    requires=["services"],
-)
+@check("services.expiry.checked", level="MUST", ref="SV-05")
+@clauses("RFC7519-4.1.4", "oauth-9")
+@requires("services")
 def test_expiry_checked(http, profile, tokens, service):
+    """Each service refuses a validly signed JWT past its exp"""
     now = int(time.time())
     why = (
         "an expired token works there: JWT_VERIFY_EXPIRATION is off with an edx-drf-extensions older "

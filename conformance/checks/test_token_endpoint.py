@@ -8,7 +8,7 @@ import pytest
 
 from conformance._lib.diagnose import basic_refused
 from conformance._lib.jwts import parse_jwt
-from conformance._lib.registry import check
+from conformance._lib.registry import check, clauses, requires
 from conformance._lib.verify import (
     expect,
     expect_equal,
@@ -17,18 +17,15 @@ from conformance._lib.verify import (
     expect_oauth_error,
     expect_status,
     expect_token,
+    fail,
     finding_of,
 )
 
 
-@check(
-    "token-endpoint.client-credentials.basic-auth",
-    "Client credentials in HTTP Basic auth obtain a token",
-    level="MUST",
-    spec=["RFC6749-2.3.1", "RFC6749-4.4.2", "oauth-2"],
-    ref="TE-01",
-)
+@check("token-endpoint.client-credentials.basic-auth", level="MUST", ref="TE-01")
+@clauses("RFC6749-2.3.1", "RFC6749-4.4.2", "oauth-2")
 def test_basic_auth(tokens):
+    """Client credentials in HTTP Basic auth obtain a token"""
     ex = tokens.request(auth="basic")
     expect(
         ex.request_headers.get("authorization", "").startswith("Basic "),
@@ -39,18 +36,14 @@ def test_basic_auth(tokens):
     requirement = "client_credentials with HTTP Basic and token_type=jwt issues a token"
     if ex.status != 200 and tokens.jwt_works():
         # The same credentials obtain a token in the form body: Basic itself does not arrive.
-        expect(False, requirement, "HTTP 200 with a token", basic_refused(ex), cause="basic-auth")
+        fail(requirement, "HTTP 200 with a token", basic_refused(ex), cause="basic-auth")
     expect_token(ex, requirement)
 
 
-@check(
-    "token-endpoint.client-credentials.body-auth",
-    "Client id and secret in the form body obtain a token",
-    level="MUST",
-    spec=["RFC6749-2.3.1", "oauth-2"],
-    ref="TE-02",
-)
+@check("token-endpoint.client-credentials.body-auth", level="MUST", ref="TE-02")
+@clauses("RFC6749-2.3.1", "oauth-2")
 def test_body_auth(tokens):
+    """Client id and secret in the form body obtain a token"""
     # The control of the run's shared token: the same request, verified once here.
     issued = tokens.jwt(verdict=True)
     expect(
@@ -62,15 +55,11 @@ def test_body_auth(tokens):
     )
 
 
-@check(
-    "token-endpoint.token-type.default-bearer",
-    "Without token_type the endpoint issues an opaque Bearer token",
-    level="MUST",
-    spec=["oauth-3"],
-    ref="TE-03",
-    requires=["opaque_tokens"],
-)
+@check("token-endpoint.token-type.default-bearer", level="MUST", ref="TE-03")
+@clauses("oauth-3")
+@requires("opaque_tokens")
 def test_default_bearer(tokens):
+    """Without token_type the endpoint issues an opaque Bearer token"""
     body = tokens.bearer().body
     expect(
         str(body.get("token_type", "")).lower() == "bearer",
@@ -86,14 +75,10 @@ def test_default_bearer(tokens):
     )
 
 
-@check(
-    "token-endpoint.token-type.case-insensitive",
-    "The token_type parameter is matched case-insensitively",
-    level="SHOULD",
-    spec=["oauth-2"],
-    ref="TE-04",
-)
+@check("token-endpoint.token-type.case-insensitive", level="SHOULD", ref="TE-04")
+@clauses("oauth-2")
 def test_token_type_case(tokens, profile):
+    """The token_type parameter is matched case-insensitively"""
     body = expect_token(tokens.request(token_type="JwT"), "token_type=JwT obtains a token")
     with finding_of("response-schema.token-type.value[jwt]"):  # the same token_type, when that fails
         expect_equal(
@@ -105,14 +90,10 @@ def test_token_type_case(tokens, profile):
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
-@check(
-    "token-endpoint.method.post-only",
-    "The token endpoint answers other methods with 405 and no token",
-    level="MUST",
-    spec=["RFC6749-3.2"],
-    ref="TE-05",
-)
+@check("token-endpoint.method.post-only", level="MUST", ref="TE-05")
+@clauses("RFC6749-3.2")
 def test_post_only(tokens, method):
+    """The token endpoint answers other methods with 405 and no token"""
     ex = tokens.request(method=method, grant_type=None, token_type=None)
     expect_no_token(ex, f"{method} on the token endpoint issues no token")
     expect_status(ex, 405, f"{method} on the token endpoint is refused as a method")
@@ -126,14 +107,10 @@ def test_post_only(tokens, method):
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-@check(
-    "token-endpoint.credentials.not-in-query",
-    "Client credentials in the URL query obtain no token",
-    level="MUST",
-    spec=["RFC6749-2.3.1", "observed-2"],
-    ref="TE-06",
-)
+@check("token-endpoint.credentials.not-in-query", level="MUST", ref="TE-06")
+@clauses("RFC6749-2.3.1", "observed-2")
 def test_credentials_not_in_query(tokens, method):
+    """Client credentials in the URL query obtain no token"""
     # A stock LMS answers the POST with 500 (DOT 1.7.1 / oauthlib raise uncaught): still no token.
     params = {
         "grant_type": "client_credentials",
@@ -145,14 +122,10 @@ def test_credentials_not_in_query(tokens, method):
     expect_no_token(ex, "credentials in the query string are not accepted")
 
 
-@check(
-    "token-endpoint.grant-type.missing",
-    "A request without grant_type is refused with 400",
-    level="MUST",
-    spec=["RFC6749-5.2", "oauth-4"],
-    ref="TE-07",
-)
+@check("token-endpoint.grant-type.missing", level="MUST", ref="TE-07")
+@clauses("RFC6749-5.2", "oauth-4")
 def test_grant_type_missing(tokens):
+    """A request without grant_type is refused with 400"""
     expect_oauth_error(
         tokens.request(grant_type=None),
         400,
@@ -161,14 +134,10 @@ def test_grant_type_missing(tokens):
     )
 
 
-@check(
-    "token-endpoint.grant-type.unknown",
-    "An unknown grant_type is refused as unsupported_grant_type",
-    level="MUST",
-    spec=["RFC6749-5.2"],
-    ref="TE-08",
-)
+@check("token-endpoint.grant-type.unknown", level="MUST", ref="TE-08")
+@clauses("RFC6749-5.2")
 def test_grant_type_unknown(tokens):
+    """An unknown grant_type is refused as unsupported_grant_type"""
     expect_oauth_error(
         tokens.shared_error("400"),  # an unknown grant_type, asked for once per run
         400,
@@ -177,14 +146,10 @@ def test_grant_type_unknown(tokens):
     )
 
 
-@check(
-    "token-endpoint.body.json-rejected",
-    "A JSON body instead of a form obtains no token",
-    level="MUST",
-    spec=["RFC6749-3.2", "RFC6749-4.4.2", "oauth-2"],
-    ref="TE-09",
-)
+@check("token-endpoint.body.json-rejected", level="MUST", ref="TE-09")
+@clauses("RFC6749-3.2", "RFC6749-4.4.2", "oauth-2")
 def test_json_body_rejected(tokens):
+    """A JSON body instead of a form obtains no token"""
     body = json.dumps(
         {
             "grant_type": "client_credentials",
@@ -198,14 +163,10 @@ def test_json_body_rejected(tokens):
     expect_status(ex, 400, "a JSON body is a bad request")
 
 
-@check(
-    "token-endpoint.grant-type.repeated",
-    "A repeated grant_type is refused or resolved to one value",
-    level="MAY",
-    spec=["RFC6749-3.2", "observed-2"],
-    ref="TE-10",
-)
+@check("token-endpoint.grant-type.repeated", level="MAY", ref="TE-10")
+@clauses("RFC6749-3.2", "observed-2")
 def test_grant_type_repeated(tokens):
+    """A repeated grant_type is refused or resolved to one value"""
     # RFC 6749 3.2 forbids repeats (400 invalid_request); a stock LMS keeps the last value (200).
     ex = tokens.request(
         grant_type=None, fields=[("grant_type", "password"), ("grant_type", "client_credentials")]
@@ -215,28 +176,20 @@ def test_grant_type_repeated(tokens):
         expect_oauth_error(ex, 400, "invalid_request", "a repeated parameter is invalid_request")
 
 
-@check(
-    "token-endpoint.params.unknown-ignored",
-    "Unknown extra parameters are ignored",
-    level="MUST",
-    spec=["RFC6749-3.2"],
-    ref="TE-11",
-)
+@check("token-endpoint.params.unknown-ignored", level="MUST", ref="TE-11")
+@clauses("RFC6749-3.2")
 def test_unknown_param_ignored(tokens, fake):
+    """Unknown extra parameters are ignored"""
     expect_token(
         tokens.request(extra={f"x_{fake.word()}": fake.word()}),
         "an unknown parameter does not stop the grant",
     )
 
 
-@check(
-    "token-endpoint.scope.unknown",
-    "An unknown scope is refused as invalid_scope",
-    level="MUST",
-    spec=["RFC6749-5.2", "oauth-4"],
-    ref="TE-12",
-)
+@check("token-endpoint.scope.unknown", level="MUST", ref="TE-12")
+@clauses("RFC6749-5.2", "oauth-4")
 def test_unknown_scope(tokens):
+    """An unknown scope is refused as invalid_scope"""
     expect_oauth_error(
         tokens.shared_error("invalid_scope"),  # scope=x_unknown_scope:nope, asked for once per run
         400,
@@ -245,15 +198,11 @@ def test_unknown_scope(tokens):
     )
 
 
-@check(
-    "token-endpoint.grant-type.not-allowed-for-client",
-    "A client-credentials client cannot use the password grant",
-    level="MUST",
-    spec=["RFC6749-5.2", "oauth-4"],
-    ref="TE-13",
-    requires=["password_grant"],
-)
+@check("token-endpoint.grant-type.not-allowed-for-client", level="MUST", ref="TE-13")
+@clauses("RFC6749-5.2", "oauth-4")
+@requires("password_grant")
 def test_grant_not_allowed(tokens):
+    """A client-credentials client cannot use the password grant"""
     # oauthlib checks the user before the client's grant type, so a made-up user gets invalid_grant
     # even where any client may use any grant: only a real user's credentials leave the grant-type
     # check as the one that decides (a stock LMS: unauthorized_client). Without [password_grant]
@@ -269,15 +218,11 @@ def test_grant_not_allowed(tokens):
 
 
 @pytest.mark.parametrize("case", ["good-credentials"])
-@check(
-    "token-endpoint.password.grant",
-    "The password grant issues tokens with a refresh token for good credentials",
-    level="MUST",
-    spec=["RFC6749-4.3.3", "oauth-3", "RFC9700-2.4"],
-    ref="TE-14",
-    requires=["password_grant"],
-)
+@check("token-endpoint.password.grant", level="MUST", ref="TE-14")
+@clauses("RFC6749-4.3.3", "oauth-3", "RFC9700-2.4")
+@requires("password_grant")
 def test_password_grant(tokens, case):
+    """The password grant issues tokens with a refresh token for good credentials"""
     issued = tokens.password_jwt()
     expect(
         issued.refresh_token is not None,
@@ -288,15 +233,11 @@ def test_password_grant(tokens, case):
 
 
 @pytest.mark.parametrize("case", ["bad-password", "missing-username"])
-@check(
-    "token-endpoint.password.bad-credentials",
-    "The password grant refuses a wrong password or a missing username",
-    level="MUST",
-    spec=["RFC6749-5.2", "oauth-4"],
-    ref="TE-17",
-    requires=["password_grant"],
-)
+@check("token-endpoint.password.bad-credentials", level="MUST", ref="TE-17")
+@clauses("RFC6749-5.2", "oauth-4")
+@requires("password_grant")
 def test_password_bad_credentials(tokens, fake, case):
+    """The password grant refuses a wrong password or a missing username"""
     if case == "bad-password":
         expect_oauth_error(
             tokens.password_request(password=fake.password(length=16)),
@@ -313,16 +254,12 @@ def test_password_bad_credentials(tokens, fake, case):
         )
 
 
-@check(
-    "token-endpoint.refresh.rotation",
-    "A refresh token works once and is rotated",
-    level="MUST",
-    spec=["RFC6749-6", "oauth-3", "RFC9700-4.14.2"],
-    ref="TE-15",
-    requires=["password_grant"],
-    alone=True,  # it rotates a refresh token away: shared state on an instance that reuses tokens
-)
+# Alone: it rotates a refresh token away: shared state on an instance that reuses tokens.
+@check("token-endpoint.refresh.rotation", level="MUST", ref="TE-15", alone=True)
+@clauses("RFC6749-6", "oauth-3", "RFC9700-4.14.2")
+@requires("password_grant")
 def test_refresh_rotation(tokens):
+    """A refresh token works once and is rotated"""
     # The run's shared password token and its one refresh (the refresh JWT the jwt checks read).
     old = tokens.password_jwt().refresh_token
     expect(isinstance(old, str), "the password grant returns a refresh_token", "refresh_token", "none")
@@ -337,15 +274,11 @@ def test_refresh_rotation(tokens):
     expect_oauth_error(again, 400, "invalid_grant", "a used refresh token is refused")
 
 
-@check(
-    "token-endpoint.path.gateway-v1",
-    "The hosted-gateway path /oauth2/v1/access_token is absent on an LMS",
-    level="MAY",
-    spec=["edx-api-guide", "oauth-1"],
-    ref="TE-16",
-    requires=["token_path_default"],
-)
+@check("token-endpoint.path.gateway-v1", level="MAY", ref="TE-16")
+@clauses("edx-api-guide", "oauth-1")
+@requires("token_path_default")
 def test_gateway_path(http):
+    """The hosted-gateway path /oauth2/v1/access_token is absent on an LMS"""
     # edX's public API guide documents api.edx.org's /oauth2/v1/access_token; an LMS serves
     # /oauth2/access_token. Recorded so that operators following that guide learn the right path.
     ex = http.post("/oauth2/v1/access_token", data={"grant_type": "client_credentials"})

@@ -13,8 +13,8 @@ import pytest
 
 from conformance._lib.http import Unreachable, ca_bundle_path
 from conformance._lib.jwts import MalformedJwt, parse_jwt
-from conformance._lib.registry import check
-from conformance._lib.verify import ConformanceFailure, expect, expect_header, expect_no_token
+from conformance._lib.registry import check, clauses, requires
+from conformance._lib.verify import ConformanceFailure, expect, expect_header, expect_no_token, fail
 
 # TR-03: the catalogue's renewal margin.
 RENEWAL_DAYS = 14
@@ -71,15 +71,11 @@ def _handshake(profile, context: ssl.SSLContext) -> tuple[str | None, dt.datetim
 
 
 @pytest.mark.parametrize("case", ["answered-over-https", "https-issuer"])
-@check(
-    "transport.https.token-endpoint",
-    "Token requests over https are answered there and name an https issuer",
-    level="MUST",
-    spec=["RFC6749-3.2", "RFC6749-1.6", "RFC8414-2"],
-    ref="TR-01",
-    requires=["https"],
-)
+@check("transport.https.token-endpoint", level="MUST", ref="TR-01")
+@clauses("RFC6749-3.2", "RFC6749-1.6", "RFC8414-2")
+@requires("https")
 def test_https(tokens, profile, case):
+    """Token requests over https are answered there and name an https issuer"""
     if case == "answered-over-https":
         # The run's shared token request (the client's own credentials: a redirect here is what a
         # real client follows with them); its own request only when that one issued no token.
@@ -115,15 +111,11 @@ def test_https(tokens, profile, case):
 
 
 @pytest.mark.parametrize("case", ["negotiated", "legacy-refused"])
-@check(
-    "transport.tls.version",
-    "TLS 1.2 or newer is negotiated and TLS 1.0/1.1 are refused",
-    level="MUST",
-    spec=["RFC8996-4", "RFC8996-5", "RFC9325-3.1.1"],
-    ref="TR-02",
-    requires=["https"],
-)
+@check("transport.tls.version", level="MUST", ref="TR-02")
+@clauses("RFC8996-4", "RFC8996-5", "RFC9325-3.1.1")
+@requires("https")
 def test_tls_version(profile, case):
+    """TLS 1.2 or newer is negotiated and TLS 1.0/1.1 are refused"""
     if case == "negotiated":
         # The default context refuses anything older than TLS 1.2, so a server without TLS 1.2+
         # shows as a failed handshake, not as an old version. The certificate is TR-03's business.
@@ -153,20 +145,15 @@ def test_tls_version(profile, case):
     )
 
 
-@check(
-    "transport.tls.certificate",
-    "The certificate verifies for the host and is within its validity period",
-    level="MUST",
-    spec=["RFC6750-5.3", "RFC9325-7"],
-    ref="TR-03",
-    requires=["https"],
-)
+@check("transport.tls.certificate", level="MUST", ref="TR-03")
+@clauses("RFC6750-5.3", "RFC9325-7")
+@requires("https")
 def test_certificate(profile):
+    """The certificate verifies for the host and is within its validity period"""
     try:
         _handshake(profile, _context(profile))
     except ssl.SSLCertVerificationError as exc:
-        expect(
-            False,
+        fail(
             "the certificate verifies for the host",
             "a valid certificate",
             exc.verify_message or str(exc),
@@ -176,20 +163,16 @@ def test_certificate(profile):
         raise Unreachable(f"no TLS 1.2+ handshake to verify the certificate in ({exc})") from None
 
 
-@check(
-    "transport.tls.certificate-expiry",
-    "The certificate has more than 14 days left before it expires",
-    level="SHOULD",
-    spec=["RFC9325-7"],
-    ref="TR-03b",  # the catalogue's TR-03 expiry clause, at its own level
-    requires=["https"],
-)
+# TR-03b: the catalogue's TR-03 expiry clause, at its own level.
+@check("transport.tls.certificate-expiry", level="SHOULD", ref="TR-03b")
+@clauses("RFC9325-7")
+@requires("https")
 def test_certificate_expiry(profile):
+    """The certificate has more than 14 days left before it expires"""
     # Dates only: whether the certificate verifies for the host is the MUST check's question.
     _, not_after = _handshake(profile, _unverified_context())
     if not_after is None:
-        expect(False, "the certificate is renewed in time", "a server certificate", "none was sent")
-        return
+        fail("the certificate is renewed in time", "a server certificate", "none was sent")
     days = (not_after - dt.datetime.now(dt.UTC)).days
     expect(
         days > RENEWAL_DAYS,
@@ -199,15 +182,11 @@ def test_certificate_expiry(profile):
     )
 
 
-@check(
-    "transport.hsts",
-    "The LMS sends Strict-Transport-Security",
-    level="SHOULD",
-    spec=["RFC6797-6.1"],
-    ref="TR-04",
-    requires=["https"],
-)
+@check("transport.hsts", level="SHOULD", ref="TR-04")
+@clauses("RFC6797-6.1")
+@requires("https")
 def test_hsts(http, profile):
+    """The LMS sends Strict-Transport-Security"""
     expect_header(
         http.get("/"),
         "Strict-Transport-Security",
@@ -217,15 +196,11 @@ def test_hsts(http, profile):
     )
 
 
-@check(
-    "transport.plain-http.no-token",
-    "Plain http to the token endpoint does not serve OAuth",
-    level="MUST",
-    spec=["RFC6749-3.2", "RFC6749-10.9"],
-    ref="TR-05",
-    requires=["https"],
-)
+@check("transport.plain-http.no-token", level="MUST", ref="TR-05")
+@clauses("RFC6749-3.2", "RFC6749-10.9")
+@requires("https")
 def test_plain_http(http, profile, fake):
+    """Plain http to the token endpoint does not serve OAuth"""
     host, _ = _host_port(profile)
     port = int(profile.data["options"]["plain_http_port"])
     url = f"http://{host}{'' if port == 80 else f':{port}'}{profile.data['token_path']}"
