@@ -36,52 +36,31 @@ def _attack(http, profile, tokens, jwks, fake, vector) -> None:
     expect_refused(call(http, profile, forged), f"the forged token ({vector['id']}) is refused")
 
 
-@_cases
-@check("jwt-attacks.tampered-payload", level="MUST", ref="JA-01")
-@clauses("RFC7515-5.2")
-def test_tampered_payload(http, profile, tokens, jwks, fake, vector):
-    """A JWT whose payload was changed after signing is refused"""
-    _attack(http, profile, tokens, jwks, fake, vector)
+# One check a kind of forgery, level MUST, each running its vectors of jwt-attacks.json through
+# `_attack`. A row: name (the check is jwt-attacks.<name>, its function test_<name>) | ref | clauses | title.
+ATTACKS = """
+tampered-payload | JA-01 | RFC7515-5.2 | A JWT whose payload was changed after signing is refused
+bad-signature | JA-02 | RFC7515-5.2 | A JWT without its signature or signed by another key is refused
+alg-none | JA-03 | RFC7518-3.6 RFC8725-3.2 | An unsigned JWT (alg none, any casing) is refused
+key-confusion | JA-04 | RFC8725-2.1 RFC8725-3.1 | An HMAC JWT keyed with the public RSA key is refused
+header-keys | JA-05 | RFC7515-4.1.3 RFC8725-3.10 | A JWT naming its own key (jwk, jku, x5u) is refused
+kid | JA-06 | RFC8725-3.10 | A JWT with a traversal or unknown kid is refused
+"""
 
 
-@_cases
-@check("jwt-attacks.bad-signature", level="MUST", ref="JA-02")
-@clauses("RFC7515-5.2")
-def test_bad_signature(http, profile, tokens, jwks, fake, vector):
-    """A JWT without its signature or signed by another key is refused"""
-    _attack(http, profile, tokens, jwks, fake, vector)
+def _attack_check(row):
+    """The registered check of one row of ATTACKS."""
+    name, ref, spec, title = (cell.strip() for cell in row.split("|"))
+
+    def run(http, profile, tokens, jwks, fake, vector):
+        _attack(http, profile, tokens, jwks, fake, vector)
+
+    run.__name__ = run.__qualname__ = f"test_{name.replace('-', '_')}"
+    run.__doc__ = title
+    return _cases(check(f"jwt-attacks.{name}", level="MUST", ref=ref)(clauses(*spec.split())(run)))
 
 
-@_cases
-@check("jwt-attacks.alg-none", level="MUST", ref="JA-03")
-@clauses("RFC7518-3.6", "RFC8725-3.2")
-def test_alg_none(http, profile, tokens, jwks, fake, vector):
-    """An unsigned JWT (alg none, any casing) is refused"""
-    _attack(http, profile, tokens, jwks, fake, vector)
-
-
-@_cases
-@check("jwt-attacks.key-confusion", level="MUST", ref="JA-04")
-@clauses("RFC8725-2.1", "RFC8725-3.1")
-def test_key_confusion(http, profile, tokens, jwks, fake, vector):
-    """An HMAC JWT keyed with the public RSA key is refused"""
-    _attack(http, profile, tokens, jwks, fake, vector)
-
-
-@_cases
-@check("jwt-attacks.header-keys", level="MUST", ref="JA-05")
-@clauses("RFC7515-4.1.3", "RFC8725-3.10")
-def test_header_keys(http, profile, tokens, jwks, fake, vector):
-    """A JWT naming its own key (jwk, jku, x5u) is refused"""
-    _attack(http, profile, tokens, jwks, fake, vector)
-
-
-@_cases
-@check("jwt-attacks.kid", level="MUST", ref="JA-06")
-@clauses("RFC8725-3.10")
-def test_kid(http, profile, tokens, jwks, fake, vector):
-    """A JWT with a traversal or unknown kid is refused"""
-    _attack(http, profile, tokens, jwks, fake, vector)
+globals().update({fn.__name__: fn for fn in map(_attack_check, ATTACKS.strip().splitlines())})
 
 
 @pytest.mark.parametrize("case", ["resigned-expired", "resigned-no-exp", "real-expiry"])
