@@ -18,7 +18,7 @@ from conformance._lib.http import Exchange, Http, HttpProblem
 from conformance._lib.profile import Profile
 from conformance._lib.redact import REDACTOR
 from conformance._lib.registry import blocked
-from conformance._lib.verify import ConformanceFailure, expect_token
+from conformance._lib.verify import ConformanceFailure, expect_token, fail
 
 __all__ = [
     "ASYMMETRIC_CONTROL",
@@ -53,6 +53,12 @@ class Issued:
     def refresh_token(self) -> str | None:
         value = self.body.get("refresh_token")
         return value if isinstance(value, str) else None
+
+    def expect_refresh_token(self, requirement: str) -> str:
+        """The refresh token the response carries; without one, a failure of `requirement`."""
+        if self.refresh_token is None:
+            fail(requirement, "refresh_token", "none")
+        return self.refresh_token
 
 
 class TokenFlows:

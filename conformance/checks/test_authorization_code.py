@@ -65,6 +65,12 @@ def _variant(uri: str, case: str) -> str:
     return f"{uri}#fragment"
 
 
+def _expect_refused(answer, nothing_else, requirement, expected):
+    """An authorization request the LMS refuses: it issues no code and `nothing_else` holds (no token,
+    no redirect to the unregistered URI); a failure shows the answer."""
+    expect(nothing_else and not answer.code, requirement, expected, answer.describe())
+
+
 @check("authorization-code.redirect-uri.registered", level="MUST", ref="AC-01")
 @clauses("RFC6749-4.1.2", "RFC6749-3.1.2.3")
 @requires("sso_clients", "login")
@@ -117,11 +123,11 @@ def test_unregistered_redirect_uri(signin, profile, sso_client, case):
     client = profile.entry("sso_clients", sso_client)
     wrong = _variant(client["redirect_uri"], case)
     answer = signin.authorize(client, redirect_uri=wrong)
-    expect(
-        not answer.redirects_to(wrong) and not answer.code,
+    _expect_refused(
+        answer,
+        not answer.redirects_to(wrong),
         f"an unregistered redirect URI ({case}) is refused and the browser is not sent there",
         "an error page (DOT: HTTP 400 'Mismatching redirect URI.' or 'Invalid redirect URI.')",
-        answer.describe(),
     )
 
 
@@ -159,12 +165,12 @@ def test_response_type(signin, profile, sso_client, case):
     client = profile.entry("sso_clients", sso_client)
     answer = signin.authorize(client, response_type="token" if case == "token" else "code_id_token_x")
     fragment = urlsplit(answer.location or "").fragment
-    expect(
-        not answer.code and "access_token" not in fragment,
+    _expect_refused(
+        answer,
+        "access_token" not in fragment,
         f"response_type={'token' if case == 'token' else 'an unknown value'} is refused for an "
         "authorization-code client",
         "an error (unauthorized_client or unsupported_response_type), no code, no token",
-        answer.describe(),
     )
     if answer.location and answer.redirects_to(client["redirect_uri"]):
         expect(

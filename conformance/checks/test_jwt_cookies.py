@@ -36,6 +36,14 @@ from conformance._lib.signin import (
 from conformance._lib.verify import expect, expect_equal, expect_status
 
 COOKIES = {"header-payload": JWT_HEADER_PAYLOAD, "signature": JWT_SIGNATURE}
+# Whether each JWT cookie is HttpOnly, and why.
+HTTPONLY = {
+    "signature": (True, "the signature cookie is HttpOnly: a script (XSS) never gets a whole JWT"),
+    "header-payload": (
+        False,
+        "the header-payload cookie is readable by the MFEs' JavaScript (frontend-platform decodes it)",
+    ),
+}
 
 
 COOKIES_CONTROL = "jwt-cookies.login.set"
@@ -68,6 +76,15 @@ def _mismatched(signin, tokens):
     jar = _cookies(signin).browser.jwt_cookies()
     other = tokens.jwt().token.rsplit(".", 1)[1]
     return {JWT_HEADER_PAYLOAD: jar.get(JWT_HEADER_PAYLOAD, ""), JWT_SIGNATURE: other}
+
+
+def _at_service(http, profile, signin, tokens, jwks, service, *, mismatched=False):
+    """A listed service's probe, once the service accepts the LMS's JWTs, with the session's JWT
+    cookies (`mismatched`: its header.payload with another JWT's signature)."""
+    require_service(http, profile, tokens, jwks, service)
+    svc = profile.entry("services", service)
+    cookies = _mismatched(signin, tokens) if mismatched else _cookies(signin).browser.jwt_cookies()
+    return _probe(http, cookies, svc["base_url"], svc["probe"])
 
 
 @check("jwt-cookies.login.signs-in", level="MUST", ref="JC-14")
@@ -109,21 +126,11 @@ def test_cookies_set(signin):
 @requires("login")
 def test_httponly(signin, cookie):
     """The signature cookie is HttpOnly and the header-payload cookie readable"""
+    httponly, requirement = HTTPONLY[cookie]
     found = _set(signin, COOKIES[cookie])
-    if cookie == "signature":
-        expect(
-            found.httponly,
-            "the signature cookie is HttpOnly: a script (XSS) never gets a whole JWT",
-            "HttpOnly",
-            found.describe(),
-        )
-    else:
-        expect(
-            not found.httponly,
-            "the header-payload cookie is readable by the MFEs' JavaScript (frontend-platform decodes it)",
-            "no HttpOnly",
-            found.describe(),
-        )
+    expect(
+        found.httponly == httponly, requirement, "HttpOnly" if httponly else "no HttpOnly", found.describe()
+    )
 
 
 @pytest.mark.parametrize("cookie", ["signature", "header-payload"])
@@ -257,9 +264,7 @@ def test_lms_mismatched(http, profile, signin, tokens):
 @requires("login", "services")
 def test_service_accepts(http, profile, signin, tokens, jwks, service):
     """Every listed service accepts a request carrying only the JWT cookies"""
-    require_service(http, profile, tokens, jwks, service)
-    svc = profile.entry("services", service)
-    ex = _probe(http, _cookies(signin).browser.jwt_cookies(), svc["base_url"], svc["probe"])
+    ex = _at_service(http, profile, signin, tokens, jwks, service)
     expect_status(
         ex,
         200,
@@ -272,9 +277,7 @@ def test_service_accepts(http, profile, signin, tokens, jwks, service):
 @requires("login", "services")
 def test_service_mismatched(http, profile, signin, tokens, jwks, service):
     """Every listed service refuses JWT cookies whose signature does not match"""
-    require_service(http, profile, tokens, jwks, service)
-    svc = profile.entry("services", service)
-    ex = _probe(http, _mismatched(signin, tokens), svc["base_url"], svc["probe"])
+    ex = _at_service(http, profile, signin, tokens, jwks, service, mismatched=True)
     expect_status(ex, REFUSED, f"{service} refuses a cookie pair whose signature is another token's")
 
 

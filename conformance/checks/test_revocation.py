@@ -91,8 +91,7 @@ def test_revoke_jwt(http, profile, tokens):
 def test_revoke_refresh(tokens):
     """A revoked refresh token no longer refreshes"""
     # The refresh token the run's one refresh handed out: nothing else uses it.
-    refresh = tokens.refresh_jwt().refresh_token
-    expect(isinstance(refresh, str), "a refresh token is issued", "refresh_token", "none")
+    refresh = tokens.refresh_jwt().expect_refresh_token("a refresh token is issued")
     ex = tokens.revoke(refresh, hint="refresh_token", auth="public")
     expect_status(ex, 200, "the public client revokes its refresh token")
     again = tokens.refresh(refresh)

@@ -261,8 +261,7 @@ def test_password_bad_credentials(tokens, fake, case):
 def test_refresh_rotation(tokens):
     """A refresh token works once and is rotated"""
     # The run's shared password token and its one refresh (the refresh JWT the jwt checks read).
-    old = tokens.password_jwt().refresh_token
-    expect(isinstance(old, str), "the password grant returns a refresh_token", "refresh_token", "none")
+    old = tokens.password_jwt().expect_refresh_token("the password grant returns a refresh_token")
     refreshed = tokens.refresh_jwt().body
     expect(
         refreshed.get("refresh_token") not in (None, old),
