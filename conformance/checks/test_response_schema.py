@@ -29,7 +29,7 @@ def _issued(tokens, profile, kind):
 
 
 # The bearer (opaque token) case of a check over the kinds of `_issued` needs opaque tokens.
-OPAQUE_CASE = {"bearer": ["opaque_tokens"]}
+OPAQUE_CASE: dict[str, list[str] | tuple[str, ...]] = {"bearer": ["opaque_tokens"]}
 
 
 def _response(tokens, profile, kind, fake):
