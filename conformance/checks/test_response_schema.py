@@ -100,15 +100,15 @@ error_pragma | response-schema.pragma.error-no-cache | SHOULD | RS-14 | observed
 
 def _header_check(head, title):
     """The registered check of one row of HEADER_CHECKS."""
-    name, id, level, ref, spec, kinds = (cell.strip() for cell in head.split("|"))
-    judge = JUDGES[id.split(".")[1]]
+    name, check_id, level, ref, spec, kinds = (cell.strip() for cell in head.split("|"))
+    judge = JUDGES[check_id.split(".")[1]]
 
     def run(tokens, profile, fake, kind):
         judge(_response(tokens, profile, kind, fake))
 
     run.__name__ = run.__qualname__ = f"test_{name}"
     run.__doc__ = title.strip()
-    registered = check(id, level=level, ref=ref)(clauses(*spec.split())(run))
+    registered = check(check_id, level=level, ref=ref)(clauses(*spec.split())(run))
     return pytest.mark.parametrize("kind", kinds.split())(registered)
 
 
