@@ -1,0 +1,84 @@
+"""The faults of the bad-credentials area: how the token endpoint refuses bad client or user credentials."""
+
+from __future__ import annotations
+
+from conformance.reference.faults.model import Fault
+
+FAULTS: tuple[Fault, ...] = (
+    Fault(
+        name="secret-prefix",
+        description=(
+            "Client secrets are compared by prefix: any non-empty prefix of the real secret authenticates "
+            "the client (a truncating comparison bug)."
+        ),
+        area="bad-credentials",
+        catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
+    ),
+    Fault(
+        name="secret-case-insensitive",
+        description="Client secrets are compared case-insensitively (a collation or .lower() bug).",
+        area="bad-credentials",
+        catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
+    ),
+    Fault(
+        name="secret-whitespace-stripped",
+        description="Submitted client secrets are stripped of surrounding whitespace before comparison.",
+        area="bad-credentials",
+        catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
+    ),
+    Fault(
+        name="secret-empty-accepted",
+        description=(
+            'An empty client_secret ("") authenticates a confidential client (a blank-means-unset check '
+            "written the wrong way round)."
+        ),
+        area="bad-credentials",
+        catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
+    ),
+    Fault(
+        name="secret-any-accepted",
+        description="Client authentication checks only the client id: any secret obtains a token.",
+        area="bad-credentials",
+        catches=[
+            "bad-credentials.basic.wrong-secret",
+            "bad-credentials.body.wrong-secret",
+            "bad-credentials.secret.variant",
+            "bad-credentials.secret.variant-basic",
+            "response-schema.error.schema",
+        ],
+    ),
+    Fault(
+        name="invalid-client-400",
+        description="invalid_client is answered with HTTP 400 instead of 401 (an error-mapping layer).",
+        area="bad-credentials",
+        catches=["bad-credentials.basic.wrong-secret", "bad-credentials.client.unknown"],
+        collateral={
+            "accounts.deleted-client.no-token": (
+                "the deleted application's credentials (sent with HTTP Basic) are refused with 400, not 401"
+            ),
+        },
+    ),
+    Fault(
+        name="no-www-authenticate",
+        description="401 responses of the token endpoint lack WWW-Authenticate (a proxy drops it).",
+        area="bad-credentials",
+        catches=["bad-credentials.basic.wrong-secret"],
+    ),
+    Fault(
+        name="error-echoes-secret",
+        description="invalid_client errors echo the submitted client secret in error_description.",
+        area="bad-credentials",
+        catches=["bad-credentials.error.no-leak"],
+    ),
+    Fault(
+        name="no-rate-limit",
+        description=(
+            "RATELIMIT_ENABLE is off: the token endpoint takes unlimited wrong secrets (brute force). "
+            "Run with the stock 120/m limit and the throttling probe on."
+        ),
+        area="bad-credentials",
+        catches=["bad-credentials.throttling"],
+        profile={"options": {"throttle_probe": True, "max_requests": 400, "max_token_requests": 250}},
+        rate_limit="120/m",
+    ),
+)
