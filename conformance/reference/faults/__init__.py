@@ -3,7 +3,9 @@ the servers read.
 
 Each fault is a real misconfiguration or bug, implemented at the layer where it would live in an
 Open edX deployment (a setting, a middleware, a validator hook, the JWT builder, the resource
-authentication); the servers ask ``is_active(name)`` at that one place.
+authentication). Where the fault is data (a header dropped, a status or member rewritten, a claim
+removed, a setting changed) its entry declares ``effects`` (``effects.py``), applied in one place
+each; where it is code, the servers ask ``is_active(name)`` at that one place.
 
 Per fault the table says what the suite must make of it:
 - ``catches``: the check ids (no case brackets) that MUST fail against an instance with the fault;
@@ -35,6 +37,7 @@ from conformance.reference.faults import (
     token_endpoint,
     transport,
 )
+from conformance.reference.faults.effects import Effect
 from conformance.reference.faults.model import Fault
 
 __all__ = [
@@ -42,8 +45,10 @@ __all__ = [
     "FAULTS",
     "UNKILLABLE",
     "Fault",
+    "active_effects",
     "active_faults",
     "as_json_table",
+    "effects_of",
     "is_active",
     "unknown",
 ]
@@ -99,6 +104,17 @@ def is_active(name: str) -> bool:
     if name not in BY_NAME:
         raise KeyError(f"unknown fault {name!r}")
     return name in active_faults()
+
+
+def effects_of(names: Iterable[str]) -> tuple[Effect, ...]:
+    """The declared effects of the named faults, in the fault table's order."""
+    wanted = set(names)
+    return tuple(effect for fault in FAULTS if fault.name in wanted for effect in fault.effects)
+
+
+def active_effects() -> tuple[Effect, ...]:
+    """The declared effects of the faults this service process was started with."""
+    return effects_of(active_faults())
 
 
 def as_json_table() -> list[dict[str, Any]]:

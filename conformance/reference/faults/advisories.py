@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conformance.reference.faults.effects import USER_API, ResponseHeaderDropped
 from conformance.reference.faults.model import Fault
 
 FAULTS: tuple[Fault, ...] = (
@@ -67,6 +68,8 @@ FAULTS: tuple[Fault, ...] = (
             "a shared cache in front may keep one learner's account data for the next."
         ),
         area="advisories",
+        # The patched front's Cache-Control (lms/advisories.py PrivateCacheMiddleware) never leaves.
+        effects=(ResponseHeaderDropped(USER_API, "Cache-Control"),),
         catches=["advisories.user-api.not-cacheable"],
     ),
     Fault(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conformance.reference.faults.effects import TOKEN, ResponseHeaderDropped, Setting, StatusRewritten
 from conformance.reference.faults.model import Fault
 
 FAULTS: tuple[Fault, ...] = (
@@ -51,6 +52,7 @@ FAULTS: tuple[Fault, ...] = (
         name="invalid-client-400",
         description="invalid_client is answered with HTTP 400 instead of 401 (an error-mapping layer).",
         area="bad-credentials",
+        effects=(StatusRewritten(TOKEN, (401,), 400, error="invalid_client"),),
         catches=["bad-credentials.basic.wrong-secret", "bad-credentials.client.unknown"],
         collateral={
             "accounts.deleted-client.no-token": (
@@ -62,6 +64,7 @@ FAULTS: tuple[Fault, ...] = (
         name="no-www-authenticate",
         description="401 responses of the token endpoint lack WWW-Authenticate (a proxy drops it).",
         area="bad-credentials",
+        effects=(ResponseHeaderDropped(TOKEN, "WWW-Authenticate", statuses=(401,)),),
         catches=["bad-credentials.basic.wrong-secret"],
     ),
     Fault(
@@ -77,6 +80,7 @@ FAULTS: tuple[Fault, ...] = (
             "Run with the stock 120/m limit and the throttling probe on."
         ),
         area="bad-credentials",
+        effects=(Setting("RATELIMIT_ENABLE", False),),
         catches=["bad-credentials.throttling"],
         profile={"options": {"throttle_probe": True, "max_requests": 400, "max_token_requests": 250}},
         rate_limit="120/m",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conformance.reference.faults.effects import ClaimsRemoved, ClaimsShifted, Setting
 from conformance.reference.faults.model import Fault
 from conformance.reference.faults.reasons import BASELINE, REFUSED_ANYWAY, SERVICE_BASELINE
 
@@ -108,6 +109,8 @@ FAULTS: tuple[Fault, ...] = (
             "public set publishes the same key under kid 'openedx'."
         ),
         area="jwt",
+        # The platform's toggle (default off); the private JWK's kid is JWT_PRIVATE_SIGNING_KID.
+        effects=(Setting("JWT_AUTH", True, key="JWT_AUTH_ADD_KID_HEADER"),),
         catches=[
             "jwt.signature.verifies",
             "jwt.header.kid",
@@ -122,6 +125,8 @@ FAULTS: tuple[Fault, ...] = (
             "resource servers with a correct clock (the LMS's own API included) refuse them."
         ),
         area="jwt",
+        # The LMS host's clock 5 minutes ahead of everyone else's.
+        effects=(ClaimsShifted(("iat", "exp"), 300),),
         catches=[
             "jwt.claims.times",
             "resources.jwt.accepted",
@@ -168,6 +173,7 @@ FAULTS: tuple[Fault, ...] = (
         name="missing-openedx-claims",
         description="JWTs lack the Open edX claims version and filters (an outdated custom JWT builder).",
         area="jwt",
+        effects=(ClaimsRemoved(("version", "filters")),),
         catches=[
             "jwt.structure.compact-jws",
             "jwt.claims.openedx",

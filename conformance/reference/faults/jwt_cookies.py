@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from conformance.reference.faults.effects import LOGIN_API, Answered, Setting
 from conformance.reference.faults.model import Fault
 from conformance.reference.faults.reasons import NO_COOKIES
+
+# What a WAF answers in the LMS's stead.
+WAF_PAGE = (
+    "<html><head><title>403 Forbidden</title></head><body><h1>Forbidden</h1>"
+    "<p>Request blocked by the web application firewall.</p></body></html>"
+)
 
 FAULTS: tuple[Fault, ...] = (
     Fault(
@@ -22,6 +29,8 @@ FAULTS: tuple[Fault, ...] = (
             "MFEs are on 127.0.0.1; in production: lms.example.org with MFEs on apps.example.org)."
         ),
         area="jwt-cookies",
+        # A host the MFEs (on 127.0.0.1) are not in.
+        effects=(Setting("SHARED_COOKIE_DOMAIN", "localhost"),),
         catches=["jwt-cookies.domain.covers-mfe"],
     ),
     Fault(
@@ -137,7 +146,15 @@ FAULTS: tuple[Fault, ...] = (
             "403 HTML page (a rule that treats a posted password as an attack)."
         ),
         area="jwt-cookies",
+        # ModSecurity's default deny page, a CDN's bot rule: HTML, never JSON.
+        effects=(Answered(LOGIN_API, "POST", 403, "text/html", WAF_PAGE),),
         catches=["jwt-cookies.login.signs-in"],
+        collateral={
+            # Runs only with options.login_rate_limit_probe (predicted by tests/test_fault_effects.py).
+            "advisories.login.rate-limited-by-username": (
+                "its failed logins are POSTs to the login API, which the WAF answers with its 403 page"
+            ),
+        },
         cause="sign-in",
     ),
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.reference.faults.effects import Effect
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -23,6 +25,9 @@ class Fault:
     # The cause the run must name first (summary.json `causes`, conformance._lib.causes): a failed
     # control, an edge diagnosis, a mismatch, or `check:<id>`. Empty: the first of `catches`.
     cause: str = ""
+    # What the fault does, where it is data (faults/effects.py); empty: its switch is code, an
+    # ``is_active(name)`` at the layer where the misconfiguration lives.
+    effects: tuple[Effect, ...] = ()
 
     @property
     def expected_cause(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conformance.reference.faults.effects import API, RequestHeaderDropped
 from conformance.reference.faults.model import Fault
 from conformance.reference.faults.reasons import BASELINE, REFUSED_ANYWAY, SERVICE_BASELINE
 
@@ -146,6 +147,10 @@ FAULTS: tuple[Fault, ...] = (
             "that no credentials were provided."
         ),
         area="resources",
+        # Apache mod_wsgi without `WSGIPassAuthorization On` (or a proxy's cache location with
+        # `proxy_set_header Authorization ""`): the API never sees the credential; the token endpoint
+        # still authenticates clients by their form fields.
+        effects=(RequestHeaderDropped(API, "Authorization"),),
         catches=["resources.jwt.accepted", "resources.bearer.accepted"],
         collateral={
             **dict.fromkeys(
@@ -171,6 +176,10 @@ FAULTS: tuple[Fault, ...] = (
                     "resources.jwt.wrong-issuer",
                 ),
                 "its baseline (the genuine token accepted at /me) fails first: the header never arrives",
+            ),
+            # Runs only with jwt.rotation_key in the profile (predicted by tests/test_fault_effects.py).
+            "key-rotation.preflight.lms": (
+                "its control token signed with the new key goes to the LMS API, which never sees it"
             ),
         },
         cause="edge.dropped-authorization",

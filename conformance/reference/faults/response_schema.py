@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from conformance.reference.faults.effects import (
+    TOKEN,
+    MemberChanged,
+    ResponseHeaderDropped,
+    ResponseHeaderSet,
+    Setting,
+)
 from conformance.reference.faults.model import Fault
 
 FAULTS: tuple[Fault, ...] = (
@@ -9,6 +16,7 @@ FAULTS: tuple[Fault, ...] = (
         name="no-cache-headers",
         description="Token responses lack Cache-Control: no-store and Pragma: no-cache (a proxy drops them).",
         area="response-schema",
+        effects=(ResponseHeaderDropped(TOKEN, "Cache-Control"), ResponseHeaderDropped(TOKEN, "Pragma")),
         catches=[
             "response-schema.cache-control.no-store",
             "response-schema.pragma.no-cache",
@@ -20,12 +28,14 @@ FAULTS: tuple[Fault, ...] = (
         name="no-pragma",
         description="Token responses lack Pragma: no-cache only (a proxy strips HTTP/1.0 headers).",
         area="response-schema",
+        effects=(ResponseHeaderDropped(TOKEN, "Pragma"),),
         catches=["response-schema.pragma.no-cache", "response-schema.pragma.error-no-cache"],
     ),
     Fault(
         name="expires-in-string",
         description='Token responses send expires_in as a JSON string ("3600") instead of a number.',
         area="response-schema",
+        effects=(MemberChanged(TOKEN, "expires_in", "string"),),
         catches=[
             "response-schema.token.schema",
             "response-schema.expires-in.value",
@@ -56,6 +66,7 @@ FAULTS: tuple[Fault, ...] = (
         name="scope-as-list",
         description="Token responses give scope as a JSON list instead of a space-delimited string.",
         area="response-schema",
+        effects=(MemberChanged(TOKEN, "scope", "list"),),
         catches=[
             "response-schema.token.schema",
             "response-schema.scope.default",
@@ -83,6 +94,7 @@ FAULTS: tuple[Fault, ...] = (
         name="expires-in-year",
         description="JWT_ACCESS_TOKEN_EXPIRE_SECONDS is a year: year-long JWTs that cannot be revoked.",
         area="response-schema",
+        effects=(Setting("JWT_ACCESS_TOKEN_EXPIRE_SECONDS", 365 * 24 * 60 * 60),),
         catches=["response-schema.expires-in.value", "key-rotation.retired-key.lifetime"],
     ),
     Fault(
@@ -92,6 +104,7 @@ FAULTS: tuple[Fault, ...] = (
             "and JWTs lack the email and profile claims services expect."
         ),
         area="response-schema",
+        effects=(Setting("OAUTH2_PROVIDER", ["read"], key="DEFAULT_SCOPES"),),
         catches=["response-schema.scope.default", "jwt.claims.scope-dependent"],
     ),
     Fault(
@@ -111,6 +124,13 @@ FAULTS: tuple[Fault, ...] = (
             "no Authorization header can hold."
         ),
         area="response-schema",
+        effects=(
+            Setting(
+                "OAUTH2_PROVIDER",
+                "conformance.reference.lms.validators.isalnum_token",
+                key="ACCESS_TOKEN_GENERATOR",
+            ),
+        ),
         catches=["response-schema.access-token.syntax", "response-schema.token.schema"],
         collateral={
             **dict.fromkeys(
@@ -133,6 +153,8 @@ FAULTS: tuple[Fault, ...] = (
             "(the JSON body is kept)."
         ),
         area="response-schema",
+        # The JSON body is kept.
+        effects=(ResponseHeaderSet(TOKEN, "Content-Type", "text/plain; charset=utf-8", errors_only=True),),
         catches=["response-schema.content-type.error-json"],
     ),
 )

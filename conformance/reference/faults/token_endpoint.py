@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from conformance.reference.faults.effects import (
+    OAUTH,
+    TOKEN,
+    ErrorRewritten,
+    MemberChanged,
+    RequestHeaderDropped,
+    Setting,
+    StatusRewritten,
+)
 from conformance.reference.faults.model import Fault
 from conformance.reference.faults.reasons import BODY_EXCHANGE, ERROR_AS_200, SHARED_BODY, SHARED_JWT
 
@@ -13,6 +22,7 @@ FAULTS: tuple[Fault, ...] = (
             "the error body."
         ),
         area="token-endpoint",
+        effects=(StatusRewritten(TOKEN, (400, 401), 200),),
         catches=[
             "token-endpoint.grant-type.missing",
             "token-endpoint.grant-type.unknown",
@@ -57,6 +67,7 @@ FAULTS: tuple[Fault, ...] = (
             "A missing or unknown grant_type is answered invalid_grant instead of unsupported_grant_type."
         ),
         area="token-endpoint",
+        effects=(ErrorRewritten(TOKEN, "unsupported_grant_type", "invalid_grant"),),
         catches=[
             "token-endpoint.grant-type.missing",
             "token-endpoint.grant-type.unknown",
@@ -148,12 +159,20 @@ FAULTS: tuple[Fault, ...] = (
             "something that looks like a JWT but is only valid as a Bearer token."
         ),
         area="token-endpoint",
+        effects=(
+            Setting(
+                "OAUTH2_PROVIDER",
+                "conformance.reference.lms.validators.jwt_shaped_token",
+                key="ACCESS_TOKEN_GENERATOR",
+            ),
+        ),
         catches=["token-endpoint.token-type.default-bearer"],
     ),
     Fault(
         name="no-refresh-rotation",
         description="ROTATE_REFRESH_TOKEN is off: a refresh token keeps working after use.",
         area="token-endpoint",
+        effects=(Setting("OAUTH2_PROVIDER", False, key="ROTATE_REFRESH_TOKEN"),),
         catches=["token-endpoint.refresh.rotation"],
     ),
     Fault(
@@ -172,6 +191,7 @@ FAULTS: tuple[Fault, ...] = (
             '"" left from a staging basic-auth setup): HTTP Basic client authentication never arrives.'
         ),
         area="token-endpoint",
+        effects=(RequestHeaderDropped(OAUTH, "Authorization"),),
         catches=["token-endpoint.client-credentials.basic-auth"],
         collateral={
             **dict.fromkeys(
@@ -301,6 +321,7 @@ FAULTS: tuple[Fault, ...] = (
             "client-credentials tokens non-renewable, applied to the password grant as well)."
         ),
         area="token-endpoint",
+        effects=(MemberChanged(TOKEN, "refresh_token", "drop"),),
         catches=["token-endpoint.password.grant", "token-endpoint.refresh.rotation"],
         collateral={
             "revocation.refresh-token.revoked": "the password grant returns no refresh token to revoke",
