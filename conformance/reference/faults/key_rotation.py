@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from conformance.reference.faults.model import Fault
 from conformance.reference.faults.reasons import NO_SIGN_IN, SHARED_RS
 
+# Every fault of this module is of the key-rotation area.
+_fault = partial(Fault, area="key-rotation")
+
 FAULTS: tuple[Fault, ...] = (
-    Fault(
+    _fault(
         name="private-jwk-missing-crt",
         description=(
             "JWT_PRIVATE_SIGNING_JWK lacks dp, dq and qi (as Tutor rendered it before v17): PyJWT refuses it "
             "(InvalidKeyError), so every RS512 token request (and every login, on the platform) fails with "
             "HTTP 500 while HS256 tokens are still issued."
         ),
-        area="key-rotation",
         catches=["key-rotation.lms.signing-key", "jwt.signature.verifies", "resources.jwt.accepted"],
         collateral={
             **dict.fromkeys(
@@ -88,27 +92,25 @@ FAULTS: tuple[Fault, ...] = (
         },
         cause="asymmetric-token",
     ),
-    Fault(
+    _fault(
         name="rotation-key-not-published",
         description=(
             "Mid-rotation (phase 1): the new private key exists (the profile's jwt.rotation_key) but its "
             "public half was added to no JWT_PUBLIC_SIGNING_JWK_SET: switching the LMS now would break "
             "every service."
         ),
-        area="key-rotation",
         catches=[
             "key-rotation.preflight.new-key",
             "key-rotation.preflight.lms",
             "key-rotation.preflight.service",
         ],
     ),
-    Fault(
+    _fault(
         name="discovery-missing-next-key",
         description=(
             "Mid-rotation (phase 1): the new public key is in the LMS's and the published set but not in the "
             "discovery service's JWT_PUBLIC_SIGNING_JWK_SET."
         ),
-        area="key-rotation",
         catches=["key-rotation.preflight.service"],
     ),
 )

@@ -1,4 +1,4 @@
-"""Collateral reasons several faults share: one definition each."""
+"""Collateral reasons and groups of checks several faults share: one definition each."""
 
 from __future__ import annotations
 
@@ -17,3 +17,34 @@ BODY_EXCHANGE = (
 NO_COOKIES = "it reads the JWT cookies of the login, which the fault does not set"
 NO_CODE = "it needs an authorization code for the registered redirect URI, which the fault prevents"
 NO_SIGN_IN = "the LMS cannot sign RS512, so no login (and no restricted client's token) succeeds"
+
+# The attacks on the LMS API with a signed JWT: each first sends the genuine JWT (its baseline).
+SIGNED_JWT_ATTACKS = (
+    "jwt-attacks.tampered-payload",
+    "jwt-attacks.bad-signature",
+    "jwt-attacks.alg-none",
+    "jwt-attacks.key-confusion",
+    "jwt-attacks.header-keys",
+    "jwt-attacks.kid",
+)
+# The checks that judge the run's shared default JWT (and its [refresh] case).
+DEFAULT_JWT_CHECKS = (
+    "jwt.structure.compact-jws",
+    "jwt.header.alg",
+    "jwt.signature.verifies",
+    "jwt.claims.iss",
+    "jwt.claims.aud",
+    "jwt.claims.times",
+    "jwt.claims.lifetime",
+    "jwt.claims.openedx",
+    "jwt.claims.scope-dependent",
+)
+# What refuses a JWT whose issuer or audience the services do not trust: the services, the SSO
+# exchange's JWT, the cookie JWT.
+SERVICES_REFUSE = (
+    "resources.services.accept-jwt",
+    "services.genuine.accepted",
+    "authorization-code.exchange.token",
+    "jwt-cookies.jwt.conformant",
+    "jwt-cookies.services.accept-cookies",
+)

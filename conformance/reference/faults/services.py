@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from conformance.reference.faults.model import Fault
 from conformance.reference.faults.reasons import BASELINE
 
+# Every fault of this module is of the services area.
+_fault = partial(Fault, area="services")
+
 FAULTS: tuple[Fault, ...] = (
-    Fault(
+    _fault(
         name="discovery-aud-not-verified",
         description=(
             "The discovery service runs an edx-drf-extensions older than 8.8.0 (pyjwkest verified the "
@@ -14,60 +19,54 @@ FAULTS: tuple[Fault, ...] = (
             "settings have it: tokens minted for another audience are accepted. On the pinned 10.6.0 the "
             "setting alone changes nothing (aud is checked at the signature step): the clean instance has it."
         ),
-        area="services",
         catches=["services.audience.checked"],
     ),
-    Fault(
+    _fault(
         name="discovery-accept-expired",
         description=(
             "The discovery service runs an edx-drf-extensions older than 8.8.0 with JWT_VERIFY_EXPIRATION: "
             "False: expired tokens are accepted (from 8.8.0 exp is checked at the signature step). With "
             "the stock JWT_VERIFY_AUDIENCE: False that old library ignores aud too."
         ),
-        area="services",
         catches=["services.expiry.checked", "services.audience.checked"],
         cause="check:services.audience.checked",
     ),
-    Fault(
+    _fault(
         name="discovery-accept-alg-none",
         description=(
             "The discovery service's JWT decode handler lets unsigned tokens (alg: none) through to the "
             "claims checks."
         ),
-        area="services",
         catches=["services.forged.refused"],
     ),
-    Fault(
+    _fault(
         name="discovery-iss-not-checked",
         description=(
             "The discovery service's own JWT_DECODE_HANDLER verifies the signature, aud and exp like "
             "edx-drf-extensions but skips its issuer check (iss must equal some JWT_ISSUERS entry): a token "
             "any holder of the key signs for any issuer is accepted."
         ),
-        area="services",
         catches=["services.issuer.checked"],
     ),
-    Fault(
+    _fault(
         name="discovery-second-issuer-first",
         description=(
             "The discovery service's JWT_ISSUERS lists another issuer (an old LMS domain, its own secret) "
             "before the LMS's: edx-drf-extensions verifies HS256 with the first entry's SECRET_KEY only, so "
             "the LMS's HS256 tokens are refused and its RS512 tokens accepted."
         ),
-        area="services",
         catches=["services.genuine.accepted", "resources.services.accept-jwt"],
         collateral={
             "services.forged.refused": BASELINE,
         },
         cause="service:discovery",
     ),
-    Fault(
+    _fault(
         name="discovery-missing-signing-key",
         description=(
             "The discovery service's JWT_PUBLIC_SIGNING_JWK_SET holds only a retired key, not the one the "
             "LMS signs with (a rotation that skipped a service): its RS512 tokens are refused."
         ),
-        area="services",
         catches=[
             "services.genuine.accepted",
             "resources.services.accept-jwt",
@@ -78,13 +77,12 @@ FAULTS: tuple[Fault, ...] = (
         },
         cause="service:discovery",
     ),
-    Fault(
+    _fault(
         name="service-down",
         description=(
             "The discovery-like service is down behind its proxy, which answers every request with "
             "502 Bad Gateway."
         ),
-        area="services",
         catches=["services.genuine.accepted", "resources.services.accept-jwt"],
         cause="service:discovery",
     ),

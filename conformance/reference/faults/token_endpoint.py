@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from conformance.reference.faults.effects import (
     OAUTH,
     TOKEN,
@@ -12,16 +14,25 @@ from conformance.reference.faults.effects import (
     StatusRewritten,
 )
 from conformance.reference.faults.model import Fault
-from conformance.reference.faults.reasons import BODY_EXCHANGE, ERROR_AS_200, SHARED_BODY, SHARED_JWT
+from conformance.reference.faults.reasons import (
+    BODY_EXCHANGE,
+    DEFAULT_JWT_CHECKS,
+    ERROR_AS_200,
+    SHARED_BODY,
+    SHARED_JWT,
+    SIGNED_JWT_ATTACKS,
+)
+
+# Every fault of this module is of the token-endpoint area.
+_fault = partial(Fault, area="token-endpoint")
 
 FAULTS: tuple[Fault, ...] = (
-    Fault(
+    _fault(
         name="error-as-200",
         description=(
             "An error-normalising layer answers every OAuth error of the token endpoint with HTTP 200 and "
             "the error body."
         ),
-        area="token-endpoint",
         effects=(StatusRewritten(TOKEN, (400, 401), 200),),
         catches=[
             "token-endpoint.grant-type.missing",
@@ -61,12 +72,11 @@ FAULTS: tuple[Fault, ...] = (
         },
         cause="edge.error-status",
     ),
-    Fault(
+    _fault(
         name="invalid-grant-for-unsupported",
         description=(
             "A missing or unknown grant_type is answered invalid_grant instead of unsupported_grant_type."
         ),
-        area="token-endpoint",
         effects=(ErrorRewritten(TOKEN, "unsupported_grant_type", "invalid_grant"),),
         catches=[
             "token-endpoint.grant-type.missing",
@@ -74,22 +84,20 @@ FAULTS: tuple[Fault, ...] = (
             "response-schema.error.schema",
         ],
     ),
-    Fault(
+    _fault(
         name="unknown-scope-500",
         description=(
             "A custom scopes backend looks every requested scope up in a dict: an unknown scope is a "
             "KeyError and an HTML 500 instead of 400 invalid_scope."
         ),
-        area="token-endpoint",
         catches=["token-endpoint.scope.unknown", "response-schema.error.schema"],
     ),
-    Fault(
+    _fault(
         name="unsupported-for-unauthorized-client",
         description=(
             "A grant type the client is not registered for is answered unsupported_grant_type instead of "
             "unauthorized_client."
         ),
-        area="token-endpoint",
         catches=["token-endpoint.grant-type.not-allowed-for-client"],
         collateral={
             "accounts.changed-grant.no-token": (
@@ -97,13 +105,12 @@ FAULTS: tuple[Fault, ...] = (
             ),
         },
     ),
-    Fault(
+    _fault(
         name="bad-password-invalid-client",
         description=(
             "Wrong user credentials in the password grant are answered 401 invalid_client instead of 400 "
             "invalid_grant."
         ),
-        area="token-endpoint",
         catches=["token-endpoint.password.bad-credentials"],
         collateral={
             "accounts.disabled-user.no-password-grant": (
@@ -111,54 +118,48 @@ FAULTS: tuple[Fault, ...] = (
             ),
         },
     ),
-    Fault(
+    _fault(
         name="token-on-get",
         description=(
             "The token endpoint serves GET too, reading the grant and the client credentials from the "
             "query string."
         ),
-        area="token-endpoint",
         catches=["token-endpoint.method.post-only", "token-endpoint.credentials.not-in-query"],
         cause="check:token-endpoint.credentials.not-in-query",
     ),
-    Fault(
+    _fault(
         name="gateway-normalises-params",
         description=(
             "An API gateway in front of the token endpoint moves query parameters into the form body and "
             "joins repeated parameters with commas: client credentials in the URL obtain a token, and a "
             "repeated grant_type becomes 'password,client_credentials'."
         ),
-        area="token-endpoint",
         catches=["token-endpoint.credentials.not-in-query", "token-endpoint.grant-type.repeated"],
     ),
-    Fault(
+    _fault(
         name="json-body-accepted",
         description="A middleware parses JSON bodies into the form: a JSON token request gets a token.",
-        area="token-endpoint",
         catches=["token-endpoint.body.json-rejected"],
     ),
-    Fault(
+    _fault(
         name="unknown-params-rejected",
         description=(
             "The token endpoint refuses parameters it does not know with 400 invalid_request instead of "
             "ignoring them."
         ),
-        area="token-endpoint",
         catches=["token-endpoint.params.unknown-ignored"],
     ),
-    Fault(
+    _fault(
         name="token-type-case-sensitive",
         description="token_type is compared case-sensitively: token_type=JwT gets an opaque Bearer token.",
-        area="token-endpoint",
         catches=["token-endpoint.token-type.case-insensitive"],
     ),
-    Fault(
+    _fault(
         name="signed-opaque-tokens",
         description=(
             "ACCESS_TOKEN_GENERATOR makes JWT-shaped opaque tokens: without token_type the client gets "
             "something that looks like a JWT but is only valid as a Bearer token."
         ),
-        area="token-endpoint",
         effects=(
             Setting(
                 "OAUTH2_PROVIDER",
@@ -168,29 +169,26 @@ FAULTS: tuple[Fault, ...] = (
         ),
         catches=["token-endpoint.token-type.default-bearer"],
     ),
-    Fault(
+    _fault(
         name="no-refresh-rotation",
         description="ROTATE_REFRESH_TOKEN is off: a refresh token keeps working after use.",
-        area="token-endpoint",
         effects=(Setting("OAUTH2_PROVIDER", False, key="ROTATE_REFRESH_TOKEN"),),
         catches=["token-endpoint.refresh.rotation"],
     ),
-    Fault(
+    _fault(
         name="gateway-path-alias",
         description=(
             "The LMS also routes the hosted gateway's /oauth2/v1/access_token to its token view "
             "(a recorded deviation only: the check is MAY, so the run still passes)."
         ),
-        area="token-endpoint",
         catches=["token-endpoint.path.gateway-v1"],
     ),
-    Fault(
+    _fault(
         name="authorization-header-stripped",
         description=(
             "The proxy in front of /oauth2/ drops the Authorization header (proxy_set_header Authorization "
             '"" left from a staging basic-auth setup): HTTP Basic client authentication never arrives.'
         ),
-        area="token-endpoint",
         effects=(RequestHeaderDropped(OAUTH, "Authorization"),),
         catches=["token-endpoint.client-credentials.basic-auth"],
         collateral={
@@ -219,15 +217,7 @@ FAULTS: tuple[Fault, ...] = (
                     "response-schema.refresh-token.absent",
                     "response-schema.scope.default",
                     "response-schema.access-token.syntax",
-                    "jwt.structure.compact-jws",
-                    "jwt.header.alg",
-                    "jwt.signature.verifies",
-                    "jwt.claims.iss",
-                    "jwt.claims.aud",
-                    "jwt.claims.times",
-                    "jwt.claims.lifetime",
-                    "jwt.claims.openedx",
-                    "jwt.claims.scope-dependent",
+                    *DEFAULT_JWT_CHECKS,
                     "jwt-attacks.tampered-payload",
                     "jwt-attacks.bad-signature",
                     "jwt-attacks.alg-none",
@@ -258,13 +248,12 @@ FAULTS: tuple[Fault, ...] = (
         },
         cause="basic-auth",
     ),
-    Fault(
+    _fault(
         name="body-credentials-ignored",
         description=(
             "The token endpoint supports only HTTP Basic client authentication (client_secret_post off): "
             "client_id and client_secret in the body, as edx-rest-api-client sends them, are refused."
         ),
-        area="token-endpoint",
         catches=["token-endpoint.client-credentials.body-auth", "authorization-code.exchange.token"],
         collateral={
             **dict.fromkeys(
@@ -283,12 +272,7 @@ FAULTS: tuple[Fault, ...] = (
                     "jwt.claims.aud",
                     "jwt.claims.lifetime",
                     "jwt.header.kid",
-                    "jwt-attacks.tampered-payload",
-                    "jwt-attacks.bad-signature",
-                    "jwt-attacks.alg-none",
-                    "jwt-attacks.key-confusion",
-                    "jwt-attacks.header-keys",
-                    "jwt-attacks.kid",
+                    *SIGNED_JWT_ATTACKS,
                     "resources.jwt.accepted",
                     "resources.bearer.accepted",
                     "resources.scheme.mismatch",
@@ -314,50 +298,37 @@ FAULTS: tuple[Fault, ...] = (
         },
         cause="shared-token",
     ),
-    Fault(
+    _fault(
         name="refresh-token-dropped",
         description=(
             "A token-response hook drops refresh_token from every token response (meant to make "
             "client-credentials tokens non-renewable, applied to the password grant as well)."
         ),
-        area="token-endpoint",
         effects=(MemberChanged(TOKEN, "refresh_token", "drop"),),
         catches=["token-endpoint.password.grant", "token-endpoint.refresh.rotation"],
         collateral={
             "revocation.refresh-token.revoked": "the password grant returns no refresh token to revoke",
             **dict.fromkeys(
-                (
-                    "jwt.structure.compact-jws",
-                    "jwt.header.alg",
-                    "jwt.signature.verifies",
-                    "jwt.claims.iss",
-                    "jwt.claims.aud",
-                    "jwt.claims.times",
-                    "jwt.claims.lifetime",
-                    "jwt.claims.openedx",
-                    "jwt.claims.scope-dependent",
-                ),
+                (*DEFAULT_JWT_CHECKS,),
                 "its [refresh] case needs the password grant's refresh token, which is not returned",
             ),
         },
     ),
-    Fault(
+    _fault(
         name="token-path-slash-stripped",
         description=(
             "A 'strip trailing slashes' rewrite in the front server (nginx rewrite ^/(.*)/$ /$1 "
             "permanent) answers POST /oauth2/access_token/ with a 301: clients configured with the "
             "slash follow it as a GET and get no token."
         ),
-        area="token-endpoint",
         catches=["token-endpoint.path.no-redirect"],
     ),
-    Fault(
+    _fault(
         name="basic-client-auth-refused",
         description=(
             "The token endpoint authenticates clients only from the form body: HTTP Basic client "
             "authentication (RFC 6749 2.3.1's MUST) is refused with 401 invalid_client."
         ),
-        area="token-endpoint",
         catches=["token-endpoint.client-credentials.basic-auth"],
         cause="basic-auth",
     ),
