@@ -50,14 +50,6 @@ def test_front_server_faults_are_diagnosed(tmp_path):
     assert "X-Forwarded-Proto" in messages["jwt.claims.iss[default]"]
 
 
-def test_later_collateral_names_known_faults_and_checks():
-    from conformance.reference.faults import BY_NAME, LATER_COLLATERAL
-
-    assert set(LATER_COLLATERAL) <= set(BY_NAME)
-    for name, collateral in LATER_COLLATERAL.items():
-        assert set(collateral) <= set(BY_NAME[name].collateral), name
-
-
 def test_profile_overlays_keep_nested_accounts_tables():
     import tomllib
 

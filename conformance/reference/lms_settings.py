@@ -3,6 +3,8 @@ openedx-platform (``lms/envs/common.py``, ``openedx/envs/common.py``) with Tutor
 
 from __future__ import annotations
 
+from conformance.reference import faults
+from conformance.reference.faults import effects as fault_effects
 from conformance.reference.runtime import current
 from conformance.reference.settings_common import COMMON, database
 
@@ -38,10 +40,9 @@ MIDDLEWARE = [
         else ["edx_rest_framework_extensions.auth.jwt.middleware.JwtAuthCookieMiddleware"]
     ),
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "conformance.reference.lms.middleware.TokenResponseFaultsMiddleware",
     "conformance.reference.lms.middleware.TokenRequestFaultsMiddleware",
 ]
-if FAULTS & {"api-authorization-dropped", "token-path-slash-stripped", "login-api-waf-403"}:
+if "token-path-slash-stripped" in FAULTS:
     # What the web server in front of the LMS does to requests (conformance/reference/lms/front.py).
     MIDDLEWARE.insert(1, "conformance.reference.lms.front.FrontServerMiddleware")
 if "restricted-token-accepted" in FAULTS:
@@ -71,21 +72,17 @@ OAUTH2_PROVIDER = {
         "tpa:read": "Retrieve your third-party authentication username mapping",
         "user_id": "Know your user identifier",
     },
-    "DEFAULT_SCOPES": ["read"] if "narrow-default-scopes" in FAULTS else list(OAUTH2_DEFAULT_SCOPES),
+    "DEFAULT_SCOPES": list(OAUTH2_DEFAULT_SCOPES),
     "REQUEST_APPROVAL_PROMPT": "auto_even_if_expired",
     "ERROR_RESPONSE_WITH_SCOPES": True,
     # DOT's default, spelled out: the no-refresh-rotation fault turns it off.
-    "ROTATE_REFRESH_TOKEN": "no-refresh-rotation" not in FAULTS,
+    "ROTATE_REFRESH_TOKEN": True,
 }
-if "signed-opaque-tokens" in FAULTS:
-    OAUTH2_PROVIDER["ACCESS_TOKEN_GENERATOR"] = "conformance.reference.lms.validators.jwt_shaped_token"
-if "isalnum-token-alphabet" in FAULTS:
-    OAUTH2_PROVIDER["ACCESS_TOKEN_GENERATOR"] = "conformance.reference.lms.validators.isalnum_token"
 
 # DOT's models are swappable; migrations that point at them need the setting spelled out.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 
-JWT_ACCESS_TOKEN_EXPIRE_SECONDS = 365 * 24 * 60 * 60 if "expires-in-year" in FAULTS else 60 * 60
+JWT_ACCESS_TOKEN_EXPIRE_SECONDS = 60 * 60
 
 # ---- JWT_AUTH (openedx/envs/common.py defaults, Tutor's common_all.py values) -------------------
 # The wrong-issuer fault is a misconfigured JWT_COMMON_ISSUER: Tutor renders it into both the
@@ -132,7 +129,7 @@ JWT_AUTH = {
     "JWT_AUTH_COOKIE_SIGNATURE": "edx-jwt-cookie-signature",
     "JWT_AUTH_HEADER_PREFIX": "JWT",
     # The platform's toggle (default off); the kid comes from the private signing JWK.
-    "JWT_AUTH_ADD_KID_HEADER": "kid-not-in-jwks" in FAULTS,
+    "JWT_AUTH_ADD_KID_HEADER": False,
     "JWT_PRIVATE_SIGNING_KID": "openedx-2025",
 }
 EDX_DRF_EXTENSIONS: dict[str, object] = {
@@ -150,7 +147,7 @@ REST_FRAMEWORK = {
 }
 
 # ---- django-ratelimit: AccessTokenView is limited per client IP --------------------------------
-RATELIMIT_ENABLE = "no-rate-limit" not in FAULTS
+RATELIMIT_ENABLE = True
 RATELIMIT_RATE = CONFIG.rate_limit
 # One process serves every request, so the local-memory cache is the shared cache here.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
@@ -174,8 +171,7 @@ LOGIN_URL = "/login"
 # (student/models/user.py enforce_single_login). On, as in the LMS.
 FEATURES = {"PREVENT_CONCURRENT_LOGINS": True}
 # Loopback has no parent domain to share; Tutor sets the LMS host (the MFEs are on apps.<LMS_HOST>).
-# The jwt-cookie-domain-narrow fault names a host the MFEs (on 127.0.0.1) are not in.
-SHARED_COOKIE_DOMAIN = "localhost" if "jwt-cookie-domain-narrow" in FAULTS else None
+SHARED_COOKIE_DOMAIN = None
 
 # ---- the published sign-in advisories (conformance/reference/lms/advisories.py) ----------------
 # login_user's per-username limit (the LMS's 30/5m unless serve --login-rate-limit); no extra
@@ -184,3 +180,8 @@ LOGISTRATION_PER_EMAIL_RATELIMIT_RATE = CONFIG.login_rate_limit
 LOGIN_REDIRECT_WHITELIST: list[str] = []
 # The deployment's front marks signed-in user API answers private (PrivateCacheMiddleware).
 MIDDLEWARE.insert(1, "conformance.reference.lms.advisories.PrivateCacheMiddleware")
+
+# ---- the active faults' declared effects (conformance/reference/faults/effects.py) -------------
+# Their settings, then their middleware: outermost after the latency middleware, where a proxy sits.
+fault_effects.apply_settings(faults.effects_of(FAULTS), globals())
+MIDDLEWARE.insert(1, "conformance.reference.lms.middleware.FaultEffectsMiddleware")

@@ -21,6 +21,7 @@ from edx_rest_framework_extensions.auth.jwt import decoder
 from oauth2_provider.models import AccessToken, Application
 
 from conformance.reference import faults, keys
+from conformance.reference.faults import effects as fault_effects
 from conformance.reference.lms.models import ApplicationAccess, RestrictedApplication, UserProfile
 
 FILTER_USER_ME = "user:me"
@@ -90,10 +91,6 @@ def create_jwt_token_dict(token_dict: dict[str, Any], use_asymmetric_key: bool) 
     return jwt_dict
 
 
-# The clock-ahead fault: the LMS host's clock is this far ahead of everyone else's.
-CLOCK_AHEAD_S = 300
-
-
 def create_jwt(
     user: Any,
     *,
@@ -106,7 +103,7 @@ def create_jwt(
     exp: int | None = None,
 ) -> str:
     jwt_auth = settings.JWT_AUTH
-    now = int(time.time()) + (CLOCK_AHEAD_S if faults.is_active("clock-ahead") else 0)
+    now = int(time.time())
     claimed_grant_type = grant_type or ""
     if faults.is_active("grant-type-underscore"):
         claimed_grant_type = claimed_grant_type.replace("-", "_")
@@ -126,8 +123,6 @@ def create_jwt(
     }
     if faults.is_active("email-verified-always-true"):
         payload["email_verified"] = bool(user.email)
-    if faults.is_active("missing-openedx-claims"):
-        del payload["version"], payload["filters"]
     claim_scopes = list(scopes)
     if faults.is_active("claims-ignore-scopes"):
         claim_scopes += [scope for scope in ("email", "profile") if scope not in claim_scopes]
@@ -135,6 +130,8 @@ def create_jwt(
         handler = _CLAIM_HANDLERS.get(scope)
         if handler:
             handler(payload, user)
+    # The active faults' declared claim effects (a claim removed, the clock's times shifted).
+    fault_effects.apply_claims(faults.active_effects(), payload)
     return encode_and_sign(payload, use_asymmetric_key or is_restricted)
 
 

@@ -1,0 +1,82 @@
+"""The faults of the advisories area: each published sign-in advisory's unpatched behaviour."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from conformance.reference.faults.effects import USER_API, ResponseHeaderDropped
+from conformance.reference.faults.model import Fault
+
+# Every fault of this module is of the advisories area.
+_fault = partial(Fault, area="advisories")
+
+FAULTS: tuple[Fault, ...] = (
+    _fault(
+        name="account-api-activation-key",
+        description=(
+            "An image built without the April 2026 fix (GHSA-m6rg-rp98-4crw): the account API lists "
+            "activation_key in a user's own account, so a password-grant token of an unactivated "
+            "account can read the key and activate it without the e-mail."
+        ),
+        catches=["advisories.account-api.no-activation-key"],
+    ),
+    _fault(
+        name="logout-next-unescaped",
+        description=(
+            "A theme's logout.html from before the 2022 fix (CVE-2022-32195) writes the logout target "
+            "into the page unescaped: a crafted next breaks out of the attribute (reflected XSS)."
+        ),
+        catches=["advisories.logout.next-escaped"],
+    ),
+    _fault(
+        name="logout-open-redirect",
+        description=(
+            "A LogoutView from before the 2022 redirect fixes: redirect_url and next are followed "
+            "without the safe-redirect test, to any host."
+        ),
+        catches=["advisories.logout.no-open-redirect"],
+    ),
+    _fault(
+        name="login-open-redirect",
+        description=(
+            "get_next_url_for_login_page from before the 2022 redirect fixes: a signed-in user's "
+            "/login?next= is followed to any host."
+        ),
+        catches=["advisories.login.no-open-redirect"],
+    ),
+    _fault(
+        name="inactive-next-open-redirect",
+        description=(
+            "The third-party-auth inactive-user view from before the April 2022 fix: "
+            "/auth/inactive?next= redirects anywhere."
+        ),
+        catches=["advisories.auth-inactive.no-open-redirect"],
+    ),
+    _fault(
+        name="xblock-handler-restricted-jwt",
+        description=(
+            "An XBlock handler from before the January 2024 fix (CVE-2024-22209): a RestrictedApplication's "
+            "JWT authenticates its owner there like any other user's."
+        ),
+        catches=["advisories.xblock-handler.restricted-jwt-refused"],
+    ),
+    _fault(
+        name="user-api-cacheable",
+        description=(
+            "Signed-in responses of the user API carry no Cache-Control (CVE-2025-65681: Tutor <= 20.0.2): "
+            "a shared cache in front may keep one learner's account data for the next."
+        ),
+        # The patched front's Cache-Control (lms/advisories.py PrivateCacheMiddleware) never leaves.
+        effects=(ResponseHeaderDropped(USER_API, "Cache-Control"),),
+        catches=["advisories.user-api.not-cacheable"],
+    ),
+    _fault(
+        name="login-no-username-ratelimit",
+        description=(
+            "login_user without its per-username rate limit (before the 2022 rate-limiting fix): only the "
+            "per-IP limit stands between a botnet and one learner's password."
+        ),
+        catches=["advisories.login.rate-limited-by-username"],
+        profile={"options": {"login_rate_limit_probe": True, "max_requests": 400}},
+    ),
+)
