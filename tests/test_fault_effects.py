@@ -39,7 +39,8 @@ from conformance._lib.tokens import TokenFlows
 from conformance.reference.faults import FAULTS, Fault
 from conformance.reference.faults import effects as fx
 from tests.stub_lms import LMS_HOST, StubLms
-from tests.test_check_units import CHECK_MODULES, FUNCTIONS, TABLE, cases_of, merge, stub_profile
+from tests.units.harness import CHECK_MODULES, FUNCTIONS, cases_of, merge, stub_profile
+from tests.units.test_catalogue import TABLE
 
 # The effects this test can apply to the stub's exchanges.
 EXCHANGE_EFFECTS = (

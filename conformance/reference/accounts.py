@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from conformance.reference.defects import Defect
+
 INACTIVE_USERNAME = "conformance_unactivated"
 DISABLED_USERNAME = "conformance_disabled"
 RESTRICTED_OWNER = "restricted_partner_worker"
@@ -112,7 +114,7 @@ def seed(accounts: dict[str, str], login_client_id: str) -> None:
     RefreshToken.objects.create(
         user=disabled, application=login_client, token=accounts["disabled_refresh_token"], access_token=access
     )
-    if faults.is_active("disabled-by-is-active"):
+    if faults.is_active(Defect.DISABLED_BY_IS_ACTIVE):
         # Disabled in Django admin by unticking "active" instead of the support tool's "disable":
         # the platform signs inactive users in (they are unactivated learners to it).
         disabled.is_active = False

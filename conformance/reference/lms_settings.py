@@ -4,6 +4,7 @@ openedx-platform (``lms/envs/common.py``, ``openedx/envs/common.py``) with Tutor
 from __future__ import annotations
 
 from conformance.reference import faults
+from conformance.reference.defects import Defect
 from conformance.reference.faults import effects as fault_effects
 from conformance.reference.runtime import current
 from conformance.reference.settings_common import COMMON, database
@@ -36,16 +37,16 @@ MIDDLEWARE = [
     # edx-drf-extensions 10: the MFEs' two JWT cookies reassembled for JwtAuthentication.
     *(
         []
-        if "lms-no-jwt-cookie-middleware" in FAULTS
+        if Defect.LMS_NO_JWT_COOKIE_MIDDLEWARE in FAULTS
         else ["edx_rest_framework_extensions.auth.jwt.middleware.JwtAuthCookieMiddleware"]
     ),
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "conformance.reference.lms.middleware.TokenRequestFaultsMiddleware",
 ]
-if "token-path-slash-stripped" in FAULTS:
+if Defect.TOKEN_PATH_SLASH_STRIPPED in FAULTS:
     # What the web server in front of the LMS does to requests (conformance/reference/lms/front.py).
     MIDDLEWARE.insert(1, "conformance.reference.lms.front.FrontServerMiddleware")
-if "restricted-token-accepted" in FAULTS:
+if Defect.RESTRICTED_TOKEN_ACCEPTED in FAULTS:
     # A settings override that rebuilt MIDDLEWARE without edx-drf-extensions' middleware, which is
     # what adds NotJwtRestrictedApplication to every view that accepts JWTs.
     MIDDLEWARE.remove("edx_rest_framework_extensions.auth.jwt.middleware.EnsureJWTAuthSettingsMiddleware")
@@ -88,18 +89,18 @@ JWT_ACCESS_TOKEN_EXPIRE_SECONDS = 60 * 60
 # The wrong-issuer fault is a misconfigured JWT_COMMON_ISSUER: Tutor renders it into both the
 # signing issuer and the LMS's own JWT_ISSUERS, so the LMS still accepts its own tokens.
 JWT_ISSUER = CONFIG.issuer
-if "wrong-issuer" in FAULTS:
+if Defect.WRONG_ISSUER in FAULTS:
     JWT_ISSUER = f"http://localhost:{CONFIG.lms_port}/oauth2"
-if "issuer-https-scheme" in FAULTS:
+if Defect.ISSUER_HTTPS_SCHEME in FAULTS:
     JWT_ISSUER = CONFIG.issuer.replace("http://", "https://", 1)
 # ENABLE_HTTPS left false behind a TLS front (`serve --tls`): Tutor renders an http issuer for
 # every service, so the services agree with each other and disagree with the URL operators use.
-if "issuer-http-behind-tls" in FAULTS:
+if Defect.ISSUER_HTTP_BEHIND_TLS in FAULTS:
     JWT_ISSUER = CONFIG.issuer.replace("https://", "http://", 1)
 # Left at the platform's default on the LMS alone (signing and its own JWT_ISSUERS).
-JWT_AUDIENCE = "change-me" if "wrong-audience" in FAULTS else CONFIG.audience
+JWT_AUDIENCE = "change-me" if Defect.WRONG_AUDIENCE in FAULTS else CONFIG.audience
 # Tutor signs HS256 with JWT_COMMON_SECRET_KEY and verifies with JWT_ISSUERS[0].SECRET_KEY.
-JWT_VERIFYING_SECRET = CONFIG.lms_secret_key if "lms-secret-divergence" in FAULTS else CONFIG.jwt_secret
+JWT_VERIFYING_SECRET = CONFIG.lms_secret_key if Defect.LMS_SECRET_DIVERGENCE in FAULTS else CONFIG.jwt_secret
 JWT_AUTH = {
     "JWT_VERIFY_EXPIRATION": not {"accept-expired", "hs256-secret-stale"} & set(FAULTS),
     "JWT_VERIFY_AUDIENCE": not {"aud-not-verified", "hs256-secret-stale"} & set(FAULTS),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from conformance.reference.defects import Defect
 from conformance.reference.faults.model import Fault
 
 # Every fault of this module is of the accounts area.
@@ -11,7 +12,7 @@ _fault = partial(Fault, area="accounts")
 
 FAULTS: tuple[Fault, ...] = (
     _fault(
-        name="email-verified-always-true",
+        name=Defect.EMAIL_VERIFIED_ALWAYS_TRUE,
         description=(
             "The JWT builder fills email_verified from 'has an email address' instead of the user's "
             "activation (is_active): an unactivated learner's token claims a verified address."
@@ -19,7 +20,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["accounts.inactive-user.email-not-verified"],
     ),
     _fault(
-        name="disabled-by-is-active",
+        name=Defect.DISABLED_BY_IS_ACTIVE,
         description=(
             "A learner is 'disabled' in Django admin by unticking Active instead of with the support "
             "tool (which makes the password unusable): the platform signs inactive users in, and their "
@@ -28,7 +29,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["accounts.disabled-user.no-password-grant", "accounts.disabled-user.no-refresh"],
     ),
     _fault(
-        name="disabled-user-still-refreshing",
+        name=Defect.DISABLED_USER_STILL_REFRESHING,
         description=(
             "The LMS's Bearer authentication lacks the check for users disabled by support (unusable "
             "password): a disabled user's refresh token still yields a token the APIs honour."
@@ -36,7 +37,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["accounts.disabled-user.no-refresh"],
     ),
     _fault(
-        name="restricted-token-accepted",
+        name=Defect.RESTRICTED_TOKEN_ACCEPTED,
         description=(
             "A settings override rebuilt MIDDLEWARE without edx-drf-extensions' "
             "EnsureJWTAuthSettingsMiddleware, so views no longer get NotJwtRestrictedApplication: a "
@@ -45,7 +46,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["accounts.restricted-client.refused"],
     ),
     _fault(
-        name="deleted-client-still-authenticates",
+        name=Defect.DELETED_CLIENT_STILL_AUTHENTICATES,
         description=(
             "Client ids DOT does not know fall back to a legacy client table (DOP's, kept after the "
             "migration to DOT) that still lists a deleted application: its credentials get tokens."
@@ -53,7 +54,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["accounts.deleted-client.no-token"],
     ),
     _fault(
-        name="grant-type-not-enforced",
+        name=Defect.GRANT_TYPE_NOT_ENFORCED,
         description=(
             "A custom OAuth validator lets 'trusted' applications use any grant: an application moved to "
             "authorization code still gets client-credentials tokens, and a client-credentials client "
@@ -63,7 +64,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="check:token-endpoint.grant-type.not-allowed-for-client",
     ),
     _fault(
-        name="support-disable-keeps-tokens",
+        name=Defect.SUPPORT_DISABLE_KEEPS_TOKENS,
         description=(
             "The support tool's 'disable user' from before Tutor 14.2.3's fix retires the support person's "
             "OAuth tokens instead of the disabled user's: the user's refresh token still works, and the "

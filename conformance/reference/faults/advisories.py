@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from conformance.reference.defects import Defect
 from conformance.reference.faults.effects import USER_API, ResponseHeaderDropped
 from conformance.reference.faults.model import Fault
 
@@ -12,7 +13,7 @@ _fault = partial(Fault, area="advisories")
 
 FAULTS: tuple[Fault, ...] = (
     _fault(
-        name="account-api-activation-key",
+        name=Defect.ACCOUNT_API_ACTIVATION_KEY,
         description=(
             "An image built without the April 2026 fix (GHSA-m6rg-rp98-4crw): the account API lists "
             "activation_key in a user's own account, so a password-grant token of an unactivated "
@@ -21,7 +22,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["advisories.account-api.no-activation-key"],
     ),
     _fault(
-        name="logout-next-unescaped",
+        name=Defect.LOGOUT_NEXT_UNESCAPED,
         description=(
             "A theme's logout.html from before the 2022 fix (CVE-2022-32195) writes the logout target "
             "into the page unescaped: a crafted next breaks out of the attribute (reflected XSS)."
@@ -29,7 +30,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["advisories.logout.next-escaped"],
     ),
     _fault(
-        name="logout-open-redirect",
+        name=Defect.LOGOUT_OPEN_REDIRECT,
         description=(
             "A LogoutView from before the 2022 redirect fixes: redirect_url and next are followed "
             "without the safe-redirect test, to any host."
@@ -37,7 +38,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["advisories.logout.no-open-redirect"],
     ),
     _fault(
-        name="login-open-redirect",
+        name=Defect.LOGIN_OPEN_REDIRECT,
         description=(
             "get_next_url_for_login_page from before the 2022 redirect fixes: a signed-in user's "
             "/login?next= is followed to any host."
@@ -45,7 +46,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["advisories.login.no-open-redirect"],
     ),
     _fault(
-        name="inactive-next-open-redirect",
+        name=Defect.INACTIVE_NEXT_OPEN_REDIRECT,
         description=(
             "The third-party-auth inactive-user view from before the April 2022 fix: "
             "/auth/inactive?next= redirects anywhere."
@@ -53,7 +54,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["advisories.auth-inactive.no-open-redirect"],
     ),
     _fault(
-        name="xblock-handler-restricted-jwt",
+        name=Defect.XBLOCK_HANDLER_RESTRICTED_JWT,
         description=(
             "An XBlock handler from before the January 2024 fix (CVE-2024-22209): a RestrictedApplication's "
             "JWT authenticates its owner there like any other user's."
@@ -61,7 +62,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["advisories.xblock-handler.restricted-jwt-refused"],
     ),
     _fault(
-        name="user-api-cacheable",
+        name=Defect.USER_API_CACHEABLE,
         description=(
             "Signed-in responses of the user API carry no Cache-Control (CVE-2025-65681: Tutor <= 20.0.2): "
             "a shared cache in front may keep one learner's account data for the next."
@@ -71,7 +72,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["advisories.user-api.not-cacheable"],
     ),
     _fault(
-        name="login-no-username-ratelimit",
+        name=Defect.LOGIN_NO_USERNAME_RATELIMIT,
         description=(
             "login_user without its per-username rate limit (before the 2022 rate-limiting fix): only the "
             "per-IP limit stands between a botnet and one learner's password."

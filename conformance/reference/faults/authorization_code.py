@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from conformance.reference.defects import Defect
 from conformance.reference.faults.model import Fault
 from conformance.reference.faults.reasons import NO_CODE
 
@@ -12,7 +13,7 @@ _fault = partial(Fault, area="authorization-code")
 
 FAULTS: tuple[Fault, ...] = (
     _fault(
-        name="sso-redirect-uri-other-scheme",
+        name=Defect.SSO_REDIRECT_URI_OTHER_SCHEME,
         description=(
             "The SSO application's redirect URI was registered with the other scheme (Tutor's init ran "
             "before ENABLE_HTTPS changed): the service's real redirect URI gets 'Mismatching redirect "
@@ -37,7 +38,7 @@ FAULTS: tuple[Fault, ...] = (
         },
     ),
     _fault(
-        name="redirect-uri-prefix-match",
+        name=Defect.REDIRECT_URI_PREFIX_MATCH,
         description=(
             "The OAuth validator accepts any redirect URI that starts with a registered one (an override "
             "meant to allow sub-paths): an open redirect that leaks codes to any path on the host."
@@ -45,7 +46,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["authorization-code.redirect-uri.unregistered-refused"],
     ),
     _fault(
-        name="authorization-code-reusable",
+        name=Defect.AUTHORIZATION_CODE_REUSABLE,
         description=(
             "The validator never deletes an exchanged grant (invalidate_authorization_code is a no-op): "
             "the same code is exchanged again for new tokens."
@@ -53,7 +54,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["authorization-code.code.single-use"],
     ),
     _fault(
-        name="pkce-ignored",
+        name=Defect.PKCE_IGNORED,
         description=(
             "The validator never returns the stored code_challenge (get_code_challenge overridden): a "
             "code requested with PKCE is exchanged without, or with any, code_verifier."
@@ -61,7 +62,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["authorization-code.pkce.enforced"],
     ),
     _fault(
-        name="authorize-state-dropped",
+        name=Defect.AUTHORIZE_STATE_DROPPED,
         description=(
             "An authorization-view override rebuilds the redirect as redirect_uri?code=...: the client's "
             "state (its CSRF protection) and the redirect URI's own query are dropped."
@@ -69,7 +70,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["authorization-code.state.preserved", "authorization-code.redirect-uri.extra-query"],
     ),
     _fault(
-        name="implicit-grant-for-sso",
+        name=Defect.IMPLICIT_GRANT_FOR_SSO,
         description=(
             "The validator lets every application use every response_type: response_type=token gives "
             "the SSO client an access token in the redirect's fragment (the implicit grant)."
@@ -77,7 +78,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["authorization-code.response-type.refused"],
     ),
     _fault(
-        name="code-redirect-uri-not-confirmed",
+        name=Defect.CODE_REDIRECT_URI_NOT_CONFIRMED,
         description=(
             "The validator never compares the redirect_uri of the code exchange with the one the code "
             "was issued for (confirm_redirect_uri always true)."
@@ -85,7 +86,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["authorization-code.code.bound"],
     ),
     _fault(
-        name="pkce-method-lost",
+        name=Defect.PKCE_METHOD_LOST,
         description=(
             "The grant's code_challenge_method is lost (read back as plain): an S256 challenge is "
             "compared with the verifier itself, and the right verifier is refused."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from conformance.reference.defects import Defect
 from conformance.reference.faults.effects import TOKEN, ResponseHeaderDropped, Setting, StatusRewritten
 from conformance.reference.faults.model import Fault
 
@@ -12,7 +13,7 @@ _fault = partial(Fault, area="bad-credentials")
 
 FAULTS: tuple[Fault, ...] = (
     _fault(
-        name="secret-prefix",
+        name=Defect.SECRET_PREFIX,
         description=(
             "Client secrets are compared by prefix: any non-empty prefix of the real secret authenticates "
             "the client (a truncating comparison bug)."
@@ -20,17 +21,17 @@ FAULTS: tuple[Fault, ...] = (
         catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
     ),
     _fault(
-        name="secret-case-insensitive",
+        name=Defect.SECRET_CASE_INSENSITIVE,
         description="Client secrets are compared case-insensitively (a collation or .lower() bug).",
         catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
     ),
     _fault(
-        name="secret-whitespace-stripped",
+        name=Defect.SECRET_WHITESPACE_STRIPPED,
         description="Submitted client secrets are stripped of surrounding whitespace before comparison.",
         catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
     ),
     _fault(
-        name="secret-empty-accepted",
+        name=Defect.SECRET_EMPTY_ACCEPTED,
         description=(
             'An empty client_secret ("") authenticates a confidential client (a blank-means-unset check '
             "written the wrong way round)."
@@ -38,7 +39,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["bad-credentials.secret.variant", "bad-credentials.secret.variant-basic"],
     ),
     _fault(
-        name="secret-any-accepted",
+        name=Defect.SECRET_ANY_ACCEPTED,
         description="Client authentication checks only the client id: any secret obtains a token.",
         catches=[
             "bad-credentials.basic.wrong-secret",
@@ -49,7 +50,7 @@ FAULTS: tuple[Fault, ...] = (
         ],
     ),
     _fault(
-        name="invalid-client-400",
+        name=Defect.INVALID_CLIENT_400,
         description="invalid_client is answered with HTTP 400 instead of 401 (an error-mapping layer).",
         effects=(StatusRewritten(TOKEN, (401,), 400, error="invalid_client"),),
         catches=["bad-credentials.basic.wrong-secret", "bad-credentials.client.unknown"],
@@ -60,18 +61,18 @@ FAULTS: tuple[Fault, ...] = (
         },
     ),
     _fault(
-        name="no-www-authenticate",
+        name=Defect.NO_WWW_AUTHENTICATE,
         description="401 responses of the token endpoint lack WWW-Authenticate (a proxy drops it).",
         effects=(ResponseHeaderDropped(TOKEN, "WWW-Authenticate", statuses=(401,)),),
         catches=["bad-credentials.basic.wrong-secret"],
     ),
     _fault(
-        name="error-echoes-secret",
+        name=Defect.ERROR_ECHOES_SECRET,
         description="invalid_client errors echo the submitted client secret in error_description.",
         catches=["bad-credentials.error.no-leak"],
     ),
     _fault(
-        name="no-rate-limit",
+        name=Defect.NO_RATE_LIMIT,
         description=(
             "RATELIMIT_ENABLE is off: the token endpoint takes unlimited wrong secrets (brute force). "
             "Run with the stock 120/m limit and the throttling probe on."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from conformance.reference.defects import Defect
 from conformance.reference.faults.effects import ClaimsRemoved, ClaimsShifted, Setting
 from conformance.reference.faults.model import Fault
 from conformance.reference.faults.reasons import (
@@ -27,7 +28,7 @@ _fault = partial(Fault, area="jwt")
 
 FAULTS: tuple[Fault, ...] = (
     _fault(
-        name="wrong-issuer",
+        name=Defect.WRONG_ISSUER,
         description=(
             "The LMS signs its JWTs with an issuer other than the profile's (http://localhost:<port>/oauth2, "
             "as when LMS_HOST or JWT_ISSUER is misconfigured). The LMS accepts its own tokens; services "
@@ -43,7 +44,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="mismatch.issuer",
     ),
     _fault(
-        name="issuer-https-scheme",
+        name=Defect.ISSUER_HTTPS_SCHEME,
         description=(
             "JWT_ISSUER says https while the LMS is served over http (Tutor's ENABLE_HTTPS flipped, or a TLS "
             "proxy without X-Forwarded-Proto): only the scheme of iss differs from what services trust."
@@ -58,7 +59,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="edge.issuer-scheme",
     ),
     _fault(
-        name="wrong-audience",
+        name=Defect.WRONG_AUDIENCE,
         description=(
             "JWT_AUDIENCE is left at the platform default 'change-me' on the LMS (signing and its own "
             "JWT_ISSUERS) while other services expect 'openedx'."
@@ -73,7 +74,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="mismatch.audience",
     ),
     _fault(
-        name="asymmetric-jwt-ignored",
+        name=Defect.ASYMMETRIC_JWT_IGNORED,
         description=(
             "The token view ignores the asymmetric_jwt parameter: every JWT is HS256, also when RS512 was "
             "asked for."
@@ -85,7 +86,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="asymmetric-token",
     ),
     _fault(
-        name="signing-key-not-published",
+        name=Defect.SIGNING_KEY_NOT_PUBLISHED,
         description=(
             "A rotated RS512 signing key is in the LMS's settings but not in the published JWK set that the "
             "profile and the other services use (they still hold the old key)."
@@ -105,7 +106,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="profile-key.jwt.jwks",
     ),
     _fault(
-        name="kid-not-in-jwks",
+        name=Defect.KID_NOT_IN_JWKS,
         description=(
             "JWT_AUTH_ADD_KID_HEADER is on and the private signing JWK carries kid 'openedx-2025' while the "
             "public set publishes the same key under kid 'openedx'."
@@ -120,7 +121,7 @@ FAULTS: tuple[Fault, ...] = (
         ],
     ),
     _fault(
-        name="clock-ahead",
+        name=Defect.CLOCK_AHEAD,
         description=(
             "The LMS host's clock runs 5 minutes fast: iat and exp of every JWT are in the future, and "
             "resource servers with a correct clock (the LMS's own API included) refuse them."
@@ -156,7 +157,7 @@ FAULTS: tuple[Fault, ...] = (
         },
     ),
     _fault(
-        name="exp-from-opaque-lifetime",
+        name=Defect.EXP_FROM_OPAQUE_LIFETIME,
         description=(
             "The JWT's exp is taken from the underlying DOT access token (iat + 36000) while the response "
             "says expires_in 3600."
@@ -164,18 +165,18 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt.claims.lifetime", "key-rotation.retired-key.lifetime"],
     ),
     _fault(
-        name="missing-openedx-claims",
+        name=Defect.MISSING_OPENEDX_CLAIMS,
         description="JWTs lack the Open edX claims version and filters (an outdated custom JWT builder).",
         effects=(ClaimsRemoved(("version", "filters")),),
         catches=[*OPENEDX_CLAIMS_WRONG],
     ),
     _fault(
-        name="sub-is-username",
+        name=Defect.SUB_IS_USERNAME,
         description="The sub claim is the username instead of the anonymous user id.",
         catches=[*OPENEDX_CLAIMS_WRONG],
     ),
     _fault(
-        name="grant-type-underscore",
+        name=Defect.GRANT_TYPE_UNDERSCORE,
         description=(
             "The grant_type claim is the request's grant type with an underscore (client_credentials) "
             "instead of the application's (client-credentials)."
@@ -183,7 +184,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt.structure.compact-jws", "jwt.claims.openedx", "authorization-code.exchange.token"],
     ),
     _fault(
-        name="claims-ignore-scopes",
+        name=Defect.CLAIMS_IGNORE_SCOPES,
         description=(
             "The JWT builder adds the email and profile claims whatever the scopes: a scope=read token "
             "carries personal data."
@@ -191,7 +192,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt.claims.scope-dependent"],
     ),
     _fault(
-        name="jwks-private-members",
+        name=Defect.JWKS_PRIVATE_MEMBERS,
         description=(
             "The published JWK set is the private signing JWK (d, p, q, dp, dq, qi included), pasted where "
             "the public set belongs."
@@ -199,12 +200,12 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt.jwks.public-only", "key-rotation.jwks.keys"],
     ),
     _fault(
-        name="rsa-1024-key",
+        name=Defect.RSA_1024_KEY,
         description="The RS512 signing key is a 1024-bit RSA key (made with an old openssl genrsa default).",
         catches=["jwt.jwks.rsa-2048", "key-rotation.jwks.keys"],
     ),
     _fault(
-        name="jwks-duplicate-kid",
+        name=Defect.JWKS_DUPLICATE_KID,
         description=(
             "A key rotation added the new key to the JWK set under the old key's kid: two keys share kid "
             "'openedx'."
@@ -215,7 +216,7 @@ FAULTS: tuple[Fault, ...] = (
     # the right key could show: the dependent checks must be "not verified", never passed, and the
     # profile problem reported once.
     _fault(
-        name="hs256-secret-stale",
+        name=Defect.HS256_SECRET_STALE,
         description=(
             "JWT_SECRET_KEY was rotated across the deployment but the secret handed to the operator "
             "(the profile's jwt.hs256_secret) is the old one; and the LMS API's JWT decoder checks "
@@ -235,7 +236,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="profile-key.jwt.hs256_secret",
     ),
     _fault(
-        name="jwks-stale",
+        name=Defect.JWKS_STALE,
         description=(
             "The RS512 signing key was rotated across the deployment but the JWK set handed to the "
             "operator (the profile's jwt.jwks) holds the old key; and the LMS API verifies HS* tokens "
@@ -255,7 +256,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="profile-key.jwt.jwks",
     ),
     _fault(
-        name="jwks-single-key",
+        name=Defect.JWKS_SINGLE_KEY,
         description=(
             "The public key handed to the operator (the profile's jwt.jwks) is a single JWK, not a JWK "
             'set ({"keys": [...]}) as JWT_PUBLIC_SIGNING_JWK_SET is.'

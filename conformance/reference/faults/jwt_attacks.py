@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from conformance.reference.defects import Defect
 from conformance.reference.faults.model import Fault
 from conformance.reference.faults.reasons import SIGNED_JWT_ATTACKS
 
@@ -12,7 +13,7 @@ _fault = partial(Fault, area="jwt-attacks")
 
 FAULTS: tuple[Fault, ...] = (
     _fault(
-        name="weak-hs256-secret",
+        name=Defect.WEAK_HS256_SECRET,
         description=(
             "JWT_SECRET_KEY (the HS256 signing secret) is devstack's published 'lms-secret', copied into "
             "a production configuration."
@@ -20,7 +21,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt-attacks.weak-hmac-secret"],
     ),
     _fault(
-        name="accept-alg-none",
+        name=Defect.ACCEPT_ALG_NONE,
         description=(
             "The LMS resource /api/user/v1/me accepts unsigned JWTs (alg: none) whose claims are otherwise "
             "valid."
@@ -28,7 +29,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt-attacks.alg-none"],
     ),
     _fault(
-        name="accept-expired",
+        name=Defect.ACCEPT_EXPIRED,
         description=(
             "The LMS API's JWT decoder does not check exp (JWT_VERIFY_EXPIRATION off, honoured at the "
             "signature step too): expired tokens are accepted."
@@ -36,7 +37,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt-attacks.expired"],
     ),
     _fault(
-        name="signature-not-checked",
+        name=Defect.SIGNATURE_NOT_CHECKED,
         description=(
             "The LMS API's JWT decoder checks the claims but never the signature (decoded with "
             "verify_signature off)."
@@ -47,7 +48,7 @@ FAULTS: tuple[Fault, ...] = (
         ],
     ),
     _fault(
-        name="hmac-with-public-key",
+        name=Defect.HMAC_WITH_PUBLIC_KEY,
         description=(
             "The LMS API verifies HS* tokens that fail with the shared secret against the public RSA key's "
             "PEM as the HMAC key (the RS/HS key-confusion bug)."
@@ -55,12 +56,12 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt-attacks.key-confusion"],
     ),
     _fault(
-        name="header-jwk-honoured",
+        name=Defect.HEADER_JWK_HONOURED,
         description="The LMS API verifies a JWT with the key embedded in its own jwk header.",
         catches=["jwt-attacks.header-keys"],
     ),
     _fault(
-        name="kid-file-lookup",
+        name=Defect.KID_FILE_LOOKUP,
         description=(
             "The LMS API loads the HMAC key of a token from a file named by its kid, unsanitised "
             "(kid ../../dev/null gives an empty key)."

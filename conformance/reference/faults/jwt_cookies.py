@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from conformance.reference.defects import Defect
 from conformance.reference.faults.effects import LOGIN_API, Answered, Setting
 from conformance.reference.faults.model import Fault
 from conformance.reference.faults.reasons import NO_COOKIES
@@ -19,7 +20,7 @@ _fault = partial(Fault, area="jwt-cookies")
 
 FAULTS: tuple[Fault, ...] = (
     _fault(
-        name="jwt-cookie-not-httponly",
+        name=Defect.JWT_COOKIE_NOT_HTTPONLY,
         description=(
             "set_logged_in_cookies sets edx-jwt-cookie-signature without HttpOnly: any script on the LMS "
             "origin (an XSS) reads a whole JWT."
@@ -27,7 +28,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt-cookies.flags.httponly"],
     ),
     _fault(
-        name="jwt-cookie-domain-narrow",
+        name=Defect.JWT_COOKIE_DOMAIN_NARROW,
         description=(
             "SHARED_COOKIE_DOMAIN names a host the MFEs are not served from ('localhost' while LMS and "
             "MFEs are on 127.0.0.1; in production: lms.example.org with MFEs on apps.example.org)."
@@ -37,7 +38,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt-cookies.domain.covers-mfe"],
     ),
     _fault(
-        name="jwt-cookie-samesite-none-insecure",
+        name=Defect.JWT_COOKIE_SAMESITE_NONE_INSECURE,
         description=(
             "The JWT cookies are set with SameSite=None (copied from Tutor's https settings) but without "
             "Secure (request.is_secure() is false behind a TLS proxy whose X-Forwarded-Proto is not "
@@ -47,7 +48,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt-cookies.flags.samesite"],
     ),
     _fault(
-        name="discovery-no-jwt-cookie-middleware",
+        name=Defect.DISCOVERY_NO_JWT_COOKIE_MIDDLEWARE,
         description=(
             "The discovery service's MIDDLEWARE lacks edx-drf-extensions' JwtAuthCookieMiddleware: the "
             "MFEs' two cookies are never reassembled there, and their calls are anonymous (401)."
@@ -55,7 +56,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt-cookies.services.accept-cookies"],
     ),
     _fault(
-        name="jwt-cookies-not-set",
+        name=Defect.JWT_COOKIES_NOT_SET,
         description=(
             "Login and /login_refresh set no JWT cookies (JWT_AUTH['JWT_LOGIN_CLIENT_ID'] names no "
             "application): MFEs find the user signed in but hold no JWT."
@@ -80,7 +81,7 @@ FAULTS: tuple[Fault, ...] = (
         },
     ),
     _fault(
-        name="login-refresh-jwt-cookie-auth",
+        name=Defect.LOGIN_REFRESH_JWT_COOKIE_AUTH,
         description=(
             "/login_refresh also authenticates with the JWT cookie it refreshes: a stolen cookie pair "
             "is renewed forever without a session."
@@ -92,7 +93,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="check:jwt-cookies.logout.clears",
     ),
     _fault(
-        name="lms-no-jwt-cookie-middleware",
+        name=Defect.LMS_NO_JWT_COOKIE_MIDDLEWARE,
         description=(
             "The LMS's MIDDLEWARE lacks edx-drf-extensions' JwtAuthCookieMiddleware: the MFEs' calls to "
             "the LMS API with the two cookies are anonymous (401)."
@@ -100,7 +101,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt-cookies.lms.accepts-cookies"],
     ),
     _fault(
-        name="discovery-cookie-payload-trusted",
+        name=Defect.DISCOVERY_COOKIE_PAYLOAD_TRUSTED,
         description=(
             "The discovery service takes the user from the readable header-payload cookie (as the MFEs "
             "do) without checking the signature cookie: anyone can forge a user there."
@@ -108,7 +109,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt-cookies.services.mismatched-refused"],
     ),
     _fault(
-        name="logout-keeps-jwt-cookies",
+        name=Defect.LOGOUT_KEEPS_JWT_COOKIES,
         description=(
             "A customised logout page flushes the session but never deletes the JWT cookies: the next "
             "user of a shared computer calls the MFEs' APIs as the previous one until the JWT expires."
@@ -116,7 +117,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["jwt-cookies.logout.clears"],
     ),
     _fault(
-        name="login-api-missing",
+        name=Defect.LOGIN_API_MISSING,
         description=(
             "The login API (POST /api/user/v2/account/login_session/) is not routed: a URL conf or proxy "
             "that lacks user_authn's routes. Nobody signs in; SSO and the MFEs' cookies cannot work."
@@ -125,7 +126,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="sign-in",
     ),
     _fault(
-        name="csrf-endpoint-missing",
+        name=Defect.CSRF_ENDPOINT_MISSING,
         description=(
             "edx-drf-extensions' CSRF token API (GET /csrf/api/v1/token) is not routed (lms/urls.py "
             "without `include('csrf.urls')`): the login page gets no token to sign in with."
@@ -134,7 +135,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="sign-in",
     ),
     _fault(
-        name="login-api-waf-403",
+        name=Defect.LOGIN_API_WAF_403,
         description=(
             "A web application firewall in front of the LMS blocks POSTs to the login API with its own "
             "403 HTML page (a rule that treats a posted password as an attack)."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from conformance.reference.defects import Defect
 from conformance.reference.faults.model import Fault
 from conformance.reference.faults.reasons import NO_SIGN_IN, SHARED_RS
 
@@ -12,7 +13,7 @@ _fault = partial(Fault, area="key-rotation")
 
 FAULTS: tuple[Fault, ...] = (
     _fault(
-        name="private-jwk-missing-crt",
+        name=Defect.PRIVATE_JWK_MISSING_CRT,
         description=(
             "JWT_PRIVATE_SIGNING_JWK lacks dp, dq and qi (as Tutor rendered it before v17): PyJWT refuses it "
             "(InvalidKeyError), so every RS512 token request (and every login, on the platform) fails with "
@@ -93,7 +94,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="asymmetric-token",
     ),
     _fault(
-        name="rotation-key-not-published",
+        name=Defect.ROTATION_KEY_NOT_PUBLISHED,
         description=(
             "Mid-rotation (phase 1): the new private key exists (the profile's jwt.rotation_key) but its "
             "public half was added to no JWT_PUBLIC_SIGNING_JWK_SET: switching the LMS now would break "
@@ -106,7 +107,7 @@ FAULTS: tuple[Fault, ...] = (
         ],
     ),
     _fault(
-        name="discovery-missing-next-key",
+        name=Defect.DISCOVERY_MISSING_NEXT_KEY,
         description=(
             "Mid-rotation (phase 1): the new public key is in the LMS's and the published set but not in the "
             "discovery service's JWT_PUBLIC_SIGNING_JWK_SET."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from conformance.reference.defects import Defect
 from conformance.reference.faults.effects import API, RequestHeaderDropped
 from conformance.reference.faults.model import Fault
 from conformance.reference.faults.reasons import (
@@ -18,7 +19,7 @@ _fault = partial(Fault, area="resources")
 
 FAULTS: tuple[Fault, ...] = (
     _fault(
-        name="discovery-wrong-issuer",
+        name=Defect.DISCOVERY_WRONG_ISSUER,
         description=(
             "The discovery service's JWT_ISSUERS names another issuer, so it refuses every token the LMS "
             "issues (the classic cross-service issuer mismatch)."
@@ -34,7 +35,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="service:discovery",
     ),
     _fault(
-        name="discovery-secret-divergence",
+        name=Defect.DISCOVERY_SECRET_DIVERGENCE,
         description=(
             "The discovery service's JWT_ISSUERS[0].SECRET_KEY differs from the LMS's JWT_SECRET_KEY: it "
             "refuses HS256 JWTs and accepts RS512 ones."
@@ -46,7 +47,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="service:discovery",
     ),
     _fault(
-        name="lms-secret-divergence",
+        name=Defect.LMS_SECRET_DIVERGENCE,
         description=(
             "The LMS signs HS256 with JWT_SECRET_KEY but verifies with a different JWT_ISSUERS[0].SECRET_KEY "
             "(Tutor's JWT_COMMON_SECRET_KEY vs OPENEDX_SECRET_KEY): its own API refuses its HS256 tokens."
@@ -68,7 +69,7 @@ FAULTS: tuple[Fault, ...] = (
         },
     ),
     _fault(
-        name="aud-not-verified",
+        name=Defect.AUD_NOT_VERIFIED,
         description=(
             "The LMS API's JWT decoder does not verify the audience (JWT_VERIFY_AUDIENCE off, honoured at "
             "the signature step too): tokens minted for another audience are accepted."
@@ -76,7 +77,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["resources.jwt.wrong-audience"],
     ),
     _fault(
-        name="anonymous-allowed",
+        name=Defect.ANONYMOUS_ALLOWED,
         description="The probe API's permission is AllowAny: a request without credentials gets 200.",
         catches=[
             "resources.no-credentials.refused",
@@ -90,12 +91,12 @@ FAULTS: tuple[Fault, ...] = (
         },
     ),
     _fault(
-        name="query-token-accepted",
+        name=Defect.QUERY_TOKEN_ACCEPTED,
         description="The LMS API also authenticates ?access_token=<jwt> from the URL query.",
         catches=["resources.query-token.refused"],
     ),
     _fault(
-        name="scheme-agnostic-auth",
+        name=Defect.SCHEME_AGNOSTIC_AUTH,
         description=(
             "A custom authentication class, listed first, accepts either token under any scheme "
             "(Bearer <jwt>, JWT <opaque>) and has no authenticate_header, so DRF answers 403 instead of "
@@ -114,7 +115,7 @@ FAULTS: tuple[Fault, ...] = (
         },
     ),
     _fault(
-        name="bearer-not-accepted",
+        name=Defect.BEARER_NOT_ACCEPTED,
         description=(
             "The probe API lists only JWT and session authentication (the LMS's default classes, without "
             "BearerAuthentication): opaque tokens are refused."
@@ -122,7 +123,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["resources.bearer.accepted", "revocation.opaque.revoked"],
     ),
     _fault(
-        name="gateway-scheme-case-sensitive",
+        name=Defect.GATEWAY_SCHEME_CASE_SENSITIVE,
         description=(
             "A proxy in front of the LMS API forwards the Authorization header only when its scheme is "
             "spelt exactly JWT or Bearer (a case-sensitive rule): 'jwt <token>' arrives without "
@@ -132,7 +133,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="edge.dropped-authorization",
     ),
     _fault(
-        name="iss-not-verified",
+        name=Defect.ISS_NOT_VERIFIED,
         description=(
             "The LMS API's JWT decoder only logs an issuer that is not in JWT_ISSUERS: validly signed "
             "tokens naming any issuer are accepted."
@@ -140,7 +141,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["resources.jwt.wrong-issuer"],
     ),
     _fault(
-        name="api-authorization-dropped",
+        name=Defect.API_AUTHORIZATION_DROPPED,
         description=(
             "The front server drops the Authorization header of /api/ requests (Apache mod_wsgi without "
             "WSGIPassAuthorization On, or a proxy cache rule): tokens are issued, and every API answers "

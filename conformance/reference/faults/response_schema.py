@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from conformance.reference.defects import Defect
 from conformance.reference.faults.effects import (
     TOKEN,
     MemberChanged,
@@ -18,7 +19,7 @@ _fault = partial(Fault, area="response-schema")
 
 FAULTS: tuple[Fault, ...] = (
     _fault(
-        name="no-cache-headers",
+        name=Defect.NO_CACHE_HEADERS,
         description="Token responses lack Cache-Control: no-store and Pragma: no-cache (a proxy drops them).",
         effects=(ResponseHeaderDropped(TOKEN, "Cache-Control"), ResponseHeaderDropped(TOKEN, "Pragma")),
         catches=[
@@ -29,13 +30,13 @@ FAULTS: tuple[Fault, ...] = (
         ],
     ),
     _fault(
-        name="no-pragma",
+        name=Defect.NO_PRAGMA,
         description="Token responses lack Pragma: no-cache only (a proxy strips HTTP/1.0 headers).",
         effects=(ResponseHeaderDropped(TOKEN, "Pragma"),),
         catches=["response-schema.pragma.no-cache", "response-schema.pragma.error-no-cache"],
     ),
     _fault(
-        name="expires-in-string",
+        name=Defect.EXPIRES_IN_STRING,
         description='Token responses send expires_in as a JSON string ("3600") instead of a number.',
         effects=(MemberChanged(TOKEN, "expires_in", "string"),),
         catches=[
@@ -46,7 +47,7 @@ FAULTS: tuple[Fault, ...] = (
         ],
     ),
     _fault(
-        name="token-response-html",
+        name=Defect.TOKEN_RESPONSE_HTML,
         description=(
             "The JWT token response is rebuilt as a new HttpResponse without a content type: "
             "Content-Type: text/html; charset=utf-8."
@@ -54,7 +55,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["response-schema.content-type.json"],
     ),
     _fault(
-        name="token-type-bearer-for-jwt",
+        name=Defect.TOKEN_TYPE_BEARER_FOR_JWT,
         description='JWT token responses say token_type "bearer" (an RFC 6750 "fix") instead of "JWT".',
         catches=[
             "response-schema.token-type.value",
@@ -63,7 +64,7 @@ FAULTS: tuple[Fault, ...] = (
         ],
     ),
     _fault(
-        name="scope-as-list",
+        name=Defect.SCOPE_AS_LIST,
         description="Token responses give scope as a JSON list instead of a space-delimited string.",
         effects=(MemberChanged(TOKEN, "scope", "list"),),
         catches=[
@@ -74,12 +75,12 @@ FAULTS: tuple[Fault, ...] = (
         ],
     ),
     _fault(
-        name="refresh-token-for-client-credentials",
+        name=Defect.REFRESH_TOKEN_FOR_CLIENT_CREDENTIALS,
         description="client_credentials responses carry a refresh_token (RFC 6749 4.4.3: they should not).",
         catches=["response-schema.refresh-token.absent"],
     ),
     _fault(
-        name="expires-in-mismatch",
+        name=Defect.EXPIRES_IN_MISMATCH,
         description=(
             "JWT responses keep the opaque token's expires_in (36000) while the JWT itself expires after "
             "3600 s."
@@ -88,13 +89,13 @@ FAULTS: tuple[Fault, ...] = (
         cause="check:jwt.claims.lifetime",
     ),
     _fault(
-        name="expires-in-year",
+        name=Defect.EXPIRES_IN_YEAR,
         description="JWT_ACCESS_TOKEN_EXPIRE_SECONDS is a year: year-long JWTs that cannot be revoked.",
         effects=(Setting("JWT_ACCESS_TOKEN_EXPIRE_SECONDS", 365 * 24 * 60 * 60),),
         catches=["response-schema.expires-in.value", "key-rotation.retired-key.lifetime"],
     ),
     _fault(
-        name="narrow-default-scopes",
+        name=Defect.NARROW_DEFAULT_SCOPES,
         description=(
             "OAUTH2_PROVIDER DEFAULT_SCOPES is ['read']: tokens requested without scope get read only, "
             "and JWTs lack the email and profile claims services expect."
@@ -103,7 +104,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["response-schema.scope.default", "jwt.claims.scope-dependent"],
     ),
     _fault(
-        name="reuse-access-tokens",
+        name=Defect.REUSE_ACCESS_TOKENS,
         description=(
             "The token endpoint hands out the client's existing unexpired access token instead of a new "
             "one (as the DOP provider once did): two requests get the same opaque token."
@@ -111,7 +112,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["response-schema.access-token.unique"],
     ),
     _fault(
-        name="isalnum-token-alphabet",
+        name=Defect.ISALNUM_TOKEN_ALPHABET,
         description=(
             "A custom ACCESS_TOKEN_GENERATOR draws opaque tokens from the characters str.isalnum() "
             "accepts over Latin-1: tokens carry characters such as 'é' that are not VSCHAR and that "
@@ -140,7 +141,7 @@ FAULTS: tuple[Fault, ...] = (
         },
     ),
     _fault(
-        name="error-content-type-text",
+        name=Defect.ERROR_CONTENT_TYPE_TEXT,
         description=(
             "A proxy rewrites the Content-Type of the token endpoint's 4xx answers to text/plain "
             "(the JSON body is kept)."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from conformance.reference.defects import Defect
 from conformance.reference.faults.model import Fault
 from conformance.reference.faults.reasons import BASELINE
 
@@ -12,7 +13,7 @@ _fault = partial(Fault, area="services")
 
 FAULTS: tuple[Fault, ...] = (
     _fault(
-        name="discovery-aud-not-verified",
+        name=Defect.DISCOVERY_AUD_NOT_VERIFIED,
         description=(
             "The discovery service runs an edx-drf-extensions older than 8.8.0 (pyjwkest verified the "
             "signature only) with JWT_VERIFY_AUDIENCE: False, as course-discovery's and ecommerce's "
@@ -22,7 +23,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["services.audience.checked"],
     ),
     _fault(
-        name="discovery-accept-expired",
+        name=Defect.DISCOVERY_ACCEPT_EXPIRED,
         description=(
             "The discovery service runs an edx-drf-extensions older than 8.8.0 with JWT_VERIFY_EXPIRATION: "
             "False: expired tokens are accepted (from 8.8.0 exp is checked at the signature step). With "
@@ -32,7 +33,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="check:services.audience.checked",
     ),
     _fault(
-        name="discovery-accept-alg-none",
+        name=Defect.DISCOVERY_ACCEPT_ALG_NONE,
         description=(
             "The discovery service's JWT decode handler lets unsigned tokens (alg: none) through to the "
             "claims checks."
@@ -40,7 +41,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["services.forged.refused"],
     ),
     _fault(
-        name="discovery-iss-not-checked",
+        name=Defect.DISCOVERY_ISS_NOT_CHECKED,
         description=(
             "The discovery service's own JWT_DECODE_HANDLER verifies the signature, aud and exp like "
             "edx-drf-extensions but skips its issuer check (iss must equal some JWT_ISSUERS entry): a token "
@@ -49,7 +50,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["services.issuer.checked"],
     ),
     _fault(
-        name="discovery-second-issuer-first",
+        name=Defect.DISCOVERY_SECOND_ISSUER_FIRST,
         description=(
             "The discovery service's JWT_ISSUERS lists another issuer (an old LMS domain, its own secret) "
             "before the LMS's: edx-drf-extensions verifies HS256 with the first entry's SECRET_KEY only, so "
@@ -62,7 +63,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="service:discovery",
     ),
     _fault(
-        name="discovery-missing-signing-key",
+        name=Defect.DISCOVERY_MISSING_SIGNING_KEY,
         description=(
             "The discovery service's JWT_PUBLIC_SIGNING_JWK_SET holds only a retired key, not the one the "
             "LMS signs with (a rotation that skipped a service): its RS512 tokens are refused."
@@ -78,7 +79,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="service:discovery",
     ),
     _fault(
-        name="service-down",
+        name=Defect.SERVICE_DOWN,
         description=(
             "The discovery-like service is down behind its proxy, which answers every request with "
             "502 Bad Gateway."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from conformance.reference.defects import Defect
 from conformance.reference.faults.effects import (
     OAUTH,
     TOKEN,
@@ -28,7 +29,7 @@ _fault = partial(Fault, area="token-endpoint")
 
 FAULTS: tuple[Fault, ...] = (
     _fault(
-        name="error-as-200",
+        name=Defect.ERROR_AS_200,
         description=(
             "An error-normalising layer answers every OAuth error of the token endpoint with HTTP 200 and "
             "the error body."
@@ -73,7 +74,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="edge.error-status",
     ),
     _fault(
-        name="invalid-grant-for-unsupported",
+        name=Defect.INVALID_GRANT_FOR_UNSUPPORTED,
         description=(
             "A missing or unknown grant_type is answered invalid_grant instead of unsupported_grant_type."
         ),
@@ -85,7 +86,7 @@ FAULTS: tuple[Fault, ...] = (
         ],
     ),
     _fault(
-        name="unknown-scope-500",
+        name=Defect.UNKNOWN_SCOPE_500,
         description=(
             "A custom scopes backend looks every requested scope up in a dict: an unknown scope is a "
             "KeyError and an HTML 500 instead of 400 invalid_scope."
@@ -93,7 +94,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["token-endpoint.scope.unknown", "response-schema.error.schema"],
     ),
     _fault(
-        name="unsupported-for-unauthorized-client",
+        name=Defect.UNSUPPORTED_FOR_UNAUTHORIZED_CLIENT,
         description=(
             "A grant type the client is not registered for is answered unsupported_grant_type instead of "
             "unauthorized_client."
@@ -106,7 +107,7 @@ FAULTS: tuple[Fault, ...] = (
         },
     ),
     _fault(
-        name="bad-password-invalid-client",
+        name=Defect.BAD_PASSWORD_INVALID_CLIENT,
         description=(
             "Wrong user credentials in the password grant are answered 401 invalid_client instead of 400 "
             "invalid_grant."
@@ -119,7 +120,7 @@ FAULTS: tuple[Fault, ...] = (
         },
     ),
     _fault(
-        name="token-on-get",
+        name=Defect.TOKEN_ON_GET,
         description=(
             "The token endpoint serves GET too, reading the grant and the client credentials from the "
             "query string."
@@ -128,7 +129,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="check:token-endpoint.credentials.not-in-query",
     ),
     _fault(
-        name="gateway-normalises-params",
+        name=Defect.GATEWAY_NORMALISES_PARAMS,
         description=(
             "An API gateway in front of the token endpoint moves query parameters into the form body and "
             "joins repeated parameters with commas: client credentials in the URL obtain a token, and a "
@@ -137,12 +138,12 @@ FAULTS: tuple[Fault, ...] = (
         catches=["token-endpoint.credentials.not-in-query", "token-endpoint.grant-type.repeated"],
     ),
     _fault(
-        name="json-body-accepted",
+        name=Defect.JSON_BODY_ACCEPTED,
         description="A middleware parses JSON bodies into the form: a JSON token request gets a token.",
         catches=["token-endpoint.body.json-rejected"],
     ),
     _fault(
-        name="unknown-params-rejected",
+        name=Defect.UNKNOWN_PARAMS_REJECTED,
         description=(
             "The token endpoint refuses parameters it does not know with 400 invalid_request instead of "
             "ignoring them."
@@ -150,12 +151,12 @@ FAULTS: tuple[Fault, ...] = (
         catches=["token-endpoint.params.unknown-ignored"],
     ),
     _fault(
-        name="token-type-case-sensitive",
+        name=Defect.TOKEN_TYPE_CASE_SENSITIVE,
         description="token_type is compared case-sensitively: token_type=JwT gets an opaque Bearer token.",
         catches=["token-endpoint.token-type.case-insensitive"],
     ),
     _fault(
-        name="signed-opaque-tokens",
+        name=Defect.SIGNED_OPAQUE_TOKENS,
         description=(
             "ACCESS_TOKEN_GENERATOR makes JWT-shaped opaque tokens: without token_type the client gets "
             "something that looks like a JWT but is only valid as a Bearer token."
@@ -170,13 +171,13 @@ FAULTS: tuple[Fault, ...] = (
         catches=["token-endpoint.token-type.default-bearer"],
     ),
     _fault(
-        name="no-refresh-rotation",
+        name=Defect.NO_REFRESH_ROTATION,
         description="ROTATE_REFRESH_TOKEN is off: a refresh token keeps working after use.",
         effects=(Setting("OAUTH2_PROVIDER", False, key="ROTATE_REFRESH_TOKEN"),),
         catches=["token-endpoint.refresh.rotation"],
     ),
     _fault(
-        name="gateway-path-alias",
+        name=Defect.GATEWAY_PATH_ALIAS,
         description=(
             "The LMS also routes the hosted gateway's /oauth2/v1/access_token to its token view "
             "(a recorded deviation only: the check is MAY, so the run still passes)."
@@ -184,7 +185,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["token-endpoint.path.gateway-v1"],
     ),
     _fault(
-        name="authorization-header-stripped",
+        name=Defect.AUTHORIZATION_HEADER_STRIPPED,
         description=(
             "The proxy in front of /oauth2/ drops the Authorization header (proxy_set_header Authorization "
             '"" left from a staging basic-auth setup): HTTP Basic client authentication never arrives.'
@@ -249,7 +250,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="basic-auth",
     ),
     _fault(
-        name="body-credentials-ignored",
+        name=Defect.BODY_CREDENTIALS_IGNORED,
         description=(
             "The token endpoint supports only HTTP Basic client authentication (client_secret_post off): "
             "client_id and client_secret in the body, as edx-rest-api-client sends them, are refused."
@@ -299,7 +300,7 @@ FAULTS: tuple[Fault, ...] = (
         cause="shared-token",
     ),
     _fault(
-        name="refresh-token-dropped",
+        name=Defect.REFRESH_TOKEN_DROPPED,
         description=(
             "A token-response hook drops refresh_token from every token response (meant to make "
             "client-credentials tokens non-renewable, applied to the password grant as well)."
@@ -315,7 +316,7 @@ FAULTS: tuple[Fault, ...] = (
         },
     ),
     _fault(
-        name="token-path-slash-stripped",
+        name=Defect.TOKEN_PATH_SLASH_STRIPPED,
         description=(
             "A 'strip trailing slashes' rewrite in the front server (nginx rewrite ^/(.*)/$ /$1 "
             "permanent) answers POST /oauth2/access_token/ with a 301: clients configured with the "
@@ -324,7 +325,7 @@ FAULTS: tuple[Fault, ...] = (
         catches=["token-endpoint.path.no-redirect"],
     ),
     _fault(
-        name="basic-client-auth-refused",
+        name=Defect.BASIC_CLIENT_AUTH_REFUSED,
         description=(
             "The token endpoint authenticates clients only from the form body: HTTP Basic client "
             "authentication (RFC 6749 2.3.1's MUST) is refused with 401 invalid_client."

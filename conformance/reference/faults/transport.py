@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from conformance.reference.defects import Defect
 from conformance.reference.faults.model import Fault
 
 # Every fault of this module is of the transport area.
@@ -11,7 +12,7 @@ _fault = partial(Fault, area="transport")
 
 FAULTS: tuple[Fault, ...] = (
     _fault(
-        name="tls-cert-expired",
+        name=Defect.TLS_CERT_EXPIRED,
         description=(
             "The front's certificate expired yesterday (its renewal failed unnoticed): no client that "
             "verifies certificates can talk to the LMS."
@@ -20,7 +21,7 @@ FAULTS: tuple[Fault, ...] = (
         unreachable="certificate has expired",
     ),
     _fault(
-        name="tls-cert-expiring",
+        name=Defect.TLS_CERT_EXPIRING,
         description=(
             "The front's certificate expires in 10 days: the renewal Caddy attempts with 30 days left "
             "has been failing for three weeks."
@@ -29,7 +30,7 @@ FAULTS: tuple[Fault, ...] = (
         tls=True,
     ),
     _fault(
-        name="tls-legacy-accepted",
+        name=Defect.TLS_LEGACY_ACCEPTED,
         description=(
             "The front also accepts TLS 1.0 and 1.1 (an old protocol list kept in the proxy's "
             "configuration, OpenSSL at security level 0)."
@@ -38,7 +39,7 @@ FAULTS: tuple[Fault, ...] = (
         tls=True,
     ),
     _fault(
-        name="no-hsts",
+        name=Defect.NO_HSTS,
         description=(
             "The front sends no Strict-Transport-Security header: Tutor's stock Caddyfile, to which "
             "nobody added one (Caddy sends none by itself)."
@@ -47,7 +48,7 @@ FAULTS: tuple[Fault, ...] = (
         tls=True,
     ),
     _fault(
-        name="plain-http-token-endpoint",
+        name=Defect.PLAIN_HTTP_TOKEN_ENDPOINT,
         description=(
             "Plain http is proxied to the LMS instead of redirected to https: the token endpoint "
             "answers OAuth, and would issue tokens, over http."
@@ -56,7 +57,7 @@ FAULTS: tuple[Fault, ...] = (
         tls=True,
     ),
     _fault(
-        name="issuer-http-behind-tls",
+        name=Defect.ISSUER_HTTP_BEHIND_TLS,
         description=(
             "ENABLE_HTTPS left false behind a TLS front: every service's JWT issuer is "
             "http://<host>/oauth2 while the LMS is served, and named in the profile, over https."

@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.models import Application
 
 from conformance.reference import faults
+from conformance.reference.defects import Defect
 
 DASHBOARD = "/dashboard"
 
@@ -48,7 +49,7 @@ def logout_target(request: HttpRequest) -> str:
     target = request.GET.get("redirect_url") or request.GET.get("next")
     if not target:
         return "/"
-    if faults.is_active("logout-open-redirect"):
+    if faults.is_active(Defect.LOGOUT_OPEN_REDIRECT):
         return target  # the unpatched view: any target is followed
     return target if is_safe_redirect(request, target, request.GET.get("client_id")) else "/"
 
@@ -56,7 +57,7 @@ def logout_target(request: HttpRequest) -> str:
 def logout_page(target: str) -> HttpResponse:
     """``logout.html``: the target in the page's link and in the iframe container's data attribute
     (the page's script sends the browser there)."""
-    if faults.is_active("logout-next-unescaped"):
+    if faults.is_active(Defect.LOGOUT_NEXT_UNESCAPED):
         # The unpatched template: the target written into the markup as it came.
         html = (
             "<html><body><h1>You have signed out.</h1>"
@@ -79,7 +80,7 @@ def next_url_for_login(request: HttpRequest) -> str:
     """``get_next_url_for_login_page``: a safe ``next``, else the dashboard."""
     target = request.GET.get("next")
     if target and (
-        faults.is_active("login-open-redirect")
+        faults.is_active(Defect.LOGIN_OPEN_REDIRECT)
         or is_safe_redirect(request, target, request.GET.get("client_id"))
     ):
         return target
@@ -108,7 +109,7 @@ def inactive_user_view(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(f"{settings.LOGIN_URL}?next=/auth/inactive")
     target = request.GET.get("next")
     if target and (
-        faults.is_active("inactive-next-open-redirect")
+        faults.is_active(Defect.INACTIVE_NEXT_OPEN_REDIRECT)
         or is_safe_redirect(request, target, request.GET.get("client_id"))
     ):
         return HttpResponseRedirect(target)
@@ -145,7 +146,7 @@ def xblock_handler(
                     found[1]
                 )
                 break
-    if faults.is_active("xblock-handler-restricted-jwt"):
+    if faults.is_active(Defect.XBLOCK_HANDLER_RESTRICTED_JWT):
         restricted = False  # before GHSA-qx8m-mqx3-j9fm: a restricted JWT is just another user
     if (request.method != "GET" and not request.user.is_authenticated) or restricted:
         return HttpResponseForbidden("Unauthenticated")

@@ -14,6 +14,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from conformance.reference import faults
+from conformance.reference.defects import Defect
 
 TOKEN_EXPIRED = "token_expired"
 TOKEN_MALFORMED = "token_malformed"
@@ -50,7 +51,7 @@ class BearerAuthentication(BaseAuthentication):
         return self.authenticate_credentials(parts[1].decode("utf-8", errors="replace"))
 
     def authenticate_credentials(self, access_token: str) -> tuple[Any, AccessToken]:
-        if not faults.is_active("bearer-lookup-cached"):
+        if not faults.is_active(Defect.BEARER_LOOKUP_CACHED):
             return self._lookup(access_token)
         # The fault: successful lookups are cached, so a token revoked since is still honoured.
         key = "bearer-auth:" + hashlib.sha256(access_token.encode("utf-8")).hexdigest()
@@ -83,7 +84,7 @@ class BearerAuthentication(BaseAuthentication):
             )
         # The disabled-user-still-refreshing fault: the check the platform added for users disabled by
         # support (unusable password), missing; a token they refresh is then honoured.
-        disabled_check = not faults.is_active("disabled-user-still-refreshing")
+        disabled_check = not faults.is_active(Defect.DISABLED_USER_STILL_REFRESHING)
         if (
             disabled_check
             and not user.has_usable_password()

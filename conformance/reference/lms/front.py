@@ -10,6 +10,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 
 from conformance.reference import faults
+from conformance.reference.defects import Defect
 
 FRONT_FAULTS = frozenset({"token-path-slash-stripped"})
 
@@ -18,7 +19,7 @@ class FrontServerMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         # nginx `rewrite ^/(.*)/$ /$1 permanent;`: every path with a trailing slash is redirected.
-        self.strip_slash = faults.is_active("token-path-slash-stripped")
+        self.strip_slash = faults.is_active(Defect.TOKEN_PATH_SLASH_STRIPPED)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.strip_slash and request.path.startswith("/oauth2/") and request.path.endswith("/"):

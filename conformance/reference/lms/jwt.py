@@ -21,6 +21,7 @@ from edx_rest_framework_extensions.auth.jwt import decoder
 from oauth2_provider.models import AccessToken, Application
 
 from conformance.reference import faults, keys
+from conformance.reference.defects import Defect
 from conformance.reference.faults import effects as fault_effects
 from conformance.reference.lms.models import ApplicationAccess, RestrictedApplication, UserProfile
 
@@ -63,7 +64,7 @@ def create_jwt_token_dict(token_dict: dict[str, Any], use_asymmetric_key: bool) 
     scopes = updated_scopes(token_dict["scope"].split(), grant_type)
     expires_in = jwt_expires_in()
     exp = None
-    if faults.is_active("exp-from-opaque-lifetime"):
+    if faults.is_active(Defect.EXP_FROM_OPAQUE_LIFETIME):
         exp = int(access_token.expires.timestamp())
     encoded = create_jwt(
         access_token.user,
@@ -76,9 +77,9 @@ def create_jwt_token_dict(token_dict: dict[str, Any], use_asymmetric_key: bool) 
         exp=exp,
     )
     jwt_dict = dict(token_dict)
-    if faults.is_active("expires-in-mismatch"):
+    if faults.is_active(Defect.EXPIRES_IN_MISMATCH):
         expires_in = token_dict["expires_in"]  # the opaque token's lifetime, left in place
-    token_type = "bearer" if faults.is_active("token-type-bearer-for-jwt") else "JWT"
+    token_type = "bearer" if faults.is_active(Defect.TOKEN_TYPE_BEARER_FOR_JWT) else "JWT"
     # Updating existing keys keeps the oauthlib order; refresh_token is the one value kept.
     jwt_dict.update(
         {
@@ -105,7 +106,7 @@ def create_jwt(
     jwt_auth = settings.JWT_AUTH
     now = int(time.time())
     claimed_grant_type = grant_type or ""
-    if faults.is_active("grant-type-underscore"):
+    if faults.is_active(Defect.GRANT_TYPE_UNDERSCORE):
         claimed_grant_type = claimed_grant_type.replace("-", "_")
     payload: dict[str, Any] = {
         "aud": jwt_auth["JWT_AUDIENCE"],
@@ -116,15 +117,15 @@ def create_jwt(
         "preferred_username": user.username,
         "scopes": scopes,
         "version": jwt_auth["JWT_SUPPORTED_VERSION"],
-        "sub": user.username if faults.is_active("sub-is-username") else anonymous_id_for_user(user),
+        "sub": user.username if faults.is_active(Defect.SUB_IS_USERNAME) else anonymous_id_for_user(user),
         "filters": filters,
         "is_restricted": is_restricted,
         "email_verified": user.is_active,
     }
-    if faults.is_active("email-verified-always-true"):
+    if faults.is_active(Defect.EMAIL_VERIFIED_ALWAYS_TRUE):
         payload["email_verified"] = bool(user.email)
     claim_scopes = list(scopes)
-    if faults.is_active("claims-ignore-scopes"):
+    if faults.is_active(Defect.CLAIMS_IGNORE_SCOPES):
         claim_scopes += [scope for scope in ("email", "profile") if scope not in claim_scopes]
     for scope in claim_scopes:
         handler = _CLAIM_HANDLERS.get(scope)

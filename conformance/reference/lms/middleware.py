@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.datastructures import MultiValueDict
 
 from conformance.reference import faults
+from conformance.reference.defects import Defect
 from conformance.reference.faults import effects
 
 TOKEN_PATHS = ("/oauth2/access_token", "/oauth2/access_token/")
@@ -32,9 +33,9 @@ class TokenRequestFaultsMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.json_body = faults.is_active("json-body-accepted")
-        self.normalise_params = faults.is_active("gateway-normalises-params")
-        self.scheme_case_sensitive = faults.is_active("gateway-scheme-case-sensitive")
+        self.json_body = faults.is_active(Defect.JSON_BODY_ACCEPTED)
+        self.normalise_params = faults.is_active(Defect.GATEWAY_NORMALISES_PARAMS)
+        self.scheme_case_sensitive = faults.is_active(Defect.GATEWAY_SCHEME_CASE_SENSITIVE)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.scheme_case_sensitive and request.path.startswith(API_PREFIX):

@@ -32,6 +32,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.views import APIView
 
 from conformance.reference import faults
+from conformance.reference.defects import Defect
 from conformance.reference.lms import advisories
 from conformance.reference.lms.jwt import FILTER_USER_ME, create_jwt, updated_scopes
 from conformance.reference.lms.views import RECORDER
@@ -65,7 +66,7 @@ def _cookie_settings(request: HttpRequest, max_age: int) -> dict[str, Any]:
         "secure": request.is_secure(),
         "httponly": None,
     }
-    if faults.is_active("jwt-cookie-samesite-none-insecure"):
+    if faults.is_active(Defect.JWT_COOKIE_SAMESITE_NONE_INSECURE):
         # SameSite=None copied from Tutor's https settings, Secure lost behind a TLS proxy whose
         # X-Forwarded-Proto is not trusted (request.is_secure() is False).
         options.update(samesite="None", secure=False)
@@ -86,14 +87,14 @@ def _cookie_jwt(user: Any) -> str:
 
 
 def set_jwt_cookies(request: HttpRequest, response: HttpResponse, user: Any) -> None:
-    if faults.is_active("jwt-cookies-not-set"):
+    if faults.is_active(Defect.JWT_COOKIES_NOT_SET):
         return  # no login client (JWT_AUTH['JWT_LOGIN_CLIENT_ID']): the platform logs and sets none
     token = _cookie_jwt(user)
     header, payload, signature = token.split(".")
     RECORDER.record(token, f"{header}.{payload}", signature)  # for the leak tests
     options = _cookie_settings(request, settings.JWT_AUTH["JWT_IN_COOKIE_EXPIRATION"])
     response.set_cookie(HEADER_PAYLOAD, f"{header}.{payload}", **options)
-    signature_options = dict(options, httponly=not faults.is_active("jwt-cookie-not-httponly"))
+    signature_options = dict(options, httponly=not faults.is_active(Defect.JWT_COOKIE_NOT_HTTPONLY))
     response.set_cookie(SIGNATURE, signature, **signature_options)
 
 
@@ -171,7 +172,7 @@ def _limited_by_username(request: HttpRequest, identifier: str) -> bool:
     rate the login answers "Too many failed login attempts"."""
     from django_ratelimit.core import is_ratelimited
 
-    if faults.is_active("login-no-username-ratelimit"):
+    if faults.is_active(Defect.LOGIN_NO_USERNAME_RATELIMIT):
         return False  # before the 2022 rate-limiting fix: only the per-IP limit
     return is_ratelimited(
         request,
@@ -206,7 +207,7 @@ class LoginSessionView(APIView):
 @require_http_methods(["POST"])
 def login_refresh(request: HttpRequest) -> HttpResponse:
     """Refreshes the JWT cookies of a signed-in session; a JWT cookie alone is not a session."""
-    if faults.is_active("login-refresh-jwt-cookie-auth") and request.user.is_anonymous:
+    if faults.is_active(Defect.LOGIN_REFRESH_JWT_COOKIE_AUTH) and request.user.is_anonymous:
         # A "DRF-ified" refresh view that also authenticates with the JWT cookie it refreshes.
         user = _jwt_cookie_user(request)
         if user is not None:
@@ -249,7 +250,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     """LogoutView (GET and POST): Django logout (the session is flushed), the logged-in cookies go."""
     logout(request)
     response = advisories.logout_page(advisories.logout_target(request))
-    if not faults.is_active("logout-keeps-jwt-cookies"):
+    if not faults.is_active(Defect.LOGOUT_KEEPS_JWT_COOKIES):
         delete_logged_in_cookies(response)
     return response
 
@@ -274,7 +275,7 @@ class AuthorizationView(dot_views.AuthorizationView):
     def redirect(self, redirect_to: str, application: Any, token: Any = None) -> HttpResponse:
         code = dict(parse_qsl(urlsplit(redirect_to).query)).get("code")
         RECORDER.record(code)  # for the leak tests
-        if faults.is_active("authorize-state-dropped"):
+        if faults.is_active(Defect.AUTHORIZE_STATE_DROPPED):
             redirect_to = _without_state(redirect_to)
         return super().redirect(redirect_to, application, token)
 

@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from conformance.reference import faults
+from conformance.reference.defects import Defect
 from conformance.reference.lms import advisories, signin, views
 
 urlpatterns = [
@@ -21,7 +22,7 @@ urlpatterns = [
     # proxy routing) lacks the route.
     *(
         []
-        if faults.is_active("login-api-missing")
+        if faults.is_active(Defect.LOGIN_API_MISSING)
         else [
             re_path(
                 r"^api/user/(?P<api_version>v(1|2))/account/login_session/$",
@@ -29,7 +30,7 @@ urlpatterns = [
             )
         ]
     ),
-    *([] if faults.is_active("csrf-endpoint-missing") else [path("", include("csrf.urls"))]),
+    *([] if faults.is_active(Defect.CSRF_ENDPOINT_MISSING) else [path("", include("csrf.urls"))]),
     path("login_refresh", signin.login_refresh, name="login_refresh"),
     path("logout", signin.logout_view, name="logout"),
     re_path(r"^oauth2/authorize/?$", signin.authorize_view, name="authorize"),
@@ -45,7 +46,7 @@ urlpatterns = [
     # DOT's own views, as the LMS mounts them (not for direct use; OIDC routes 404 with OIDC off).
     path("_o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
 ]
-if faults.is_active("gateway-path-alias"):
+if faults.is_active(Defect.GATEWAY_PATH_ALIAS):
     # The hosted gateway's path, routed to the same view "for clients that follow edX's API guide".
     urlpatterns.append(
         re_path(

@@ -21,6 +21,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from conformance.reference import faults
 from conformance.reference.accounts import legacy_client
+from conformance.reference.defects import Defect
 from conformance.reference.lms.models import RestrictedApplication
 
 # How each loose-comparison fault compares a submitted secret with the stored one.
@@ -95,7 +96,7 @@ class EdxOAuth2Validator(OAuth2Validator):
         if user is not None:
             request.user = user
             return True
-        if faults.is_active("bad-password-invalid-client"):
+        if faults.is_active(Defect.BAD_PASSWORD_INVALID_CLIENT):
             raise errors.InvalidClientError(request=request)
         return False
 
@@ -103,16 +104,16 @@ class EdxOAuth2Validator(OAuth2Validator):
         self, client_id: str, grant_type: str, client: Any, request: Any, *args: Any, **kwargs: Any
     ) -> bool:
         allowed = bool(super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs))
-        if faults.is_active("grant-type-not-enforced"):
+        if faults.is_active(Defect.GRANT_TYPE_NOT_ENFORCED):
             # "Trusted partners may use any grant": a custom validator that skips DOT's check.
             return True
-        if not allowed and faults.is_active("unsupported-for-unauthorized-client"):
+        if not allowed and faults.is_active(Defect.UNSUPPORTED_FOR_UNAUTHORIZED_CLIENT):
             raise errors.UnsupportedGrantTypeError(request=request)
         return allowed
 
     def authenticate_client(self, request: Any, *args: Any, **kwargs: Any) -> bool:
         authenticated = bool(super().authenticate_client(request, *args, **kwargs))
-        if not authenticated and faults.is_active("error-echoes-secret"):
+        if not authenticated and faults.is_active(Defect.ERROR_ECHOES_SECRET):
             given = getattr(request, "client_secret", None) or _basic_secret(request)
             raise errors.InvalidClientError(description=f"Invalid client secret: {given}", request=request)
         return authenticated
@@ -120,13 +121,13 @@ class EdxOAuth2Validator(OAuth2Validator):
     def _authenticate_basic_auth(self, request: Any) -> bool:
         # A token endpoint that reads the client only from the form body (a custom validator or
         # client_secret_basic switched off): HTTP Basic never authenticates.
-        if faults.is_active("basic-client-auth-refused"):
+        if faults.is_active(Defect.BASIC_CLIENT_AUTH_REFUSED):
             return False
         return bool(super()._authenticate_basic_auth(request))
 
     def _authenticate_request_body(self, request: Any) -> bool:
         # client_secret_post switched off: only HTTP Basic authenticates a confidential client.
-        if faults.is_active("body-credentials-ignored"):
+        if faults.is_active(Defect.BODY_CREDENTIALS_IGNORED):
             return False
         return bool(super()._authenticate_request_body(request))
 
@@ -145,9 +146,9 @@ class EdxOAuth2Validator(OAuth2Validator):
     def save_bearer_token(self, token: dict[str, Any], request: Any, *args: Any, **kwargs: Any) -> None:
         grant_type, user = request.grant_type, request.user
         if grant_type == "client_credentials":
-            if faults.is_active("reuse-access-tokens") and self._reuse_access_token(token, request):
+            if faults.is_active(Defect.REUSE_ACCESS_TOKENS) and self._reuse_access_token(token, request):
                 return
-            if faults.is_active("refresh-token-for-client-credentials"):
+            if faults.is_active(Defect.REFRESH_TOKEN_FOR_CLIENT_CREDENTIALS):
                 token["refresh_token"] = generate_token()
             # DOT drops request.user for this grant; hiding the grant type keeps the owner we set.
             request.grant_type = None
@@ -186,7 +187,7 @@ class EdxOAuth2Validator(OAuth2Validator):
     def validate_scopes(
         self, client_id: str, scopes: list[str], client: Any, request: Any, *args: Any, **kwargs: Any
     ) -> bool:
-        if faults.is_active("unknown-scope-500"):
+        if faults.is_active(Defect.UNKNOWN_SCOPE_500):
             # Looks each scope's description up before checking it is known: KeyError, HTTP 500.
             [oauth2_settings.SCOPES[scope] for scope in scopes]
         available = get_scopes_backend().get_available_scopes(application=client, request=request)
@@ -195,7 +196,7 @@ class EdxOAuth2Validator(OAuth2Validator):
     def revoke_token(
         self, token: str, token_type_hint: str | None, request: Any, *args: Any, **kwargs: Any
     ) -> None:
-        if faults.is_active("refresh-revoke-keeps-refresh"):
+        if faults.is_active(Defect.REFRESH_REVOKE_KEEPS_REFRESH):
             refresh = RefreshToken.objects.filter(token=token).select_related("access_token").first()
             if refresh is not None:
                 # Only the access token issued with it goes; the refresh token stays usable.
@@ -206,7 +207,7 @@ class EdxOAuth2Validator(OAuth2Validator):
 
     def _load_application(self, client_id: str, request: Any) -> Any:
         client = super()._load_application(client_id, request)
-        if client is None and faults.is_active("deleted-client-still-authenticates"):
+        if client is None and faults.is_active(Defect.DELETED_CLIENT_STILL_AUTHENTICATES):
             client = request.client = legacy_client(client_id)
         if client is None or isinstance(client.client_secret, _LooselyComparedSecret):
             return client
@@ -221,7 +222,7 @@ class EdxOAuth2Validator(OAuth2Validator):
     def validate_redirect_uri(
         self, client_id: str, redirect_uri: str, request: Any, *args: Any, **kwargs: Any
     ) -> bool:
-        if faults.is_active("redirect-uri-prefix-match"):
+        if faults.is_active(Defect.REDIRECT_URI_PREFIX_MATCH):
             # An override that "allows sub-paths": the registered URI as a prefix of the given one.
             return any(redirect_uri.startswith(uri) for uri in request.client.redirect_uris.split())
         return bool(super().validate_redirect_uri(client_id, redirect_uri, request, *args, **kwargs))
@@ -229,18 +230,18 @@ class EdxOAuth2Validator(OAuth2Validator):
     def invalidate_authorization_code(
         self, client_id: str, code: str, request: Any, *args: Any, **kwargs: Any
     ) -> None:
-        if faults.is_active("authorization-code-reusable"):
+        if faults.is_active(Defect.AUTHORIZATION_CODE_REUSABLE):
             return  # the grant is kept (as if marked used but never checked): the code works again
         super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
 
     def get_code_challenge(self, code: str, request: Any) -> str | None:
-        if faults.is_active("pkce-ignored"):
+        if faults.is_active(Defect.PKCE_IGNORED):
             return None  # the stored challenge is never looked up: any verifier, or none, passes
         challenge = super().get_code_challenge(code, request)
         return str(challenge) if challenge else None
 
     def get_code_challenge_method(self, code: str, request: Any) -> str | None:
-        if faults.is_active("pkce-method-lost"):
+        if faults.is_active(Defect.PKCE_METHOD_LOST):
             return "plain"  # the stored method is lost: an S256 challenge is compared as plain
         method = super().get_code_challenge_method(code, request)
         return str(method) if method else None
@@ -255,7 +256,7 @@ class EdxOAuth2Validator(OAuth2Validator):
         *args: Any,
         **kwargs: Any,
     ) -> bool:
-        if faults.is_active("code-redirect-uri-not-confirmed"):
+        if faults.is_active(Defect.CODE_REDIRECT_URI_NOT_CONFIRMED):
             return True  # the grant's redirect URI is never compared with the exchange's
         return bool(
             super().confirm_redirect_uri(client_id, code, redirect_uri, client, request, *args, **kwargs)
@@ -264,7 +265,7 @@ class EdxOAuth2Validator(OAuth2Validator):
     def validate_response_type(
         self, client_id: str, response_type: str, client: Any, request: Any, *args: Any, **kwargs: Any
     ) -> bool:
-        if faults.is_active("implicit-grant-for-sso"):
+        if faults.is_active(Defect.IMPLICIT_GRANT_FOR_SSO):
             return True  # every application may use every response type (implicit included)
         return bool(
             super().validate_response_type(client_id, response_type, client, request, *args, **kwargs)

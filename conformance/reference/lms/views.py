@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conformance.reference import faults
+from conformance.reference.defects import Defect
 from conformance.reference.lms.authentication import (
     AnySchemeTokenAuthentication,
     BearerAuthenticationAllowInactiveUser,
@@ -43,7 +44,7 @@ def get_token_type(request: HttpRequest) -> str:
     """``token_type`` from the form, else the ``X-Token-Type`` header; case-insensitive."""
     default = request.META.get("HTTP_X_TOKEN_TYPE", "no_token_type_supplied")
     value = str(request.POST.get("token_type", default))
-    return value if faults.is_active("token-type-case-sensitive") else value.lower()
+    return value if faults.is_active(Defect.TOKEN_TYPE_CASE_SENSITIVE) else value.lower()
 
 
 # What the token endpoint knows; the unknown-params-rejected fault refuses anything else.
@@ -102,9 +103,9 @@ class AccessTokenView(View):
     dot_view = staticmethod(dot_views.TokenView.as_view())
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method == "GET" and faults.is_active("token-on-get"):
+        if request.method == "GET" and faults.is_active(Defect.TOKEN_ON_GET):
             _serve_get_as_post(request)
-        if request.method == "POST" and faults.is_active("unknown-params-rejected"):
+        if request.method == "POST" and faults.is_active(Defect.UNKNOWN_PARAMS_REJECTED):
             unknown = sorted(set(request.POST) - KNOWN_TOKEN_PARAMETERS)
             if unknown:
                 return _oauth_error(400, "invalid_request", f"Unknown parameter: {unknown[0]}")
@@ -117,10 +118,10 @@ class AccessTokenView(View):
         if get_token_type(request) == "jwt":
             # The raw form value: any non-empty string, "false" included, asks for RS512.
             use_asymmetric_key = bool(request.POST.get("asymmetric_jwt", ""))
-            if faults.is_active("asymmetric-jwt-ignored"):
+            if faults.is_active(Defect.ASYMMETRIC_JWT_IGNORED):
                 use_asymmetric_key = False
             body = create_jwt_token_dict(body, use_asymmetric_key=use_asymmetric_key)
-            if faults.is_active("token-response-html"):
+            if faults.is_active(Defect.TOKEN_RESPONSE_HTML):
                 response = _rebuilt_without_content_type(response)
             response.content = json.dumps(body).encode("utf-8")
             issued.append(body["access_token"])
@@ -155,12 +156,12 @@ class RevokeTokenView(View):
     dot_view = staticmethod(dot_views.RevokeTokenView.as_view())
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method == "GET" and faults.is_active("revoke-on-get"):
+        if request.method == "GET" and faults.is_active(Defect.REVOKE_ON_GET):
             return HttpResponse(status=200)  # a wrapper that answers GET like an empty revocation
         if request.method == "POST":
-            if faults.is_active("revoke-missing-token-ok") and not request.POST.get("token"):
+            if faults.is_active(Defect.REVOKE_MISSING_TOKEN_OK) and not request.POST.get("token"):
                 return HttpResponse(status=200)
-            if faults.is_active("revoke-requires-hint") and not request.POST.get("token_type_hint"):
+            if faults.is_active(Defect.REVOKE_REQUIRES_HINT) and not request.POST.get("token_type_hint"):
                 return _oauth_error(400, "invalid_request", "Missing token_type_hint parameter.")
         return self.dot_view(request, *args, **kwargs)
 
@@ -184,16 +185,16 @@ class _AccountViewBase(APIView):
 
     def get_authenticators(self) -> list[Any]:
         classes = list(self.authentication_classes)
-        if faults.is_active("bearer-not-accepted"):
+        if faults.is_active(Defect.BEARER_NOT_ACCEPTED):
             classes.remove(BearerAuthenticationAllowInactiveUser)
-        if faults.is_active("query-token-accepted"):
+        if faults.is_active(Defect.QUERY_TOKEN_ACCEPTED):
             classes.append(QueryStringJwtAuthentication)
-        if faults.is_active("scheme-agnostic-auth"):
+        if faults.is_active(Defect.SCHEME_AGNOSTIC_AUTH):
             classes.insert(0, AnySchemeTokenAuthentication)
         return [auth() for auth in classes]
 
     def get_permissions(self) -> list[Any]:
-        if faults.is_active("anonymous-allowed"):
+        if faults.is_active(Defect.ANONYMOUS_ALLOWED):
             return [permissions.AllowAny()]
         return super().get_permissions()
 
@@ -225,6 +226,6 @@ class AccountView(_AccountViewBase):
                 "date_joined": user.date_joined.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "account_privacy": "private",
                 # GHSA-m6rg-rp98-4crw: the unpatched serializer listed the (pending) activation key.
-                **({"activation_key": None} if faults.is_active("account-api-activation-key") else {}),
+                **({"activation_key": None} if faults.is_active(Defect.ACCOUNT_API_ACTIVATION_KEY) else {}),
             }
         )
