@@ -121,7 +121,11 @@ def seed(accounts: dict[str, str], login_client_id: str) -> None:
     else:
         disabled.set_unusable_password()
     disabled.save()
-    keeps = ("support-disable-keeps-tokens", "disabled-user-still-refreshing", "disabled-by-is-active")
+    keeps = (
+        Defect.SUPPORT_DISABLE_KEEPS_TOKENS,
+        Defect.DISABLED_USER_STILL_REFRESHING,
+        Defect.DISABLED_BY_IS_ACTIVE,
+    )
     if not any(faults.is_active(name) for name in keeps):
         # The support tool's "disable user" retires the user's OAuth tokens (retire_dot_oauth2_models
         # with the user; older copies of manage_user.py passed request.user, the support person).

@@ -30,6 +30,7 @@ from typing import IO, Any
 
 from conformance.reference import accounts as reference_accounts
 from conformance.reference import faults as fault_table
+from conformance.reference.defects import Defect
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 READY_TIMEOUT_S = 60.0
@@ -333,7 +334,7 @@ def _serve_locked(
         lms_port=(public.get("lms") or lms_sock).getsockname()[1],
         discovery_port=(public.get("discovery") or discovery_sock).getsockname()[1],
         # The weak-hs256-secret fault is the deployment's JWT_SECRET_KEY itself.
-        jwt_secret=WEAK_JWT_SECRET if "weak-hs256-secret" in faults else _secret(),
+        jwt_secret=WEAK_JWT_SECRET if Defect.WEAK_HS256_SECRET in faults else _secret(),
         lms_secret_key=_secret(48),
         discovery_secret_key=_secret(48),
         client_id=CLIENT_ID,
@@ -395,13 +396,13 @@ def _start_fronts(
     from conformance.reference.tls import Front, make_certificates, server_context
 
     context = server_context(make_certificates(state_dir, faults), faults)
-    hsts = "no-hsts" not in faults
+    hsts = Defect.NO_HSTS not in faults
     fronts = [
         Front(public[role], upstream_port=upstream[role], tls=context, hsts=hsts)
         for role in ("lms", "discovery")
     ]
     lms_port = public["lms"].getsockname()[1]
-    if "plain-http-token-endpoint" in faults:
+    if Defect.PLAIN_HTTP_TOKEN_ENDPOINT in faults:
         fronts.append(Front(public["http"], upstream_port=upstream["lms"], tls=None))
     else:
         fronts.append(Front(public["http"], upstream_port=upstream["lms"], tls=None, redirect_to=lms_port))
@@ -493,7 +494,7 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any], name: str
         "EDX_TEST_USERNAME": config.test_username,
         "EDX_TEST_PASSWORD": config.test_password,
         # hs256-secret-stale: the deployment rotated JWT_SECRET_KEY; the operator's copy is the old one.
-        "EDX_JWT_SECRET": _secret() if "hs256-secret-stale" in config.faults else config.jwt_secret,
+        "EDX_JWT_SECRET": _secret() if Defect.HS256_SECRET_STALE in config.faults else config.jwt_secret,
         "EDX_SSO_CLIENT_SECRET": config.sso_client_secret,
         **reference_accounts.env_entries(config.accounts),
     }

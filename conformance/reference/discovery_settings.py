@@ -3,6 +3,7 @@ through its own JWT_AUTH, as course-discovery is configured by Tutor."""
 
 from __future__ import annotations
 
+from conformance.reference.defects import Defect
 from conformance.reference.runtime import current
 from conformance.reference.settings_common import COMMON, database
 
@@ -30,27 +31,27 @@ MIDDLEWARE = [
     # is a service that does not, so the MFEs' cookies never become a JWT there.
     *(
         []
-        if "discovery-no-jwt-cookie-middleware" in CONFIG.faults
+        if Defect.DISCOVERY_NO_JWT_COOKIE_MIDDLEWARE in CONFIG.faults
         else ["edx_rest_framework_extensions.auth.jwt.middleware.JwtAuthCookieMiddleware"]
     ),
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-if "service-down" in CONFIG.faults:
+if Defect.SERVICE_DOWN in CONFIG.faults:
     MIDDLEWARE.insert(0, "conformance.reference.middleware.UpstreamDownMiddleware")
 
 # A mismatched issuer or secret here is the fault; the LMS keeps signing with the real ones.
 TRUSTED_ISSUER = (
     f"http://localhost:{CONFIG.lms_port}/oauth2"
-    if "discovery-wrong-issuer" in CONFIG.faults
+    if Defect.DISCOVERY_WRONG_ISSUER in CONFIG.faults
     else CONFIG.issuer
 )
-if "issuer-http-behind-tls" in CONFIG.faults:  # the same http issuer as the LMS (Tutor renders both)
+if Defect.ISSUER_HTTP_BEHIND_TLS in CONFIG.faults:  # the same http issuer as the LMS (Tutor renders both)
     TRUSTED_ISSUER = CONFIG.issuer.replace("https://", "http://", 1)
 TRUSTED_SECRET = (
-    CONFIG.discovery_secret_key if "discovery-secret-divergence" in CONFIG.faults else CONFIG.jwt_secret
+    CONFIG.discovery_secret_key if Defect.DISCOVERY_SECRET_DIVERGENCE in CONFIG.faults else CONFIG.jwt_secret
 )
 JWT_ISSUERS = [{"ISSUER": TRUSTED_ISSUER, "AUDIENCE": CONFIG.audience, "SECRET_KEY": TRUSTED_SECRET}]
-if "discovery-second-issuer-first" in CONFIG.faults:
+if Defect.DISCOVERY_SECOND_ISSUER_FIRST in CONFIG.faults:
     # Another issuer's entry (an old LMS domain) was put first: edx-drf-extensions uses only the
     # first entry's SECRET_KEY and AUDIENCE to verify signatures, every entry's ISSUER for iss.
     JWT_ISSUERS.insert(
@@ -62,10 +63,10 @@ if "discovery-second-issuer-first" in CONFIG.faults:
         },
     )
 JWT_DECODERS = {
-    "discovery-aud-not-verified",
-    "discovery-accept-expired",
-    "discovery-accept-alg-none",
-    "discovery-iss-not-checked",
+    Defect.DISCOVERY_AUD_NOT_VERIFIED,
+    Defect.DISCOVERY_ACCEPT_EXPIRED,
+    Defect.DISCOVERY_ACCEPT_ALG_NONE,
+    Defect.DISCOVERY_ISS_NOT_CHECKED,
 }
 JWT_AUTH = {
     "JWT_ISSUERS": JWT_ISSUERS,
@@ -73,7 +74,7 @@ JWT_AUTH = {
     "JWT_AUDIENCE": CONFIG.audience,
     "JWT_SECRET_KEY": TRUSTED_SECRET,
     "JWT_ALGORITHM": "HS256",
-    "JWT_VERIFY_EXPIRATION": "discovery-accept-expired" not in CONFIG.faults,
+    "JWT_VERIFY_EXPIRATION": Defect.DISCOVERY_ACCEPT_EXPIRED not in CONFIG.faults,
     # Off, as course-discovery's and ecommerce's base settings have it: the pinned edx-drf-extensions
     # (>= 8.8.0) checks aud at the signature step anyway, so the clean service still refuses tokens
     # for another audience; the discovery-aud-not-verified fault runs the pre-8.8.0 signature step
@@ -99,7 +100,7 @@ REST_FRAMEWORK = {
         # readable header-payload cookie, as the MFEs themselves do, without any signature.
         *(
             ["conformance.reference.discovery.authentication.HeaderPayloadCookieAuthentication"]
-            if "discovery-cookie-payload-trusted" in CONFIG.faults
+            if Defect.DISCOVERY_COOKIE_PAYLOAD_TRUSTED in CONFIG.faults
             else []
         ),
         "edx_rest_framework_extensions.auth.jwt.authentication.JwtAuthentication",

@@ -17,6 +17,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from conformance.reference.defects import Defect
+
 # Tutor renders one 2048-bit key with this kid into both the private JWK and the public set.
 KID = "openedx"
 ALGORITHM = "RS512"
@@ -93,7 +95,7 @@ class KeyMaterial:
 NEXT_KID = "openedx-2026"
 # Faults that only make sense mid-rotation: they put the instance in phase 1 (new key published,
 # the LMS still signing with the old one) and break one part of it.
-PHASE_1_FAULTS = frozenset({"discovery-missing-next-key", "rotation-key-not-published"})
+PHASE_1_FAULTS = frozenset({Defect.DISCOVERY_MISSING_NEXT_KEY, Defect.ROTATION_KEY_NOT_PUBLISHED})
 # Private members PyJWT needs together with p and q (Tutor < 17 rendered n, e, d, p, q only).
 CRT_MEMBERS = ("dp", "dq", "qi")
 
@@ -111,26 +113,26 @@ def key_material(faults: Iterable[str] = (), rotation_phase: int = 0) -> KeyMate
     phase = rotation_phase_for(active, rotation_phase)
     if phase:
         return _rotation_material(active, phase)
-    key = generate_private_key(1024 if "rsa-1024-key" in active else 2048)
+    key = generate_private_key(1024 if Defect.RSA_1024_KEY in active else 2048)
     lms_jwks = services_jwks = published = public_jwk_set(key)
-    if "signing-key-not-published" in active:
+    if Defect.SIGNING_KEY_NOT_PUBLISHED in active:
         # Rotated on the LMS only: it signs with (and trusts) the new key; everyone else has the old.
         old = generate_private_key()
         lms_jwks = {"keys": [public_jwk(key, "openedx-2025"), public_jwk(old)]}
         services_jwks = published = public_jwk_set(old)
-    if "jwks-stale" in active:
+    if Defect.JWKS_STALE in active:
         # Rotated across the deployment; the set handed to the operator is the old one.
         published = public_jwk_set(generate_private_key())
-    if "jwks-duplicate-kid" in active:
+    if Defect.JWKS_DUPLICATE_KID in active:
         # The rotation's new key went in under the old key's kid, everywhere.
         lms_jwks = services_jwks = published = {"keys": [public_jwk(generate_private_key()), public_jwk(key)]}
-    if "jwks-single-key" in active:
+    if Defect.JWKS_SINGLE_KEY in active:
         # Published only: the operator was handed the bare JWK, not a set ({"keys": [...]}).
         published = public_jwk(key)
-    if "jwks-private-members" in active:
+    if Defect.JWKS_PRIVATE_MEMBERS in active:
         # Published only: a resource server given the private JWK could not verify with it at all.
         published = {"keys": [private_jwk(key)]}
-    if "discovery-missing-signing-key" in active:
+    if Defect.DISCOVERY_MISSING_SIGNING_KEY in active:
         # The LMS's key was replaced everywhere but in the discovery service's settings.
         services_jwks = {"keys": [public_jwk(generate_private_key(), "openedx-2024")]}
     return KeyMaterial(key, lms_jwks, services_jwks, published, signing_jwk=_signing_jwk(key, KID, active))
@@ -138,7 +140,7 @@ def key_material(faults: Iterable[str] = (), rotation_phase: int = 0) -> KeyMate
 
 def _signing_jwk(key: rsa.RSAPrivateKey, kid: str, active: set[str]) -> dict[str, Any]:
     jwk = private_jwk(key, kid)
-    if "private-jwk-missing-crt" in active:
+    if Defect.PRIVATE_JWK_MISSING_CRT in active:
         for member in CRT_MEMBERS:
             del jwk[member]
     return jwk
@@ -155,11 +157,11 @@ def _rotation_material(active: set[str], phase: int) -> KeyMaterial:
     else:
         everywhere = [new_public]
     lms_jwks = services_jwks = published = {"keys": everywhere}
-    if "rotation-key-not-published" in active:
+    if Defect.ROTATION_KEY_NOT_PUBLISHED in active:
         lms_jwks = services_jwks = published = {"keys": [old_public]}
-    if "discovery-missing-next-key" in active:
+    if Defect.DISCOVERY_MISSING_NEXT_KEY in active:
         services_jwks = {"keys": [old_public]}
-    if "discovery-missing-signing-key" in active:
+    if Defect.DISCOVERY_MISSING_SIGNING_KEY in active:
         # A service that missed phase 1: it holds only the key the LMS no longer signs with.
         services_jwks = {
             "keys": [old_public if phase > 1 else public_jwk(generate_private_key(), "openedx-2024")]

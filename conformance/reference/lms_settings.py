@@ -102,8 +102,8 @@ JWT_AUDIENCE = "change-me" if Defect.WRONG_AUDIENCE in FAULTS else CONFIG.audien
 # Tutor signs HS256 with JWT_COMMON_SECRET_KEY and verifies with JWT_ISSUERS[0].SECRET_KEY.
 JWT_VERIFYING_SECRET = CONFIG.lms_secret_key if Defect.LMS_SECRET_DIVERGENCE in FAULTS else CONFIG.jwt_secret
 JWT_AUTH = {
-    "JWT_VERIFY_EXPIRATION": not {"accept-expired", "hs256-secret-stale"} & set(FAULTS),
-    "JWT_VERIFY_AUDIENCE": not {"aud-not-verified", "hs256-secret-stale"} & set(FAULTS),
+    "JWT_VERIFY_EXPIRATION": not {Defect.ACCEPT_EXPIRED, Defect.HS256_SECRET_STALE} & set(FAULTS),
+    "JWT_VERIFY_AUDIENCE": not {Defect.AUD_NOT_VERIFIED, Defect.HS256_SECRET_STALE} & set(FAULTS),
     "JWT_PAYLOAD_GET_USERNAME_HANDLER": lambda payload: payload.get("username"),
     "JWT_LEEWAY": 1,
     "JWT_DECODE_HANDLER": "conformance.reference.lms.jwt.decode_handler",

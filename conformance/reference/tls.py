@@ -41,6 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from conformance.reference.defects import Defect
+
 __all__ = [
     "CA_FILE",
     "HSTS",
@@ -133,9 +135,9 @@ def make_certificates(directory: Path, faults: Iterable[str] = ()) -> Certificat
         .sign(ca_key, hashes.SHA256())
     )
 
-    if "tls-cert-expired" in faults:
+    if Defect.TLS_CERT_EXPIRED in faults:
         not_before, not_after = now - dt.timedelta(days=CERT_DAYS + 1), now - dt.timedelta(days=1)
-    elif "tls-cert-expiring" in faults:
+    elif Defect.TLS_CERT_EXPIRING in faults:
         left = dt.timedelta(days=EXPIRING_DAYS_LEFT)
         not_before, not_after = now + left - dt.timedelta(days=CERT_DAYS), now + left
     else:
@@ -177,7 +179,7 @@ def server_context(certificates: Certificates, faults: Iterable[str] = ()) -> ss
     """TLS 1.2 and 1.3 only (Caddy's default); the legacy fault also accepts 1.0 and 1.1."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificates.cert_path, certificates.key_path)
-    if "tls-legacy-accepted" in set(faults):
+    if Defect.TLS_LEGACY_ACCEPTED in set(faults):
         # OpenSSL 3 refuses TLS 1.0/1.1 below security level 0 (their handshakes use SHA-1).
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)

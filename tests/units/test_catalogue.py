@@ -64,3 +64,23 @@ def test_every_catalogued_defect_is_used():
     """The catalogue names what a fault or a unit case applies, nothing else."""
     used = {fault.name for fault in faults.FAULTS} | {str(patch.defect) for patch in _patches()}
     assert sorted(set(Defect) - used) == []
+
+
+def test_the_reference_spells_no_defect_name_itself():
+    """The fault table and the reference's switches name defects by `Defect` members: a name spelled
+    as a string there would be a second spelling the catalogue does not govern."""
+    import re
+    from pathlib import Path
+
+    import conformance.reference
+
+    names = {d.value for d in Defect}
+    root = Path(conformance.reference.__file__).parent
+    spelled = sorted(
+        f"{path.relative_to(root)}: {literal}"
+        for path in root.rglob("*.py")
+        if path.name != "defects.py"
+        for literal in re.findall(r'"([a-z0-9][a-z0-9-]*)"', path.read_text(encoding="utf-8"))
+        if literal in names
+    )
+    assert spelled == []

@@ -21,13 +21,14 @@ from django.conf import settings
 from edx_rest_framework_extensions.auth.jwt import decoder
 
 from conformance.reference import faults
+from conformance.reference.defects import Defect
 
 DECODER_FAULTS = frozenset(
     {
-        "discovery-aud-not-verified",
-        "discovery-accept-expired",
-        "discovery-accept-alg-none",
-        "discovery-iss-not-checked",
+        Defect.DISCOVERY_AUD_NOT_VERIFIED,
+        Defect.DISCOVERY_ACCEPT_EXPIRED,
+        Defect.DISCOVERY_ACCEPT_ALG_NONE,
+        Defect.DISCOVERY_ISS_NOT_CHECKED,
     }
 )
 
@@ -42,9 +43,9 @@ def decode_handler(token: str) -> dict[str, Any]:
         raise pyjwt.InvalidTokenError(str(exc)) from exc
     issuer = decoder.get_first_jwt_issuer()
     unsigned = str(header.get("alg", "")).lower() == "none"
-    if not (unsigned and "discovery-accept-alg-none" in active):
+    if not (unsigned and Defect.DISCOVERY_ACCEPT_ALG_NONE in active):
         _signature_step(token, issuer, active)
-    if "discovery-iss-not-checked" in active:
+    if Defect.DISCOVERY_ISS_NOT_CHECKED in active:
         # A home-made claims pass: exp and iat required (checked at the signature step), iss never.
         claims = pyjwt.decode(token, options={"verify_signature": False, "require": ["exp", "iat"]})
         return dict(decoder._set_token_defaults(claims))
@@ -58,7 +59,7 @@ def _signature_step(token: str, issuer: dict[str, Any], active: frozenset[str]) 
     key_set = decoder.get_verification_jwk_key_set(
         asymmetric_keys=settings.JWT_AUTH.get("JWT_PUBLIC_SIGNING_JWK_SET"), secret_key=issuer["SECRET_KEY"]
     )
-    old_library = bool(active & {"discovery-aud-not-verified", "discovery-accept-expired"})
+    old_library = bool(active & {Defect.DISCOVERY_AUD_NOT_VERIFIED, Defect.DISCOVERY_ACCEPT_EXPIRED})
     try:
         if old_library:
             # pyjwkest's verify_compact: the signature, nothing else.

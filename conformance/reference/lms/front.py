@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from conformance.reference import faults
 from conformance.reference.defects import Defect
 
-FRONT_FAULTS = frozenset({"token-path-slash-stripped"})
+FRONT_FAULTS = frozenset({Defect.TOKEN_PATH_SLASH_STRIPPED})
 
 
 class FrontServerMiddleware:

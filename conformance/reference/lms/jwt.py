@@ -182,16 +182,16 @@ def encode_and_sign(payload: dict[str, Any], use_asymmetric_key: bool) -> str:
 # Faults of the LMS API's JWT decoding; without any of them it is edx-drf-extensions' own handler.
 DECODER_FAULTS = frozenset(
     {
-        "accept-alg-none",
-        "accept-expired",
-        "aud-not-verified",
-        "signature-not-checked",
-        "hmac-with-public-key",
-        "header-jwk-honoured",
-        "kid-file-lookup",
-        "hs256-secret-stale",
-        "jwks-stale",
-        "iss-not-verified",
+        Defect.ACCEPT_ALG_NONE,
+        Defect.ACCEPT_EXPIRED,
+        Defect.AUD_NOT_VERIFIED,
+        Defect.SIGNATURE_NOT_CHECKED,
+        Defect.HMAC_WITH_PUBLIC_KEY,
+        Defect.HEADER_JWK_HONOURED,
+        Defect.KID_FILE_LOOKUP,
+        Defect.HS256_SECRET_STALE,
+        Defect.JWKS_STALE,
+        Defect.ISS_NOT_VERIFIED,
     }
 )
 # Where the kid-file-lookup fault looks for HMAC keys, one file per kid.
@@ -221,7 +221,7 @@ def decode_handler(token: str) -> dict[str, Any]:
         claims = decoder._decode_and_verify_token(token, issuer)
     except pyjwt.InvalidTokenError as exc:
         # iss-not-verified: the issuer check (the last one) only logs a mismatch.
-        if "iss-not-verified" not in active or "is not a valid issuer" not in str(exc):
+        if Defect.ISS_NOT_VERIFIED not in active or "is not a valid issuer" not in str(exc):
             raise
         claims = pyjwt.decode(token, options={"verify_signature": False})
     return dict(decoder._set_token_defaults(claims))
@@ -231,15 +231,15 @@ def _faulty_signature_step(
     token: str, header: dict[str, Any], issuer: dict[str, Any], active: frozenset[str]
 ) -> None:
     alg = str(header.get("alg", ""))
-    if "signature-not-checked" in active:
+    if Defect.SIGNATURE_NOT_CHECKED in active:
         return
-    if "accept-alg-none" in active and alg.lower() == "none":
+    if Defect.ACCEPT_ALG_NONE in active and alg.lower() == "none":
         return
-    if "header-jwk-honoured" in active and isinstance(header.get("jwk"), dict):
+    if Defect.HEADER_JWK_HONOURED in active and isinstance(header.get("jwk"), dict):
         key = pyjwt.PyJWK(header["jwk"]).key
         pyjwt.decode(token, key, algorithms=["RS256", "RS512"], options={"verify_aud": False})
         return
-    if "kid-file-lookup" in active and alg.startswith("HS") and header.get("kid"):
+    if Defect.KID_FILE_LOOKUP in active and alg.startswith("HS") and header.get("kid"):
         # normpath "tidies" the path and so lets ../ climb out of the key directory.
         key_file = Path(os.path.normpath(os.path.join(KID_KEYS_DIR, str(header["kid"]))))
         _verify_hmac(token, alg, key_file.read_bytes())
@@ -255,7 +255,7 @@ def _faulty_signature_step(
             token, key_set, aud=issuer["AUDIENCE"] if verify_aud else None, verify_exp=verify_exp
         )
     except Exception as exc:
-        if active & {"hmac-with-public-key", "jwks-stale"} and alg.startswith("HS"):
+        if active & {Defect.HMAC_WITH_PUBLIC_KEY, Defect.JWKS_STALE} and alg.startswith("HS"):
             # The classic: the verifying key is "the key", whatever the algorithm the token names.
             for key in json.loads(asymmetric or '{"keys": []}')["keys"]:
                 try:

@@ -8,6 +8,7 @@ from django.db import transaction
 from oauth2_provider.models import Application
 
 from conformance.reference import accounts
+from conformance.reference.defects import Defect
 from conformance.reference.lms.models import UserProfile
 from conformance.reference.runtime import RuntimeConfig
 
@@ -64,7 +65,7 @@ def seed(config: RuntimeConfig) -> None:
     sso_owner.set_unusable_password()
     sso_owner.save()
     redirect_uri = config.sso_redirect_uri
-    if "sso-redirect-uri-other-scheme" in config.faults:
+    if Defect.SSO_REDIRECT_URI_OTHER_SCHEME in config.faults:
         # Registered at init time with the other scheme (ENABLE_HTTPS flipped since).
         scheme, rest = redirect_uri.split("://", 1)
         redirect_uri = f"{'http' if scheme == 'https' else 'https'}://{rest}"

@@ -26,15 +26,17 @@ from conformance.reference.lms.models import RestrictedApplication
 
 # How each loose-comparison fault compares a submitted secret with the stored one.
 _SECRET_COMPARISONS: dict[str, Callable[[str, object], bool]] = {
-    "secret-prefix": lambda stored, given: (
+    Defect.SECRET_PREFIX: lambda stored, given: (
         isinstance(given, str) and len(given) >= 1 and stored.startswith(given)
     ),
-    "secret-case-insensitive": lambda stored, given: (
+    Defect.SECRET_CASE_INSENSITIVE: lambda stored, given: (
         isinstance(given, str) and given.lower() == stored.lower()
     ),
-    "secret-whitespace-stripped": lambda stored, given: isinstance(given, str) and given.strip() == stored,
-    "secret-empty-accepted": lambda stored, given: given == "",
-    "secret-any-accepted": lambda stored, given: True,
+    Defect.SECRET_WHITESPACE_STRIPPED: lambda stored, given: (
+        isinstance(given, str) and given.strip() == stored
+    ),
+    Defect.SECRET_EMPTY_ACCEPTED: lambda stored, given: given == "",
+    Defect.SECRET_ANY_ACCEPTED: lambda stored, given: True,
 }
 
 
