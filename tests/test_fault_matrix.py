@@ -40,12 +40,6 @@ from tests.suite_runs import MATRIX_CONCURRENCY, WORKERS, clean_variants
 MANY_CAUSES: dict[str, str] = {
     "clock-ahead": "iat ahead of the clock: the LMS's API, the services and the cookie checks each "
     "refuse the tokens, and their 401s carry no value that ties them to jwt.claims.times",
-    "expires-in-string": "expires_in as a string breaks the token schema, the lifetime comparison and "
-    "the SSO exchange's schema, each judged on its own",
-    "scope-as-list": "scope as a list breaks the token schema, the JWT's scopes claim, the SSO "
-    "exchange and the default-scope check, each judged on its own",
-    "invalid-grant-for-unsupported": "the wrong error code fails two grant-type checks and the error "
-    "schema, each on its own request",
     "private-jwk-missing-crt": "the RS512 failure also breaks the login (its cookie JWT is RS512) and "
     "the restricted application's token",
     "isalnum-token-alphabet": "the opaque tokens' alphabet fails their syntax and, through them, the "

@@ -355,6 +355,13 @@ def find_causes(outcomes: Iterable[Outcome]) -> list[Cause]:
     for outcome in cases:
         if outcome.blocked:
             add(cause_of_case.get(outcome.skip_key) or f"blocked:{outcome.skip_key}", outcome, "blocked")
+    # A check's cause that another failure reached first (by its evidence) is titled by its check.
+    own = {o.meta.id: o for o in failed}
+    for cause in causes.values():
+        check_id = cause.id.removeprefix("check:")
+        if cause.id.startswith("check:") and check_id in own:
+            cause.title = f"{check_id}: {own[check_id].meta.title}"
+            cause.fix = _fix_of(own[check_id].message) or cause.fix
 
     level_of = {o.case: LEVELS.index(o.meta.level) for o in failed if o.meta.level in LEVELS}
     area_of = {o.case: AREAS.index(o.meta.area) for o in failed if o.meta.area in AREAS}

@@ -106,7 +106,10 @@ def fail(
 
 
 def expect_equal(actual: Any, expected: Any, requirement: str) -> None:
-    expect(actual == expected, requirement, _short(expected), _short(actual))
+    shown = _short(actual)
+    if actual != expected and shown == _short(expected):  # '3600' and 3600 print alike: say which
+        shown = f"{actual!r} ({type(actual).__name__}, not {type(expected).__name__})"
+    expect(actual == expected, requirement, _short(expected), shown)
 
 
 def expect_status(ex: Exchange, expected: int | Collection[int], requirement: str) -> None:
@@ -148,14 +151,25 @@ def expect_json(ex: Exchange, requirement: str) -> Any:
     return body
 
 
-def expect_schema(instance: Any, schema: str, requirement: str) -> None:
+def expect_schema(instance: Any, schema: str, requirement: str, **why: Unpack[Diagnosis]) -> None:
     errors = schema_errors(instance, schema)
     expect(
         not errors,
         requirement,
         f"valid against schemas/{schema}.schema.json",
         "; ".join(errors[:5]),
+        **why,
     )
+
+
+def wrong_members(instance: Any, schema: str) -> tuple[str, ...]:
+    """The values of the top-level members that break `schema`, as Python prints them (`'3600'`,
+    `['read', 'write']`): another check that reads the same member shows the same value."""
+    if not isinstance(instance, dict):
+        return ()
+    members = {line.split(":", 1)[0].split("/", 1)[0] for line in schema_errors(instance, schema)}
+    values = (repr(instance[m]) for m in sorted(members) if m in instance)
+    return tuple(v for v in values if len(v) >= 4)  # a short value would match unrelated text
 
 
 def expect_token(ex: Exchange, requirement: str) -> dict[str, Any]:

@@ -179,11 +179,16 @@ def test_openedx_claims(tokens, kind):
         # The claims schema is jwt.structure.compact-jws's too: one finding.
         failure.cause = f"same-as:jwt.structure.compact-jws[{kind}]"
         raise
-    expect_equal(
-        claims.get("scopes"),
-        str(body.get("scope", "")).split(),
+    scope = body.get("scope", "")
+    # A scope that is not a string breaks the token response's schema first: the same finding.
+    expect(
+        isinstance(scope, str),
         "the scopes claim lists the response's scope",
+        "a space-separated scope string (RFC 6749 3.3) to compare the claim with",
+        f"scope={scope!r}",
+        cause="same-as:response-schema.token.schema[jwt]|response-schema.token.schema[asymmetric]",
     )
+    expect_equal(claims.get("scopes"), scope.split(), "the scopes claim lists the response's scope")
     expect_equal(
         claims.get("grant_type"),
         APP_GRANT[kind],

@@ -80,8 +80,8 @@ FAULTS: tuple[Fault, ...] = (
         ),
         effects=(ErrorRewritten(TOKEN, "unsupported_grant_type", "invalid_grant"),),
         catches=[
-            "token-endpoint.grant-type.missing",
             "token-endpoint.grant-type.unknown",
+            "token-endpoint.grant-type.missing",
             "response-schema.error.schema",
         ],
     ),
