@@ -1,13 +1,11 @@
-"""The unit cases of the jwt-attacks checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the jwt-attacks checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
 from conformance.reference.defects import Defect
 from tests.stub_lms import on_resource, on_settings
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Skip, Unit, fails, unit
+from tests.units.harness import Skip, Unit, blocked, fails, skips, unit
 from tests.units.patches import ROTATED_KEYS
 
 WEAK_HS256_SECRET = on_settings(
@@ -24,8 +22,6 @@ ACCEPT_EXPIRED = on_resource(Defect.ACCEPT_EXPIRED, check_exp=False)
 EXP_OPTIONAL = on_resource(Defect.EXP_OPTIONAL, require_exp=False)
 
 DEFAULT_RS512 = on_settings(Defect.DEFAULT_RS512, default_rs512=True)
-
-AREA = "jwt-attacks"
 
 TABLE: dict[str, Unit] = {
     "jwt-attacks.tampered-payload": unit(
@@ -63,30 +59,31 @@ TABLE: dict[str, Unit] = {
 }
 
 # Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
-# what to add. (check id, case, stub mutations, profile changes, reason)
+# what to add.
 SKIPS: list[Skip] = [
-    (
+    skips(
         "jwt-attacks.expired",
         "real-expiry",
-        (),
-        {"options": {"wait_for_expiry": False}},
         "options.wait_for_expiry",
+        profile={"options": {"wait_for_expiry": False}},
     ),
-    ("jwt-attacks.expired", "resigned-expired", (), {"jwt": {"hs256_secret": None}}, "jwt.hs256_secret"),
-    ("jwt-attacks.key-confusion", "hs256-public-pem", (), {"jwt": {"jwks": None}}, "add jwt.jwks"),
-    ("jwt-attacks.weak-hmac-secret", None, (DEFAULT_RS512,), {}, "not HMAC-signed"),
-    (
+    skips(
+        "jwt-attacks.expired", "resigned-expired", "jwt.hs256_secret", profile={"jwt": {"hs256_secret": None}}
+    ),
+    skips("jwt-attacks.key-confusion", "hs256-public-pem", "add jwt.jwks", profile={"jwt": {"jwks": None}}),
+    skips("jwt-attacks.weak-hmac-secret", None, "not HMAC-signed", DEFAULT_RS512),
+    blocked(
         "jwt-attacks.expired",
         "resigned-expired",
-        (ACCEPT_EXPIRED, ROTATED_KEYS),
-        {},
-        "blocked (jwt.profile-keys.hs256-secret)",
+        "jwt.profile-keys.hs256-secret",
+        ACCEPT_EXPIRED,
+        ROTATED_KEYS,
     ),
-    (
+    blocked(
         "jwt-attacks.key-confusion",
         "hs256-public-pem",
-        (HMAC_WITH_PUBLIC_KEY, ROTATED_KEYS),
-        {},
-        "blocked (jwt.profile-keys.jwks)",
+        "jwt.profile-keys.jwks",
+        HMAC_WITH_PUBLIC_KEY,
+        ROTATED_KEYS,
     ),
 ]

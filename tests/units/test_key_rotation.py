@@ -1,6 +1,4 @@
-"""The unit cases of the key-rotation checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the key-rotation checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
@@ -33,8 +31,6 @@ DISCOVERY_MISSING_NEXT_KEY = on_settings(
 )
 
 PRIVATE_JWK_NO_CRT = on_settings(Defect.PRIVATE_JWK_NO_CRT, private_jwk_complete=False)
-
-AREA = "key-rotation"
 
 TABLE: dict[str, Unit] = {
     "key-rotation.jwks.keys": unit(

@@ -1,13 +1,11 @@
-"""The unit cases of the resources checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the resources checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
 from conformance.reference.defects import Defect
 from tests.stub_lms import on_resource
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Diagnosis, Skip, Unit, fails, unit
+from tests.units.harness import Diagnosis, Skip, Unit, blocked, fails, skips, unit
 from tests.units.patches import (
     DISCOVERY_HS256_ONLY,
     DISCOVERY_WRONG_ISSUER,
@@ -28,8 +26,6 @@ BEARER_ACCEPTS_JWT = on_resource(Defect.BEARER_ACCEPTS_JWT, bearer_jwt=True)
 JWT_ACCEPTS_OPAQUE = on_resource(Defect.JWT_ACCEPTS_OPAQUE, jwt_opaque=True)
 JWT_SCHEME_CASE_SENSITIVE = on_resource(Defect.JWT_SCHEME_CASE_SENSITIVE, jwt_scheme_exact=True)
 API_AUTHORIZATION_DROPPED = on_resource(Defect.API_AUTHORIZATION_DROPPED, authorization_header=False)
-
-AREA = "resources"
 
 TABLE: dict[str, Unit] = {
     "resources.jwt.accepted": unit(
@@ -82,22 +78,19 @@ TABLE: dict[str, Unit] = {
 }
 
 # Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
-# what to add. (check id, case, stub mutations, profile changes, reason)
+# what to add.
 SKIPS: list[Skip] = [
-    ("resources.garbage-token.refused", "Bearer", (), {"resources": {"bearer": False}}, "resources.bearer"),
-    (
-        "resources.jwt.wrong-audience",
-        None,
-        (ME_NO_AUD_CHECK, ROTATED_KEYS),
-        {},
-        "blocked (jwt.profile-keys.hs256-secret)",
+    skips(
+        "resources.garbage-token.refused",
+        "Bearer",
+        "resources.bearer",
+        profile={"resources": {"bearer": False}},
     ),
-    (
-        "resources.jwt.wrong-issuer",
-        None,
-        (ME_NO_ISS_CHECK, ROTATED_KEYS),
-        {},
-        "blocked (jwt.profile-keys.hs256-secret)",
+    blocked(
+        "resources.jwt.wrong-audience", None, "jwt.profile-keys.hs256-secret", ME_NO_AUD_CHECK, ROTATED_KEYS
+    ),
+    blocked(
+        "resources.jwt.wrong-issuer", None, "jwt.profile-keys.hs256-secret", ME_NO_ISS_CHECK, ROTATED_KEYS
     ),
 ]
 

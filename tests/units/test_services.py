@@ -1,13 +1,11 @@
-"""The unit cases of the services checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the services checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
 from conformance.reference.defects import Defect
 from tests.stub_lms import JWT_SECRET, on_resource
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Skip, Unit, fails, unit
+from tests.units.harness import Skip, Unit, blocked, fails, skips, unit
 from tests.units.patches import DISCOVERY_HS256_ONLY, DISCOVERY_WRONG_ISSUER, WRONG_AUDIENCE, WRONG_ISSUER
 
 DISCOVERY_OTHER_SECRET = on_resource(
@@ -17,8 +15,6 @@ DISCOVERY_ACCEPT_ALG_NONE = on_resource(Defect.DISCOVERY_ACCEPT_ALG_NONE, "disco
 DISCOVERY_NO_AUD_CHECK = on_resource(Defect.DISCOVERY_NO_AUD_CHECK, "discovery", check_aud=False)
 DISCOVERY_NO_ISS_CHECK = on_resource(Defect.DISCOVERY_NO_ISS_CHECK, "discovery", check_iss=False)
 DISCOVERY_ACCEPT_EXPIRED = on_resource(Defect.DISCOVERY_ACCEPT_EXPIRED, "discovery", check_exp=False)
-
-AREA = "services"
 
 TABLE: dict[str, Unit] = {
     "services.genuine.accepted": unit(
@@ -63,22 +59,16 @@ TABLE: dict[str, Unit] = {
 }
 
 # Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
-# what to add. (check id, case, stub mutations, profile changes, reason)
+# what to add.
 SKIPS: list[Skip] = [
-    ("services.forged.refused", "discovery", (), {"jwt": {"jwks": None}}, "need the public key set"),
-    ("services.audience.checked", "discovery", (), {"jwt": {"hs256_secret": None}}, "jwt.hs256_secret"),
-    (
-        "services.expiry.checked",
-        "discovery",
-        (DISCOVERY_OTHER_SECRET,),
-        {},
-        "blocked (services.genuine.accepted[discovery])",
+    skips("services.forged.refused", "discovery", "need the public key set", profile={"jwt": {"jwks": None}}),
+    skips(
+        "services.audience.checked", "discovery", "jwt.hs256_secret", profile={"jwt": {"hs256_secret": None}}
     ),
-    (
-        "services.forged.refused",
-        "discovery",
-        (DISCOVERY_OTHER_SECRET,),
-        {},
-        "blocked (services.genuine.accepted[discovery])",
+    blocked(
+        "services.expiry.checked", "discovery", "services.genuine.accepted[discovery]", DISCOVERY_OTHER_SECRET
+    ),
+    blocked(
+        "services.forged.refused", "discovery", "services.genuine.accepted[discovery]", DISCOVERY_OTHER_SECRET
     ),
 ]
