@@ -29,7 +29,7 @@ class CliResult:
         return self.out + self.err
 
     def summary(self) -> dict[str, Any]:
-        return json.loads((self.report_dir / "summary.json").read_text())
+        return json.loads((self.report_dir / "summary.json").read_text(encoding="utf-8"))
 
 
 def run_cli(
@@ -66,12 +66,14 @@ def reference(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def generous_reference(tmp_path_factory):
-    """A clean reference instance with a rate limit no run reaches: for full runs that must not
-    spend the shared instance's (stock) limit."""
+    """A clean reference instance with token-endpoint and login rate limits no run reaches: for full
+    runs (several a minute, sign-ins included) that must not spend the shared instance's (stock)
+    limits."""
     from conformance.reference.launcher import running_reference
     from conformance.selftest.mutation import GENEROUS_RATE
 
-    with running_reference(state_dir=tmp_path_factory.mktemp("generous"), rate_limit=GENEROUS_RATE) as ref:
+    state = tmp_path_factory.mktemp("generous")
+    with running_reference(state_dir=state, rate_limit=GENEROUS_RATE, login_rate_limit=GENEROUS_RATE) as ref:
         yield ref
 
 
