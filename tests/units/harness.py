@@ -150,6 +150,16 @@ def skips(
     return (check_id, case, mutations, dict(profile or {}), says)
 
 
+def without(check_id: str, case: str | None, key: str, says: str = "") -> Skip:
+    """A case that must skip when the profile lacks `key` (dotted: `jwt.hs256_secret`), its reason
+    saying `says` (default: the key)."""
+    *parents, last = key.split(".")
+    removal: dict[str, Any] = {last: None}
+    for parent in reversed(parents):
+        removal = {parent: removal}
+    return skips(check_id, case, says or key, profile=removal)
+
+
 def blocked(check_id: str, case: str | None, control: str, *mutations: Patch) -> Skip:
     """A case that a failed control blocks: the `mutations` fail the `control` case first."""
     return skips(check_id, case, f"blocked ({control})", *mutations)

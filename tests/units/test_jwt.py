@@ -7,7 +7,7 @@ import secrets
 from conformance.reference.defects import Defect
 from tests.stub_lms import JWT_SECRET, LMS_URL, on_jwt, on_settings, profile_claims
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Diagnosis, Skip, Unit, blocked, fails, skips, unit
+from tests.units.harness import Diagnosis, Skip, Unit, blocked, fails, unit, without
 from tests.units.patches import (
     ISS_HTTP_SCHEME,
     JWKS_DUPLICATE_KID,
@@ -152,16 +152,14 @@ TABLE: dict[str, Unit] = {
 # Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
 # what to add.
 SKIPS: list[Skip] = [
-    skips("jwt.signature.verifies", "default", "jwt.hs256_secret", profile={"jwt": {"hs256_secret": None}}),
-    skips("jwt.signature.verifies", "asymmetric", "add jwt.jwks", profile={"jwt": {"jwks": None}}),
+    without("jwt.signature.verifies", "default", "jwt.hs256_secret"),
+    without("jwt.signature.verifies", "asymmetric", "jwt.jwks", says="add jwt.jwks"),
     blocked("jwt.claims.iss", "default", "token-endpoint.client-credentials.body-auth", NO_BODY_AUTH),
     blocked("jwt.signature.verifies", "default", "jwt.profile-keys.hs256-secret", ROTATED_KEYS),
     blocked("jwt.signature.verifies", "asymmetric", "jwt.profile-keys.jwks", ROTATED_KEYS),
     blocked("jwt.signature.verifies", "password", "jwt.profile-keys.hs256-secret", ROTATED_KEYS),
-    skips(
-        "jwt.claims.openedx", "password", "not-verified (password_grant)", profile={"password_grant": None}
-    ),
-    skips("jwt.claims.iss", "refresh", "not-verified (password_grant)", profile={"password_grant": None}),
+    without("jwt.claims.openedx", "password", "password_grant", says="not-verified (password_grant)"),
+    without("jwt.claims.iss", "refresh", "password_grant", says="not-verified (password_grant)"),
 ]
 
 # Diagnoses the failures carry (the symptom, the usual causes, the fix).

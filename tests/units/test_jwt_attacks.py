@@ -5,7 +5,7 @@ from __future__ import annotations
 from conformance.reference.defects import Defect
 from tests.stub_lms import Patch, on_resource, on_settings
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Breaks, Skip, Unit, blocked, fails, skips, unit
+from tests.units.harness import Breaks, Skip, Unit, blocked, fails, skips, unit, without
 from tests.units.patches import ROTATED_KEYS
 
 WEAK_HS256_SECRET = on_settings(
@@ -63,10 +63,8 @@ SKIPS: list[Skip] = [
         "options.wait_for_expiry",
         profile={"options": {"wait_for_expiry": False}},
     ),
-    skips(
-        "jwt-attacks.expired", "resigned-expired", "jwt.hs256_secret", profile={"jwt": {"hs256_secret": None}}
-    ),
-    skips("jwt-attacks.key-confusion", "hs256-public-pem", "add jwt.jwks", profile={"jwt": {"jwks": None}}),
+    without("jwt-attacks.expired", "resigned-expired", "jwt.hs256_secret"),
+    without("jwt-attacks.key-confusion", "hs256-public-pem", "jwt.jwks", says="add jwt.jwks"),
     skips("jwt-attacks.weak-hmac-secret", None, "not HMAC-signed", DEFAULT_RS512),
     blocked(
         "jwt-attacks.expired",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conformance.reference.defects import Defect
 from tests.stub_lms import JWT_SECRET, Patch, on_resource
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Breaks, Skip, Unit, blocked, fails, skips, unit
+from tests.units.harness import Breaks, Skip, Unit, blocked, fails, unit, without
 from tests.units.patches import DISCOVERY_HS256_ONLY, DISCOVERY_WRONG_ISSUER, WRONG_AUDIENCE, WRONG_ISSUER
 
 DISCOVERY_OTHER_SECRET = on_resource(
@@ -51,10 +51,8 @@ TABLE: dict[str, Unit] = {
 # Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
 # what to add.
 SKIPS: list[Skip] = [
-    skips("services.forged.refused", "discovery", "need the public key set", profile={"jwt": {"jwks": None}}),
-    skips(
-        "services.audience.checked", "discovery", "jwt.hs256_secret", profile={"jwt": {"hs256_secret": None}}
-    ),
+    without("services.forged.refused", "discovery", "jwt.jwks", says="need the public key set"),
+    without("services.audience.checked", "discovery", "jwt.hs256_secret"),
     blocked(
         "services.expiry.checked", "discovery", "services.genuine.accepted[discovery]", DISCOVERY_OTHER_SECRET
     ),
