@@ -32,6 +32,15 @@ class CliResult:
         return json.loads((self.report_dir / "summary.json").read_text(encoding="utf-8"))
 
 
+def run_captured(
+    argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """A command in a fresh process with its output captured as text; the caller judges its status."""
+    return subprocess.run(
+        argv, capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout, check=False
+    )
+
+
 def run_cli(
     args: list[str],
     *,
@@ -47,9 +56,7 @@ def run_cli(
     if report_dir is not None:
         argv += ["--report-dir", str(report_dir)]
     started = time.monotonic()
-    proc = subprocess.run(
-        argv, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd or ROOT, check=False
-    )
+    proc = run_captured(argv, env=full_env, cwd=cwd or ROOT, timeout=timeout)
     return CliResult(
         proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started, report_dir or ROOT / "reports"
     )
