@@ -150,14 +150,14 @@ def skips(
     return (check_id, case, mutations, dict(profile or {}), says)
 
 
-def without(check_id: str, case: str | None, key: str, says: str = "") -> Skip:
-    """A case that must skip when the profile lacks `key` (dotted: `jwt.hs256_secret`), its reason
-    saying `says` (default: the key)."""
+def without(check_id: str, case: str | None, key: str, says: str = "", value: Any = None) -> Skip:
+    """A case that must skip when the profile lacks `key` (dotted: `jwt.hs256_secret`; removed, or
+    set to `value`: False for a switch), its reason saying `says` (default: the key)."""
     *parents, last = key.split(".")
-    removal: dict[str, Any] = {last: None}
+    changes: dict[str, Any] = {last: value}
     for parent in reversed(parents):
-        removal = {parent: removal}
-    return skips(check_id, case, says or key, profile=removal)
+        changes = {parent: changes}
+    return skips(check_id, case, says or key, profile=changes)
 
 
 def blocked(check_id: str, case: str | None, control: str, *mutations: Patch) -> Skip:

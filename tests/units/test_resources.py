@@ -5,7 +5,7 @@ from __future__ import annotations
 from conformance.reference.defects import Defect
 from tests.stub_lms import Patch, on_resource
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Breaks, Diagnosis, Skip, Unit, blocked, fails, skips, unit
+from tests.units.harness import Breaks, Diagnosis, Skip, Unit, blocked, fails, unit, without
 from tests.units.patches import (
     DISCOVERY_HS256_ONLY,
     DISCOVERY_WRONG_ISSUER,
@@ -74,12 +74,7 @@ TABLE: dict[str, Unit] = {
 # Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
 # what to add.
 SKIPS: list[Skip] = [
-    skips(
-        "resources.garbage-token.refused",
-        "Bearer",
-        "resources.bearer",
-        profile={"resources": {"bearer": False}},
-    ),
+    without("resources.garbage-token.refused", "Bearer", "resources.bearer", value=False),
     blocked(
         "resources.jwt.wrong-audience", None, "jwt.profile-keys.hs256-secret", ME_NO_AUD_CHECK, ROTATED_KEYS
     ),

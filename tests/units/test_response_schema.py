@@ -7,7 +7,7 @@ from typing import Any
 from conformance.reference.defects import Defect
 from tests.stub_lms import on_oauth_error, on_oauth_headers, on_settings, on_token_body
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Skip, Unit, fails, skips, unit
+from tests.units.harness import Skip, Unit, fails, unit, without
 from tests.units.patches import LONG_LIVED_JWT
 
 
@@ -114,10 +114,5 @@ TABLE: dict[str, Unit] = {
 # Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
 # what to add.
 SKIPS: list[Skip] = [
-    skips(
-        "response-schema.token.schema",
-        "bearer",
-        "expect.opaque_tokens",
-        profile={"expect": {"opaque_tokens": False}},
-    ),
+    without("response-schema.token.schema", "bearer", "expect.opaque_tokens", value=False),
 ]
