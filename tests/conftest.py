@@ -41,7 +41,16 @@ class CliResult:
         return self.out + self.err
 
     def summary(self) -> dict[str, Any]:
-        return json.loads((self.report_dir / "summary.json").read_text())
+        return json.loads((self.report_dir / "summary.json").read_text(encoding="utf-8"))
+
+
+def run_captured(
+    argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """A command in a fresh process with its output captured as text; the caller judges its status."""
+    return subprocess.run(
+        argv, capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout, check=False
+    )
 
 
 def run_cli(
@@ -59,9 +68,7 @@ def run_cli(
     if report_dir is not None:
         argv += ["--report-dir", str(report_dir)]
     started = time.monotonic()
-    proc = subprocess.run(
-        argv, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd or ROOT, check=False
-    )
+    proc = run_captured(argv, env=full_env, cwd=cwd or ROOT, timeout=timeout)
     return CliResult(
         proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started, report_dir or ROOT / "reports"
     )
@@ -78,12 +85,14 @@ def reference(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def generous_reference(tmp_path_factory):
-    """A clean reference instance with a rate limit no run reaches: for full runs that must not
-    spend the shared instance's (stock) limit."""
+    """A clean reference instance with token-endpoint and login rate limits no run reaches: for full
+    runs (several a minute, sign-ins included) that must not spend the shared instance's (stock)
+    limits."""
     from conformance.reference.launcher import running_reference
     from conformance.selftest.mutation import GENEROUS_RATE
 
-    with running_reference(state_dir=tmp_path_factory.mktemp("generous"), rate_limit=GENEROUS_RATE) as ref:
+    state = tmp_path_factory.mktemp("generous")
+    with running_reference(state_dir=state, rate_limit=GENEROUS_RATE, login_rate_limit=GENEROUS_RATE) as ref:
         yield ref
 
 

@@ -227,15 +227,7 @@ class HostileServer:
                 with self._lock:
                     self._sockets.append(conn)
             if self.scenario == "silent":
-                # Read what comes (so the client's send succeeds), answer nothing, hold the line.
-                conn.settimeout(0.2)
-                while not self._stop.is_set():
-                    try:
-                        if not conn.recv(65536):
-                            break
-                    except TimeoutError:
-                        continue
-                log.ended = "client closed"
+                self._hold(conn, log)
                 return
             reader = conn.makefile("rb")
             while not self._stop.is_set():
@@ -254,6 +246,18 @@ class HostileServer:
         finally:
             with contextlib.suppress(OSError):
                 conn.close()
+
+    def _hold(self, conn: socket.socket, log: ConnectionLog) -> None:
+        """Hold the line: read whatever comes (so the client's sends succeed), answer nothing, until
+        the client gives up or the server stops."""
+        conn.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                if not conn.recv(65536):
+                    break
+            except TimeoutError:
+                continue
+        log.ended = "client closed"
 
     def _send(self, conn: socket.socket, data: bytes, log: ConnectionLog) -> None:
         conn.sendall(data)
@@ -341,15 +345,7 @@ class HostileServer:
                 allow = {"Allow": "POST, OPTIONS"}
                 self._send(conn, _response(405, "text/html; charset=utf-8", b"", extra=allow), log)
                 return True
-            # Hold the line: read whatever else comes, answer nothing, until the client gives up.
-            conn.settimeout(0.2)
-            while not self._stop.is_set():
-                try:
-                    if not conn.recv(65536):
-                        break
-                except TimeoutError:
-                    continue
-            log.ended = "client closed"
+            self._hold(conn, log)
             return False
         if scenario == "opaque-token":
             if req.method == "POST":

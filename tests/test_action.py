@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT, run_captured
+
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 STEPS: list[dict[str, Any]] = ACTION["runs"]["steps"]
 EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -69,15 +70,8 @@ def run_step(
         full_env[key] = expand(str(raw), inputs, outputs or {})
     script = tmp_path / "step.sh"
     script.write_text(str(definition["run"]))
-    done = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-    )
+    bash = ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)]
+    done = run_captured(bash, env=full_env, cwd=tmp_path, timeout=300)
     produced = dict(
         line.split("=", 1) for line in files["GITHUB_OUTPUT"].read_text().splitlines() if "=" in line
     )

@@ -22,6 +22,7 @@ import yaml
 
 from conformance._lib.profile import load_profile
 from conformance._lib.waivers import check_known, load_waivers, waivers_path
+from conformance.selftest.mutation import merge_overlay
 from tests.test_docs import CHECKS, cli_commands, parse_cli, unknown_selectors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +90,7 @@ def load_recipe(path: Path) -> dict[str, Any]:
         if isinstance(local, str):
             included = ROOT / local.lstrip("/")
             assert included.is_file(), f"{path}: includes {local}, which does not exist"
-            data = deep_merge(load_recipe(included), data)
+            data = merge_overlay(load_recipe(included), data)
     return data
 
 
@@ -164,27 +165,16 @@ def github_invocations(path: Path, data: dict[str, Any]) -> Iterator[Invocation]
 
 
 # GitLab CI --------------------------------------------------------------------------------------------
-
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """GitLab's `extends`: mappings merge key by key, anything else is replaced."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
+# GitLab's `extends` and `include` merge as a profile overlay does (`merge_overlay`): mappings key by
+# key, anything else replaced.
 def gitlab_job(data: dict[str, Any], name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     assert name not in seen, f"extends loop: {seen}"
     definition = data[name]
     parents = definition.get("extends", [])
     merged: dict[str, Any] = {}
     for parent in [parents] if isinstance(parents, str) else parents:
-        merged = deep_merge(merged, gitlab_job(data, parent, (*seen, name)))
-    return deep_merge(merged, {k: v for k, v in definition.items() if k != "extends"})
+        merged = merge_overlay(merged, gitlab_job(data, parent, (*seen, name)))
+    return merge_overlay(merged, {k: v for k, v in definition.items() if k != "extends"})
 
 
 def gitlab_matrix(job: dict[str, Any]) -> list[dict[str, str]]:

@@ -31,21 +31,28 @@ ENV = {
 SECRETS = [ENV["EDX_OAUTH_CLIENT_SECRET"], ENV["EDX_TEST_PASSWORD"]]
 
 
+def _send_json(handler: http.server.BaseHTTPRequestHandler, status: int, payload: bytes) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
+
+
 class _Capture(http.server.BaseHTTPRequestHandler):
     seen: list[dict[str, Any]] = []
 
-    def _record(self) -> None:
+    def _remember(self) -> None:
+        """Keep the request (method, path, headers, body) in `seen`."""
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode()
         self.seen.append(
             {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
         )
-        payload = b'{"error": "invalid_client"}'
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+
+    def _record(self) -> None:
+        self._remember()
+        _send_json(self, 401, b'{"error": "invalid_client"}')
 
     do_POST = do_GET = _record
 
@@ -251,22 +258,14 @@ class _Issuer(_Capture):
     def _record(self) -> None:
         if self.path != "/oauth2/access_token":
             return super()._record()
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode()
-        self.seen.append(
-            {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
-        )
+        self._remember()
         token = f"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.signature-{len(self.issued) + 1}-Qx7v"
         self.issued.append(token)
         from conformance._lib.redact import REDACTOR
 
         REDACTOR.add(token)  # as the suite's token helper registers every token it obtains
         payload = json.dumps({"access_token": token, "token_type": "JWT", "expires_in": 3600}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        _send_json(self, 200, payload)
 
     do_POST = do_GET = _record
 

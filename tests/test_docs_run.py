@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_captured
 from tests.test_docs import cli_commands, inline_code, logical_lines
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -304,15 +304,7 @@ def run_item(item: Item, folder: Path, ref: Any, proxy: str) -> subprocess.Compl
         **{k: v for k, v in os.environ.items() if k in {"LANG", "LC_ALL", "TMPDIR"}},
         **ref.env,
     }
-    return subprocess.run(
-        ["bash", "-c", script],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    return run_captured(["bash", "-c", script], env=env, cwd=folder, timeout=900)
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)

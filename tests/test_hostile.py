@@ -32,6 +32,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
+from tests.conftest import CliResult
 from tests.hostile_server import HUGE_BODY, HostileServer, wait_closed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,26 +110,17 @@ def leaks(text: str) -> list[str]:
 
 
 @dataclass
-class Run:
+class Run(CliResult):
+    """A run against a hostile server: the CLI's result, its name and command line, its peak RSS."""
+
+    code: int | None  # None: killed at its bound
     name: str
     argv: list[str]
-    code: int | None  # None: killed at its bound
-    out: str
-    err: str
-    seconds: float
     max_rss_mb: float
-    report_dir: Path
-
-    @property
-    def console(self) -> str:
-        return self.out + self.err
 
     @property
     def summary_path(self) -> Path:
         return self.report_dir / "summary.json"
-
-    def summary(self) -> dict[str, Any]:
-        return json.loads(self.summary_path.read_text(encoding="utf-8"))
 
     def message(self) -> str:
         """The one line an operator reads first: the exit-3 message, or the totals line."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.reference import accounts
 from tests.conftest import run_cli
 
 # Faults chosen so that failing checks print responses that carry tokens and secrets.
@@ -65,16 +66,11 @@ def secrets_of(env: dict[str, str], tokens_file: Path, state_dir: Path | None = 
         "JWT signing secret": env["EDX_JWT_SECRET"],
         "SSO client secret": env["EDX_SSO_CLIENT_SECRET"],
     }
-    # The [accounts] entries' passwords, client secrets and the disabled user's refresh token.
-    for name in (
-        "EDX_INACTIVE_PASSWORD",
-        "EDX_DISABLED_PASSWORD",
-        "EDX_DISABLED_REFRESH_TOKEN",
-        "EDX_RESTRICTED_CLIENT_SECRET",
-        "EDX_DELETED_CLIENT_SECRET",
-        "EDX_CHANGED_GRANT_CLIENT_SECRET",
-    ):
-        secrets[f"accounts: {name}"] = env[name]
+    # The [accounts] entries' passwords, client secrets and the disabled user's refresh token: every
+    # variable the reference's env file has for them but the usernames and client ids.
+    for name in accounts.env_entries(accounts.material(str)):
+        if not name.endswith(("_USERNAME", "_CLIENT_ID")):
+            secrets[f"accounts: {name}"] = env[name]
     tokens = [t for t in tokens_file.read_text().splitlines() if t.strip()]
     for i, token in enumerate(tokens):
         secrets[f"issued token #{i}"] = token

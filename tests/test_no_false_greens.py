@@ -19,14 +19,9 @@ from tests.conftest import ROOT, run_cli
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """A clean reference of this module's own, with a rate limit these several runs cannot spend."""
-    from conformance.reference.launcher import running_reference
-
-    with running_reference(
-        state_dir=tmp_path_factory.mktemp("ref"), rate_limit="100000/m", login_rate_limit="100000/m"
-    ) as ref:
-        yield ref
+def reference(generous_reference):
+    """This module's runs are several full runs: they use an instance whose rate limits they cannot spend."""
+    return generous_reference
 
 
 def minimal_profile(ref, tmp_path: Path) -> Path:

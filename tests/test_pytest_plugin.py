@@ -30,12 +30,9 @@ NO_PROFILE_LINE = "ERROR: the Open edX OAuth conformance checks need a profile: 
 
 
 @pytest.fixture(scope="module")
-def ref(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningReference]:
-    # Several full runs a minute: the stock 120/m token-endpoint limit would skip checks.
-    with running_reference(
-        state_dir=tmp_path_factory.mktemp("state"), rate_limit="100000/m", login_rate_limit="100000/m"
-    ) as running:
-        yield running
+def ref(generous_reference: RunningReference) -> RunningReference:
+    """Several full runs a minute: the stock 120/m token-endpoint limit would skip checks."""
+    return generous_reference
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +58,12 @@ def env_of(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess(*args, timeout=300)
+
+
+def run_checks(pytester: pytest.Pytester, instance: RunningReference, *args: str) -> pytest.RunResult:
+    """The checks under plain pytest against `instance`: `--pyargs conformance.checks --oauth-profile P`."""
+    profile = str(instance.profile_path)
+    return run(pytester, "--pyargs", "conformance.checks", "--oauth-profile", profile, *args)
 
 
 def summary(report_dir: Path) -> dict[str, Any]:
@@ -101,10 +104,7 @@ def test_pyargs_run_writes_what_run_writes_with_the_same_outcomes(
     pytester: pytest.Pytester, ref: RunningReference, env_of: Any, tmp_path: Path
 ) -> None:
     env_of(ref)
-    result = run(
-        pytester, "--pyargs", "conformance.checks", "--oauth-profile", str(ref.profile_path),
-        "--oauth-report-dir", "report",
-    )  # fmt: skip
+    result = run_checks(pytester, ref, "--oauth-report-dir", "report")
     report = pytester.path / "report"
     assert result.ret == 0, result.stdout.str()[-3000:]
     assert (report / "junit.xml").is_file()
@@ -123,10 +123,9 @@ def test_pyargs_run_writes_what_run_writes_with_the_same_outcomes(
 
 def test_keyword_selects_checks(pytester: pytest.Pytester, ref: RunningReference, env_of: Any) -> None:
     env_of(ref)
-    result = run(
-        pytester, "--pyargs", "conformance.checks", "--oauth-profile", str(ref.profile_path),
-        "--oauth-report-dir", "report", "-k", "test_jwt and (test_issuer or test_audience)",
-    )  # fmt: skip
+    result = run_checks(
+        pytester, ref, "--oauth-report-dir", "report", "-k", "test_jwt and (test_issuer or test_audience)"
+    )
     assert result.ret == 0, result.stdout.str()[-3000:]
     ids = outcomes(pytester.path / "report")
     assert ids and {i.split("[")[0] for i in ids} == {"jwt.claims.iss", "jwt.claims.aud"}, ids
@@ -152,17 +151,13 @@ def test_last_failed_reruns_the_failed_checks_only(
     pytester: pytest.Pytester, faulty: RunningReference, env_of: Any
 ) -> None:
     env_of(faulty)
-    first = run(
-        pytester, "--pyargs", "conformance.checks", "--oauth-profile", str(faulty.profile_path),
-        "--oauth-select", "response-schema", "--oauth-report-dir", "first",
-    )  # fmt: skip
+    first = run_checks(pytester, faulty, "--oauth-select", "response-schema", "--oauth-report-dir", "first")
     assert first.ret == 1, first.stdout.str()[-3000:]
     failed = sorted(i for i, o in outcomes(pytester.path / "first").items() if o == "failed")
     assert failed and len(failed) < len(outcomes(pytester.path / "first"))
-    again = run(
-        pytester, "--pyargs", "conformance.checks", "--oauth-profile", str(faulty.profile_path),
-        "--oauth-select", "response-schema", "--oauth-report-dir", "again", "--lf",
-    )  # fmt: skip
+    again = run_checks(
+        pytester, faulty, "--oauth-select", "response-schema", "--oauth-report-dir", "again", "--lf"
+    )
     assert again.ret == 1
     again.stdout.fnmatch_lines([f"run-last-failure: rerun previous {len(failed)} failure*"])
     assert sorted(outcomes(pytester.path / "again")) == failed
@@ -172,10 +167,9 @@ def test_xdist_gives_the_same_outcomes_as_one_process(
     pytester: pytest.Pytester, ref: RunningReference, env_of: Any
 ) -> None:
     env_of(ref)
-    common = ["--pyargs", "conformance.checks", "--oauth-profile", str(ref.profile_path)]
-    common += ["--oauth-select", "token-endpoint", "--oauth-select", "jwt"]
-    one = run(pytester, *common, "--oauth-report-dir", "one")
-    two = run(pytester, *common, "--oauth-report-dir", "two", "-n", "2")
+    common = ["--oauth-select", "token-endpoint", "--oauth-select", "jwt"]
+    one = run_checks(pytester, ref, *common, "--oauth-report-dir", "one")
+    two = run_checks(pytester, ref, *common, "--oauth-report-dir", "two", "-n", "2")
     assert one.ret == 0, one.stdout.str()[-3000:]
     assert two.ret == 0, two.stdout.str()[-3000:]
     assert "2 workers" in two.stdout.str()

@@ -23,17 +23,6 @@ AREAS = ("jwt-cookies", "authorization-code")
 SIGNIN_CHECKS = sorted(c for c, meta in load_checks().items() if meta.area in AREAS)
 
 
-@pytest.fixture(scope="module")
-def generous_reference(tmp_path_factory):
-    """A clean reference instance whose token endpoint allows many runs a minute."""
-    from conformance.reference.launcher import running_reference
-
-    with running_reference(
-        state_dir=tmp_path_factory.mktemp("sessions"), rate_limit="100000/m", login_rate_limit="100000/m"
-    ) as ref:
-        yield ref
-
-
 def _verdicts(summary: dict) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for entry in summary["checks"]:

@@ -140,6 +140,31 @@ OFFLINE = {
 
 # A skip a case must take (check id, case, stub mutations, profile changes, the reason's fragment).
 Skip = tuple[str, str | None, tuple[Patch, ...], dict[str, Any], str]
+
+
+def skips(
+    check_id: str, case: str | None, says: str, *mutations: Patch, profile: Mapping[str, Any] | None = None
+) -> Skip:
+    """A case that must skip, its reason saying `says`, under the stub `mutations` or the `profile`
+    changes (None removes a key: the case then asks for it)."""
+    return (check_id, case, mutations, dict(profile or {}), says)
+
+
+def without(check_id: str, case: str | None, key: str, says: str = "", value: Any = None) -> Skip:
+    """A case that must skip when the profile lacks `key` (dotted: `jwt.hs256_secret`; removed, or
+    set to `value`: False for a switch), its reason saying `says` (default: the key)."""
+    *parents, last = key.split(".")
+    changes: dict[str, Any] = {last: value}
+    for parent in reversed(parents):
+        changes = {parent: changes}
+    return skips(check_id, case, says or key, profile=changes)
+
+
+def blocked(check_id: str, case: str | None, control: str, *mutations: Patch) -> Skip:
+    """A case that a failed control blocks: the `mutations` fail the `control` case first."""
+    return skips(check_id, case, f"blocked ({control})", *mutations)
+
+
 # A failure that must carry a front-server diagnosis (check id, case, mutation, the diagnosis' words).
 Diagnosis = tuple[str, str | None, Patch, str]
 
@@ -300,6 +325,11 @@ def requirement_met(unit_: Unit, check_id: str, changes: Mapping[str, Any] | Non
 # The parameters of the generic tests, from a unit module's tables ----------------------------------
 
 
+def area_of(module: ModuleType) -> str:
+    """The area whose unit cases a module holds, from its name (`test_jwt_attacks`: jwt-attacks)."""
+    return module.__name__.rpartition(".")[2].removeprefix("test_").replace("_", "-")
+
+
 def _label(check_id: str, case: str | None) -> str:
     return f"{check_id}[{case}]" if case is not None else check_id
 
@@ -368,7 +398,7 @@ def test_every_case_has_a_failing_mutation(request, check_id):
         assert set(breaks.cases) <= set(cases), f"{breaks.mutation.defect}: no such case {breaks.cases}"
     failed = {case for b in unit_.breaks for case in (b.cases or cases)}
     assert failed == set(cases), f"cases no mutation fails: {sorted(set(cases) - failed, key=str)}"
-    assert REGISTRY[check_id].area == request.module.AREA, "a check's unit cases live in its area's file"
+    assert REGISTRY[check_id].area == area_of(request.module), "a check's unit cases live in its area's file"
 
 
 @parametrized("check_id,case", _pass_cases)

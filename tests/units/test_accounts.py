@@ -1,6 +1,4 @@
-"""The unit cases of the accounts checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the accounts checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
@@ -41,8 +39,6 @@ def with_accounts(*breaks: Breaks, either: tuple[Patch, ...] = ()) -> Unit:
     """An accounts check's entry: it runs with the profile's [accounts] entries for the stub."""
     return unit(*breaks, profile=ACCOUNTS, either=either)
 
-
-AREA = "accounts"
 
 TABLE: dict[str, Unit] = {
     "accounts.inactive-user.email-not-verified": with_accounts(

@@ -1,6 +1,4 @@
-"""The unit cases of the advisories checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the advisories checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
@@ -19,8 +17,6 @@ XBLOCK_RESTRICTED_JWT_ACCEPTED = on_advisories(
 )
 USER_API_CACHEABLE = on_advisories(Defect.USER_API_CACHEABLE, user_api_private=False)
 LOGIN_NO_USERNAME_RATELIMIT = on_advisories(Defect.LOGIN_NO_USERNAME_RATELIMIT, login_username_limit=None)
-
-AREA = "advisories"
 
 TABLE: dict[str, Unit] = {
     "advisories.account-api.no-activation-key": unit(

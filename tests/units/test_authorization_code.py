@@ -1,13 +1,11 @@
-"""The unit cases of the authorization-code checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the authorization-code checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
 from conformance.reference.defects import Defect
 from tests.stub_signin import SSO_CLIENT_ID, SSO_REDIRECT_URI, on_signin
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Skip, Unit, fails, unit
+from tests.units.harness import Skip, Unit, blocked, fails, skips, unit
 from tests.units.patches import CSRF_ENDPOINT_MISSING, WRONG_ISSUER
 
 HTTP_REDIRECT_URI = SSO_REDIRECT_URI.replace("https://", "http://")
@@ -25,8 +23,6 @@ PKCE_S256_UNSUPPORTED = on_signin(Defect.PKCE_S256_UNSUPPORTED, pkce_methods=("p
 CODE_REUSABLE = on_signin(Defect.CODE_REUSABLE, codes_single_use=False)
 CODE_NOT_BOUND = on_signin(Defect.CODE_NOT_BOUND, codes_bound=False)
 PKCE_IGNORED = on_signin(Defect.PKCE_IGNORED, pkce_checked=False)
-
-AREA = "authorization-code"
 
 TABLE: dict[str, Unit] = {
     "authorization-code.redirect-uri.registered": unit(
@@ -80,27 +76,21 @@ TABLE: dict[str, Unit] = {
 }
 
 # Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
-# what to add. (check id, case, stub mutations, profile changes, reason)
+# what to add.
 SKIPS: list[Skip] = [
-    (
-        "authorization-code.state.preserved",
-        None,
-        (CSRF_ENDPOINT_MISSING,),
-        {},
-        "blocked (jwt-cookies.login.signs-in)",
-    ),
-    (
+    blocked("authorization-code.state.preserved", None, "jwt-cookies.login.signs-in", CSRF_ENDPOINT_MISSING),
+    blocked(
         "authorization-code.code.single-use",
         None,
-        (REDIRECT_URI_MISMATCH,),
-        {},
-        "blocked (authorization-code.redirect-uri.registered[studio])",
+        "authorization-code.redirect-uri.registered[studio]",
+        REDIRECT_URI_MISMATCH,
     ),
-    (
+    skips(
         "authorization-code.exchange.token",
         None,
-        (),
-        {"sso_clients": [{"name": "studio", "client_id": SSO_CLIENT_ID, "redirect_uri": SSO_REDIRECT_URI}]},
         "sso_clients.client_secret",
+        profile={
+            "sso_clients": [{"name": "studio", "client_id": SSO_CLIENT_ID, "redirect_uri": SSO_REDIRECT_URI}]
+        },
     ),
 ]

@@ -1,6 +1,4 @@
-"""The unit cases of the bad-credentials checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the bad-credentials checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
@@ -62,8 +60,6 @@ SECRET_VARIANTS = (
     fails(ACCEPT_CLIENT_ID_AS_SECRET, "another client's identifier", "other-client"),
     fails(ACCEPT_ANY_SECRET, "a long random string is not the secret", "long-random"),
 )
-
-AREA = "bad-credentials"
 
 TABLE: dict[str, Unit] = {
     "bad-credentials.basic.wrong-secret": unit(

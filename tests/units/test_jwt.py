@@ -1,6 +1,4 @@
-"""The unit cases of the jwt checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the jwt checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
@@ -9,7 +7,7 @@ import secrets
 from conformance.reference.defects import Defect
 from tests.stub_lms import JWT_SECRET, LMS_URL, on_jwt, on_settings, profile_claims
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Diagnosis, Skip, Unit, fails, unit
+from tests.units.harness import Diagnosis, Skip, Unit, blocked, fails, unit, without
 from tests.units.patches import (
     ISS_HTTP_SCHEME,
     JWKS_DUPLICATE_KID,
@@ -66,8 +64,6 @@ RFC9068 = on_jwt(
 RFC9068_TYP_JWT = on_jwt(Defect.RFC9068_TYP_JWT, lambda t: t.header.update(typ="JWT"))
 RFC9068_NO_CLIENT_ID = on_jwt(Defect.RFC9068_NO_CLIENT_ID, lambda t: t.claims.pop("client_id"))
 RFC9068_NO_JTI = on_jwt(Defect.RFC9068_NO_JTI, lambda t: t.claims.pop("jti"))
-
-AREA = "jwt"
 
 TABLE: dict[str, Unit] = {
     "jwt.structure.compact-jws": unit(
@@ -154,34 +150,16 @@ TABLE: dict[str, Unit] = {
 }
 
 # Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
-# what to add. (check id, case, stub mutations, profile changes, reason)
+# what to add.
 SKIPS: list[Skip] = [
-    ("jwt.signature.verifies", "default", (), {"jwt": {"hs256_secret": None}}, "jwt.hs256_secret"),
-    ("jwt.signature.verifies", "asymmetric", (), {"jwt": {"jwks": None}}, "add jwt.jwks"),
-    (
-        "jwt.claims.iss",
-        "default",
-        (NO_BODY_AUTH,),
-        {},
-        "blocked (token-endpoint.client-credentials.body-auth)",
-    ),
-    (
-        "jwt.signature.verifies",
-        "default",
-        (ROTATED_KEYS,),
-        {},
-        "blocked (jwt.profile-keys.hs256-secret)",
-    ),
-    ("jwt.signature.verifies", "asymmetric", (ROTATED_KEYS,), {}, "blocked (jwt.profile-keys.jwks)"),
-    (
-        "jwt.signature.verifies",
-        "password",
-        (ROTATED_KEYS,),
-        {},
-        "blocked (jwt.profile-keys.hs256-secret)",
-    ),
-    ("jwt.claims.openedx", "password", (), {"password_grant": None}, "not-verified (password_grant)"),
-    ("jwt.claims.iss", "refresh", (), {"password_grant": None}, "not-verified (password_grant)"),
+    without("jwt.signature.verifies", "default", "jwt.hs256_secret"),
+    without("jwt.signature.verifies", "asymmetric", "jwt.jwks", says="add jwt.jwks"),
+    blocked("jwt.claims.iss", "default", "token-endpoint.client-credentials.body-auth", NO_BODY_AUTH),
+    blocked("jwt.signature.verifies", "default", "jwt.profile-keys.hs256-secret", ROTATED_KEYS),
+    blocked("jwt.signature.verifies", "asymmetric", "jwt.profile-keys.jwks", ROTATED_KEYS),
+    blocked("jwt.signature.verifies", "password", "jwt.profile-keys.hs256-secret", ROTATED_KEYS),
+    without("jwt.claims.openedx", "password", "password_grant", says="not-verified (password_grant)"),
+    without("jwt.claims.iss", "refresh", "password_grant", says="not-verified (password_grant)"),
 ]
 
 # Diagnoses the failures carry (the symptom, the usual causes, the fix).

@@ -1,13 +1,11 @@
-"""The unit cases of the jwt-attacks checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the jwt-attacks checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
 from conformance.reference.defects import Defect
-from tests.stub_lms import on_resource, on_settings
+from tests.stub_lms import Patch, on_resource, on_settings
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Skip, Unit, fails, unit
+from tests.units.harness import Breaks, Skip, Unit, blocked, fails, skips, unit, without
 from tests.units.patches import ROTATED_KEYS
 
 WEAK_HS256_SECRET = on_settings(
@@ -25,27 +23,21 @@ EXP_OPTIONAL = on_resource(Defect.EXP_OPTIONAL, require_exp=False)
 
 DEFAULT_RS512 = on_settings(Defect.DEFAULT_RS512, default_rs512=True)
 
-AREA = "jwt-attacks"
+
+def forged(mutation: Patch, *cases: str) -> Breaks:
+    """Under `mutation` the resource accepts the forged token of each case (default: every case)."""
+    return fails(mutation, "the forged token ({case}) is refused", *cases)
+
 
 TABLE: dict[str, Unit] = {
-    "jwt-attacks.tampered-payload": unit(
-        fails(ME_NO_SIGNATURE_CHECK, "the forged token ({case}) is refused"),
-    ),
-    "jwt-attacks.bad-signature": unit(
-        fails(ME_NO_SIGNATURE_CHECK, "the forged token ({case}) is refused"),
-    ),
-    "jwt-attacks.alg-none": unit(
-        fails(ACCEPT_ALG_NONE, "the forged token ({case}) is refused"),
-    ),
-    "jwt-attacks.key-confusion": unit(
-        fails(HMAC_WITH_PUBLIC_KEY, "the forged token ({case}) is refused"),
-    ),
-    "jwt-attacks.header-keys": unit(
-        fails(TRUST_HEADER_KEYS, "the forged token ({case}) is refused"),
-    ),
+    "jwt-attacks.tampered-payload": unit(forged(ME_NO_SIGNATURE_CHECK)),
+    "jwt-attacks.bad-signature": unit(forged(ME_NO_SIGNATURE_CHECK)),
+    "jwt-attacks.alg-none": unit(forged(ACCEPT_ALG_NONE)),
+    "jwt-attacks.key-confusion": unit(forged(HMAC_WITH_PUBLIC_KEY)),
+    "jwt-attacks.header-keys": unit(forged(TRUST_HEADER_KEYS)),
     "jwt-attacks.kid": unit(
-        fails(KID_FILE_LOOKUP, "the forged token ({case}) is refused", "kid-path-traversal"),
-        fails(UNKNOWN_KID_FAIL_OPEN, "the forged token ({case}) is refused", "kid-unknown"),
+        forged(KID_FILE_LOOKUP, "kid-path-traversal"),
+        forged(UNKNOWN_KID_FAIL_OPEN, "kid-unknown"),
     ),
     "jwt-attacks.expired": unit(
         fails(
@@ -63,30 +55,24 @@ TABLE: dict[str, Unit] = {
 }
 
 # Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
-# what to add. (check id, case, stub mutations, profile changes, reason)
+# what to add.
 SKIPS: list[Skip] = [
-    (
-        "jwt-attacks.expired",
-        "real-expiry",
-        (),
-        {"options": {"wait_for_expiry": False}},
-        "options.wait_for_expiry",
-    ),
-    ("jwt-attacks.expired", "resigned-expired", (), {"jwt": {"hs256_secret": None}}, "jwt.hs256_secret"),
-    ("jwt-attacks.key-confusion", "hs256-public-pem", (), {"jwt": {"jwks": None}}, "add jwt.jwks"),
-    ("jwt-attacks.weak-hmac-secret", None, (DEFAULT_RS512,), {}, "not HMAC-signed"),
-    (
+    without("jwt-attacks.expired", "real-expiry", "options.wait_for_expiry", value=False),
+    without("jwt-attacks.expired", "resigned-expired", "jwt.hs256_secret"),
+    without("jwt-attacks.key-confusion", "hs256-public-pem", "jwt.jwks", says="add jwt.jwks"),
+    skips("jwt-attacks.weak-hmac-secret", None, "not HMAC-signed", DEFAULT_RS512),
+    blocked(
         "jwt-attacks.expired",
         "resigned-expired",
-        (ACCEPT_EXPIRED, ROTATED_KEYS),
-        {},
-        "blocked (jwt.profile-keys.hs256-secret)",
+        "jwt.profile-keys.hs256-secret",
+        ACCEPT_EXPIRED,
+        ROTATED_KEYS,
     ),
-    (
+    blocked(
         "jwt-attacks.key-confusion",
         "hs256-public-pem",
-        (HMAC_WITH_PUBLIC_KEY, ROTATED_KEYS),
-        {},
-        "blocked (jwt.profile-keys.jwks)",
+        "jwt.profile-keys.jwks",
+        HMAC_WITH_PUBLIC_KEY,
+        ROTATED_KEYS,
     ),
 ]

@@ -1,6 +1,4 @@
-"""The unit cases of the jwt-cookies checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the jwt-cookies checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
@@ -10,7 +8,7 @@ from conformance.reference.defects import Defect
 from tests.stub_lms import on_front
 from tests.stub_signin import on_signin
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Skip, Unit, fails, unit
+from tests.units.harness import Skip, Unit, blocked, fails, unit
 from tests.units.patches import CSRF_ENDPOINT_MISSING, WRONG_ISSUER
 
 LOGIN_PATH = "/api/user/v2/account/login_session/"
@@ -46,8 +44,6 @@ DISCOVERY_COOKIE_SIGNATURE_IGNORED = on_signin(
     Defect.DISCOVERY_COOKIE_SIGNATURE_IGNORED, cookie_signature_checked=frozenset({"lms"})
 )
 LOGOUT_KEEPS_COOKIES = on_signin(Defect.LOGOUT_KEEPS_COOKIES, logout_deletes_cookies=False)
-
-AREA = "jwt-cookies"
 
 TABLE: dict[str, Unit] = {
     "jwt-cookies.login.signs-in": unit(
@@ -98,7 +94,7 @@ TABLE: dict[str, Unit] = {
 }
 
 # Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
-# what to add. (check id, case, stub mutations, profile changes, reason)
+# what to add.
 SKIPS: list[Skip] = [
-    ("jwt-cookies.login.set", None, (LOGIN_API_MISSING,), {}, "blocked (jwt-cookies.login.signs-in)"),
+    blocked("jwt-cookies.login.set", None, "jwt-cookies.login.signs-in", LOGIN_API_MISSING),
 ]

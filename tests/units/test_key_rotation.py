@@ -1,13 +1,11 @@
-"""The unit cases of the key-rotation checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the key-rotation checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
 from conformance.reference.defects import Defect
 from tests.stub_lms import next_key_pem, on_settings
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Unit, fails, unit
+from tests.units.harness import Breaks, Unit, fails, unit
 from tests.units.patches import (
     JWKS_DUPLICATE_KID,
     JWKS_NOT_JSON,
@@ -34,7 +32,11 @@ DISCOVERY_MISSING_NEXT_KEY = on_settings(
 
 PRIVATE_JWK_NO_CRT = on_settings(Defect.PRIVATE_JWK_NO_CRT, private_jwk_complete=False)
 
-AREA = "key-rotation"
+
+def preflight(*breaks: Breaks) -> Unit:
+    """A preflight check's entry: it runs in phase 1 with the next key in the profile."""
+    return unit(*breaks, base=(ROTATION_PHASE_1,), profile={"jwt": {"rotation_key": next_key_pem()}})
+
 
 TABLE: dict[str, Unit] = {
     "key-rotation.jwks.keys": unit(
@@ -54,23 +56,14 @@ TABLE: dict[str, Unit] = {
     "key-rotation.retired-key.lifetime": unit(
         fails(LONG_LIVED_JWT, "the wait before a retired public key may be removed is short"),
     ),
-    "key-rotation.preflight.new-key": unit(
+    "key-rotation.preflight.new-key": preflight(
         fails(ROTATION_NEXT_KEY_UNPUBLISHED, "phase 1: the new public key is in the JWK set"),
-        base=(ROTATION_PHASE_1,),
-        profile={"jwt": {"rotation_key": next_key_pem()}},
     ),
-    "key-rotation.preflight.lms": unit(
-        fails(
-            LMS_MISSING_NEXT_KEY,
-            "phase 1: the LMS's JWT_PUBLIC_SIGNING_JWK_SET holds the new public key",
-        ),
+    "key-rotation.preflight.lms": preflight(
+        fails(LMS_MISSING_NEXT_KEY, "phase 1: the LMS's JWT_PUBLIC_SIGNING_JWK_SET holds the new public key"),
         fails(ROTATION_NEXT_KEY_UNPUBLISHED, "phase 1: the LMS's JWT_PUBLIC_SIGNING_JWK_SET holds"),
-        base=(ROTATION_PHASE_1,),
-        profile={"jwt": {"rotation_key": next_key_pem()}},
     ),
-    "key-rotation.preflight.service": unit(
+    "key-rotation.preflight.service": preflight(
         fails(DISCOVERY_MISSING_NEXT_KEY, "phase 1: discovery's JWT_PUBLIC_SIGNING_JWK_SET holds"),
-        base=(ROTATION_PHASE_1,),
-        profile={"jwt": {"rotation_key": next_key_pem()}},
     ),
 }

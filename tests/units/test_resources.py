@@ -1,13 +1,11 @@
-"""The unit cases of the resources checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the resources checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
 from conformance.reference.defects import Defect
-from tests.stub_lms import on_resource
+from tests.stub_lms import Patch, on_resource
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Diagnosis, Skip, Unit, fails, unit
+from tests.units.harness import Breaks, Diagnosis, Skip, Unit, blocked, fails, unit, without
 from tests.units.patches import (
     DISCOVERY_HS256_ONLY,
     DISCOVERY_WRONG_ISSUER,
@@ -29,7 +27,11 @@ JWT_ACCEPTS_OPAQUE = on_resource(Defect.JWT_ACCEPTS_OPAQUE, jwt_opaque=True)
 JWT_SCHEME_CASE_SENSITIVE = on_resource(Defect.JWT_SCHEME_CASE_SENSITIVE, jwt_scheme_exact=True)
 API_AUTHORIZATION_DROPPED = on_resource(Defect.API_AUTHORIZATION_DROPPED, authorization_header=False)
 
-AREA = "resources"
+
+def service_refuses(mutation: Patch, cause: str) -> Breaks:
+    """Under `mutation` discovery refuses the LMS's tokens, and the failure names the `cause`."""
+    return fails(mutation, "discovery accepts the tokens the LMS issues", actual=cause)
+
 
 TABLE: dict[str, Unit] = {
     "resources.jwt.accepted": unit(
@@ -60,21 +62,9 @@ TABLE: dict[str, Unit] = {
         fails(JWT_ACCEPTS_OPAQUE, "the token is accepted only under its own scheme", "jwt-with-opaque"),
     ),
     "resources.services.accept-jwt": unit(
-        fails(
-            DISCOVERY_WRONG_ISSUER,
-            "discovery accepts the tokens the LMS issues",
-            actual="check the service's JWT_ISSUERS",
-        ),
-        fails(
-            DISCOVERY_HS256_ONLY,
-            "discovery accepts the tokens the LMS issues",
-            actual="only one signing method works",
-        ),
-        fails(
-            WRONG_ISSUER,
-            "discovery accepts the tokens the LMS issues",
-            actual="'http://localhost:8000/oauth2'",
-        ),
+        service_refuses(DISCOVERY_WRONG_ISSUER, "check the service's JWT_ISSUERS"),
+        service_refuses(DISCOVERY_HS256_ONLY, "only one signing method works"),
+        service_refuses(WRONG_ISSUER, "'http://localhost:8000/oauth2'"),
     ),
     "resources.jwt.scheme-case": unit(
         fails(JWT_SCHEME_CASE_SENSITIVE, "schemes are case-insensitive"),
@@ -82,22 +72,14 @@ TABLE: dict[str, Unit] = {
 }
 
 # Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
-# what to add. (check id, case, stub mutations, profile changes, reason)
+# what to add.
 SKIPS: list[Skip] = [
-    ("resources.garbage-token.refused", "Bearer", (), {"resources": {"bearer": False}}, "resources.bearer"),
-    (
-        "resources.jwt.wrong-audience",
-        None,
-        (ME_NO_AUD_CHECK, ROTATED_KEYS),
-        {},
-        "blocked (jwt.profile-keys.hs256-secret)",
+    without("resources.garbage-token.refused", "Bearer", "resources.bearer", value=False),
+    blocked(
+        "resources.jwt.wrong-audience", None, "jwt.profile-keys.hs256-secret", ME_NO_AUD_CHECK, ROTATED_KEYS
     ),
-    (
-        "resources.jwt.wrong-issuer",
-        None,
-        (ME_NO_ISS_CHECK, ROTATED_KEYS),
-        {},
-        "blocked (jwt.profile-keys.hs256-secret)",
+    blocked(
+        "resources.jwt.wrong-issuer", None, "jwt.profile-keys.hs256-secret", ME_NO_ISS_CHECK, ROTATED_KEYS
     ),
 ]
 

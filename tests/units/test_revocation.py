@@ -1,6 +1,4 @@
-"""The unit cases of the revocation checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the revocation checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
@@ -15,8 +13,6 @@ REVOKE_MISSING_TOKEN_200 = on_settings(Defect.REVOKE_MISSING_TOKEN_200, revocati
 REVOKE_ANY_METHOD = on_settings(Defect.REVOKE_ANY_METHOD, revocation_any_method=True)
 REVOKE_JWT_400 = on_settings(Defect.REVOKE_JWT_400, revocation_jwt_error=True)
 REVOKE_JWT_BLOCKLIST = on_settings(Defect.REVOKE_JWT_BLOCKLIST, revocation_blocklists_jwt=True)
-
-AREA = "revocation"
 
 TABLE: dict[str, Unit] = {
     "revocation.opaque.revoked": unit(

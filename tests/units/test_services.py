@@ -1,13 +1,11 @@
-"""The unit cases of the services checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the services checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
 from conformance.reference.defects import Defect
-from tests.stub_lms import JWT_SECRET, on_resource
+from tests.stub_lms import JWT_SECRET, Patch, on_resource
 from tests.units.harness import *  # noqa: F403  (the generic tests, run on the tables below)
-from tests.units.harness import Skip, Unit, fails, unit
+from tests.units.harness import Breaks, Skip, Unit, blocked, fails, unit, without
 from tests.units.patches import DISCOVERY_HS256_ONLY, DISCOVERY_WRONG_ISSUER, WRONG_AUDIENCE, WRONG_ISSUER
 
 DISCOVERY_OTHER_SECRET = on_resource(
@@ -18,31 +16,19 @@ DISCOVERY_NO_AUD_CHECK = on_resource(Defect.DISCOVERY_NO_AUD_CHECK, "discovery",
 DISCOVERY_NO_ISS_CHECK = on_resource(Defect.DISCOVERY_NO_ISS_CHECK, "discovery", check_iss=False)
 DISCOVERY_ACCEPT_EXPIRED = on_resource(Defect.DISCOVERY_ACCEPT_EXPIRED, "discovery", check_exp=False)
 
-AREA = "services"
+
+def genuine_refused(mutation: Patch, cause: str) -> Breaks:
+    """Under `mutation` discovery refuses a genuine JWT, and the failure names the `cause`."""
+    return fails(mutation, "discovery accepts every JWT the LMS issues", actual=cause)
+
 
 TABLE: dict[str, Unit] = {
     "services.genuine.accepted": unit(
-        fails(
-            DISCOVERY_OTHER_SECRET,
-            "discovery accepts every JWT the LMS issues",
-            actual="key: the HS256",
-        ),
-        fails(DISCOVERY_HS256_ONLY, "discovery accepts every JWT the LMS issues", actual="lacks the key"),
-        fails(
-            DISCOVERY_WRONG_ISSUER,
-            "discovery accepts every JWT the LMS issues",
-            actual="issuer or audience",
-        ),
-        fails(
-            WRONG_ISSUER,
-            "discovery accepts every JWT the LMS issues",
-            actual="issuer: the LMS signs iss=",
-        ),
-        fails(
-            WRONG_AUDIENCE,
-            "discovery accepts every JWT the LMS issues",
-            actual="audience: the LMS signs",
-        ),
+        genuine_refused(DISCOVERY_OTHER_SECRET, "key: the HS256"),
+        genuine_refused(DISCOVERY_HS256_ONLY, "lacks the key"),
+        genuine_refused(DISCOVERY_WRONG_ISSUER, "issuer or audience"),
+        genuine_refused(WRONG_ISSUER, "issuer: the LMS signs iss="),
+        genuine_refused(WRONG_AUDIENCE, "audience: the LMS signs"),
     ),
     "services.forged.refused": unit(
         fails(DISCOVERY_ACCEPT_ALG_NONE, "discovery refuses every forged token", actual="alg-none"),
@@ -63,22 +49,14 @@ TABLE: dict[str, Unit] = {
 }
 
 # Cases that skip by themselves (`need(...)`, a failed control): the reason tells the operator
-# what to add. (check id, case, stub mutations, profile changes, reason)
+# what to add.
 SKIPS: list[Skip] = [
-    ("services.forged.refused", "discovery", (), {"jwt": {"jwks": None}}, "need the public key set"),
-    ("services.audience.checked", "discovery", (), {"jwt": {"hs256_secret": None}}, "jwt.hs256_secret"),
-    (
-        "services.expiry.checked",
-        "discovery",
-        (DISCOVERY_OTHER_SECRET,),
-        {},
-        "blocked (services.genuine.accepted[discovery])",
+    without("services.forged.refused", "discovery", "jwt.jwks", says="need the public key set"),
+    without("services.audience.checked", "discovery", "jwt.hs256_secret"),
+    blocked(
+        "services.expiry.checked", "discovery", "services.genuine.accepted[discovery]", DISCOVERY_OTHER_SECRET
     ),
-    (
-        "services.forged.refused",
-        "discovery",
-        (DISCOVERY_OTHER_SECRET,),
-        {},
-        "blocked (services.genuine.accepted[discovery])",
+    blocked(
+        "services.forged.refused", "discovery", "services.genuine.accepted[discovery]", DISCOVERY_OTHER_SECRET
     ),
 ]

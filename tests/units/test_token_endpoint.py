@@ -1,6 +1,4 @@
-"""The unit cases of the token-endpoint checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the token-endpoint checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
@@ -54,8 +52,6 @@ TOKEN_PATH_REDIRECTED = on_front(
     Defect.TOKEN_PATH_REDIRECTED,
     lambda r: _moved("/oauth2/access_token/") if r.url.path == "/oauth2/access_token" else None,
 )
-
-AREA = "token-endpoint"
 
 TABLE: dict[str, Unit] = {
     "token-endpoint.client-credentials.basic-auth": unit(

@@ -1,6 +1,4 @@
-"""The unit cases of the transport checks: each passes against the stock stub LMS and fails against
-its mutations (tests/units/harness.py runs them).
-"""
+"""The unit cases of the transport checks (tests/units/harness.py runs the tables below)."""
 
 from __future__ import annotations
 
@@ -34,8 +32,6 @@ TLS_LEGACY_UNTRUSTED_CERT = on_settings(
 )
 CERT_EXPIRING = on_settings(Defect.CERT_EXPIRING, certificate_days=10)
 CERT_WRONG_HOST = on_settings(Defect.CERT_WRONG_HOST, certificate_verifies=False)
-
-AREA = "transport"
 
 TABLE: dict[str, Unit] = {
     "transport.https.token-endpoint": unit(
