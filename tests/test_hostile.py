@@ -479,10 +479,11 @@ def test_an_instance_that_stops_answering_trips_the_circuit_breaker(scenarios):
     assert summary["counts"]["passed"] == 0 or summary["counts"]["failed"] <= 3
     assert run.console.count("stopped answering") >= 1
     assert "FAILED" not in run.console or run.console.count("FAILED") <= 3  # no cascade
-    # What hangs is bounded: the token requests in flight when the breaker trips (it trips after
-    # three unanswered in a row; at concurrency 4 a few more were already sent). The GET-only checks
-    # that get the server's quick 405s add requests that do not wait.
-    assert summary["token_requests"] <= 10, summary["token_requests"]
+    # What hangs is bounded: the breaker trips after three unanswered in a row, and the requests
+    # already in flight then (4 at the default concurrency, each slot refilled as one times out)
+    # end with it: a handful of timeouts, against the ~65 token requests a whole run makes. The
+    # GET-only checks that get the server's quick 405s add requests that do not wait.
+    assert summary["token_requests"] <= 20, summary["token_requests"]
 
 
 def test_silent_server_is_given_up_after_the_timeout(scenarios):
