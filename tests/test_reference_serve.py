@@ -200,12 +200,9 @@ def test_binds_loopback_only(ref: RunningReference) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_stops_everything_cleanly(tmp_path: Path, signum: int) -> None:
-    started = time.monotonic()
     process = serve(state_dir=tmp_path)
     try:
-        lines = read_until_ready(process)
-        ready_s = time.monotonic() - started
-        assert ready_s < 5, f"ready after {ready_s:.1f} s"
+        lines = read_until_ready(process)  # (how fast it gets ready is benchmarks/' business)
         profile = tomllib.loads((tmp_path / "profile.toml").read_text())
         assert lines[-1] == f"READY {profile['base_url']}"
         process.send_signal(signum)
