@@ -320,6 +320,14 @@ def not_run_lines(summary: dict[str, Any]) -> list[str]:
             + ", ".join(controls)
             + " (the causes above say why)"
         )
+        waived = {c["id"] for c in summary["checks"] if c["outcome"] == "waived"} & set(controls)
+        if waived:
+            # Waiving a control does not give its dependents a verdict: the run stays inconclusive.
+            checks = sorted({c["id"].split("[")[0] for c in blocked if c.get("skip_key") in waived})
+            lines.append(
+                f"  {', '.join(sorted(waived))} is waived; what it blocks has no verdict: fix it, or "
+                f"waive these checks too: {', '.join(checks)}"
+            )
     opt_in = {c.get("skip_key") or c["message"] for c in skipped if c.get("skip_kind") == "opt-in"}
     if opt_in:
         lines.append("Opt-in checks left off: " + ", ".join(sorted(opt_in)))

@@ -99,6 +99,8 @@ def test_blocked_by_a_waived_control_is_no_verdict(faulty, tmp_path):
     blocked = [c["id"] for c in result.summary()["checks"] if c.get("skip_kind") == "blocked"]
     assert "services.audience.checked[discovery]" in blocked
     assert "Blocked (" in result.out
+    assert "services.genuine.accepted[discovery] is waived; what it blocks has no verdict" in result.out
+    assert "waive these checks too: " in result.out and "services.audience.checked" in result.out
 
 
 def test_expired_waiver_no_longer_waives(faulty, tmp_path):
