@@ -12,6 +12,7 @@ from conformance.reference.faults.reasons import (
     REFUSED_ANYWAY,
     SERVICE_BASELINE,
     SERVICES_REFUSE,
+    SIGN_IN_STALE_KEY,
     SIGNED_JWT_ATTACKS,
 )
 
@@ -223,16 +224,7 @@ FAULTS: tuple[Fault, ...] = (
             "neither aud nor exp (JWT_VERIFY_AUDIENCE and JWT_VERIFY_EXPIRATION off)."
         ),
         catches=["jwt.profile-keys.hs256-secret"],
-        collateral={
-            "authorization-code.exchange.token": (
-                "the sign-in JWTs' signature is checked with the profile's key, which this fault makes stale "
-                "(the profile-keys check names it)"
-            ),
-            "jwt-cookies.jwt.conformant": (
-                "the sign-in JWTs' signature is checked with the profile's key, which this fault makes stale "
-                "(the profile-keys check names it)"
-            ),
-        },
+        collateral=dict(SIGN_IN_STALE_KEY),
         cause="profile-key.jwt.hs256_secret",
     ),
     _fault(
@@ -243,16 +235,7 @@ FAULTS: tuple[Fault, ...] = (
             "with its public RSA key as the HMAC key (the key-confusion bug)."
         ),
         catches=["jwt.profile-keys.jwks", "key-rotation.lms.signing-key"],
-        collateral={
-            "authorization-code.exchange.token": (
-                "the sign-in JWTs' signature is checked with the profile's key, which this fault makes stale "
-                "(the profile-keys check names it)"
-            ),
-            "jwt-cookies.jwt.conformant": (
-                "the sign-in JWTs' signature is checked with the profile's key, which this fault makes stale "
-                "(the profile-keys check names it)"
-            ),
-        },
+        collateral=dict(SIGN_IN_STALE_KEY),
         cause="profile-key.jwt.jwks",
     ),
     _fault(

@@ -48,3 +48,9 @@ SERVICES_REFUSE = (
     "jwt-cookies.jwt.conformant",
     "jwt-cookies.services.accept-cookies",
 )
+# The sign-in JWTs are verified with the profile's key material, which a stale-key fault makes stale.
+SIGN_IN_STALE_KEY = dict.fromkeys(
+    ("authorization-code.exchange.token", "jwt-cookies.jwt.conformant"),
+    "the sign-in JWTs' signature is checked with the profile's key, which this fault makes stale "
+    "(the profile-keys check names it)",
+)
