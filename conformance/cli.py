@@ -10,6 +10,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -510,6 +511,17 @@ def _instance_key(profile: Any) -> str:
     return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
 
 
+@dataclass
+class _ProfileRun:
+    """One profile's process of `run_many`: started when its instance's turn comes."""
+
+    name: str
+    report_dir: Path
+    argv: list[str]
+    log: Any
+    proc: Any = None
+
+
 def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespace) -> int:
     """Several instances at once: one process per profile, concurrently, except that profiles of
     one instance run one after another (the LMS keeps one session per user, and its token endpoint
@@ -517,8 +529,8 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
     import subprocess
     import threading
 
-    procs: list[tuple[str, Path, Any, Any]] = []
-    groups: dict[str, list[tuple[list[str], Any, str]]] = {}
+    runs: list[_ProfileRun] = []
+    groups: dict[str, list[_ProfileRun]] = {}
     for path, profile in loaded:
         report_dir = base / profile.name
         report_dir.mkdir(parents=True, exist_ok=True)
@@ -547,23 +559,24 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
             argv += ["--metrics", str(metrics.with_name(f"{metrics.stem}.{profile.name}{metrics.suffix}"))]
         if args.target_release:
             argv += ["--target-release", args.target_release]
-        log = (report_dir / "console.log").open("w", encoding="utf-8")
-        slot: list[Any] = [None]  # the process, once its turn comes
-        procs.append((profile.name, report_dir, log, slot))
+        run = _ProfileRun(
+            profile.name, report_dir, argv, (report_dir / "console.log").open("w", encoding="utf-8")
+        )
+        runs.append(run)
         group = groups.setdefault(_instance_key(profile), [])
-        after = f" (after {group[-1][2]}: the same instance)" if group else ""
-        group.append((argv, (log, slot), profile.name))
+        after = f" (after {group[-1].name}: the same instance)" if group else ""
+        group.append(run)
         _out(f"{profile.name}: running against {profile.base_url}{after} ...")
     stopping = threading.Event()
-    started = threading.Lock()
+    starting = threading.Lock()  # no process starts while a stop is sending SIGTERM to the others
 
-    def run_group(members: list[tuple[list[str], Any, str]]) -> None:
-        for argv, (log, slot), _ in members:
-            with started:
+    def run_group(members: list[_ProfileRun]) -> None:
+        for run in members:
+            with starting:
                 if stopping.is_set():
                     return
-                slot[0] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-            slot[0].wait()
+                run.proc = subprocess.Popen(run.argv, stdout=run.log, stderr=subprocess.STDOUT)
+            run.proc.wait()
 
     threads = [threading.Thread(target=run_group, args=(m,), daemon=True) for m in groups.values()]
     for thread in threads:
@@ -576,18 +589,19 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
         # Ctrl-C reaches the children too (same process group); SIGTERM only this process: pass it on,
         # and let each child write its incomplete summary and stop its instance. A profile whose
         # turn had not come does not start.
-        with started:
+        with starting:
             stopping.set()
-        for _, _, _, slot in procs:
-            if slot[0] is not None and slot[0].poll() is None:
-                slot[0].send_signal(signal.SIGTERM)
+        for run in runs:
+            if run.proc is not None and run.proc.poll() is None:
+                run.proc.send_signal(signal.SIGTERM)
         for thread in threads:
             thread.join()
         raise
     codes = []
-    for name, report_dir, log, slot in procs:
-        log.close()
-        code = slot[0].returncode
+    for run in runs:
+        name, report_dir = run.name, run.report_dir
+        run.log.close()
+        code = run.proc.returncode  # every group ran to its end (a stop raised above)
         codes.append(code)
         summary_file = report_dir / "summary.json"
         if summary_file.exists():
@@ -599,7 +613,7 @@ def run_many(loaded: list[tuple[Path, Any]], base: Path, args: argparse.Namespac
             lines = (report_dir / "console.log").read_text(encoding="utf-8").splitlines()
             _out(f"{name}: exit {code}: " + (lines[-1] if lines else "(no output)"))
         _out(f"  console output: {report_dir / 'console.log'}")
-    done = [d for _, d, _, _ in procs if (d / "summary.json").exists()]
+    done = [run.report_dir for run in runs if (run.report_dir / "summary.json").exists()]
     if done and not args.no_html:
         from conformance.html import render_html
 
