@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conformance._lib.schemas import schema_errors
 from conformance._lib.verify import ConformanceFailure, expect_equal, wrong_members
 
 GOOD = {"access_token": "a" * 30, "token_type": "JWT", "expires_in": 3600, "scope": "read write"}
@@ -30,4 +31,5 @@ def test_expect_equal_says_the_type_where_values_print_alike():
     ],
 )
 def test_wrong_members_are_the_values_that_break_the_schema(changes, evidence):
-    assert wrong_members(GOOD | changes, "token-response") == evidence
+    body = GOOD | changes
+    assert wrong_members(body, schema_errors(body, "token-response")) == evidence

@@ -151,23 +151,26 @@ def expect_json(ex: Exchange, requirement: str) -> Any:
     return body
 
 
-def expect_schema(instance: Any, schema: str, requirement: str, **why: Unpack[Diagnosis]) -> None:
+def expect_schema(instance: Any, schema: str, requirement: str, *, evidence_for: str = "") -> None:
+    """`instance` validates against `schema`. With `evidence_for` (a cause), a failure names that
+    cause and, as its evidence, the values of the members that break the schema (wrong_members):
+    another check that reads such a member shows the same value and takes the cause."""
     errors = schema_errors(instance, schema)
-    expect(
-        not errors,
-        requirement,
-        f"valid against schemas/{schema}.schema.json",
-        "; ".join(errors[:5]),
-        **why,
-    )
+    if not errors:
+        return
+    why: Diagnosis = {}
+    evidence = wrong_members(instance, errors) if evidence_for else ()
+    if evidence:
+        why = {"cause": evidence_for, "evidence": evidence}
+    fail(requirement, f"valid against schemas/{schema}.schema.json", "; ".join(errors[:5]), **why)
 
 
-def wrong_members(instance: Any, schema: str) -> tuple[str, ...]:
-    """The values of the top-level members that break `schema`, as Python prints them (`'3600'`,
-    `['read', 'write']`): another check that reads the same member shows the same value."""
+def wrong_members(instance: Any, errors: list[str]) -> tuple[str, ...]:
+    """The values of the top-level members that schema_errors' `errors` name, as Python prints them
+    (`'3600'`, `['read', 'write']`): another check that reads the same member shows the same value."""
     if not isinstance(instance, dict):
         return ()
-    members = {line.split(":", 1)[0].split("/", 1)[0] for line in schema_errors(instance, schema)}
+    members = {line.split(":", 1)[0].split("/", 1)[0] for line in errors}
     members -= {"access_token", "refresh_token", "id_token"}  # secrets are never evidence
     values = (repr(instance[m]) for m in sorted(members) if m in instance)
     return tuple(v for v in values if len(v) >= 4)  # a short value would match unrelated text
