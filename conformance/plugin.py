@@ -303,9 +303,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _group_for_xdist(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """--workers: pytest-xdist 3.8's loadgroup adds `@<group>` to a worker's node ids through
-    `item._nodeid`, which pytest 9 no longer reads (node ids live in `_id`), so every case would
-    be spread; the sign-in cases are kept in one worker by giving them the suffix here."""
+    """Under pytest-xdist's loadgroup (--workers, `-n N`, and the project's own tests, which group
+    by module): xdist 3.8 adds `@<group>` to a worker's node ids through `item._nodeid`, which
+    pytest 9 no longer reads (node ids live in `_id`), so every case would be spread; the grouped
+    cases are kept in one worker by giving them the suffix here."""
     if not getattr(config.option, "loadgroup", False):
         return
     from _pytest.nodeid import coerce_node_id
