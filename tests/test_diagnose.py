@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 
 import httpx
 import pytest
@@ -84,3 +86,43 @@ def test_issuer_scheme():
     assert diagnose.issuer_scheme("http://other.example.org/oauth2", "https://lms.example.org") is None
     assert diagnose.issuer_scheme("https://lms.example.org/oauth2", "https://lms.example.org") is None
     assert diagnose.issuer_scheme(None, "https://lms.example.org") is None
+
+
+def _jwt(claims):
+    """A compact JWT with these claims (unsigned: the diagnosis reads the payload only)."""
+
+    def part(value):
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'HS256'})}.{part(claims)}.c2ln"
+
+
+@pytest.mark.parametrize(
+    ("ahead_s", "status", "carrier", "diagnosed"),
+    [
+        (300, 401, "authorization", True),
+        (300, 401, "cookie", True),  # JwtAuthCookieMiddleware's header-payload cookie
+        (300, 403, "authorization", False),  # authenticated: the permission refused it
+        (30, 401, "authorization", False),  # within the margin: clocks a little apart are normal
+        (-5, 401, "authorization", False),  # issued in the past, refused for something else
+        (300, 401, "none", False),  # no JWT was sent
+    ],
+)
+def test_clock_ahead(ahead_s, status, carrier, diagnosed):
+    token = _jwt({"iat": int(time.time()) + ahead_s, "exp": int(time.time()) + ahead_s + 3600})
+    sent = {
+        "authorization": {"Authorization": f"JWT {token}"},
+        "cookie": {"Cookie": f"csrftoken=x; {diagnose.JWT_COOKIE}={token.rsplit('.', 1)[0]}"},
+        "none": {},
+    }[carrier]
+    ex = exchange(status, method="GET", url="http://lms.example.org/api/user/v1/me", sent=sent)
+    hint = diagnose.clock_ahead(ex)
+    assert (hint is not None) == diagnosed
+    if diagnosed:
+        assert diagnose.CLOCK_AHEAD in hint and "NTP" in hint and "signature" not in hint
+        assert diagnose.explain(ex) == hint
+
+
+def test_clock_ahead_ignores_what_is_not_a_jwt():
+    for sent in ({"Authorization": "Bearer opaque0123"}, {"Authorization": "JWT a.!!!.b"}, {"Cookie": "x=y"}):
+        assert diagnose.clock_ahead(exchange(401, sent=sent)) is None

@@ -24,7 +24,6 @@ from conformance._lib.profile import profile_from_data
 from conformance._lib.registry import AREAS
 from conformance.reference.faults import FAULTS, UNKILLABLE, Fault
 from conformance.selftest.mutation import (
-    MAX_CAUSES,
     FaultRun,
     MutationReport,
     cause_problems,
@@ -35,16 +34,6 @@ from conformance.selftest.mutation import (
 from tests.conftest import run_cli
 from tests.suite_runs import MATRIX_CONCURRENCY, WORKERS, clean_variants
 
-# Faults whose run still names more than MAX_CAUSES causes (checks that see the fault each in their
-# own way, with nothing yet that ties them to one finding), and why.
-MANY_CAUSES: dict[str, str] = {
-    "clock-ahead": "iat ahead of the clock: the LMS's API, the services and the cookie checks each "
-    "refuse the tokens, and their 401s carry no value that ties them to jwt.claims.times",
-    "private-jwk-missing-crt": "the RS512 failure also breaks the login (its cookie JWT is RS512) and "
-    "the restricted application's token",
-    "isalnum-token-alphabet": "the opaque tokens' alphabet fails their syntax and, through them, the "
-    "Bearer, revocation and disabled-user checks that use them",
-}
 LEVELS = check_ids()
 NAMES = [fault.name for fault in FAULTS]
 
@@ -186,15 +175,10 @@ def test_fault_is_caught_by_its_checks_and_only_those(matrix: dict[str, FaultRun
 @pytest.mark.parametrize("fault", [f for f in FAULTS if not f.unreachable], ids=lambda f: f.name)
 def test_fault_is_named_first_among_at_most_two_causes(matrix: dict[str, FaultRun], fault: Fault) -> None:
     """The console and summary.json lead with the fault's cause (`cause` in the fault table), and a
-    fault is at most two findings to fix, except where MANY_CAUSES says why not yet."""
+    fault is at most two findings to fix."""
     run = matrix[fault.name]
     assert run.problem is None, run.problem
     problems = cause_problems(fault, run)
-    if fault.name in MANY_CAUSES:
-        assert len(run.cause_ids) > MAX_CAUSES, (
-            f"{fault.name} is down to {run.cause_ids}: drop it from MANY_CAUSES"
-        )
-        problems = [p for p in problems if not p.endswith(", ".join(run.cause_ids))]
     assert not problems, f"{fault.name}: {problems}; causes {run.cause_ids}"
     first = run.causes[0]
     assert first["fix"] and run.console.count(f"] {first['id']}: ") == 1, run.console[-3000:]

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from conformance._lib.diagnose import ASYMMETRIC_TOKEN
 from conformance._lib.outcomes import Outcome
 from conformance._lib.registry import AREAS, LEVELS
 
@@ -237,7 +238,7 @@ CONTROLS: dict[str, str] = {
     "jwt-cookies.login.signs-in": "sign-in",
     "authorization-code.redirect-uri.registered": "sso-code",
     "services.genuine.accepted": "service",
-    "jwt.header.alg[asymmetric]": "asymmetric-token",
+    ASYMMETRIC_TOKEN: "asymmetric-token",
     "jwt-cookies.login.set": "jwt-cookies",
 }
 # The order an operator should fix them in: the edge first (it breaks what is behind it), then the

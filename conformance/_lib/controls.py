@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from conformance._lib.diagnose import ASYMMETRIC_TOKEN
 from conformance._lib.forge import resign
 from conformance._lib.jwts import JwkSet, parse_jwt, verify_signature
 from conformance._lib.registry import blocked
@@ -220,7 +221,7 @@ def expect_profile_key(control: KeyControl) -> None:
             f"{control.key} is verified against a token signed with the instance's private key",
             "an RS512 token when asymmetric_jwt is sent",
             control.detail,
-            cause="same-as:jwt.header.alg[asymmetric]",  # the finding jwt.header.alg reports
+            cause=f"same-as:{ASYMMETRIC_TOKEN}",  # the finding jwt.header.alg reports
         )
     if control.state == WRONG:
         raise ConformanceFailure(

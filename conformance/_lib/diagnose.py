@@ -10,23 +10,35 @@ the symptoms a check sees, with the usual causes and the fix.
 - `basic_refused(ex)`: HTTP Basic client authentication is refused while the same credentials in
   the form body obtain a token (the check has seen both): the header is dropped on its way, or the
   token endpoint reads the body only.
-`explain(ex)` runs the first two on any exchange; the verifiers add what it says to a failure, and
-`edge_cause(ex)` names its cause (conformance._lib.causes).
+- `clock_ahead(ex)`: a JWT refused with 401 whose `iat` is ahead of this machine's clock: the LMS's
+  clock runs fast, and resource servers refuse tokens issued in the future. Its text holds
+  `CLOCK_AHEAD`, the evidence by which jwt.claims.times's finding explains the refusal.
+`explain(ex)` runs these on any exchange; the verifiers add what it says to a failure, and
+`edge_cause(ex)` names the cause of the edge ones (conformance._lib.causes).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import time
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from conformance._lib.http import Exchange
 
 __all__ = [
+    "ASYMMETRIC_TOKEN",
     "BASIC_REFUSED_FIX",
+    "CLOCK_AHEAD",
     "basic_refused",
+    "clock_ahead",
     "dropped_authorization",
     "edge_cause",
     "error_as_200",
     "explain",
+    "issued_ahead",
     "issuer_scheme",
     "redirect",
 ]
@@ -34,6 +46,17 @@ __all__ = [
 NOT_PROVIDED = "Authentication credentials were not provided."
 # Statuses after which clients (browsers, requests, httpx with follow_redirects) re-send POST as GET.
 METHOD_CHANGING = (301, 302, 303)
+# The control case of the LMS's asymmetric (RS512) signing. The LMS signs with the same key the JWT
+# cookies of a login and a restricted application's tokens (openedx-oauth.md, "Header"): a server
+# error there is that control's finding when it fails too.
+ASYMMETRIC_TOKEN = "jwt.header.alg[asymmetric]"
+# How a token issued in the future is said, by jwt.claims.times and by `clock_ahead`.
+CLOCK_AHEAD = "ahead of this machine's clock"
+# Beyond this, no JWT verifier's leeway covers an iat in the future (PyJWT's default is 0 s,
+# edx-drf-extensions' JWT_LEEWAY 1 s): the refusal is the clock's.
+CLOCK_MARGIN_S = 60
+# The cookie that carries a JWT's header and payload (edx-drf-extensions' JwtAuthCookieMiddleware).
+JWT_COOKIE = "edx-jwt-cookie-header-payload"
 
 
 def redirect(ex: Exchange) -> str | None:
@@ -85,6 +108,42 @@ def dropped_authorization(ex: Exchange) -> str | None:
     )
 
 
+def _sent_claims(ex: Exchange) -> dict[str, Any]:
+    """The claims of the JWT a request carried (Authorization: JWT|Bearer, or the JWT cookie), read
+    without verifying anything; empty when it carried none."""
+    headers = {k.lower(): v for k, v in ex.request_headers.items()}
+    compact = headers.get("authorization", "").partition(" ")[2].strip()
+    for cookie in headers.get("cookie", "").split(";"):
+        name, _, value = cookie.strip().partition("=")
+        if name == JWT_COOKIE:
+            compact = value
+    parts = compact.split(".")
+    if len(parts) not in (2, 3):
+        return {}
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def issued_ahead(claims: dict[str, Any]) -> str | None:
+    """A token whose iat is further ahead of this machine's clock than any verifier's leeway."""
+    iat = claims.get("iat")
+    ahead = iat - time.time() if isinstance(iat, int | float) else 0
+    if ahead <= CLOCK_MARGIN_S:
+        return None
+    return (
+        f"the refused JWT's iat is {ahead:.0f} s {CLOCK_AHEAD}: the LMS's clock runs fast, and "
+        "resource servers refuse a token issued in the future. Sync the LMS host's clock (NTP)"
+    )
+
+
+def clock_ahead(ex: Exchange) -> str | None:
+    """A JWT refused with 401 that was issued in the future (`issued_ahead`)."""
+    return issued_ahead(_sent_claims(ex)) if ex.status == 401 else None
+
+
 def error_as_200(ex: Exchange) -> str | None:
     """An OAuth error (a JSON body with `error` and no token) answered with HTTP 200."""
     body = ex.json()
@@ -99,7 +158,7 @@ def error_as_200(ex: Exchange) -> str | None:
 
 
 def explain(ex: Exchange) -> str | None:
-    return redirect(ex) or dropped_authorization(ex) or error_as_200(ex)
+    return redirect(ex) or dropped_authorization(ex) or error_as_200(ex) or clock_ahead(ex)
 
 
 def edge_cause(ex: Exchange) -> str | None:

@@ -35,6 +35,7 @@ from urllib.parse import quote_plus, urlsplit
 import httpx
 
 from conformance._lib.redact import REDACTOR, echoed_forms
+from conformance._lib.schemas import OUTSIDE_VSCHAR
 
 if TYPE_CHECKING:
     from conformance._lib.profile import Profile
@@ -303,10 +304,15 @@ class Http:
             )
             if auth is not None:
                 request.headers["Authorization"] = _basic(*auth)
-        except (httpx.InvalidURL, UnicodeEncodeError) as exc:
-            # A value the instance handed out (a 100 kB token in a query, a non-ASCII token in a
-            # header) that cannot go into a request: the check fails with this, not a traceback.
+        except httpx.InvalidURL as exc:
+            # A value the instance handed out (a 100 kB token in a query) that cannot go into a
+            # request: the check fails with this, not a traceback.
             raise HttpProblem(f"{method} {_safe(url)}: the request cannot be built ({exc})") from None
+        except UnicodeEncodeError as exc:  # headers are ASCII: a non-ASCII token cannot be sent
+            raise HttpProblem(
+                f"{method} {_safe(url)}: the request cannot be built: a header value has {OUTSIDE_VSCHAR} "
+                f"({exc.reason} at position {exc.start})"
+            ) from None
         body = request.read()
         # One deadline for the whole exchange (connect, TLS, headers, body): the per-read timeout
         # alone never fires against a server that trickles a byte at a time.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from conformance._lib.diagnose import issuer_scheme
+from conformance._lib.diagnose import CLOCK_AHEAD, issuer_scheme
 from conformance._lib.jwts import JwkSet, ParsedJwt, parse_jwt, verify_signature
 from conformance._lib.profile import Profile
 from conformance._lib.verify import expect, expect_schema, fail, finding_of
@@ -109,11 +109,17 @@ def expect_times(claims: dict[str, Any], profile: Profile, what: str = "") -> No
     if not (isinstance(exp, int) and isinstance(iat, int)):
         fail(_said(what, "exp and iat are integers"), "integers", f"exp={exp!r}, iat={iat!r}")
     expect(exp > now, _said(what, "the token has not expired when issued"), f"exp > {int(now)}", f"exp={exp}")
+    # A resource's 401 for a token issued in the future says CLOCK_AHEAD too (diagnose.clock_ahead):
+    # this finding explains it.
     expect(
         iat <= now + skew,
         _said(what, "iat is not in the future (resource servers reject such tokens)"),
         f"iat <= now + {skew} s",
-        f"iat is {iat - now:.0f} s ahead of this machine's clock",
+        f"iat is {iat - now:.0f} s {CLOCK_AHEAD}",
+        "sync the LMS host's clock (and this machine's) with NTP: resource servers with a correct clock "
+        "refuse a token issued in the future",
+        cause="check:jwt.claims.times",
+        evidence=(CLOCK_AHEAD,),
     )
 
 

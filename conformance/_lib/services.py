@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from conformance._lib.diagnose import issued_ahead
 from conformance._lib.forge import resign
 from conformance._lib.http import Exchange, Http, Unreachable
 from conformance._lib.jwts import JwkSet, parse_jwt
@@ -193,6 +194,8 @@ def diagnose_refusal(
             "proxy in front of it cannot reach it (or the probe path is wrong); start it, or fix its "
             "base_url and probe in the profile"
         )
+    if all(status == 401 for status in answers.values()) and (ahead := issued_ahead(claims)):
+        return ahead
     if any(status == 403 for status in answers.values()):
         return (
             f"{name} authenticated a token but refused the request (403): a permission of its probe "

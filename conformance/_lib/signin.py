@@ -307,7 +307,7 @@ class SignIn:
             data={"email_or_username": username, "password": password},
             headers={"X-CSRFToken": str(token), "Origin": origin, "Referer": f"{origin}/login"},
         )
-        expect_status(login, 200, requirement)
+        expect_status(login, 200, requirement, rs512_signed=True)  # the JWT cookies are RS512
         answer = login.json()
         expect(
             isinstance(answer, dict) and answer.get("success") is True,

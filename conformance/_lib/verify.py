@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypedDict, Unpack
 
-from conformance._lib.diagnose import edge_cause, explain
+from conformance._lib.diagnose import ASYMMETRIC_TOKEN, edge_cause, explain
 from conformance._lib.http import Exchange
 from conformance._lib.redact import REDACTOR
 from conformance._lib.schemas import schema_errors
@@ -112,18 +112,24 @@ def expect_equal(actual: Any, expected: Any, requirement: str) -> None:
     expect(actual == expected, requirement, _short(expected), shown)
 
 
-def expect_status(ex: Exchange, expected: int | Collection[int], requirement: str) -> None:
+def expect_status(
+    ex: Exchange, expected: int | Collection[int], requirement: str, *, rs512_signed: bool = False
+) -> None:
+    """`ex` has one of the `expected` statuses. `rs512_signed`: the LMS signs this answer's JWT with
+    its asymmetric key (a login's JWT cookies, a restricted application's token), so a server error
+    is the finding of the asymmetric token's control when that fails too."""
     allowed = {expected} if isinstance(expected, int) else set(expected)
 
     if ex.status in allowed:
         return
     # What the web server in front did, when the symptom says so (a redirect, a dropped header).
     hint = explain(ex)
+    cause = edge_cause(ex) or (f"same-as:{ASYMMETRIC_TOKEN}" if rs512_signed and ex.status >= 500 else "")
     fail(
         requirement,
         f"HTTP {' or '.join(map(str, sorted(allowed)))} from {ex.method} {ex.path}",
         f"HTTP {ex.status}: {_body_summary(ex)}" + (f"; {hint}" if hint else ""),
-        cause=edge_cause(ex) or "",
+        cause=cause,
     )
 
 
@@ -176,9 +182,9 @@ def wrong_members(instance: Any, errors: list[str]) -> tuple[str, ...]:
     return tuple(v for v in values if len(v) >= 4)  # a short value would match unrelated text
 
 
-def expect_token(ex: Exchange, requirement: str) -> dict[str, Any]:
-    """A 200 response whose JSON body carries an access_token."""
-    expect_status(ex, 200, requirement)
+def expect_token(ex: Exchange, requirement: str, *, rs512_signed: bool = False) -> dict[str, Any]:
+    """A 200 response whose JSON body carries an access_token (`rs512_signed`: see expect_status)."""
+    expect_status(ex, 200, requirement, rs512_signed=rs512_signed)
     body = expect_json(ex, requirement)
     expect(
         isinstance(body, dict) and isinstance(body.get("access_token"), str) and body["access_token"],

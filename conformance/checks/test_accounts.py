@@ -80,6 +80,7 @@ def test_restricted_client(http, tokens, profile):
     body = expect_token(
         client_credentials(tokens, entry(profile, "restricted_client")),
         "a RestrictedApplication gets a (restricted) JWT",
+        rs512_signed=True,  # the LMS signs a restricted application's JWT with its RS512 key
     )
     claims = parse_jwt(body["access_token"]).claims
     expect_equal(claims.get("is_restricted"), True, "the JWT of a RestrictedApplication says is_restricted")

@@ -212,6 +212,7 @@ def test_xblock_restricted(http, tokens, profile):
     body = expect_token(
         client_credentials(tokens, entry(profile, "restricted_client")),
         "a RestrictedApplication gets a (restricted) JWT",
+        rs512_signed=True,  # the LMS signs a restricted application's JWT with its RS512 key
     )
     # The JWT must authenticate at all (the LMS's API refuses it with 403, not 401): a token that
     # authenticates nobody reaches a handler as an anonymous GET, patched or not.
