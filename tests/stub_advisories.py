@@ -1,7 +1,7 @@
 """The stub LMS's pages of the published sign-in advisories, for the unit tests of the advisories
 checks: the account API, the logout page's target, a signed-in user's /login and /auth/inactive
 redirects, the XBlock handler's authentication, the login's per-username rate limit, and the
-Cache-Control of signed-in user API answers, each as a patched platform answers
+caching of signed-in user API answers, each as a patched platform answers
 (conformance/reference/lms/advisories.py says the same with the platform's sources); each
 `on_advisories` patch takes one advisory's fix out (`Fixes`).
 
@@ -38,7 +38,7 @@ class Fixes:
     login_redirect_checked: bool = True  # a signed-in user's /login?next= likewise
     inactive_redirect_checked: bool = True  # /auth/inactive?next= likewise
     xblock_refuses_restricted: bool = True  # XBlock handlers refuse a restricted application's JWT
-    user_api_private: bool = True  # signed-in user API answers carry Cache-Control: private, no-store
+    user_api_private: bool = True  # signed-in user API answers stay private (Vary: Cookie, no public)
     login_username_limit: int | None = 30  # LOGISTRATION_PER_EMAIL_RATELIMIT_RATE (30/5m); None: none
 
 
@@ -92,10 +92,13 @@ def limited(stub: StubLms, identifier: str) -> bool:
 
 
 def cache_headers(stub: StubLms, request: httpx.Request) -> dict[str, str]:
-    """Signed-in (cookie) answers of the user API are private."""
-    if not _fixes(stub).user_api_private or "cookie" not in request.headers:
+    """Signed-in (cookie) answers of the user API vary on the cookie, as the platform's
+    SessionMiddleware makes them; without the fix a CDN rule marks them for shared caches."""
+    if "cookie" not in request.headers:
         return {}
-    return {"Cache-Control": "private, no-store"}
+    if not _fixes(stub).user_api_private:
+        return {"Cache-Control": "public, max-age=300"}
+    return {"Vary": "Accept-Language, origin, Cookie"}
 
 
 def handle(stub: StubLms, request: httpx.Request) -> httpx.Response | None:

@@ -120,8 +120,8 @@ def test_faults_fail_a_run_unless_only_may_checks_catch_them() -> None:
     for name in may_only:
         assert {LEVELS[c] for c in next(f for f in FAULTS if f.name == name).catches} == {"MAY"}
     # A MAY-only fault is recorded, never gates a deployment: keep them the exception.
-    # user-api-cacheable: the advisory's fix is not in the sources and the platform's own API
-    # sends no Cache-Control, so its check is MAY (docs/clauses.md#cve-2025-65681).
+    # user-api-cacheable: the advisory's fix is not in the sources, so its check is MAY
+    # (docs/clauses.md#cve-2025-65681).
     assert may_only == ["gateway-path-alias", "user-api-cacheable"]
 
 

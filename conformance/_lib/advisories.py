@@ -94,8 +94,9 @@ ADVISORIES: dict[str, Advisory] = {
             "CVE-2025-65681",
             "authenticated responses cacheable (Tutor <= 20.0.2)",
             "",
-            "upgrade Tutor past 20.0.2; a proxy or CDN in front must not store responses to "
-            "requests with a session cookie (Cache-Control: private or no-store)",
+            "upgrade Tutor past 20.0.2; a proxy or CDN in front must not cache the user API for "
+            "everyone: no public or s-maxage there, and keep the LMS's Vary: Cookie (or send "
+            "Cache-Control: private or no-store)",
         ),
         Advisory(
             "openedx-login-ratelimit",

@@ -234,14 +234,15 @@ def test_xblock_restricted(http, tokens, profile):
 
 
 @pytest.mark.parametrize("api", ["me", "account"])
-# MAY: the advisory's fix was not found in the platform's or Tutor's sources, and the
-# platform's own /api/user/v1/me sends no Cache-Control (a bare LMS would fail --strict on
-# its own code). Recorded, so an operator sees whether the front marks these answers private.
+# MAY: the advisory's fix was not found in the platform's or Tutor's sources. What is judged is what
+# RFC 9111 lets a shared cache do with the answer: reuse it for another user only when it is neither
+# private (or no-store) nor keyed on the session cookie (Vary: Cookie, which the platform's
+# SessionMiddleware adds), or when it is marked for shared caches (public, s-maxage).
 @check("advisories.user-api.not-cacheable", level="MAY", ref="AD-07")
-@clauses("CVE-2025-65681", "RFC9111-5.2.2.7")
+@clauses("CVE-2025-65681", "RFC9111-5.2.2.7", "RFC9111-4.1")
 @requires("login")
 def test_user_api_cache(signin, profile, api):
-    """Signed-in user API responses are not stored by shared caches"""
+    """Signed-in user API responses are not reused for other users by shared caches"""
     # The session-cookie answer: a shared cache may store it unless told otherwise (an Authorization
     # header alone already keeps shared caches off, RFC 9111 3.5).
     username = signin.credentials[0]
@@ -250,12 +251,17 @@ def test_user_api_cache(signin, profile, api):
     if ex.status == 404:
         not_verified("base_url", f"the LMS serves no {path}")
     expect_status(ex, 200, f"the signed-in browser reads {path}")
-    directives = {d.strip().split("=")[0].lower() for d in ex.headers.get("cache-control", "").split(",")}
+    cache_control = ex.headers.get("cache-control", "")
+    directives = {d.strip().split("=")[0].lower() for d in cache_control.split(",") if d.strip()}
+    varies = {v.strip().lower() for v in ex.headers.get("vary", "").split(",")}
+    private = bool(directives & {"no-store", "private"})
+    # RFC 9111 4.1: a stored answer that varies on Cookie serves only requests with the same cookie.
+    keyed = bool(varies & {"cookie", "*"}) and not directives & {"public", "s-maxage"}
     expect(
-        bool(directives & {"no-store", "private"}),
-        f"{path} signed in is marked private or no-store",
-        "Cache-Control: private (or no-store)",
-        f"Cache-Control: {ex.headers.get('cache-control', '(none)')}",
+        private or keyed,
+        f"{path} signed in is private, or keyed on the session cookie and not marked for shared caches",
+        "Cache-Control: private (or no-store); or Vary: Cookie without public or s-maxage",
+        f"Cache-Control: {cache_control or '(none)'}; Vary: {ex.headers.get('vary', '(none)')}",
         hint=fix_of("CVE-2025-65681"),
     )
 

@@ -920,8 +920,8 @@ class Defect(StrEnum):
     )
     USER_API_CACHEABLE = (
         "user-api-cacheable",
-        "Signed-in responses of the user API carry no Cache-Control (CVE-2025-65681: Tutor <= 20.0.2): a "
-        "shared cache in front may keep one learner's account data for the next",
+        "A CDN or proxy rule caches the user API (Cache-Control: public, max-age=300 on signed-in answers; "
+        "CVE-2025-65681): a shared cache in front may serve one learner's account data to the next",
     )
     XBLOCK_HANDLER_RESTRICTED_JWT = (
         "xblock-handler-restricted-jwt",

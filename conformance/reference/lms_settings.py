@@ -179,8 +179,6 @@ SHARED_COOKIE_DOMAIN = None
 # redirect hosts (a stock install).
 LOGISTRATION_PER_EMAIL_RATELIMIT_RATE = CONFIG.login_rate_limit
 LOGIN_REDIRECT_WHITELIST: list[str] = []
-# The deployment's front marks signed-in user API answers private (PrivateCacheMiddleware).
-MIDDLEWARE.insert(1, "conformance.reference.lms.advisories.PrivateCacheMiddleware")
 
 # ---- the active faults' declared effects (conformance/reference/faults/effects.py) -------------
 # Their settings, then their middleware: outermost after the latency middleware, where a proxy sits.

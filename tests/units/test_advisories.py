@@ -39,7 +39,7 @@ TABLE: dict[str, Unit] = {
         profile=ACCOUNTS,
     ),
     "advisories.user-api.not-cacheable": unit(
-        fails(USER_API_CACHEABLE, "signed in is marked private or no-store"),
+        fails(USER_API_CACHEABLE, "keyed on the session cookie and not marked for shared caches"),
     ),
     "advisories.login.rate-limited-by-username": unit(
         fails(LOGIN_NO_USERNAME_RATELIMIT, "failed logins for one username the login API answers"),

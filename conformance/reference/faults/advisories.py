@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from conformance.reference.defects import Defect
-from conformance.reference.faults.effects import USER_API, ResponseHeaderDropped
+from conformance.reference.faults.effects import USER_API, ResponseHeaderSet
 from conformance.reference.faults.model import Fault
 
 # Every fault of this module is of the advisories area.
@@ -64,11 +64,11 @@ FAULTS: tuple[Fault, ...] = (
     _fault(
         name=Defect.USER_API_CACHEABLE,
         description=(
-            "Signed-in responses of the user API carry no Cache-Control (CVE-2025-65681: Tutor <= 20.0.2): "
-            "a shared cache in front may keep one learner's account data for the next."
+            "A CDN or proxy rule caches the user API: signed-in answers leave as Cache-Control: public, "
+            "max-age=300 (CVE-2025-65681), so a shared cache may serve one learner's account data to the "
+            "next."
         ),
-        # The patched front's Cache-Control (lms/advisories.py PrivateCacheMiddleware) never leaves.
-        effects=(ResponseHeaderDropped(USER_API, "Cache-Control"),),
+        effects=(ResponseHeaderSet(USER_API, "Cache-Control", "public, max-age=300"),),
         catches=["advisories.user-api.not-cacheable"],
     ),
     _fault(

@@ -151,21 +151,3 @@ def xblock_handler(
     if (request.method != "GET" and not request.user.is_authenticated) or restricted:
         return HttpResponseForbidden("Unauthenticated")
     raise Http404(f"{course_id} does not exist in the modulestore")
-
-
-class PrivateCacheMiddleware:
-    """What a patched deployment's front sends (CVE-2025-65681): the user API's answers to a browser
-    with a session are ``Cache-Control: private, no-store``. The platform's own views send no
-    Cache-Control there (its code, run in the project's platform harness, does not); where the fix
-    lives was not found in the sources searched. The user-api-cacheable fault drops it (a declared
-    effect, applied outside this middleware)."""
-
-    def __init__(self, get_response: Any) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response: HttpResponse = self.get_response(request)
-        signed_in = settings.SESSION_COOKIE_NAME in request.COOKIES
-        if request.path.startswith("/api/user/") and signed_in:
-            response["Cache-Control"] = "private, no-store"
-        return response
