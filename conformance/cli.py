@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import conformance
 from conformance import posture, releases
+from conformance._lib.arguments import count_of
 from conformance._lib.outcomes import (
     EXIT_FAILED,
     EXIT_MEANINGS,
@@ -689,26 +690,6 @@ def cmd_list_checks(args: argparse.Namespace) -> int:
 # main ---------------------------------------------------------------------------------------------
 
 
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number of processes, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (1: in this process), not {value}")
-    return value
-
-
-def _concurrency(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number of requests, not {text!r}") from None
-    if not 1 <= value <= MAX_CONCURRENCY:
-        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_CONCURRENCY}, not {value}")
-    return value
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # exit 2 with one line, as the contract says
         self.print_usage(sys.stderr)
@@ -761,14 +742,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--workers",
-        type=_workers,
+        type=count_of("processes", note=" (1: in this process)"),
         default=1,
         metavar="N",
         help="run checks in N processes (pays off against remote instances, not on loopback)",
     )
     run.add_argument(
         "--concurrency",
-        type=_concurrency,
+        type=count_of("requests", most=MAX_CONCURRENCY),
         default=DEFAULT_CONCURRENCY,
         metavar="N",
         help=f"requests in flight at once, 1 to {MAX_CONCURRENCY} (default {DEFAULT_CONCURRENCY}): "

@@ -28,6 +28,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.xdist_group("suite-runs" if name in SHARING_RUNS else name))
 
 
+# A profile with only what the schema requires, its client credentials from MINIMAL_ENV.
+MINIMAL_PROFILE = """
+name = "p"
+base_url = "http://127.0.0.1:8000"
+[client]
+id = "${CID}"
+secret = "${CSECRET}"
+"""
+MINIMAL_ENV = {"CID": "client", "CSECRET": "the-secret-value-xyz"}
+
+
+def write_profile(tmp_path: Path, text: str) -> Path:
+    """``text`` as the profile file p.toml in ``tmp_path``."""
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    return path
+
+
 @dataclass
 class CliResult:
     code: int

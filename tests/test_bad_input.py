@@ -6,16 +6,7 @@ import socket
 
 import pytest
 
-from tests.conftest import run_cli
-
-PROFILE = """
-name = "bad"
-base_url = "{base_url}"
-[client]
-id = "${{BAD_CLIENT_ID}}"
-secret = "${{BAD_CLIENT_SECRET}}"
-"""
-ENV = {"BAD_CLIENT_ID": "some-client", "BAD_CLIENT_SECRET": "never-printed-secret-771"}
+from tests.conftest import MINIMAL_ENV, MINIMAL_PROFILE, run_cli, write_profile
 
 
 def free_port() -> int:
@@ -24,15 +15,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write(tmp_path, text):
-    path = tmp_path / "bad.toml"
-    path.write_text(text)
-    return path
-
-
 def assert_one_clear_message(result, *needles):
     assert "Traceback" not in result.console
-    assert "never-printed-secret-771" not in result.console
+    assert MINIMAL_ENV["CSECRET"] not in result.console
     for needle in needles:
         assert needle in result.console, result.console
 
@@ -40,15 +25,19 @@ def assert_one_clear_message(result, *needles):
 @pytest.mark.parametrize(
     "text, env, needles",
     [
-        (PROFILE.replace('base_url = "{base_url}"\n', ""), ENV, ["bad.toml", "'base_url' is required"]),
-        (PROFILE, {"BAD_CLIENT_ID": "x"}, ["bad.toml", "BAD_CLIENT_SECRET", "client.secret"]),
-        ("name = 'bad'\nbase_url = [", ENV, ["bad.toml", "not valid TOML"]),
-        (PROFILE.replace("[client]", "[clinet]"), ENV, ["bad.toml", "clinet"]),
+        (
+            MINIMAL_PROFILE.replace('base_url = "http://127.0.0.1:8000"\n', ""),
+            MINIMAL_ENV,
+            ["p.toml", "'base_url' is required"],
+        ),
+        (MINIMAL_PROFILE, {"CID": "x"}, ["p.toml", "CSECRET", "client.secret"]),
+        ("name = 'bad'\nbase_url = [", MINIMAL_ENV, ["p.toml", "not valid TOML"]),
+        (MINIMAL_PROFILE.replace("[client]", "[clinet]"), MINIMAL_ENV, ["p.toml", "clinet"]),
     ],
     ids=["missing-base-url", "unset-variable", "invalid-toml", "unknown-key"],
 )
 def test_profile_errors_exit_2(tmp_path, text, env, needles):
-    path = write(tmp_path, text.format(base_url="http://127.0.0.1:9"))
+    path = write_profile(tmp_path, text)
     result = run_cli(["run", "--profile", str(path), "--no-html"], env=env, report_dir=tmp_path / "r")
     assert result.code == 2, result.console
     assert_one_clear_message(result, *needles)
@@ -61,8 +50,10 @@ def test_missing_profile_file_exits_2(tmp_path):
 
 
 def test_unreachable_instance_exits_3_quickly(tmp_path):
-    path = write(tmp_path, PROFILE.format(base_url=f"http://127.0.0.1:{free_port()}"))
-    result = run_cli(["run", "--profile", str(path), "--no-html"], env=ENV, report_dir=tmp_path / "r")
+    path = write_profile(
+        tmp_path, MINIMAL_PROFILE.replace("http://127.0.0.1:8000", f"http://127.0.0.1:{free_port()}")
+    )
+    result = run_cli(["run", "--profile", str(path), "--no-html"], env=MINIMAL_ENV, report_dir=tmp_path / "r")
     assert result.code == 3, result.console
     # Quickly: the refused probe ends the run (a hang guard with room for a loaded machine, not a
     # speed measurement); and nothing is sent after it.

@@ -18,10 +18,9 @@ from conformance._lib.profile import ProfileError, load_profile
 from conformance._lib.registry import CheckMeta
 from conformance._lib.schemas import schema_errors
 from conformance.cli import print_summary
-from tests.conftest import run_cli
+from tests.conftest import MINIMAL_ENV, MINIMAL_PROFILE, run_cli, write_profile
 from tests.test_ci_recipes import RUNS, profile_placeholders, profiles_of
 from tests.test_docs import parse_cli
-from tests.test_profile import ENV, MINIMAL
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION = ROOT / "examples" / "profiles" / "production.toml"
@@ -36,9 +35,9 @@ def gap(level: str, key: str, case: str = "jwt.x") -> Outcome:
 
 
 def load(tmp_path: Path, coverage_toml: str):
-    path = tmp_path / "p.toml"
-    path.write_text(MINIMAL + "[coverage]\n" + coverage_toml)
-    return load_profile(path, ENV)
+    return load_profile(
+        write_profile(tmp_path, MINIMAL_PROFILE + "[coverage]\n" + coverage_toml), MINIMAL_ENV
+    )
 
 
 def test_acceptances_load_with_toml_dates_and_without(tmp_path):

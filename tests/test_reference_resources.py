@@ -64,6 +64,18 @@ def token(ref: RunningReference, lms: httpx.Client, **extra: str) -> dict[str, A
     return dict(response.json())
 
 
+def learner_token(ref: RunningReference, lms: httpx.Client, **extra: str) -> str:
+    """An access token of the test learner, from the password grant of the public client."""
+    form = {
+        "grant_type": "password",
+        "client_id": ref.env["EDX_PUBLIC_CLIENT_ID"],
+        "username": ref.env["EDX_TEST_USERNAME"],
+        "password": ref.env["EDX_TEST_PASSWORD"],
+        **extra,
+    }
+    return str(lms.post(TOKEN, data=form).json()["access_token"])
+
+
 @pytest.fixture(scope="module")
 def hs256(ref: RunningReference, lms: httpx.Client) -> str:
     return str(token(ref, lms, token_type="jwt")["access_token"])
@@ -124,14 +136,7 @@ def test_me_accepts_bearer_opaque(lms: httpx.Client, opaque: str, scheme: str) -
 
 
 def test_me_for_password_grant_user(ref: RunningReference, lms: httpx.Client) -> None:
-    form = {
-        "grant_type": "password",
-        "client_id": ref.env["EDX_PUBLIC_CLIENT_ID"],
-        "username": ref.env["EDX_TEST_USERNAME"],
-        "password": ref.env["EDX_TEST_PASSWORD"],
-        "token_type": "jwt",
-    }
-    access = lms.post(TOKEN, data=form).json()["access_token"]
+    access = learner_token(ref, lms, token_type="jwt")
     assert get_me(lms, f"JWT {access}").json() == {"username": ref.env["EDX_TEST_USERNAME"]}
 
 
@@ -259,13 +264,7 @@ def test_account_of_unknown_user(lms: httpx.Client, hs256: str) -> None:
 
 
 def test_account_of_another_user_as_non_staff(ref: RunningReference, lms: httpx.Client) -> None:
-    form = {
-        "grant_type": "password",
-        "client_id": ref.env["EDX_PUBLIC_CLIENT_ID"],
-        "username": ref.env["EDX_TEST_USERNAME"],
-        "password": ref.env["EDX_TEST_PASSWORD"],
-    }
-    learner = lms.post(TOKEN, data=form).json()["access_token"]
+    learner = learner_token(ref, lms)
     response = lms.get("/api/user/v1/accounts/svc_worker", headers={"Authorization": f"Bearer {learner}"})
     assert response.status_code == 200
     assert "email" not in response.json()

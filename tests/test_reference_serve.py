@@ -14,6 +14,7 @@ import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -112,15 +113,17 @@ def test_profile_has_exactly_the_documented_shape(ref: RunningReference) -> None
     discovery_port = ref.discovery_url.rsplit(":", 1)[1]
     expected = (
         reference_cli.PROFILE_TEMPLATE.format(
+            config=SimpleNamespace(
+                lms_url=f"http://127.0.0.1:{lms_port}",
+                issuer=f"http://127.0.0.1:{lms_port}/oauth2",
+                audience="openedx",
+                discovery_url=f"http://127.0.0.1:{discovery_port}",
+                sso_client_id="discovery-sso",
+                sso_redirect_uri=f"http://127.0.0.1:{discovery_port}/complete/edx-oauth2/",
+            ),
             name="reference",
-            lms_url=f"http://127.0.0.1:{lms_port}",
-            issuer=f"http://127.0.0.1:{lms_port}/oauth2",
-            audience="openedx",
             jwks="jwks.json",
-            discovery_url=f"http://127.0.0.1:{discovery_port}",
             rotation_key="",  # only mid-rotation (--rotation-phase 1 to 3)
-            sso_client_id="discovery-sso",
-            sso_redirect_uri=f"http://127.0.0.1:{discovery_port}/complete/edx-oauth2/",
             mfe_origin="http://127.0.0.1:1999",
         )
         + reference_accounts.PROFILE_FRAGMENT

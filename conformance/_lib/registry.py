@@ -82,6 +82,20 @@ class Requirement:
     provided: Callable[[Profile], bool]
 
 
+def _profile_sets(kind: str, key: str, hint: str, member: str = "") -> Requirement:
+    """A requirement met when the profile gives the dotted ``key`` a value (or, with ``member``, when
+    the table at ``key`` gives ``member`` one)."""
+    path = key.split(".") + ([member] if member else [])
+
+    def provided(profile: Profile) -> bool:
+        value: Any = profile.data
+        for name in path:
+            value = value.get(name) if isinstance(value, dict) else None
+        return bool(value)
+
+    return Requirement(kind, key, hint, provided)
+
+
 REQUIREMENTS: dict[str, Requirement] = {
     "password_grant": Requirement(
         "not-verified",
@@ -89,35 +103,30 @@ REQUIREMENTS: dict[str, Requirement] = {
         "add a [password_grant] section (public client id, test user) to the profile",
         lambda p: p.has_password_grant,
     ),
-    "jwks": Requirement(
+    "jwks": _profile_sets(
         "not-verified",
         "jwt.jwks",
         "add jwt.jwks (the public JWK set: a file, inline JSON, ${ENV} or an https URL)",
-        lambda p: bool(p.get("jwt", "jwks")),
     ),
-    "hs256_secret": Requirement(
+    "hs256_secret": _profile_sets(
         "not-verified",
         "jwt.hs256_secret",
         'add jwt.hs256_secret = "${...}" (JWT_SECRET_KEY) to verify HS256 tokens and re-sign test tokens',
-        lambda p: bool(p.get("jwt", "hs256_secret")),
     ),
-    "opaque_tokens": Requirement(
+    "opaque_tokens": _profile_sets(
         "not-applicable",
         "expect.opaque_tokens",
         "set expect.opaque_tokens = true if the instance issues opaque Bearer tokens",
-        lambda p: bool(p.get("expect", "opaque_tokens")),
     ),
-    "bearer_resource": Requirement(
+    "bearer_resource": _profile_sets(
         "not-applicable",
         "resources.bearer",
         "set resources.bearer = true if the probe accepts Bearer tokens",
-        lambda p: bool(p.get("resources", "bearer")),
     ),
-    "services": Requirement(
+    "services": _profile_sets(
         "not-applicable",
         "services",
         "add a [[services]] entry (name, base_url, probe) for each service that must accept the LMS's JWTs",
-        lambda p: bool(p.data.get("services")),
     ),
     "https": Requirement(
         "not-applicable",
@@ -126,17 +135,15 @@ REQUIREMENTS: dict[str, Requirement] = {
         "(or set options.loopback_tls = true for a loopback https instance)",
         lambda p: p.is_https and (not p.is_loopback or bool(p.get("options", "loopback_tls"))),
     ),
-    "throttle_probe": Requirement(
+    "throttle_probe": _profile_sets(
         "opt-in",
         "options.throttle_probe",
         "set options.throttle_probe = true to send repeated wrong secrets (uses up the rate limit)",
-        lambda p: bool(p.get("options", "throttle_probe")),
     ),
-    "wait_for_expiry": Requirement(
+    "wait_for_expiry": _profile_sets(
         "opt-in",
         "options.wait_for_expiry",
         "set options.wait_for_expiry = true to wait for a real token to expire",
-        lambda p: bool(p.get("options", "wait_for_expiry")),
     ),
     "rfc9068": Requirement(
         "not-applicable",
@@ -150,12 +157,11 @@ REQUIREMENTS: dict[str, Requirement] = {
         "runs only where token_path is the LMS's /oauth2/access_token",
         lambda p: p.data["token_path"] == "/oauth2/access_token",
     ),
-    "rotation_key": Requirement(
+    "rotation_key": _profile_sets(
         "not-applicable",
         "jwt.rotation_key",
         "during a signing-key rotation, set jwt.rotation_key to the NEW private key (a file or ${ENV}) "
         "before the LMS switches to it: the preflight signs a control token with it",
-        lambda p: bool(p.get("jwt", "rotation_key")),
     ),
     # ---- sign-in flows (authorization-code, jwt-cookies) ----
     "login": Requirement(
@@ -165,12 +171,11 @@ REQUIREMENTS: dict[str, Requirement] = {
         "the default) so that the suite may sign in through the LMS's login API",
         lambda p: p.login is not None,
     ),
-    "sso_clients": Requirement(
+    "sso_clients": _profile_sets(
         "not-applicable",
         "sso_clients",
         "add an [[sso_clients]] entry (name, client_id, redirect_uri) for each service that signs "
         "users in through the LMS (Tutor: cms-sso)",
-        lambda p: bool(p.data.get("sso_clients")),
     ),
     "sso_client_secret": Requirement(
         "not-verified",
@@ -178,11 +183,10 @@ REQUIREMENTS: dict[str, Requirement] = {
         'add client_secret = "${...}" to the [[sso_clients]] entry to exchange its codes',
         lambda p: any(c.get("client_secret") for c in p.data.get("sso_clients", [])),
     ),
-    "mfe_origin": Requirement(
+    "mfe_origin": _profile_sets(
         "not-verified",
         "jwt_cookies.mfe_origin",
         'add [jwt_cookies] mfe_origin = "https://apps.example.org" (where the MFEs are served)',
-        lambda p: bool(p.get("jwt_cookies", "mfe_origin")),
     ),
     "https_base_url": Requirement(
         "not-applicable",
@@ -191,51 +195,49 @@ REQUIREMENTS: dict[str, Requirement] = {
         lambda p: p.is_https,
     ),
     # Test accounts and applications the LMS must refuse ([accounts] in the profile).
-    "inactive_user": Requirement(
+    "inactive_user": _profile_sets(
         "not-verified",
         "accounts.inactive_user",
         "add [accounts.inactive_user] (username, password of an unactivated test learner)",
-        lambda p: bool((p.get("accounts", "inactive_user") or {}).get("username")),
+        member="username",
     ),
-    "disabled_user": Requirement(
+    "disabled_user": _profile_sets(
         "not-verified",
         "accounts.disabled_user",
         "add [accounts.disabled_user] (a test learner disabled by support, with its former password)",
-        lambda p: bool((p.get("accounts", "disabled_user") or {}).get("username")),
+        member="username",
     ),
-    "disabled_refresh_token": Requirement(
+    "disabled_refresh_token": _profile_sets(
         "not-verified",
         "accounts.disabled_user.refresh_token",
         "add accounts.disabled_user.refresh_token (issued to [password_grant].client_id before the "
         "user was disabled)",
-        lambda p: bool((p.get("accounts", "disabled_user") or {}).get("refresh_token")),
     ),
-    "restricted_client": Requirement(
+    "restricted_client": _profile_sets(
         "not-verified",
         "accounts.restricted_client",
         "add [accounts.restricted_client] (id, secret of a client-credentials RestrictedApplication)",
-        lambda p: bool((p.get("accounts", "restricted_client") or {}).get("id")),
+        member="id",
     ),
-    "deleted_client": Requirement(
+    "deleted_client": _profile_sets(
         "not-verified",
         "accounts.deleted_client",
         "add [accounts.deleted_client] (id, secret of an application that was deleted)",
-        lambda p: bool((p.get("accounts", "deleted_client") or {}).get("id")),
+        member="id",
     ),
-    "changed_grant_client": Requirement(
+    "changed_grant_client": _profile_sets(
         "not-verified",
         "accounts.changed_grant_client",
         "add [accounts.changed_grant_client] (id, secret of an application whose grant type changed "
         "from client credentials)",
-        lambda p: bool((p.get("accounts", "changed_grant_client") or {}).get("id")),
+        member="id",
     ),
     # The published sign-in advisories (advisories area).
-    "login_rate_limit_probe": Requirement(
+    "login_rate_limit_probe": _profile_sets(
         "opt-in",
         "options.login_rate_limit_probe",
         "set options.login_rate_limit_probe = true to send more failed logins for one made-up username "
         "than the login's per-username limit (31 login requests by default; no real account is locked)",
-        lambda p: bool(p.get("options", "login_rate_limit_probe")),
     ),
 }
 

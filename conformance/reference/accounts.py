@@ -135,45 +135,37 @@ def seed(accounts: dict[str, str], login_client_id: str) -> None:
     owner = user_model(username=RESTRICTED_OWNER, email=f"{RESTRICTED_OWNER}@example.com")
     owner.set_unusable_password()
     owner.save()
-    restricted = Application.objects.create(
-        name="restricted partner (RestrictedApplication)",
-        client_id=accounts["restricted_client_id"],
-        client_secret=accounts["restricted_client_secret"],
-        client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-        user=owner,
-        redirect_uris="",
+    restricted = _partner_application(
+        accounts, owner, "restricted", "restricted partner (RestrictedApplication)"
     )
     RestrictedApplication.objects.create(application=restricted)
 
     _deleted_application(accounts, owner).delete()
 
-    changed = Application.objects.create(
-        name="partner moved to sign-in with the LMS",
-        client_id=accounts["changed_client_id"],
-        client_secret=accounts["changed_client_secret"],
-        client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-        user=owner,
-        redirect_uris="",
-    )
+    changed = _partner_application(accounts, owner, "changed", "partner moved to sign-in with the LMS")
     changed.authorization_grant_type = Application.GRANT_AUTHORIZATION_CODE
     changed.redirect_uris = "https://partner.example.com/complete/edx-oauth2/"
     changed.save()
 
 
-def _deleted_application(accounts: dict[str, str], owner: Any) -> Any:
+def _partner_application(accounts: dict[str, str], owner: Any, kind: str, name: str) -> Any:
+    """A confidential client-credentials application of ``owner`` with the ``<kind>_client_id`` and
+    ``<kind>_client_secret`` of ``accounts``."""
     from oauth2_provider.models import Application
 
     return Application.objects.create(
-        name="retired partner",
-        client_id=accounts["deleted_client_id"],
-        client_secret=accounts["deleted_client_secret"],
+        name=name,
+        client_id=accounts[f"{kind}_client_id"],
+        client_secret=accounts[f"{kind}_client_secret"],
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
         user=owner,
         redirect_uris="",
     )
+
+
+def _deleted_application(accounts: dict[str, str], owner: Any) -> Any:
+    return _partner_application(accounts, owner, "deleted", "retired partner")
 
 
 def legacy_client(client_id: str) -> Any:

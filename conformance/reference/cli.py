@@ -59,16 +59,17 @@ LOCK_FILE = "serve.lock"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # what a profile name may be
 DATABASE_FILES = ("lms.sqlite3", "discovery.sqlite3")
 
+# The generated profile; ``{config.X}`` is attribute X of the instance's RuntimeConfig.
 PROFILE_TEMPLATE = """\
 # Written by `openedx-oauth-conformance reference serve`; the secrets are in the env file beside it.
 name = "{name}"
-base_url = "{lms_url}"
+base_url = "{config.lms_url}"
 [client]
 id = "${{EDX_OAUTH_CLIENT_ID}}"
 secret = "${{EDX_OAUTH_CLIENT_SECRET}}"
 [jwt]
-issuer = "{issuer}"
-audience = "{audience}"
+issuer = "{config.issuer}"
+audience = "{config.audience}"
 jwks = "{jwks}"
 hs256_secret = "${{EDX_JWT_SECRET}}"
 {rotation_key}[password_grant]
@@ -77,15 +78,15 @@ username = "${{EDX_TEST_USERNAME}}"
 password = "${{EDX_TEST_PASSWORD}}"
 [[services]]
 name = "discovery"
-base_url = "{discovery_url}"
+base_url = "{config.discovery_url}"
 probe = "/api/v1/catalogs/"
 [login]
 username = "${{EDX_TEST_USERNAME}}"
 password = "${{EDX_TEST_PASSWORD}}"
 [[sso_clients]]
 name = "discovery"
-client_id = "{sso_client_id}"
-redirect_uri = "{sso_redirect_uri}"
+client_id = "{config.sso_client_id}"
+redirect_uri = "{config.sso_redirect_uri}"
 client_secret = "${{EDX_SSO_CLIENT_SECRET}}"
 [jwt_cookies]
 mfe_origin = "{mfe_origin}"
@@ -500,15 +501,10 @@ def _write_outputs(config: Any, state_dir: Path, jwks: dict[str, Any], name: str
     }
     write_private(state_dir / ENV_FILE, "".join(f"{name}={value}\n" for name, value in env.items()))
     profile = PROFILE_TEMPLATE.format(
+        config=config,
         name=name,
-        lms_url=config.lms_url,
-        issuer=config.issuer,
-        audience=config.audience,
         jwks=JWKS_FILE,
-        discovery_url=config.discovery_url,
         rotation_key=(f'rotation_key = "{NEXT_KEY_FILE}"\n' if (state_dir / NEXT_KEY_FILE).exists() else ""),
-        sso_client_id=config.sso_client_id,
-        sso_redirect_uri=config.sso_redirect_uri,
         # The MFEs on the LMS's host (another port: cookies are not port-bound, RFC 6265 8.5).
         mfe_origin="http://127.0.0.1:1999",
     )

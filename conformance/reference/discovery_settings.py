@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conformance.reference.defects import Defect
 from conformance.reference.runtime import current
-from conformance.reference.settings_common import COMMON, database
+from conformance.reference.settings_common import COMMON, database, middleware
 
 globals().update(COMMON)
 
@@ -20,22 +20,10 @@ INSTALLED_APPS = [
     "rest_framework",
 ]
 
-MIDDLEWARE = [
-    "conformance.reference.middleware.LatencyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # course-discovery lists it (settings/base.py); the discovery-no-jwt-cookie-middleware fault
-    # is a service that does not, so the MFEs' cookies never become a JWT there.
-    *(
-        []
-        if Defect.DISCOVERY_NO_JWT_COOKIE_MIDDLEWARE in CONFIG.faults
-        else ["edx_rest_framework_extensions.auth.jwt.middleware.JwtAuthCookieMiddleware"]
-    ),
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
+# course-discovery lists the JWT cookie middleware (settings/base.py); the
+# discovery-no-jwt-cookie-middleware fault is a service that does not, so the MFEs' cookies never
+# become a JWT there.
+MIDDLEWARE = middleware(jwt_cookies=Defect.DISCOVERY_NO_JWT_COOKIE_MIDDLEWARE not in CONFIG.faults)
 if Defect.SERVICE_DOWN in CONFIG.faults:
     MIDDLEWARE.insert(0, "conformance.reference.middleware.UpstreamDownMiddleware")
 

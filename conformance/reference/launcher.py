@@ -21,7 +21,7 @@ import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TypedDict, Unpack
 
 STOP_TIMEOUT_S = 10.0
 STDERR_TAIL_CHARS = 4000
@@ -50,33 +50,44 @@ def read_env_file(path: Path) -> dict[str, str]:
     return env
 
 
-def serve_command(
-    state_dir: Path,
-    faults: Iterable[str] = (),
-    latency_ms: int = 0,
-    record_tokens: str | os.PathLike[str] | None = None,
-    rate_limit: str | None = None,
-    port: int = 0,
-    tls: bool = False,
-    name: str | None = None,
-    rotation_phase: int = 0,
-    login_rate_limit: str | None = None,
-) -> list[str]:
+class ServeOptions(TypedDict, total=False):
+    """The ``reference serve`` options a caller may set; an option left out keeps the command's
+    default (no faults, no latency, no token record, the default rate limits, a free port, plain
+    http, the default name, no key rotation)."""
+
+    faults: Iterable[str]
+    latency_ms: int
+    record_tokens: str | os.PathLike[str] | None
+    rate_limit: str | None
+    port: int
+    tls: bool
+    name: str | None
+    rotation_phase: int
+    login_rate_limit: str | None
+
+
+def serve_command(state_dir: Path, **options: Unpack[ServeOptions]) -> list[str]:
     command = [sys.executable, "-m", "conformance", "reference", "serve", "--exit-with-parent"]
-    command += ["--state-dir", str(state_dir), "--port", str(port)]
+    command += ["--state-dir", str(state_dir), "--port", str(options.get("port", 0))]
+    name = options.get("name")
     command += ["--name", name] if name else []
-    for fault in faults:
+    for fault in options.get("faults", ()):
         command += ["--fault", fault]
+    latency_ms = options.get("latency_ms", 0)
     if latency_ms:
         command += ["--latency-ms", str(latency_ms)]
+    record_tokens = options.get("record_tokens")
     if record_tokens is not None:
         command += ["--record-tokens", str(record_tokens)]
+    rate_limit = options.get("rate_limit")
     if rate_limit is not None:
         command += ["--rate-limit", rate_limit]
+    login_rate_limit = options.get("login_rate_limit")
     if login_rate_limit is not None:
         command += ["--login-rate-limit", login_rate_limit]
-    if tls:
+    if options.get("tls", False):
         command.append("--tls")
+    rotation_phase = options.get("rotation_phase", 0)
     if rotation_phase:
         command += ["--rotation-phase", str(rotation_phase)]
     return command
@@ -84,17 +95,7 @@ def serve_command(
 
 @contextlib.contextmanager
 def running_reference(
-    state_dir: str | os.PathLike[str] | None = None,
-    faults: Iterable[str] = (),
-    latency_ms: int = 0,
-    record_tokens: str | os.PathLike[str] | None = None,
-    rate_limit: str | None = None,
-    port: int = 0,
-    timeout: float = 30,
-    tls: bool = False,
-    name: str | None = None,
-    rotation_phase: int = 0,
-    login_rate_limit: str | None = None,
+    state_dir: str | os.PathLike[str] | None = None, timeout: float = 30, **options: Unpack[ServeOptions]
 ) -> Iterator[RunningReference]:
     """Run the reference instance for the duration of the ``with`` block."""
     owned_dir = None if state_dir is not None else Path(tempfile.mkdtemp(prefix="openedx-reference-"))
@@ -103,18 +104,7 @@ def running_reference(
     # The server's errors go to a file: a pipe nobody reads would fill up and stall it.
     stderr = tempfile.TemporaryFile()
     process = subprocess.Popen(
-        serve_command(
-            directory,
-            faults,
-            latency_ms=latency_ms,
-            record_tokens=record_tokens,
-            rate_limit=rate_limit,
-            port=port,
-            tls=tls,
-            name=name,
-            rotation_phase=rotation_phase,
-            login_rate_limit=login_rate_limit,
-        ),
+        serve_command(directory, **options),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=stderr,

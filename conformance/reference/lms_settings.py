@@ -7,7 +7,7 @@ from conformance.reference import faults
 from conformance.reference.defects import Defect
 from conformance.reference.faults import effects as fault_effects
 from conformance.reference.runtime import current
-from conformance.reference.settings_common import COMMON, database
+from conformance.reference.settings_common import COMMON, database, middleware
 
 globals().update(COMMON)
 
@@ -27,29 +27,17 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "conformance.reference.middleware.LatencyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "edx_rest_framework_extensions.auth.jwt.middleware.EnsureJWTAuthSettingsMiddleware",
-    # edx-drf-extensions 10: the MFEs' two JWT cookies reassembled for JwtAuthentication.
-    *(
-        []
-        if Defect.LMS_NO_JWT_COOKIE_MIDDLEWARE in FAULTS
-        else ["edx_rest_framework_extensions.auth.jwt.middleware.JwtAuthCookieMiddleware"]
+    *middleware(
+        # A settings override that rebuilt MIDDLEWARE without edx-drf-extensions' middleware, which
+        # is what adds NotJwtRestrictedApplication to every view that accepts JWTs.
+        jwt_settings=Defect.RESTRICTED_TOKEN_ACCEPTED not in FAULTS,
+        jwt_cookies=Defect.LMS_NO_JWT_COOKIE_MIDDLEWARE not in FAULTS,
     ),
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "conformance.reference.lms.middleware.TokenRequestFaultsMiddleware",
 ]
 if Defect.TOKEN_PATH_SLASH_STRIPPED in FAULTS:
     # What the web server in front of the LMS does to requests (conformance/reference/lms/front.py).
     MIDDLEWARE.insert(1, "conformance.reference.lms.front.FrontServerMiddleware")
-if Defect.RESTRICTED_TOKEN_ACCEPTED in FAULTS:
-    # A settings override that rebuilt MIDDLEWARE without edx-drf-extensions' middleware, which is
-    # what adds NotJwtRestrictedApplication to every view that accepts JWTs.
-    MIDDLEWARE.remove("edx_rest_framework_extensions.auth.jwt.middleware.EnsureJWTAuthSettingsMiddleware")
 
 # The platform authenticates inactive (unactivated) users too: they may get password-grant tokens.
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.AllowAllUsersModelBackend"]

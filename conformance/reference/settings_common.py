@@ -24,6 +24,26 @@ def database(config: RuntimeConfig, name: str) -> dict[str, Any]:
     }
 
 
+def middleware(*, jwt_cookies: bool, jwt_settings: bool = False) -> list[str]:
+    """The middleware of a reference service, in the order the platform and course-discovery list
+    them: edx-drf-extensions' EnsureJWTAuthSettingsMiddleware where ``jwt_settings`` (the LMS's),
+    and its JwtAuthCookieMiddleware (the MFEs' two JWT cookies reassembled for JwtAuthentication)
+    where ``jwt_cookies``."""
+    listed = [
+        "conformance.reference.middleware.LatencyMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.locale.LocaleMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ]
+    if jwt_settings:
+        listed.append("edx_rest_framework_extensions.auth.jwt.middleware.EnsureJWTAuthSettingsMiddleware")
+    if jwt_cookies:
+        listed.append("edx_rest_framework_extensions.auth.jwt.middleware.JwtAuthCookieMiddleware")
+    return [*listed, "django.middleware.clickjacking.XFrameOptionsMiddleware"]
+
+
 def logging_config() -> dict[str, Any]:
     return {
         "version": 1,

@@ -39,15 +39,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.reference.defects import Defect
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 __all__ = [
     "CA_FILE",
     "HSTS",
     "Certificates",
     "Front",
+    "certificate_builder",
+    "loopback_names",
     "make_certificates",
     "server_context",
 ]
@@ -109,13 +115,13 @@ def make_certificates(directory: Path, faults: Iterable[str] = ()) -> Certificat
         ]
     )
     ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=CERT_DAYS + 1))
-        .not_valid_after(now + dt.timedelta(days=365))
+        certificate_builder(
+            ca_name,
+            ca_name,
+            ca_key.public_key(),
+            now - dt.timedelta(days=CERT_DAYS + 1),
+            now + dt.timedelta(days=365),
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -144,19 +150,14 @@ def make_certificates(directory: Path, faults: Iterable[str] = ()) -> Certificat
         not_before, not_after = now - dt.timedelta(hours=1), now + dt.timedelta(days=CERT_DAYS)
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
+        certificate_builder(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]),
+            ca_name,
+            key.public_key(),
+            not_before,
+            not_after,
         )
+        .add_extension(loopback_names(), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(
@@ -173,6 +174,37 @@ def make_certificates(directory: Path, faults: Iterable[str] = ()) -> Certificat
         key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode(),
     )
     return Certificates(ca_path, cert_path, key_path, not_after)
+
+
+def certificate_builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: CertificatePublicKeyTypes,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> x509.CertificateBuilder:
+    """A certificate of ``subject``'s key, by ``issuer``, valid between the two times, with a random
+    serial number; the caller adds its extensions and signs."""
+    from cryptography import x509
+
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+
+
+def loopback_names() -> x509.SubjectAlternativeName:
+    """The names a loopback server answers to: 127.0.0.1 and localhost."""
+    from cryptography import x509
+
+    return x509.SubjectAlternativeName(
+        [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    )
 
 
 def server_context(certificates: Certificates, faults: Iterable[str] = ()) -> ssl.SSLContext:

@@ -8,19 +8,11 @@ import sys
 import time
 from typing import Any
 
+from conformance._lib.arguments import count_of
+
 __all__ = ["register"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number of runs at a time, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
 def register(commands: Any) -> None:
@@ -36,7 +28,9 @@ def register(commands: Any) -> None:
         ),
     )
     mutation.add_argument("--format", choices=("text", "json"), default="text")
-    mutation.add_argument("--workers", type=_workers, default=4, metavar="N", help="runs at a time (4)")
+    mutation.add_argument(
+        "--workers", type=count_of("runs at a time"), default=4, metavar="N", help="runs at a time (4)"
+    )
     mutation.add_argument(
         "--fault", action="append", default=[], metavar="NAME", help="only this fault (repeatable)"
     )

@@ -20,7 +20,7 @@ import jwt as pyjwt
 from django.conf import settings
 from edx_rest_framework_extensions.auth.jwt import decoder
 
-from conformance.reference import faults
+from conformance.reference.decoding import decode_with_faults
 from conformance.reference.defects import Defect
 
 DECODER_FAULTS = frozenset(
@@ -34,14 +34,12 @@ DECODER_FAULTS = frozenset(
 
 
 def decode_handler(token: str) -> dict[str, Any]:
-    active = faults.active_faults() & DECODER_FAULTS
-    if not active:
-        return decoder.jwt_decode_handler(token)
-    try:
-        header = pyjwt.get_unverified_header(token)
-    except pyjwt.PyJWTError as exc:
-        raise pyjwt.InvalidTokenError(str(exc)) from exc
-    issuer = decoder.get_first_jwt_issuer()
+    return decode_with_faults(token, DECODER_FAULTS, _faulty_decode)
+
+
+def _faulty_decode(
+    token: str, header: dict[str, Any], issuer: dict[str, Any], active: frozenset[str]
+) -> dict[str, Any]:
     unsigned = str(header.get("alg", "")).lower() == "none"
     if not (unsigned and Defect.DISCOVERY_ACCEPT_ALG_NONE in active):
         _signature_step(token, issuer, active)

@@ -61,9 +61,9 @@ UNKILLABLE: dict[str, str] = {
     "jwt.rfc9068.profile": "runs only in profile mode rfc9068; an Open edX LMS issues no RFC 9068 "
     "tokens (no typ at+jwt, client_id or jti), so that mode fails on a clean instance too",
     "authorization-code.redirect-uri.https": "runs only against an https LMS: needs the TLS reference "
-    "(reference serve --tls, branch h/tls)",
+    "(reference serve --tls)",
     "jwt-cookies.flags.secure": "runs only against an https LMS (cookies are Secure only there): needs "
-    "the TLS reference (reference serve --tls, branch h/tls)",
+    "the TLS reference (reference serve --tls)",
 }
 
 # In the order of the areas (conformance._lib.registry.AREAS).

@@ -12,8 +12,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from conformance.reference import faults
 from conformance.reference.defects import Defect
 
-FRONT_FAULTS = frozenset({Defect.TOKEN_PATH_SLASH_STRIPPED})
-
 
 class FrontServerMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

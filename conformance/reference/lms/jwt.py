@@ -21,6 +21,7 @@ from edx_rest_framework_extensions.auth.jwt import decoder
 from oauth2_provider.models import AccessToken, Application
 
 from conformance.reference import faults, keys
+from conformance.reference.decoding import decode_with_faults
 from conformance.reference.defects import Defect
 from conformance.reference.faults import effects as fault_effects
 from conformance.reference.lms.models import ApplicationAccess, RestrictedApplication, UserProfile
@@ -202,14 +203,12 @@ def decode_handler(token: str) -> dict[str, Any]:
     """edx-drf-extensions' decoder, unless a decoder fault is active: then the signature step is the
     fault's, and the claims checks are edx-drf-extensions' own (exp, iat, aud, issuer, version),
     with the JWT_VERIFY_EXPIRATION and JWT_VERIFY_AUDIENCE settings the faults turn off."""
-    active = faults.active_faults() & DECODER_FAULTS
-    if not active:
-        return decoder.jwt_decode_handler(token)
-    try:
-        header = pyjwt.get_unverified_header(token)
-    except pyjwt.PyJWTError as exc:
-        raise pyjwt.InvalidTokenError(str(exc)) from exc
-    issuer = decoder.get_first_jwt_issuer()
+    return decode_with_faults(token, DECODER_FAULTS, _faulty_decode)
+
+
+def _faulty_decode(
+    token: str, header: dict[str, Any], issuer: dict[str, Any], active: frozenset[str]
+) -> dict[str, Any]:
     try:
         _faulty_signature_step(token, header, issuer, active)
     except pyjwt.InvalidTokenError:

@@ -3,6 +3,8 @@ the public password-grant application Open edX logs in with, and a test learner.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from oauth2_provider.models import Application
@@ -41,15 +43,12 @@ def seed(config: RuntimeConfig) -> None:
     learner.save()
     UserProfile.objects.create(user=learner, name="Ada Learner")
 
-    Application.objects.create(
-        name="conformance backend service",
-        client_id=config.client_id,
-        client_secret=config.client_secret,
-        client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-        user=service,
-        redirect_uris="",
-        skip_authorization=True,
+    _service_application(
+        "conformance backend service",
+        config.client_id,
+        config.client_secret,
+        service,
+        Application.GRANT_CLIENT_CREDENTIALS,
     )
     Application.objects.create(
         name="Login Service for JWT Cookies",
@@ -69,15 +68,30 @@ def seed(config: RuntimeConfig) -> None:
         # Registered at init time with the other scheme (ENABLE_HTTPS flipped since).
         scheme, rest = redirect_uri.split("://", 1)
         redirect_uri = f"{'http' if scheme == 'https' else 'https'}://{rest}"
-    Application.objects.create(
-        name="discovery-sso",
-        client_id=config.sso_client_id,
-        client_secret=config.sso_client_secret,
-        client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        user=sso_owner,
-        redirect_uris=redirect_uri,
-        skip_authorization=True,
+    _service_application(
+        "discovery-sso",
+        config.sso_client_id,
+        config.sso_client_secret,
+        sso_owner,
+        Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uri,
     )
     if config.accounts:
         accounts.seed(config.accounts, config.public_client_id)
+
+
+def _service_application(
+    name: str, client_id: str, client_secret: str, owner: Any, grant: str, redirect_uris: str = ""
+) -> None:
+    """A confidential application of one of the instance's own services, which skips the consent
+    screen as Tutor's init creates them."""
+    Application.objects.create(
+        name=name,
+        client_id=client_id,
+        client_secret=client_secret,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=grant,
+        user=owner,
+        redirect_uris=redirect_uris,
+        skip_authorization=True,
+    )
