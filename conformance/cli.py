@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import conformance
 from conformance import posture, releases
-from conformance._lib.arguments import count_of
+from conformance._lib.arguments import MAX_WORKERS, count_of
 from conformance._lib.outcomes import (
     EXIT_FAILED,
     EXIT_MEANINGS,
@@ -742,10 +742,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--workers",
-        type=count_of("processes", note=" (1: in this process)"),
+        type=count_of("processes", most=MAX_WORKERS),
         default=1,
         metavar="N",
-        help="run checks in N processes (pays off against remote instances, not on loopback)",
+        help=f"run checks in N processes, 1 to {MAX_WORKERS} (1: in this process; more pays off against "
+        "remote instances, not on loopback)",
     )
     run.add_argument(
         "--concurrency",

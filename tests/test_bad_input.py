@@ -71,13 +71,14 @@ def test_unknown_command_option_exits_2(tmp_path):
 @pytest.mark.parametrize(
     ("argv", "says"),
     [
-        (["run", "--workers", "-1"], "--workers: must be at least 1"),
-        (["run", "--workers", "0"], "--workers: must be at least 1"),
+        (["run", "--workers", "-1"], "--workers: must be 1 to 32, not -1"),
+        (["run", "--workers", "0"], "--workers: must be 1 to 32, not 0"),
+        (["run", "--workers", "99999"], "--workers: must be 1 to 32, not 99999"),
         (["run", "--workers", "two"], "--workers: must be a whole number"),
-        (["reference", "mutation-score", "--workers", "0"], "--workers: must be at least 1"),
+        (["reference", "mutation-score", "--workers", "0"], "--workers: must be 1 to 32, not 0"),
     ],
 )
-def test_workers_below_one_are_usage_errors(argv, says):
+def test_workers_out_of_range_are_usage_errors(argv, says):
     result = run_cli(argv)
     assert result.code == 2
     assert_one_clear_message(result, says)

@@ -5,22 +5,23 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-__all__ = ["count_of"]
+__all__ = ["MAX_WORKERS", "count_of"]
+
+# Processes at once (run --workers, mutation-score --workers): each starts a Python with the suite
+# (or a whole reference instance), so beyond this only start-up time and memory grow.
+MAX_WORKERS = 32
 
 
-def count_of(unit: str, *, most: int | None = None, note: str = "") -> Callable[[str], int]:
-    """An argparse ``type`` for a whole number of ``unit`` from 1 (to ``most``, when given); ``note``
-    follows "at least 1" in the message for a number below 1."""
+def count_of(unit: str, *, most: int) -> Callable[[str], int]:
+    """An argparse ``type`` for a whole number of ``unit`` from 1 to ``most``."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a whole number of {unit}, not {text!r}") from None
-        if most is not None and not 1 <= value <= most:
+        if not 1 <= value <= most:
             raise argparse.ArgumentTypeError(f"must be 1 to {most}, not {value}")
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"must be at least 1{note}, not {value}")
         return value
 
     return parse

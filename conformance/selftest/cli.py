@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from conformance._lib.arguments import count_of
+from conformance._lib.arguments import MAX_WORKERS, count_of
 
 __all__ = ["register"]
 
@@ -29,7 +29,11 @@ def register(commands: Any) -> None:
     )
     mutation.add_argument("--format", choices=("text", "json"), default="text")
     mutation.add_argument(
-        "--workers", type=count_of("runs at a time"), default=4, metavar="N", help="runs at a time (4)"
+        "--workers",
+        type=count_of("runs at a time", most=MAX_WORKERS),
+        default=4,
+        metavar="N",
+        help=f"runs at a time, 1 to {MAX_WORKERS} (4)",
     )
     mutation.add_argument(
         "--fault", action="append", default=[], metavar="NAME", help="only this fault (repeatable)"
