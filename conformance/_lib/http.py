@@ -308,10 +308,9 @@ class Http:
             # A value the instance handed out (a 100 kB token in a query) that cannot go into a
             # request: the check fails with this, not a traceback.
             raise HttpProblem(f"{method} {_safe(url)}: the request cannot be built ({exc})") from None
-        except UnicodeEncodeError as exc:  # headers are ASCII: a non-ASCII token cannot be sent
+        except UnicodeEncodeError:  # headers are ASCII: a non-ASCII token cannot be sent
             raise HttpProblem(
-                f"{method} {_safe(url)}: the request cannot be built: a header value has {OUTSIDE_VSCHAR} "
-                f"({exc.reason} at position {exc.start})"
+                f"{method} {_safe(url)}: the request cannot be built: a header value has {OUTSIDE_VSCHAR}"
             ) from None
         body = request.read()
         # One deadline for the whole exchange (connect, TLS, headers, body): the per-read timeout
