@@ -28,6 +28,7 @@ from conformance._lib.outcomes import (
     exit_of_run,
     exit_of_runs,
     exit_of_stop,
+    note_sigterm,
     on_sigterm,
 )
 from conformance._lib.profile import Profile, ProfileError, load_profile
@@ -211,6 +212,7 @@ def run_profile(profile_path: Path, profile: Profile, report_dir: Path, args: ar
     shutil.rmtree(html_dir, ignore_errors=True)  # nor an earlier run's HTML
     # Only the plugins the suite needs: none of the operator's own (and no start-up cost for them).
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    note_sigterm()  # pytest's start-up only notes SIGTERM; the checks' loop acts on it
     code = int(pytest.main(pytest_args(profile_path, report_dir, args)))
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
     if summary is not None:  # the profile's release, and the upgrade preflight (--target-release)

@@ -41,6 +41,7 @@ from conformance._lib.outcomes import (
     decide_exit,
     exit_of_stop,
     install_sigterm,
+    note_sigterm,
 )
 from conformance._lib.profile import Profile, ProfileError, load_profile
 from conformance._lib.redact import REDACTOR, redact
@@ -390,7 +391,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     if config.getoption("--oauth-console"):
         _quiet_pytest_summary(config)
-    install_sigterm()
+    note_sigterm()  # the checks' loop installs the handler that stops the run
     if config.getoption("--oauth-probed"):
         state.other_requests += 1  # the caller's probe (http.unreachable)
         return
@@ -635,6 +636,8 @@ _SCHEDULES: dict[str, Schedule] = {}
 def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     config = session.config
     state = config.stash.get(STATE, None)
+    if state is not None and not _is_worker(config) and not config.option.collectonly:
+        install_sigterm()  # from here SIGTERM stops the run where it is (and one noted before, now)
     concurrency = config.getoption("--oauth-concurrency", 1) or 1
     distributed = _is_worker(config) or getattr(config.option, "dist", "no") != "no"  # --workers
     if state is None or concurrency <= 1 or distributed or config.option.collectonly:

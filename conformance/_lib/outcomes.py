@@ -57,6 +57,7 @@ __all__ = [
     "exit_of_runs",
     "exit_of_stop",
     "exit_status",
+    "note_sigterm",
     "on_sigterm",
 ]
 
@@ -88,9 +89,26 @@ def on_sigterm(signum: int, frame: Any) -> NoReturn:
     raise Terminated()
 
 
+def _note_sigterm(signum: int, frame: Any) -> None:
+    del signum, frame
+    TERMINATED.set()
+
+
+def note_sigterm() -> None:
+    """While pytest starts up (its plugins, importing and collecting the checks), SIGTERM is only
+    noted: the run stops when the checks' loop begins (`install_sigterm`), where it unwinds cleanly,
+    never from inside an import."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _note_sigterm)
+
+
 def install_sigterm() -> None:
+    """The checks' loop begins: SIGTERM raises where the run is; one noted during start-up stops the
+    run now."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_sigterm)
+    if TERMINATED.is_set():
+        raise Terminated()
 
 
 # The outcome of a case: passed, failed, waived, or skipped with a kind (registry.SKIP_KINDS).
