@@ -112,7 +112,7 @@ def test_clock_ahead(ahead_s, status, carrier, diagnosed):
     token = _jwt({"iat": int(time.time()) + ahead_s, "exp": int(time.time()) + ahead_s + 3600})
     sent = {
         "authorization": {"Authorization": f"JWT {token}"},
-        "cookie": {"Cookie": f"csrftoken=x; {diagnose.JWT_COOKIE}={token.rsplit('.', 1)[0]}"},
+        "cookie": {"Cookie": f"csrftoken=x; {diagnose.JWT_HEADER_PAYLOAD}={token.rsplit('.', 1)[0]}"},
         "none": {},
     }[carrier]
     ex = exchange(status, method="GET", url="http://lms.example.org/api/user/v1/me", sent=sent)

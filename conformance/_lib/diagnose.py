@@ -32,6 +32,7 @@ __all__ = [
     "ASYMMETRIC_TOKEN",
     "BASIC_REFUSED_FIX",
     "CLOCK_AHEAD",
+    "JWT_HEADER_PAYLOAD",
     "basic_refused",
     "clock_ahead",
     "dropped_authorization",
@@ -55,8 +56,9 @@ CLOCK_AHEAD = "ahead of this machine's clock"
 # Beyond this, no JWT verifier's leeway covers an iat in the future (PyJWT's default is 0 s,
 # edx-drf-extensions' JWT_LEEWAY 1 s): the refusal is the clock's.
 CLOCK_MARGIN_S = 60
-# The cookie that carries a JWT's header and payload (edx-drf-extensions' JwtAuthCookieMiddleware).
-JWT_COOKIE = "edx-jwt-cookie-header-payload"
+# The cookie that carries a JWT's header and payload (edx-drf-extensions' JwtAuthCookieMiddleware;
+# its setting JWT_AUTH_COOKIE_HEADER_PAYLOAD, default); the sign-in flows read it too.
+JWT_HEADER_PAYLOAD = "edx-jwt-cookie-header-payload"
 
 
 def redirect(ex: Exchange) -> str | None:
@@ -115,7 +117,7 @@ def _sent_claims(ex: Exchange) -> dict[str, Any]:
     compact = headers.get("authorization", "").partition(" ")[2].strip()
     for cookie in headers.get("cookie", "").split(";"):
         name, _, value = cookie.strip().partition("=")
-        if name == JWT_COOKIE:
+        if name == JWT_HEADER_PAYLOAD:
             compact = value
     parts = compact.split(".")
     if len(parts) not in (2, 3):

@@ -28,6 +28,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from conformance._lib.diagnose import JWT_HEADER_PAYLOAD
 from conformance._lib.http import Exchange, Http, HttpProblem
 from conformance._lib.jwts import b64url
 from conformance._lib.profile import Profile
@@ -67,8 +68,8 @@ LOGIN_PATH = "/api/user/v2/account/login_session/"
 AUTHORIZE_PATH = "/oauth2/authorize"
 REFRESH_PATH = "/login_refresh"
 LOGOUT_PATH = "/logout"
-# edx-drf-extensions settings JWT_AUTH_COOKIE_HEADER_PAYLOAD / JWT_AUTH_COOKIE_SIGNATURE (defaults).
-JWT_HEADER_PAYLOAD = "edx-jwt-cookie-header-payload"
+# edx-drf-extensions setting JWT_AUTH_COOKIE_SIGNATURE (default); its header-payload twin is
+# diagnose.JWT_HEADER_PAYLOAD.
 JWT_SIGNATURE = "edx-jwt-cookie-signature"
 # Cookies whose values are credentials: the session, CSRF secrets, the JWT halves.
 _SECRET_COOKIE_WORDS = ("session", "csrf", "jwt", "token")

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any, NoReturn, TypedDict, Unpack
 
 from conformance._lib.diagnose import ASYMMETRIC_TOKEN, edge_cause, explain
-from conformance._lib.http import Exchange
+from conformance._lib.http import TOKEN_FIELDS, Exchange
 from conformance._lib.redact import REDACTOR
 from conformance._lib.schemas import schema_errors
 
@@ -177,7 +177,7 @@ def wrong_members(instance: Any, errors: list[str]) -> tuple[str, ...]:
     if not isinstance(instance, dict):
         return ()
     members = {line.split(":", 1)[0].split("/", 1)[0] for line in errors}
-    members -= {"access_token", "refresh_token", "id_token"}  # secrets are never evidence
+    members -= set(TOKEN_FIELDS)  # secrets are never evidence
     values = (repr(instance[m]) for m in sorted(members) if m in instance)
     return tuple(v for v in values if len(v) >= 4)  # a short value would match unrelated text
 
